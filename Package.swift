@@ -1,0 +1,71 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+let strict: [SwiftSetting] = [.enableUpcomingFeature("ExistentialAny")]
+
+let package = Package(
+    name: "metergate",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "metergate", targets: ["metergate"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.0.0"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.6.0"),
+    ],
+    targets: [
+        // Pure: grammar files, normalisation, tokenizer, interpretation search.
+        .target(name: "ReadingsGrammar", swiftSettings: strict),
+        // Pure: RFC 5322 / MIME / charsets / text extraction.
+        .target(name: "MailMessage", swiftSettings: strict),
+        // The ledger (SQLite through GRDB).
+        .target(
+            name: "LedgerStore",
+            dependencies: ["ReadingsGrammar", .product(name: "GRDB", package: "GRDB.swift")],
+            swiftSettings: strict
+        ),
+        // Built-in copies of Grammars/ and Templates/, embedded at build time.
+        .executableTarget(name: "EmbedDefaultsTool", path: "Sources/EmbedDefaultsTool"),
+        .plugin(name: "EmbedDefaults", capability: .buildTool(), dependencies: ["EmbedDefaultsTool"]),
+        .target(name: "DefaultFiles", plugins: ["EmbedDefaults"]),
+        // Message in, outcome and reply out: validation, policy, templates.
+        .target(
+            name: "MeterCore",
+            dependencies: [
+                "ReadingsGrammar", "MailMessage", "LedgerStore", "DefaultFiles",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict
+        ),
+        // Channels: Maildir, Gammu "files" inbox, file outbox (IMAP/POP3/SMTP/SMS providers later).
+        .target(
+            name: "Channels",
+            dependencies: ["MeterCore", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: strict
+        ),
+        .executableTarget(
+            name: "metergate",
+            dependencies: [
+                "MeterCore", "Channels", "LedgerStore", "ReadingsGrammar",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Yams", package: "Yams"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: strict
+        ),
+        // libFuzzer entry points (build with scripts/fuzz); without -DFUZZING they replay files.
+        .executableTarget(name: "FuzzParser", dependencies: ["ReadingsGrammar", "DefaultFiles"]),
+        .executableTarget(name: "FuzzMail", dependencies: ["MailMessage"]),
+
+        .testTarget(name: "ReadingsGrammarTests", dependencies: ["ReadingsGrammar", "DefaultFiles"]),
+        .testTarget(name: "MailMessageTests", dependencies: ["MailMessage"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "LedgerStoreTests", dependencies: ["LedgerStore"]),
+        .testTarget(name: "MeterCoreTests", dependencies: ["MeterCore", "LedgerStore", "ReadingsGrammar"]),
+        .testTarget(name: "ChannelsTests", dependencies: ["Channels", "MeterCore"]),
+        .testTarget(name: "MetergateTests", dependencies: [], resources: [.copy("Fixtures")]),
+    ]
+)
