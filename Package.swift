@@ -24,7 +24,7 @@ let package = Package(
         // The ledger (SQLite through GRDB).
         .target(
             name: "LedgerStore",
-            dependencies: ["ReadingsGrammar", .product(name: "GRDB", package: "GRDB.swift")],
+            dependencies: [.product(name: "GRDB", package: "GRDB.swift")],
             swiftSettings: strict
         ),
         // Built-in copies of Grammars/ and Templates/, embedded at build time.

@@ -1,0 +1,77 @@
+import Foundation
+import GRDB
+
+/// The ledger in one SQLite file: accounts, messages, submissions, outbox, feeds.
+///
+/// One `DatabaseQueue` per process, in WAL mode with `synchronous = FULL`: a transaction
+/// that returned is on disk, so a source may be acknowledged right after it.
+public final class SQLiteLedger: Sendable {
+    let dbQueue: DatabaseQueue
+    public let path: String
+
+    /// Opens (creating when missing) and migrates the ledger at `path`.
+    public init(path: String) throws {
+        self.path = path
+        let directory = URL(fileURLWithPath: path).deletingLastPathComponent()
+        do {
+            try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        } catch {
+            throw LedgerError(.open, "cannot create the store's folder \(directory.path)", underlying: error)
+        }
+        var configuration = Configuration()
+        configuration.journalMode = .wal
+        configuration.busyMode = .timeout(10)
+        configuration.prepareDatabase { db in
+            // A commit must be durable before the source is acknowledged.
+            try db.execute(sql: "PRAGMA synchronous = FULL")
+        }
+        do {
+            dbQueue = try DatabaseQueue(path: path, configuration: configuration)
+        } catch {
+            throw LedgerError(.open, "cannot open the store \(path)", underlying: error)
+        }
+        do {
+            try Self.migrator.migrate(dbQueue)
+        } catch {
+            throw LedgerError(.migrate, "cannot migrate the store \(path)", underlying: error)
+        }
+    }
+
+    /// Runs `body` in one write transaction (group commit: any number of messages).
+    public func transaction<T>(_ body: (any LedgerTransaction) throws -> T) throws -> T {
+        try dbQueue.write { db in try body(SQLiteLedgerTransaction(db: db)) }
+    }
+
+    /// Async variant: the blocking SQLite work runs on GRDB's own queue, off the cooperative pool.
+    public func transaction<T: Sendable>(_ body: @escaping @Sendable (any LedgerTransaction) throws -> T) async throws -> T {
+        try await dbQueue.write { db in try body(SQLiteLedgerTransaction(db: db)) }
+    }
+
+    /// The `synchronous` pragma in force (2 = FULL); for tests and `status`.
+    public func synchronousMode() throws -> Int {
+        try dbQueue.read { db in try Int.fetchOne(db, sql: "PRAGMA synchronous") ?? -1 }
+    }
+
+    public func journalMode() throws -> String {
+        try dbQueue.read { db in try String.fetchOne(db, sql: "PRAGMA journal_mode") ?? "" }
+    }
+
+    func read<T>(_ body: (Database) throws -> T) throws -> T {
+        try dbQueue.read(body)
+    }
+
+    func write<T>(_ body: (Database) throws -> T) throws -> T {
+        try dbQueue.write(body)
+    }
+}
+
+extension SQLiteLedger {
+    static func joined(_ values: [String]) -> String { values.joined(separator: ";") }
+    static func joined(_ values: [String?]) -> String { values.map { $0 ?? "" }.joined(separator: ";") }
+    static func split(_ text: String) -> [String] {
+        text.isEmpty ? [] : text.split(separator: ";", omittingEmptySubsequences: false).map(String.init)
+    }
+    static func splitOptional(_ text: String) -> [String?] {
+        split(text).map { $0.isEmpty ? nil : $0 }
+    }
+}
