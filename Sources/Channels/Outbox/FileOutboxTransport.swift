@@ -1,0 +1,64 @@
+import Foundation
+import MeterCore
+
+/// Writes replies as files in a folder instead of sending them (`outbox/` in the embedded
+/// default), so a person can read what metergate would answer.
+///
+/// - e-mail: `<id>-email-<recipient>.eml`, the whole RFC 5322 message (by default from
+///   `MinimalReplyComposer`);
+/// - SMS: `<id>-sms-<recipient>.txt`, the reply text in UTF-8.
+///
+/// The recipient is made safe for a file name (anything but letters, digits and `+@._-`
+/// becomes `_`). Each file is written to `.tmp-<id>`, fsynced and renamed into place, so a
+/// reader never sees half a reply; delivering the same reply again (after a crash) rewrites
+/// the same file. A write failure is `.retry`, never `.failed`.
+public struct FileOutboxTransport: ReplyTransport {
+    public let name: String
+    public let directory: URL
+    private let composeEmail: @Sendable (OutgoingReply) -> [UInt8]
+
+    public init(
+        directory: URL, from: String, name: String = "outbox",
+        composeEmail: (@Sendable (OutgoingReply) -> [UInt8])? = nil
+    ) {
+        self.name = name
+        self.directory = directory
+        let composer = MinimalReplyComposer(from: from)
+        self.composeEmail = composeEmail ?? { composer.compose($0) }
+    }
+
+    public func deliver(_ reply: OutgoingReply) async -> DeliveryResult {
+        let bytes: [UInt8] = switch reply.channel {
+        case .email: composeEmail(reply)
+        case .sms: Array(reply.body.utf8)
+        }
+        do {
+            try LocalFiles.ensureDirectory(directory.path)
+            try LocalFiles.writeAtomically(
+                bytes, to: Self.fileName(for: reply), in: directory.path, temporaryName: ".tmp-\(reply.id)")
+            return .delivered
+        } catch {
+            // No path in the reason: it holds the recipient.
+            var reason = "cannot write the reply file (\(error.code))"
+            if error.errno != 0, let text = strerror(error.errno) {
+                reason += ": " + String(cString: text)
+            }
+            return .retry(reason: reason)
+        }
+    }
+
+    /// `<id>-email-<recipient>.eml` or `<id>-sms-<recipient>.txt`.
+    public static func fileName(for reply: OutgoingReply) -> String {
+        let suffix = reply.channel == .email ? "eml" : "txt"
+        return "\(reply.id)-\(reply.channel.rawValue)-\(safeRecipient(reply.recipient)).\(suffix)"
+    }
+
+    static func safeRecipient(_ recipient: String) -> String {
+        let safe = String(recipient.unicodeScalars.prefix(100).map { scalar -> Character in
+            let allowed = scalar.isASCII
+                && (CharacterSet.alphanumerics.contains(scalar) || "+@._-".unicodeScalars.contains(scalar))
+            return allowed ? Character(scalar) : "_"
+        })
+        return safe.isEmpty ? "unknown" : safe
+    }
+}
