@@ -192,6 +192,7 @@ public final class GammuFilesSource: MessageSource {
     /// Moves `inbox/<fileName>` to `processed/`, never over another file. False when the
     /// file was gone already.
     private func moveToProcessed(_ fileName: String) throws -> Bool {
+        try LocalFiles.ensureDirectory(processed.path)
         let source = inbox.path + "/" + fileName
         var destination = processed.path + "/" + fileName
         var suffix = 0
