@@ -20,9 +20,14 @@ package enum LocalFiles {
         if !parent.isEmpty, parent != path {
             try ensureDirectory(parent)
         }
-        if mkdir(path, 0o750) != 0, errno != EEXIST {
+        if mkdir(path, 0o750) != 0 {
+            let failure = errno
+            if failure == EEXIST,
+               FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue {
+                return  // made by someone else meanwhile
+            }
             throw ChannelFileError(
-                code: .createDirectory, message: "cannot create directory", path: path, errno: errno)
+                code: .createDirectory, message: "cannot create directory", path: path, errno: failure)
         }
     }
 
