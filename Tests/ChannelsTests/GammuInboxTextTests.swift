@@ -26,6 +26,15 @@ struct GammuInboxTextTests {
         #expect(GammuInboxText.decode(bytes + [0x41]) == "1 😀\u{FFFD}")
     }
 
+    @Test func gammu142NulPaddingIsCut() {
+        // gammu-smsd 1.42 writes strlen(UTF-8 text) * 2 bytes: "Привет" (12 UTF-8 bytes)
+        // comes as 6 characters and 6 U+0000.
+        var bytes: [UInt8] = [0xFE, 0xFF]
+        for unit in "Привет".utf16 { bytes += [UInt8(unit >> 8), UInt8(unit & 0xFF)] }
+        bytes += [UInt8](repeating: 0, count: 10) + [0x04, 0x1F]
+        #expect(GammuInboxText.decode(bytes) == "Привет")
+    }
+
     @Test func standardUTF8() {
         #expect(GammuInboxText.decode(Array(text.utf8)) == text)
         #expect(GammuInboxText.decode([0xEF, 0xBB, 0xBF] + Array(text.utf8)) == text)

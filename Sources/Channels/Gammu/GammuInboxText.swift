@@ -22,14 +22,22 @@ package enum GammuInboxText {
         return CP1251.decode(body)
     }
 
-    /// UTF-16 code units from `bytes`; lone surrogates and an odd last byte become U+FFFD.
+    /// UTF-16 code units from `bytes`, up to the first U+0000; lone surrogates and an odd
+    /// last byte become U+FFFD.
+    ///
+    /// Gammu's strings end at U+0000, and gammu-smsd up to 1.42 (Debian 12's) writes
+    /// `strlen(text in the locale charset) * 2` bytes in the `unicode` format, so a Cyrillic
+    /// text comes with U+0000 padding (or stale buffer bytes) after its end; fixed upstream
+    /// in commit 239d7c8e8 "fix(smsd): correct FILES inbox Unicode output".
     package static func utf16(_ bytes: ArraySlice<UInt8>, bigEndian: Bool) -> String {
         var units: [UInt16] = []
         units.reserveCapacity(bytes.count / 2)
         var index = bytes.startIndex
         while index + 1 < bytes.endIndex {
             let first = UInt16(bytes[index]), second = UInt16(bytes[index + 1])
-            units.append(bigEndian ? first << 8 | second : second << 8 | first)
+            let unit = bigEndian ? first << 8 | second : second << 8 | first
+            if unit == 0 { return String(decoding: units, as: UTF16.self) }
+            units.append(unit)
             index += 2
         }
         var text = String(decoding: units, as: UTF16.self)
