@@ -49,7 +49,7 @@ let package = Package(
         .executableTarget(
             name: "metergate",
             dependencies: [
-                "MeterCore", "Channels", "LedgerStore", "ReadingsGrammar",
+                "MeterCore", "Channels", "LedgerStore", "ReadingsGrammar", "MailMessage", "DefaultFiles",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Yams", package: "Yams"),

@@ -1,0 +1,100 @@
+import LedgerStore
+import ReadingsGrammar
+
+/// The billing export of accounts (contract §4): header required, columns in any order,
+/// unknown columns ignored; a bad row is reported with its line and skipped.
+public enum AccountsCSV {
+    public struct Problem: Sendable, Hashable, CustomStringConvertible {
+        public var line: Int
+        public var reason: String
+        public var description: String { "line \(line): \(reason)" }
+    }
+
+    public struct Result: Sendable {
+        public var accounts: [Account]
+        /// Rows skipped: the import still happens for the good rows, and exits 1.
+        public var problems: [Problem]
+        /// Worth telling, not wrong (a UIN repeated: the later row wins).
+        public var warnings: [Problem] = []
+    }
+
+    public static func parse(_ bytes: [UInt8]) -> Result {
+        var reader = CSVReader(bytes: bytes)
+        guard let header = reader.next() else {
+            return Result(accounts: [], problems: [Problem(line: 1, reason: "the file is empty; a header row is required")])
+        }
+        let names = header.fields.map { $0.trimmingCharacters(in: .whitespaces).lowercased() }
+        func column(_ name: String) -> Int? { names.firstIndex(of: name) }
+        guard let uinColumn = column("uin"), let metersColumn = column("meters") else {
+            let missing = ["uin", "meters"].filter { column($0) == nil }.joined(separator: ", ")
+            return Result(accounts: [], problems: [Problem(
+                line: header.line, reason: "the header lacks required column(s) \(missing) (found: \(names.joined(separator: ",")))")])
+        }
+        let previousColumn = column("previous")
+        let digitsColumn = column("digits")
+        let phonesColumn = column("phones")
+        let emailsColumn = column("emails")
+
+        var accounts: [Account] = []
+        var problems: [Problem] = []
+        var warnings: [Problem] = []
+        var seen: [String: Int] = [:]
+        for record in reader {
+            if record.fields.count == 1, record.fields[0].trimmingCharacters(in: .whitespaces).isEmpty { continue }
+            func field(_ index: Int?) -> String {
+                guard let index, index < record.fields.count else { return "" }
+                return record.fields[index].trimmingCharacters(in: .whitespaces)
+            }
+            func bad(_ reason: String) { problems.append(Problem(line: record.line, reason: reason)) }
+            if record.malformed { bad("malformed quoting"); continue }
+            if record.fields.count < names.count { bad("\(record.fields.count) fields, the header has \(names.count)"); continue }
+            let uin = field(uinColumn)
+            guard !uin.isEmpty, uin.utf8.allSatisfy({ $0 >= 48 && $0 <= 57 }) else {
+                bad("uin '\(uin)' is not digits"); continue
+            }
+            let meters = field(metersColumn).split(separator: ";").map { $0.trimmingCharacters(in: .whitespaces) }
+            guard !meters.isEmpty, meters.allSatisfy({ !$0.isEmpty }) else { bad("meters '\(field(metersColumn))' is empty"); continue }
+            guard Set(meters.map { $0.uppercased() }).count == meters.count else { bad("meters '\(field(metersColumn))' repeats a label"); continue }
+            var previous: [String?] = []
+            let previousText = field(previousColumn)
+            if !previousText.isEmpty {
+                let parts = previousText.split(separator: ";", omittingEmptySubsequences: false)
+                    .map { $0.trimmingCharacters(in: .whitespaces) }
+                guard parts.count == meters.count else {
+                    bad("previous has \(parts.count) value(s) for \(meters.count) meter(s)"); continue
+                }
+                var ok = true
+                for part in parts {
+                    if part.isEmpty { previous.append(nil); continue }
+                    guard let value = MeterValue(part.replacingOccurrences(of: ",", with: ".")) else {
+                        bad("previous value '\(part)' is not a decimal number"); ok = false; break
+                    }
+                    previous.append(value.description)
+                }
+                if !ok { continue }
+            }
+            var digits: Int?
+            let digitsText = field(digitsColumn)
+            if !digitsText.isEmpty {
+                guard let value = Int(digitsText), (1...15).contains(value) else {
+                    bad("digits '\(digitsText)' is not a whole number from 1 to 15"); continue
+                }
+                digits = value
+            }
+            let phones = field(phonesColumn).split(separator: ";").map { Contact.normalizePhone(String($0)) }.filter { !$0.isEmpty }
+            let emails = field(emailsColumn).split(separator: ";").map { Contact.normalizeEmail(String($0)) }.filter { !$0.isEmpty }
+            if let bad = emails.first(where: { !$0.contains("@") }) {
+                problems.append(Problem(line: record.line, reason: "email '\(bad)' has no @")); continue
+            }
+            if let first = seen[uin] {
+                warnings.append(Problem(line: record.line, reason: "uin \(uin) repeats line \(first); the later row wins"))
+                accounts.removeAll { $0.uin == uin }
+            }
+            seen[uin] = record.line
+            accounts.append(Account(uin: uin, meters: meters, previous: previous, digits: digits, phones: phones, emails: emails))
+        }
+        return Result(accounts: accounts, problems: problems, warnings: warnings)
+    }
+}
+
+import Foundation

@@ -1,0 +1,43 @@
+/// Phone numbers and e-mail addresses: normalisation for matching, masking for logs.
+public enum Contact {
+    /// E.164 for Russian-style numbers (`8 903 …`, `+7 (903) …`, `7903…` → `+7903…`);
+    /// other numbers keep their digits with a `+`; alphanumeric senders come back trimmed.
+    public static func normalizePhone(_ text: String) -> String {
+        let trimmed = text.trimmingCharacters(in: .whitespaces)
+        let digits = trimmed.unicodeScalars.filter { $0.properties.numericType == .decimal && $0.isASCII }
+        let allowed = trimmed.unicodeScalars.allSatisfy {
+            ($0.isASCII && ($0.properties.numericType == .decimal || " +-()./".unicodeScalars.contains($0)))
+        }
+        guard allowed, digits.count >= 5 else { return trimmed }
+        var number = String(String.UnicodeScalarView(digits))
+        if number.count == 11, number.hasPrefix("8") { number = "7" + number.dropFirst() }
+        if number.count == 10, number.hasPrefix("9") { number = "7" + number }
+        return "+" + number
+    }
+
+    public static func normalizeEmail(_ text: String) -> String {
+        text.trimmingCharacters(in: .whitespaces).lowercased()
+    }
+
+    /// Whether `sender` looks like a phone number (digits, optionally `+`), as opposed to a
+    /// short code or an alphanumeric sender id that cannot be answered.
+    public static func isReplyablePhone(_ normalized: String) -> Bool {
+        guard normalized.hasPrefix("+") else { return false }
+        return normalized.count >= 11 && normalized.dropFirst().allSatisfy(\.isASCII) && normalized.dropFirst().allSatisfy(\.isNumber)
+    }
+
+    /// `+79031234567` → `+7903***4567`; `ivanov@example.ru` → `iv***@example.ru`.
+    public static func mask(_ sender: String?) -> String {
+        guard let sender, !sender.isEmpty else { return "-" }
+        if let at = sender.firstIndex(of: "@") {
+            let local = sender[..<at]
+            return String(local.prefix(2)) + "***" + sender[at...]
+        }
+        if sender.count >= 9 {
+            return String(sender.prefix(5)) + "***" + String(sender.suffix(4))
+        }
+        return String(sender.prefix(2)) + "***"
+    }
+}
+
+import Foundation

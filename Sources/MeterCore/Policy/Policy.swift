@@ -1,0 +1,53 @@
+import Foundation
+
+/// The rules a retailer sets (config section `policy`).
+public struct Policy: Sendable, Hashable {
+    /// A reading that grows by more than this is held for review.
+    public var maxIncrease: Decimal
+    /// Days of the month that count for the current period; later days count for the next.
+    public var submissionDays: ClosedRange<Int>
+    /// More messages than this from one sender within an hour are ignored.
+    public var maxMessagesPerSenderPerHour: Int
+    /// Messages larger than this are `too_large` without being parsed.
+    public var maxMessageBytes: Int
+    /// The time zone in which a message's day of month is read.
+    public var timeZone: TimeZone
+
+    public init(
+        maxIncrease: Decimal = 5000, submissionDays: ClosedRange<Int> = 1...31,
+        maxMessagesPerSenderPerHour: Int = 20, maxMessageBytes: Int = 1 << 20,
+        timeZone: TimeZone = .current
+    ) {
+        self.maxIncrease = maxIncrease
+        self.submissionDays = submissionDays
+        self.maxMessagesPerSenderPerHour = maxMessagesPerSenderPerHour
+        self.maxMessageBytes = maxMessageBytes
+        self.timeZone = timeZone
+    }
+
+    /// Parses `"20-25"` (or `"5"`) into a range of days within 1…31.
+    public static func parseDays(_ text: String) -> ClosedRange<Int>? {
+        let parts = text.split(separator: "-", omittingEmptySubsequences: false)
+            .map { $0.trimmingCharacters(in: .whitespaces) }
+        guard (1...2).contains(parts.count), let low = Int(parts[0]), let high = Int(parts.last!),
+              1 <= low, low <= high, high <= 31 else { return nil }
+        return low...high
+    }
+
+    /// The billing period (`YYYY-MM`) a message received at `date` counts for.
+    public func period(of date: Date) -> String {
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = timeZone
+        let parts = calendar.dateComponents([.year, .month, .day], from: date)
+        var year = parts.year ?? 1970
+        var month = parts.month ?? 1
+        if (parts.day ?? 1) > submissionDays.upperBound {
+            month += 1
+            if month > 12 {
+                month = 1
+                year += 1
+            }
+        }
+        return String(format: "%04d-%02d", year, month)
+    }
+}

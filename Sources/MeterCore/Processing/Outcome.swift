@@ -1,0 +1,158 @@
+import Foundation
+
+/// The contract's outcome statuses (§5).
+public enum OutcomeStatus: String, Sendable, Hashable, Codable {
+    case accepted, duplicate, held, rejected, ignored
+
+    /// Whether readings are written to the ledger for this status.
+    public var records: Bool { self == .accepted || self == .held || self == .duplicate }
+}
+
+/// Why a message or a UIN's readings were held, rejected or ignored.
+public enum OutcomeReason: String, Sendable, Hashable, Codable, CaseIterable {
+    // held
+    case implausible
+    // rejected (contract §5)
+    case unparsed
+    case unknownAccount = "unknown_account"
+    case countMismatch = "count_mismatch"
+    case decreasing
+    case outOfRange = "out_of_range"
+    case ambiguous
+    case tooLarge = "too_large"
+    /// An operator rejected held readings (`review reject`).
+    case reviewRejected = "operator"
+    // ignored (informational)
+    case autoReply = "auto_reply"
+    case bounce
+    case ownMessage = "own_message"
+    case alreadySeen = "already_seen"
+    case rateLimited = "rate_limited"
+    case noSender = "no_sender"
+
+    public static let rejections: [OutcomeReason] = [
+        .unparsed, .unknownAccount, .countMismatch, .decreasing, .outOfRange, .ambiguous, .tooLarge,
+    ]
+}
+
+/// One UIN's result within a message.
+public struct SubmissionOutcome: Sendable, Hashable {
+    public var uin: String
+    public var status: OutcomeStatus
+    public var reason: OutcomeReason?
+    /// Meter labels, in the account's order when the readings could be placed.
+    public var meters: [String]
+    /// Normalised decimal strings: in meter order when placed, else as written.
+    public var readings: [String]
+    public var previous: [String?]
+    /// Meters the abonent's account expects (for the reply to a bound sender).
+    public var expectedCount: Int?
+
+    public init(
+        uin: String, status: OutcomeStatus, reason: OutcomeReason? = nil, meters: [String] = [],
+        readings: [String] = [], previous: [String?] = [], expectedCount: Int? = nil
+    ) {
+        self.uin = uin
+        self.status = status
+        self.reason = reason
+        self.meters = meters
+        self.readings = readings
+        self.previous = previous
+        self.expectedCount = expectedCount
+    }
+}
+
+/// What happened to one message: the contract's outcome line.
+public struct Outcome: Sendable, Hashable {
+    public var id: String
+    public var status: OutcomeStatus
+    public var reason: OutcomeReason?
+    public var results: [SubmissionOutcome]
+    public var reply: String?
+
+    public init(id: String, status: OutcomeStatus, reason: OutcomeReason?, results: [SubmissionOutcome], reply: String?) {
+        self.id = id
+        self.status = status
+        self.reason = reason
+        self.results = results
+        self.reply = reply
+    }
+
+    /// The outcome line of `replay` (contract §5), keys in a stable order.
+    public var jsonLine: String {
+        var json = JSONLine()
+        json.open()
+        json.key("id"); json.string(id)
+        json.key("status"); json.string(status.rawValue)
+        if let reason { json.key("reason"); json.string(reason.rawValue) }
+        json.key("results")
+        json.raw("[")
+        for (index, result) in results.enumerated() {
+            if index > 0 { json.raw(",") }
+            json.open()
+            json.key("uin"); json.string(result.uin)
+            json.key("status"); json.string(result.status.rawValue)
+            if let reason = result.reason { json.key("reason"); json.string(reason.rawValue) }
+            json.key("readings")
+            json.raw("[")
+            for (i, value) in result.readings.enumerated() {
+                if i > 0 { json.raw(",") }
+                json.string(value)
+            }
+            json.raw("]")
+            json.close()
+        }
+        json.raw("]")
+        json.key("reply")
+        if let reply { json.string(reply) } else { json.raw("null") }
+        json.close()
+        return json.text
+    }
+}
+
+/// A tiny JSON writer for outcome lines: fast, stable key order, correct escaping
+/// (control characters, U+2028/U+2029 and invisible characters escaped).
+struct JSONLine {
+    private(set) var text = ""
+    private var needsComma = [false]
+
+    mutating func open() {
+        text += "{"
+        needsComma.append(false)
+    }
+
+    mutating func close() {
+        text += "}"
+        needsComma.removeLast()
+    }
+
+    mutating func key(_ name: String) {
+        if needsComma[needsComma.count - 1] { text += "," }
+        needsComma[needsComma.count - 1] = true
+        string(name)
+        text += ":"
+    }
+
+    mutating func raw(_ fragment: String) { text += fragment }
+
+    mutating func string(_ value: String) {
+        text += "\""
+        for scalar in value.unicodeScalars {
+            switch scalar {
+            case "\"": text += "\\\""
+            case "\\": text += "\\\\"
+            case "\n": text += "\\n"
+            case "\r": text += "\\r"
+            case "\t": text += "\\t"
+            default:
+                let v = scalar.value
+                if v < 0x20 || (0x7F...0x9F).contains(v) || v == 0x2028 || v == 0x2029 || v == 0xFEFF {
+                    text += String(format: "\\u%04x", v)
+                } else {
+                    text.unicodeScalars.append(scalar)
+                }
+            }
+        }
+        text += "\""
+    }
+}

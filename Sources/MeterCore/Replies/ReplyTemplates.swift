@@ -1,0 +1,169 @@
+import Foundation
+
+/// The operator-editable reply texts, keyed by outcome (`accepted`, `rejected.decreasing`, …).
+public struct ReplyTemplates: Sendable {
+    public struct Problem: Error, CustomStringConvertible, Sendable {
+        public var file: String
+        public var line: Int
+        public var reason: String
+        public var description: String { "\(file):\(line): \(reason)" }
+    }
+
+    struct Entry: Sendable {
+        var text: String
+        var file: String
+        var line: Int
+    }
+
+    private var entries: [String: Entry]
+
+    static let placeholders: Set<String> = ["uin", "readings", "expected", "accepted", "total"]
+    static let boundOnly: Set<String> = ["expected"]
+
+    /// Keys every template set must define.
+    public static var requiredKeys: [String] {
+        ["accepted", "duplicate", "held", "multi", "rejected.operator"]
+            + OutcomeReason.rejections.map { "rejected.\($0.rawValue)" }
+    }
+
+    static var knownKeys: Set<String> {
+        var keys = Set(requiredKeys)
+        for key in requiredKeys { keys.insert(key + ".bound") }
+        for key in keys { keys.insert("email." + key) }
+        return keys
+    }
+
+    /// Parses template files; every problem is reported with its file and line.
+    public static func load(files: [(name: String, contents: String)]) throws(Problem) -> ReplyTemplates {
+        var entries: [String: Entry] = [:]
+        for file in files {
+            for (index, rawLine) in file.contents.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+                let line = rawLine.trimmingCharacters(in: .whitespaces.union(CharacterSet(charactersIn: "\r")))
+                if line.isEmpty || line.hasPrefix("#") { continue }
+                let number = index + 1
+                guard let equals = line.firstIndex(of: "=") else {
+                    throw Problem(file: file.name, line: number, reason: "expected 'key = text'")
+                }
+                let key = line[..<equals].trimmingCharacters(in: .whitespaces)
+                let text = line[line.index(after: equals)...].trimmingCharacters(in: .whitespaces)
+                guard knownKeys.contains(key) else {
+                    throw Problem(file: file.name, line: number, reason: "unknown template key '\(key)'")
+                }
+                guard !text.isEmpty else {
+                    throw Problem(file: file.name, line: number, reason: "template '\(key)' is empty")
+                }
+                if let previous = entries[key] {
+                    throw Problem(file: file.name, line: number,
+                                  reason: "template '\(key)' already defined at \(previous.file):\(previous.line)")
+                }
+                for name in placeholderNames(in: text) {
+                    guard placeholders.contains(name) else {
+                        throw Problem(file: file.name, line: number, reason: "unknown placeholder {\(name)} in '\(key)'")
+                    }
+                    if boundOnly.contains(name), !key.hasSuffix(".bound") {
+                        throw Problem(file: file.name, line: number,
+                                      reason: "{\(name)} reveals account data; use it only in a '.bound' template")
+                    }
+                }
+                entries[key] = Entry(text: text, file: file.name, line: number)
+            }
+        }
+        for key in requiredKeys where entries[key] == nil {
+            throw Problem(file: files.first?.name ?? "templates", line: 0, reason: "missing template '\(key)'")
+        }
+        return ReplyTemplates(entries: entries)
+    }
+
+    public static func load(directory: URL) throws -> ReplyTemplates {
+        let names = try FileManager.default.contentsOfDirectory(atPath: directory.path)
+            .filter { !$0.hasPrefix(".") && $0.hasSuffix(".txt") }.sorted()
+        let files = try names.map { name in
+            (name: directory.appendingPathComponent(name).path,
+             contents: try String(contentsOf: directory.appendingPathComponent(name), encoding: .utf8))
+        }
+        return try load(files: files)
+    }
+
+    /// Checks that every SMS template fits one segment with the longest plausible values.
+    public func problemsForSMS() -> [Problem] {
+        let worst: [String: String] = [
+            "uin": "123456789012", "readings": "123456.7, 123456.7, 123456.7", "expected": "3",
+            "accepted": "10", "total": "10",
+        ]
+        var problems: [Problem] = []
+        for (key, entry) in entries.sorted(by: { $0.key < $1.key }) where !key.hasPrefix("email.") {
+            let text = Self.fill(entry.text, worst)
+            if !SMSText.fitsOneSegment(text) {
+                let coding = SMSText.coding(of: text)
+                problems.append(Problem(
+                    file: entry.file, line: entry.line,
+                    reason: "SMS template '\(key)' can reach \(SMSText.length(of: text)) characters "
+                        + "(\(coding == .ucs2 ? "UCS-2, Cyrillic" : "GSM-7")), over one segment of \(SMSText.limit(for: coding))"))
+            }
+        }
+        return problems
+    }
+
+    /// The reply for an outcome. `bound`: the sender is bound to the (first) account.
+    public func render(_ outcome: Outcome, channel: ChannelKind, bound: Bool) -> String? {
+        guard let text = renderUnchecked(outcome, channel: channel, bound: bound) else { return nil }
+        if channel == .sms, !SMSText.fitsOneSegment(text) {
+            // Values longer than any template was checked for: a short text without them.
+            return Self.shortFallback[outcome.status] ?? "Сообщение получено."
+        }
+        return text
+    }
+
+    static let shortFallback: [OutcomeStatus: String] = [
+        .accepted: "Показания приняты. Спасибо!", .duplicate: "Эти показания уже приняты.",
+        .held: "Показания получены и будут проверены.",
+        .rejected: "Показания не приняты. Формат: УИН показания",
+    ]
+
+    func renderUnchecked(_ outcome: Outcome, channel: ChannelKind, bound: Bool) -> String? {
+        if outcome.status == .ignored { return nil }
+        let prefix = channel == .email ? "email." : ""
+        func text(_ key: String, _ values: [String: String]) -> String {
+            let candidates = (bound ? [prefix + key + ".bound", key + ".bound"] : []) + [prefix + key, key]
+            for candidate in candidates {
+                if let entry = entries[candidate] { return Self.fill(entry.text, values) }
+            }
+            return ""
+        }
+        func single(_ result: SubmissionOutcome) -> String {
+            var values = ["uin": result.uin, "readings": result.readings.joined(separator: ", ")]
+            if let expected = result.expectedCount { values["expected"] = String(expected) }
+            switch result.status {
+            case .rejected: return text("rejected.\((result.reason ?? .unparsed).rawValue)", values)
+            case .ignored: return ""
+            default: return text(result.status.rawValue, values)
+            }
+        }
+        guard outcome.results.count > 1 else {
+            if let result = outcome.results.first { return single(result) }
+            return text("rejected.\((outcome.reason ?? .unparsed).rawValue)", [:])
+        }
+        let lines = outcome.results.map { "\($0.uin): " + single($0) }
+        if channel == .email { return lines.joined(separator: "\n") }
+        let joined = lines.joined(separator: " ")
+        if SMSText.fitsOneSegment(joined) { return joined }
+        let accepted = outcome.results.filter { $0.status == .accepted || $0.status == .duplicate }.count
+        return text("multi", ["accepted": String(accepted), "total": String(outcome.results.count)])
+    }
+
+    static func placeholderNames(in text: String) -> [String] {
+        var names: [String] = []
+        var rest = text[...]
+        while let open = rest.firstIndex(of: "{"), let close = rest[open...].firstIndex(of: "}") {
+            names.append(String(rest[rest.index(after: open)..<close]))
+            rest = rest[rest.index(after: close)...]
+        }
+        return names
+    }
+
+    static func fill(_ template: String, _ values: [String: String]) -> String {
+        var text = template
+        for (name, value) in values { text = text.replacingOccurrences(of: "{\(name)}", with: value) }
+        return text
+    }
+}

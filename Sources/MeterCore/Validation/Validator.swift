@@ -1,0 +1,204 @@
+import Foundation
+import LedgerStore
+import ReadingsGrammar
+
+/// Chooses among a message's interpretations by checking each against the accounts.
+///
+/// A reading is recorded only when exactly one distinct interpretation fits (contract §6):
+/// - an interpretation *fits* when every UIN in it is accepted or a duplicate; failing
+///   that, when every UIN is at least held (an implausible increase is a weaker fit);
+/// - two distinct fitting interpretations: `ambiguous`, nothing recorded;
+/// - none fits: the most plausible one (most known accounts, most recordable UINs, least
+///   penalty) gives the answer, unless another just as plausible one disagrees.
+public struct Validator: Sendable {
+    public var policy: Policy
+
+    public init(policy: Policy) {
+        self.policy = policy
+    }
+
+    /// The results for one message, one per UIN.
+    public func decide(
+        _ interpretations: [Interpretation], limitReached: Bool, period: String,
+        in ledger: any LedgerTransaction
+    ) throws -> [SubmissionOutcome] {
+        var accounts = AccountCache(ledger: ledger)
+        let evaluations = try interpretations.map { interpretation in
+            Evaluation(
+                interpretation: interpretation,
+                results: try evaluate(interpretation, period: period, accounts: &accounts, ledger: ledger))
+        }
+        if limitReached {
+            return ambiguous(evaluations.first?.interpretation)
+        }
+        let strong = evaluations.filter { $0.results.allSatisfy { $0.status == .accepted || $0.status == .duplicate } }
+        let weak = evaluations.filter { $0.results.allSatisfy(\.status.records) }
+        let fitting = distinct(strong.isEmpty ? weak : strong)
+        if fitting.count == 1 { return fitting[0].results }
+        if fitting.count > 1 { return ambiguous(fitting[0].interpretation) }
+
+        // Nothing fits: answer with the most plausible interpretation.
+        let ranked = evaluations.enumerated().sorted { a, b in
+            if a.element.plausibility != b.element.plausibility {
+                return a.element.plausibility > b.element.plausibility
+            }
+            if a.element.interpretation.penalty != b.element.interpretation.penalty {
+                return a.element.interpretation.penalty < b.element.interpretation.penalty
+            }
+            return a.offset < b.offset
+        }.map(\.element)
+        guard let best = ranked.first else { return [] }
+        if best.results.contains(where: \.status.records) {
+            let rivals = ranked.dropFirst().filter {
+                $0.plausibility == best.plausibility && $0.recordedKey != best.recordedKey
+            }
+            if !rivals.isEmpty { return ambiguous(best.interpretation) }
+        }
+        return best.results
+    }
+
+    struct Evaluation {
+        var interpretation: Interpretation
+        var results: [SubmissionOutcome]
+
+        var plausibility: [Int] {
+            [results.filter { $0.reason != .unknownAccount }.count, results.filter(\.status.records).count]
+        }
+
+        var key: [String] { results.map { "\($0.uin)=\($0.readings.joined(separator: ";"))/\($0.status.rawValue)" } }
+
+        var recordedKey: [String] {
+            results.filter(\.status.records).map { "\($0.uin)=\($0.readings.joined(separator: ";"))" }
+        }
+    }
+
+    private func distinct(_ evaluations: [Evaluation]) -> [Evaluation] {
+        var seen = Set<[String]>()
+        return evaluations.filter { seen.insert($0.key).inserted }
+    }
+
+    private func ambiguous(_ interpretation: Interpretation?) -> [SubmissionOutcome] {
+        var seen = Set<String>()
+        let uins = (interpretation?.submissions ?? []).map(\.uin).filter { seen.insert($0).inserted }
+        return uins.map { SubmissionOutcome(uin: $0, status: .rejected, reason: .ambiguous) }
+    }
+
+    /// Evaluates one interpretation: a result per distinct UIN, in text order.
+    func evaluate(
+        _ interpretation: Interpretation, period: String, accounts: inout AccountCache,
+        ledger: any LedgerTransaction
+    ) throws -> [SubmissionOutcome] {
+        var order: [String] = []
+        var byUIN: [String: [Submission]] = [:]
+        for submission in interpretation.submissions {
+            if byUIN[submission.uin] == nil { order.append(submission.uin) }
+            byUIN[submission.uin, default: []].append(submission)
+        }
+        return try order.map { uin in
+            let submissions = byUIN[uin]!
+            let written = submissions.map { $0.readings.map(\.value.description) }
+            if Set(written).count > 1 {
+                // The same UIN twice with different readings: which one is meant?
+                return SubmissionOutcome(uin: uin, status: .rejected, reason: .ambiguous)
+            }
+            return try evaluate(submissions[0], period: period, accounts: &accounts, ledger: ledger)
+        }
+    }
+
+    func evaluate(
+        _ submission: Submission, period: String, accounts: inout AccountCache, ledger: any LedgerTransaction
+    ) throws -> SubmissionOutcome {
+        let written = submission.readings.map(\.value.description)
+        guard let account = try accounts.account(submission.uin) else {
+            return SubmissionOutcome(uin: submission.uin, status: .rejected, reason: .unknownAccount, readings: written)
+        }
+        func rejected(_ reason: OutcomeReason, meters: [String] = [], readings: [String] = written, previous: [String?] = []) -> SubmissionOutcome {
+            SubmissionOutcome(
+                uin: submission.uin, status: .rejected, reason: reason, meters: meters, readings: readings,
+                previous: previous, expectedCount: account.meters.count)
+        }
+        guard !account.meters.isEmpty, submission.readings.count == account.meters.count else {
+            return rejected(.countMismatch)
+        }
+        // Place labeled readings by zone, the rest in order.
+        var slots = [MeterValue?](repeating: nil, count: account.meters.count)
+        for reading in submission.readings {
+            guard let zone = reading.zone else { continue }
+            guard let index = account.meters.firstIndex(where: { $0.caseInsensitiveCompare(zone) == .orderedSame }) else {
+                return rejected(.countMismatch)
+            }
+            guard slots[index] == nil else { return rejected(.ambiguous) }
+            slots[index] = reading.value
+        }
+        var free = slots.indices.filter { slots[$0] == nil }.makeIterator()
+        for reading in submission.readings where reading.zone == nil {
+            guard let index = free.next() else { return rejected(.ambiguous) }
+            slots[index] = reading.value
+        }
+        let values = slots.compactMap { $0 }
+        let normalized = values.map(\.description)
+
+        let latest = try ledger.latestAccepted(uin: account.uin)
+        let previous: [MeterValue?] = account.meters.enumerated().map { index, meter in
+            if let value = latest[meter] { return MeterValue(value) }
+            return index < account.previous.count ? account.previous[index].flatMap { MeterValue($0) } : nil
+        }
+        let previousText = previous.map { $0?.description }
+
+        if try ledger.hasRecorded(uin: account.uin, period: period, values: normalized) {
+            return SubmissionOutcome(
+                uin: account.uin, status: .duplicate, meters: account.meters, readings: normalized,
+                previous: previousText, expectedCount: account.meters.count)
+        }
+        var worst: OutcomeReason?
+        func note(_ reason: OutcomeReason) {
+            let rank: [OutcomeReason: Int] = [.implausible: 1, .decreasing: 2, .outOfRange: 3]
+            if (rank[reason] ?? 0) > (worst.flatMap { rank[$0] } ?? 0) { worst = reason }
+        }
+        let maxIncrease = MeterValue(NSDecimalNumber(decimal: policy.maxIncrease).stringValue) ?? MeterValue("5000")!
+        for (index, value) in values.enumerated() {
+            if let digits = account.digits, value.significantIntegerDigits > digits {
+                note(.outOfRange)
+                continue
+            }
+            guard let before = previous[index] else { continue }
+            if value < before {
+                if let digits = account.digits, value + MeterValue.powerOfTen(digits) - before <= maxIncrease {
+                    continue  // the register wrapped past 99…9
+                }
+                note(.decreasing)
+            } else if value - before > maxIncrease {
+                note(.implausible)
+            }
+        }
+        switch worst {
+        case .implausible?:
+            return SubmissionOutcome(
+                uin: account.uin, status: .held, reason: .implausible, meters: account.meters, readings: normalized,
+                previous: previousText, expectedCount: account.meters.count)
+        case let reason?:
+            return rejected(reason, meters: account.meters, readings: normalized, previous: previousText)
+        case nil:
+            return SubmissionOutcome(
+                uin: account.uin, status: .accepted, meters: account.meters, readings: normalized,
+                previous: previousText, expectedCount: account.meters.count)
+        }
+    }
+}
+
+/// Accounts looked up once per message.
+struct AccountCache {
+    let ledger: any LedgerTransaction
+    private var cache: [String: Account?] = [:]
+
+    init(ledger: any LedgerTransaction) {
+        self.ledger = ledger
+    }
+
+    mutating func account(_ uin: String) throws -> Account? {
+        if let cached = cache[uin] { return cached }
+        let account = try ledger.account(uin: uin)
+        cache[uin] = account
+        return account
+    }
+}

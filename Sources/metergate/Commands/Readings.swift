@@ -1,0 +1,57 @@
+import ArgumentParser
+import Foundation
+import LedgerStore
+
+struct Readings: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Readings recorded for billing.", subcommands: [Export.self])
+
+    struct Export: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Print the recorded readings (accepted, held, duplicate), one row per meter reading.")
+
+        enum Format: String, ExpressibleByArgument { case csv, json }
+
+        @OptionGroup var options: ConfigOption
+        @Option(name: .long, help: "Only readings received on or after this ISO 8601 date or time.") var since: String?
+        @Option(name: .long, help: "csv (default) or json (one object per line).") var format: Format = .csv
+
+        func validate() throws {
+            if let since, Timestamp.parse(since) == nil {
+                throw ValidationError("--since '\(since)' is not an ISO 8601 date like 2026-11-01 or 2026-11-01T00:00:00+03:00")
+            }
+        }
+
+        func run() async throws {
+            let runtime = try Runtime.open(try options.load())
+            let sinceDate = since.flatMap(Timestamp.parse)?.date
+            var buffer = ""
+            func flush() {
+                FileHandle.standardOutput.write(Data(buffer.utf8))
+                buffer.removeAll(keepingCapacity: true)
+            }
+            let fields = ["uin", "meter", "value", "previous", "received_at", "channel", "sender", "status", "message_id"]
+            if format == .csv { buffer += fields.joined(separator: ",") + "\n" }
+            try runtime.ledger.forEachExportRow(since: sinceDate) { row in
+                let values = [row.uin, row.meter, row.value, row.previous ?? "", row.receivedAt, row.channel,
+                              row.sender ?? "", row.status, row.messageID]
+                switch format {
+                case .csv:
+                    buffer += values.map(Self.csvField).joined(separator: ",") + "\n"
+                case .json:
+                    let object = Dictionary(uniqueKeysWithValues: zip(fields, values.map { $0 as Any }))
+                        .merging(["previous": row.previous.map { $0 as Any } ?? NSNull(), "sender": row.sender.map { $0 as Any } ?? NSNull()]) { $1 }
+                    let data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])
+                    buffer += String(decoding: data, as: UTF8.self) + "\n"
+                }
+                if buffer.utf8.count > 1 << 16 { flush() }
+            }
+            flush()
+        }
+
+        static func csvField(_ text: String) -> String {
+            guard text.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" }) else { return text }
+            return "\"" + text.replacingOccurrences(of: "\"", with: "\"\"") + "\""
+        }
+    }
+}

@@ -1,0 +1,171 @@
+import ArgumentParser
+import Dispatch
+import Foundation
+import LedgerStore
+import Logging
+import MeterCore
+
+struct Replay: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Process messages from a JSONL file exactly as if they had arrived on a channel; print one outcome line per message.",
+        discussion: """
+            Each input line: {"id", "channel": "sms"|"email", "from", "text", "subject", "raw", "received_at"}.
+            Replies are recorded in the outbox but never sent. Messages are committed in groups
+            before their outcome lines are printed.
+            """)
+
+    @Argument(help: "The JSONL file ('-' for standard input).") var file: String
+    @OptionGroup var options: ConfigOption
+    @Option(name: .long, help: "Messages per transaction (group commit).") var batch = 512
+
+    func run() async throws {
+        let configuration = try options.load()
+        _ = Runtime.bootstrapLogging(configuration, level: configuration.logLevel > .info ? configuration.logLevel : .notice)
+        let logger = Logger(label: "metergate.replay")
+        let runtime = try Runtime.open(configuration)
+        let processor = try runtime.makeProcessor(replyState: .recorded)
+
+        let handle: FileHandle
+        if file == "-" {
+            handle = .standardInput
+        } else {
+            guard let opened = FileHandle(forReadingAtPath: file) else {
+                throw CommandFailure(message: "\(file): cannot read the replay file", code: 1)
+            }
+            handle = opened
+        }
+        var lines = LineReader(handle: handle)
+        var lineNumber = 0
+        var pending: [(line: Int, parsed: ReplayLine)] = []
+        var badLines = 0
+
+        func flush() throws {
+            guard !pending.isEmpty else { return }
+            let messages = pending.compactMap { entry -> IncomingMessage? in
+                if case .message(let message) = entry.parsed { return message }
+                return nil
+            }
+            let prepared = Self.prepareInParallel(messages, processor)
+            let processed = try runtime.ledger.transaction { ledger in
+                try prepared.map { try processor.record($0, in: ledger) }
+            }
+            var output = ""
+            var index = 0
+            for entry in pending {
+                switch entry.parsed {
+                case .message:
+                    let result = processed[index]
+                    index += 1
+                    output += result.outcome.jsonLine + "\n"
+                    logger.debug("\(result.logLine)")
+                case .bad(let id, let reason):
+                    output += Outcome(id: id, status: .rejected, reason: .unparsed, results: [], reply: nil).jsonLine + "\n"
+                    printError("\(file):\(entry.line): \(reason)")
+                }
+            }
+            FileHandle.standardOutput.write(Data(output.utf8))
+            pending.removeAll(keepingCapacity: true)
+        }
+
+        while let line = lines.next() {
+            lineNumber += 1
+            if line.allSatisfy({ $0 == 32 || $0 == 9 || $0 == 13 }) { continue }
+            let parsed = ReplayLine.parse(line, lineNumber: lineNumber)
+            if case .bad = parsed { badLines += 1 }
+            pending.append((lineNumber, parsed))
+            if pending.count >= max(1, batch) { try flush() }
+        }
+        try flush()
+        if badLines > 0 { printError("\(file): \(badLines) line(s) were not valid messages") }
+    }
+
+    /// Parsing and MIME decoding are pure: spread them over the cores.
+    static func prepareInParallel(_ messages: [IncomingMessage], _ processor: MessageProcessor) -> [PreparedMessage] {
+        let results = ResultSlots<PreparedMessage>(count: messages.count)
+        let workers = max(1, min(ProcessInfo.processInfo.activeProcessorCount, messages.count / 16))
+        DispatchQueue.concurrentPerform(iterations: workers) { worker in
+            var index = worker
+            while index < messages.count {
+                results.set(index, processor.prepare(messages[index]))
+                index += workers
+            }
+        }
+        return results.values
+    }
+}
+
+/// Pre-sized slots that concurrent workers fill at distinct indices.
+final class ResultSlots<T>: @unchecked Sendable {
+    private var storage: [T?]
+
+    init(count: Int) { storage = Array(repeating: nil, count: count) }
+
+    func set(_ index: Int, _ value: T) { storage[index] = value }
+
+    var values: [T] { storage.map { $0! } }
+}
+
+/// One line of a replay file.
+enum ReplayLine {
+    case message(IncomingMessage)
+    case bad(id: String, reason: String)
+
+    static func parse(_ bytes: ArraySlice<UInt8>, lineNumber: Int) -> ReplayLine {
+        let fallbackID = "line-\(lineNumber)"
+        guard let object = try? JSONSerialization.jsonObject(with: Data(bytes)) as? [String: Any] else {
+            return .bad(id: fallbackID, reason: "not a JSON object")
+        }
+        let id: String
+        switch object["id"] {
+        case let text as String: id = text
+        case let number as NSNumber: id = number.stringValue
+        default: return .bad(id: fallbackID, reason: "missing \"id\"")
+        }
+        let raw = object["raw"] as? String
+        let subject = object["subject"] as? String
+        let channelName = (object["channel"] as? String)?.lowercased() ?? (raw != nil || subject != nil ? "email" : "sms")
+        guard let channel = ChannelKind(rawValue: channelName) else {
+            return .bad(id: id, reason: "channel '\(channelName)' must be sms or email")
+        }
+        var receivedAt = Date()
+        if let text = object["received_at"] as? String {
+            guard let parsed = Timestamp.parse(text) else {
+                return .bad(id: id, reason: "received_at '\(text)' is not ISO 8601")
+            }
+            receivedAt = parsed.date
+        }
+        return .message(IncomingMessage(
+            channel: channel, feed: "replay", externalID: id, sender: object["from"] as? String,
+            text: object["text"] as? String, subject: subject, raw: raw.map { Array($0.utf8) }, receivedAt: receivedAt))
+    }
+}
+
+/// Reads a file line by line in large chunks (a replay file may hold millions of lines).
+struct LineReader {
+    let handle: FileHandle
+    private var buffer: [UInt8] = []
+    private var start = 0
+    private var finished = false
+
+    init(handle: FileHandle) { self.handle = handle }
+
+    mutating func next() -> ArraySlice<UInt8>? {
+        while true {
+            if let newline = buffer[start...].firstIndex(of: 10) {
+                let line = buffer[start..<newline]
+                start = newline + 1
+                return line
+            }
+            if finished {
+                guard start < buffer.count else { return nil }
+                let line = buffer[start...]
+                start = buffer.count
+                return line
+            }
+            buffer.removeFirst(start)
+            start = 0
+            let chunk = handle.readData(ofLength: 1 << 20)
+            if chunk.isEmpty { finished = true } else { buffer.append(contentsOf: chunk) }
+        }
+    }
+}

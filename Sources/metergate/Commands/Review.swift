@@ -1,0 +1,72 @@
+import ArgumentParser
+import Foundation
+import LedgerStore
+import MeterCore
+
+struct Review: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "The operator queue of held readings.", subcommands: [List.self, Approve.self, Reject.self])
+
+    struct List: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Held readings waiting for a decision.")
+        @OptionGroup var options: ConfigOption
+
+        func run() async throws {
+            let configuration = try options.load()
+            let runtime = try Runtime.open(configuration)
+            let held = try runtime.ledger.heldSubmissions()
+            if held.isEmpty {
+                print("no held readings")
+                return
+            }
+            for item in held {
+                let values = zip(item.meters, item.values).enumerated().map { index, pair in
+                    let before = index < item.previous.count ? item.previous[index] ?? "?" : "?"
+                    return "\(pair.0)=\(pair.1) (previous \(before))"
+                }.joined(separator: ", ")
+                let sender = configuration.logPersonalData ? (item.sender ?? "-") : Contact.mask(item.sender)
+                print("#\(item.id) uin=\(item.uin) \(values) \(item.channel) \(sender) \(item.receivedAt)")
+                print("    text: \(item.text.replacingOccurrences(of: "\n", with: " ").prefix(200))")
+            }
+        }
+    }
+
+    struct Approve: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Record a held reading as accepted and queue the confirmation.")
+        @Argument(help: "The id shown by 'review list'.") var id: Int64
+        @OptionGroup var options: ConfigOption
+
+        func run() async throws { try decide(id, .approve, options) }
+    }
+
+    struct Reject: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Reject a held reading and queue a polite reply.")
+        @Argument(help: "The id shown by 'review list'.") var id: Int64
+        @OptionGroup var options: ConfigOption
+
+        func run() async throws { try decide(id, .reject, options) }
+    }
+
+    static func decide(_ id: Int64, _ decision: SQLiteLedger.ReviewDecision, _ options: ConfigOption) throws {
+        let configuration = try options.load()
+        let runtime = try Runtime.open(configuration)
+        let templates = try Runtime.loadTemplates(path: configuration.repliesPath)
+        do {
+            let held = try runtime.ledger.decide(submission: id, decision) { held in
+                guard let recipient = held.sender, let channel = ChannelKind(rawValue: held.channel) else { return nil }
+                let result = SubmissionOutcome(
+                    uin: held.uin, status: decision == .approve ? .accepted : .rejected,
+                    reason: decision == .approve ? nil : .reviewRejected, meters: held.meters, readings: held.values)
+                let outcome = Outcome(id: String(held.id), status: result.status, reason: result.reason, results: [result], reply: nil)
+                guard let body = templates.render(outcome, channel: channel, bound: false) else { return nil }
+                return NewReply(
+                    messageID: held.messageID, channel: held.channel, recipient: recipient,
+                    subject: channel == .email ? "Re: показания" : nil, inReplyTo: nil, references: [], body: body,
+                    state: .pending)
+            }
+            print("\(decision == .approve ? "approved" : "rejected") #\(held.id) uin=\(held.uin) \(zip(held.meters, held.values).map { "\($0)=\($1)" }.joined(separator: " ")); reply queued")
+        } catch let error as LedgerError where error.code == .notFound {
+            throw CommandFailure(message: error.message, code: 1)
+        }
+    }
+}

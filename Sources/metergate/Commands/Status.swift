@@ -1,0 +1,38 @@
+import ArgumentParser
+import Foundation
+import LedgerStore
+
+struct Status: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Queue depths, last successful poll and last error per feed, today's counts.")
+    @OptionGroup var options: ConfigOption
+
+    func run() async throws {
+        let configuration = try options.load()
+        let runtime = try Runtime.open(configuration)
+        let ledger = runtime.ledger
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = configuration.policy.timeZone
+        let today = calendar.startOfDay(for: Date())
+        print("store: \(ledger.path) (\(try ledger.accountCount()) accounts)")
+        let feeds = try ledger.feedStates()
+        let configured = configuration.mailboxes.map(\.name) + configuration.sms.map(\.name)
+        print("feeds:")
+        for name in configured {
+            let state = feeds.first { $0.feed == name }
+            let success = state?.lastSuccessAt.map { Timestamp.iso8601($0) } ?? "never"
+            var line = "  \(name): last successful poll \(success)"
+            if let state, state.consecutiveFailures > 0, let error = state.lastError {
+                line += "; failing (\(state.consecutiveFailures) in a row), last error \(state.lastErrorAt.map { Timestamp.iso8601($0) } ?? ""): \(error)"
+            }
+            print(line)
+        }
+        let outbox = try ledger.outboxCounts()
+        print("outbox: pending \(outbox["pending"] ?? 0), sent \(outbox["sent"] ?? 0), failed \(outbox["failed"] ?? 0), expired \(outbox["expired"] ?? 0), replay-only \(outbox["recorded"] ?? 0)")
+        print("review: \(try ledger.heldSubmissions().count) held reading(s) waiting")
+        let counts = try ledger.messageCounts(since: today)
+        let order = ["accepted", "held", "duplicate", "rejected", "ignored"]
+        print("today: " + order.map { "\($0) \(counts[$0] ?? 0)" }.joined(separator: ", "))
+        print("limits: \(configuration.policy.maxMessagesPerSenderPerHour) messages per sender per hour, \(configuration.policy.maxMessageBytes) bytes per message")
+    }
+}

@@ -1,0 +1,172 @@
+import Foundation
+import Yams
+
+/// The YAML file as a tree, with environment overrides applied and every key checked
+/// against the known ones (a typo is an error, not a silently ignored key).
+struct ConfigTree {
+    let file: String
+    private(set) var root: [String: Any]
+
+    /// Known keys: `a.b` for scalars, `list[].key` for list items.
+    static let knownKeys: Set<String> = [
+        "store.path", "store.url",
+        "grammar.path", "replies.path",
+        "policy.max_increase", "policy.submission_days", "policy.max_messages_per_sender_per_hour",
+        "policy.max_message_bytes", "policy.timezone",
+        "mailboxes[].name", "mailboxes[].url", "mailboxes[].username", "mailboxes[].password",
+        "mailboxes[].password_file", "mailboxes[].password_env", "mailboxes[].poll_interval", "mailboxes[].after",
+        "mailboxes[].tls_verify", "mailboxes[].ca_file", "mailboxes[].oauth2_token_file", "mailboxes[].path",
+        "smtp.url", "smtp.from", "smtp.username", "smtp.password", "smtp.password_file", "smtp.password_env",
+        "smtp.starttls", "smtp.tls_verify", "smtp.ca_file",
+        "sms[].name", "sms[].kind", "sms[].database", "sms[].poll_interval", "sms[].listen", "sms[].secret",
+        "sms[].secret_env", "sms[].secret_file", "sms[].sendsms_url", "sms[].username", "sms[].password",
+        "sms[].password_env", "sms[].password_file", "sms[].base_url", "sms[].login", "sms[].inbox",
+        "sms[].processed", "sms[].number", "sms[].allowed_addresses",
+        "outbox.path",
+        "log.format", "log.level", "log.file", "log.personal_data",
+        "http.listen", "http.unhealthy_after_failed_polls",
+    ]
+
+    init(yaml: String, file: String, environment: [String: String]) throws {
+        self.file = file
+        let loaded: Any?
+        do {
+            loaded = try Yams.load(yaml: yaml)
+        } catch let error as YamlError {
+            throw ConfigurationError(file: file, key: "", reason: "not valid YAML: \(Self.describe(error))")
+        }
+        if loaded == nil {
+            root = [:]
+        } else if let dictionary = loaded as? [String: Any] {
+            root = dictionary
+        } else {
+            throw ConfigurationError(file: file, key: "", reason: "the top level must be a mapping of sections")
+        }
+        try checkKeys(root, prefix: "")
+        applyEnvironment(environment)
+    }
+
+    private static func describe(_ error: YamlError) -> String {
+        String(describing: error).split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }
+            .filter { !$0.isEmpty }.joined(separator: " ")
+    }
+
+    private func checkKeys(_ node: [String: Any], prefix: String) throws {
+        for (key, value) in node {
+            let path = prefix.isEmpty ? key : prefix + "." + key
+            if let child = value as? [String: Any] {
+                guard Self.knownKeys.contains(where: { $0.hasPrefix(path + ".") }) else {
+                    throw ConfigurationError(file: file, key: path, reason: "unknown section")
+                }
+                try checkKeys(child, prefix: path)
+            } else if let list = value as? [Any] {
+                guard Self.knownKeys.contains(where: { $0.hasPrefix(path + "[].") }) else {
+                    if Self.knownKeys.contains(path) { continue }
+                    throw ConfigurationError(file: file, key: path, reason: "unknown key (a list is not expected here)")
+                }
+                for (index, item) in list.enumerated() {
+                    guard let item = item as? [String: Any] else {
+                        throw ConfigurationError(file: file, key: "\(path)[\(index)]", reason: "each item must be a mapping")
+                    }
+                    for (itemKey, itemValue) in item {
+                        let known = "\(path)[].\(itemKey)"
+                        guard Self.knownKeys.contains(known) else {
+                            throw ConfigurationError(file: file, key: "\(path)[\(index)].\(itemKey)", reason: "unknown key")
+                        }
+                        if itemValue is [String: Any] {
+                            throw ConfigurationError(file: file, key: "\(path)[\(index)].\(itemKey)", reason: "expected a single value")
+                        }
+                    }
+                }
+            } else {
+                guard Self.knownKeys.contains(path) else {
+                    let section = path.split(separator: ".").first.map(String.init) ?? path
+                    let hint = Self.knownKeys.filter { $0.hasPrefix(section + ".") }.sorted().joined(separator: ", ")
+                    throw ConfigurationError(file: file, key: path, reason: "unknown key" + (hint.isEmpty ? "" : " (known: \(hint))"))
+                }
+            }
+        }
+    }
+
+    /// `METERGATE_STORE_PATH=…` overrides `store.path`; `METERGATE_MAILBOXES_0_PASSWORD`
+    /// overrides `mailboxes[0].password`.
+    private mutating func applyEnvironment(_ environment: [String: String]) {
+        for (name, value) in environment where name.hasPrefix("METERGATE_") {
+            let rest = name.dropFirst("METERGATE_".count).lowercased()
+            for key in Self.knownKeys {
+                if let range = key.range(of: "[].") {
+                    let list = String(key[..<range.lowerBound])
+                    let itemKey = String(key[range.upperBound...])
+                    let prefix = list.replacingOccurrences(of: ".", with: "_") + "_"
+                    guard rest.hasPrefix(prefix) else { continue }
+                    let tail = rest.dropFirst(prefix.count)
+                    guard let underscore = tail.firstIndex(of: "_"), let index = Int(tail[..<underscore]),
+                          tail[tail.index(after: underscore)...] == itemKey else { continue }
+                    var items = root[list] as? [Any] ?? []
+                    guard index < items.count, var item = items[index] as? [String: Any] else { continue }
+                    item[itemKey] = value
+                    items[index] = item
+                    root[list] = items
+                } else if key.replacingOccurrences(of: ".", with: "_") == rest {
+                    let parts = key.split(separator: ".").map(String.init)
+                    var section = root[parts[0]] as? [String: Any] ?? [:]
+                    section[parts[1]] = value
+                    root[parts[0]] = section
+                }
+            }
+        }
+    }
+
+    // MARK: typed access
+
+    func section(_ name: String) -> [String: Any]? { root[name] as? [String: Any] }
+
+    func list(_ name: String) -> [[String: Any]] { (root[name] as? [Any])?.compactMap { $0 as? [String: Any] } ?? [] }
+
+    func string(_ node: [String: Any]?, _ key: String, at path: String) throws -> String? {
+        guard let value = node?[key] else { return nil }
+        switch value {
+        case let text as String: return text
+        case let number as Int: return String(number)
+        case let number as Double: return String(number)
+        case let flag as Bool: return String(flag)
+        default: throw ConfigurationError(file: file, key: path, reason: "expected a text value")
+        }
+    }
+
+    func int(_ node: [String: Any]?, _ key: String, at path: String, range: ClosedRange<Int>) throws -> Int? {
+        guard let value = node?[key] else { return nil }
+        let number: Int? = (value as? Int) ?? (value as? String).flatMap { Int($0.trimmingCharacters(in: .whitespaces)) }
+        guard let number, range.contains(number) else {
+            throw ConfigurationError(file: file, key: path, reason: "'\(value)' is not a whole number in \(range.lowerBound)…\(range.upperBound)")
+        }
+        return number
+    }
+
+    func bool(_ node: [String: Any]?, _ key: String, at path: String) throws -> Bool? {
+        guard let value = node?[key] else { return nil }
+        if let flag = value as? Bool { return flag }
+        if let text = (value as? String)?.lowercased() {
+            if ["true", "yes", "on", "1"].contains(text) { return true }
+            if ["false", "no", "off", "0"].contains(text) { return false }
+        }
+        throw ConfigurationError(file: file, key: path, reason: "'\(value)' is not true or false")
+    }
+
+    /// `30s`, `5m`, `1h`, `500ms`, or a number of seconds.
+    func duration(_ node: [String: Any]?, _ key: String, at path: String) throws -> Duration? {
+        guard let value = node?[key] else { return nil }
+        if let seconds = value as? Int, seconds > 0 { return .seconds(seconds) }
+        guard let text = (value as? String)?.trimmingCharacters(in: .whitespaces), !text.isEmpty else {
+            throw ConfigurationError(file: file, key: path, reason: "'\(value)' is not a duration like 30s, 5m, 1h")
+        }
+        let units: [(String, Double)] = [("ms", 0.001), ("s", 1), ("m", 60), ("h", 3600)]
+        for (suffix, scale) in units where text.hasSuffix(suffix) {
+            if let number = Double(text.dropLast(suffix.count)), number > 0 {
+                return .milliseconds(Int64(number * scale * 1000))
+            }
+        }
+        if let seconds = Double(text), seconds > 0 { return .milliseconds(Int64(seconds * 1000)) }
+        throw ConfigurationError(file: file, key: path, reason: "'\(text)' is not a duration like 30s, 5m, 1h")
+    }
+}

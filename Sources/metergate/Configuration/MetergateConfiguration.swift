@@ -1,0 +1,257 @@
+import Foundation
+import Logging
+import MeterCore
+
+/// Everything `metergate` reads from its YAML file (contract §3), typed and checked.
+///
+/// Keys and defaults (every key is optional; `METERGATE_<PATH>` overrides any of them):
+/// - `store.path` (`var/metergate.sqlite`), `store.url` (PostgreSQL, not in this version)
+/// - `grammar.path` (built-in copy), `replies.path` (built-in copy): folders of grammar
+///   files and reply templates
+/// - `policy.max_increase` (5000), `policy.submission_days` ("1-31"),
+///   `policy.max_messages_per_sender_per_hour` (20), `policy.max_message_bytes` (1048576),
+///   `policy.timezone` (the system's)
+/// - `mailboxes[]`: `name`, `url` (`maildir:PATH`, `imap://`, `imaps://`, `pop3://`, `pop3s://`),
+///   `username`, `password` | `password_file` | `password_env`, `poll_interval` (30s),
+///   `after` (`seen` | `delete` | `move:FOLDER`), `tls_verify` (true), `ca_file`, `oauth2_token_file`
+/// - `smtp`: `url`, `from`, `username`, `password*`, `starttls`, `tls_verify`, `ca_file`
+/// - `sms[]`: `name`, `kind` (`files` | `gammu` | `kannel` | `smsc`), `inbox`/`processed`
+///   (files), `database` (gammu), `listen`/`secret*`/`sendsms_url`/`username`/`password*`
+///   (kannel), `base_url`/`login`/`password*` (smsc), `poll_interval` (5s), `number`
+/// - `outbox.path`: write replies as files here instead of sending them
+/// - `log.format` (`text` | `json`), `log.level` (`info`), `log.file`, `log.personal_data` (false)
+/// - `http.listen` (127.0.0.1:9108), `http.unhealthy_after_failed_polls` (3)
+struct MetergateConfiguration {
+    struct Mailbox {
+        var name: String
+        var url: String
+        var scheme: String
+        var path: String?
+        var pollInterval: Duration
+        var after: String
+        var username: String?
+        var secret: SecretReference?
+        var tlsVerify: Bool
+    }
+
+    struct SMSFeed {
+        var name: String
+        var kind: String
+        var inbox: String?
+        var processed: String?
+        var database: String?
+        var pollInterval: Duration
+        var number: String?
+        var secret: SecretReference?
+    }
+
+    struct SecretReference {
+        var inline: String?
+        var file: String?
+        var environment: String?
+        var key: String
+
+        /// The secret's value; never logged.
+        func resolve(_ environmentValues: [String: String]) throws -> String? {
+            if let inline { return inline }
+            if let file {
+                do {
+                    return try String(contentsOfFile: file, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+                } catch {
+                    throw ConfigurationError(file: "configuration", key: key + "_file", reason: "cannot read \(file)")
+                }
+            }
+            if let environment {
+                guard let value = environmentValues[environment] else {
+                    throw ConfigurationError(file: "configuration", key: key + "_env", reason: "environment variable \(environment) is not set")
+                }
+                return value
+            }
+            return nil
+        }
+    }
+
+    var file: String
+    var storePath: String
+    var storeURL: String?
+    var grammarPath: String?
+    var repliesPath: String?
+    var policy: Policy
+    var mailboxes: [Mailbox]
+    var smtpURL: String?
+    var smtpFrom: String?
+    var sms: [SMSFeed]
+    var outboxPath: String?
+    var logFormat: String
+    var logLevel: Logger.Level
+    var logFile: String?
+    var logPersonalData: Bool
+    var httpListen: String
+    var unhealthyAfterFailedPolls: Int
+
+    /// The embedded default: everything under `./metergate-data/`.
+    static let embeddedDefault = """
+        store:
+          path: metergate-data/metergate.sqlite
+        mailboxes:
+          - name: mail
+            url: maildir:metergate-data/mail
+            poll_interval: 2s
+        sms:
+          - name: sms
+            kind: files
+            inbox: metergate-data/sms/inbox
+            processed: metergate-data/sms/processed
+            poll_interval: 2s
+        outbox:
+          path: metergate-data/outbox
+        smtp:
+          from: "Показания <readings@metergate.invalid>"
+        """
+
+    /// Loads `path`, or the embedded default when nil.
+    static func load(path: String?, environment: [String: String] = ProcessInfo.processInfo.environment) throws -> MetergateConfiguration {
+        let text: String
+        let file = path ?? "(embedded default)"
+        if let path {
+            do {
+                text = try String(contentsOfFile: path, encoding: .utf8)
+            } catch {
+                throw ConfigurationError(file: path, key: "", reason: "cannot read the configuration file")
+            }
+        } else {
+            text = embeddedDefault
+        }
+        return try MetergateConfiguration(tree: ConfigTree(yaml: text, file: file, environment: environment))
+    }
+
+    init(tree: ConfigTree) throws {
+        file = tree.file
+        let store = tree.section("store")
+        storePath = try tree.string(store, "path", at: "store.path") ?? "var/metergate.sqlite"
+        storeURL = try tree.string(store, "url", at: "store.url")
+        grammarPath = try tree.string(tree.section("grammar"), "path", at: "grammar.path")
+        repliesPath = try tree.string(tree.section("replies"), "path", at: "replies.path")
+
+        let policySection = tree.section("policy")
+        var policy = Policy()
+        if let text = try tree.string(policySection, "max_increase", at: "policy.max_increase") {
+            guard let value = Decimal(string: text), value >= 0 else {
+                throw ConfigurationError(file: file, key: "policy.max_increase", reason: "'\(text)' is not a non-negative number")
+            }
+            policy.maxIncrease = value
+        }
+        if let text = try tree.string(policySection, "submission_days", at: "policy.submission_days") {
+            guard let days = Policy.parseDays(text) else {
+                throw ConfigurationError(file: file, key: "policy.submission_days", reason: "'\(text)' is not a range of days like \"1-31\" or \"20-25\"")
+            }
+            policy.submissionDays = days
+        }
+        if let value = try tree.int(policySection, "max_messages_per_sender_per_hour", at: "policy.max_messages_per_sender_per_hour", range: 1...1_000_000) {
+            policy.maxMessagesPerSenderPerHour = value
+        }
+        if let value = try tree.int(policySection, "max_message_bytes", at: "policy.max_message_bytes", range: 1024...(1 << 30)) {
+            policy.maxMessageBytes = value
+        }
+        if let name = try tree.string(policySection, "timezone", at: "policy.timezone") {
+            guard let zone = TimeZone(identifier: name) else {
+                throw ConfigurationError(file: file, key: "policy.timezone", reason: "unknown time zone '\(name)'")
+            }
+            policy.timeZone = zone
+        }
+        self.policy = policy
+
+        var names = Set<String>()
+        func uniqueName(_ name: String, _ key: String) throws {
+            guard names.insert(name).inserted else {
+                throw ConfigurationError(file: tree.file, key: key, reason: "feed name '\(name)' is used twice")
+            }
+        }
+        mailboxes = try tree.list("mailboxes").enumerated().map { index, item in
+            let at = "mailboxes[\(index)]"
+            let name = try tree.string(item, "name", at: at + ".name") ?? "mailbox\(index + 1)"
+            try uniqueName(name, at + ".name")
+            guard let url = try tree.string(item, "url", at: at + ".url") else {
+                throw ConfigurationError(file: tree.file, key: at + ".url", reason: "missing (imap://, imaps://, pop3://, pop3s:// or maildir:PATH)")
+            }
+            let scheme = url.split(separator: ":").first.map { $0.lowercased() } ?? ""
+            guard ["imap", "imaps", "pop3", "pop3s", "maildir"].contains(scheme) else {
+                throw ConfigurationError(file: tree.file, key: at + ".url", reason: "'\(url)' must start with imap://, imaps://, pop3://, pop3s:// or maildir:")
+            }
+            let after = try tree.string(item, "after", at: at + ".after") ?? "seen"
+            guard after == "seen" || after == "delete" || (after.hasPrefix("move:") && after.count > 5) else {
+                throw ConfigurationError(file: tree.file, key: at + ".after", reason: "'\(after)' must be seen, delete or move:FOLDER")
+            }
+            let secret = try Self.secret(tree, item, key: "password", at: at)
+            return Mailbox(
+                name: name, url: url, scheme: scheme,
+                path: scheme == "maildir" ? String(url.dropFirst("maildir:".count)).replacingOccurrences(of: "//", with: "", options: .anchored) : nil,
+                pollInterval: try tree.duration(item, "poll_interval", at: at + ".poll_interval") ?? .seconds(30),
+                after: after, username: try tree.string(item, "username", at: at + ".username"), secret: secret,
+                tlsVerify: try tree.bool(item, "tls_verify", at: at + ".tls_verify") ?? true)
+        }
+        let smtp = tree.section("smtp")
+        smtpURL = try tree.string(smtp, "url", at: "smtp.url")
+        smtpFrom = try tree.string(smtp, "from", at: "smtp.from")
+        sms = try tree.list("sms").enumerated().map { index, item in
+            let at = "sms[\(index)]"
+            let name = try tree.string(item, "name", at: at + ".name") ?? "sms\(index + 1)"
+            try uniqueName(name, at + ".name")
+            let kind = try tree.string(item, "kind", at: at + ".kind") ?? "gammu"
+            guard ["files", "gammu", "kannel", "smsc"].contains(kind) else {
+                throw ConfigurationError(file: tree.file, key: at + ".kind", reason: "'\(kind)' must be files, gammu, kannel or smsc")
+            }
+            if kind == "files", try tree.string(item, "inbox", at: at + ".inbox") == nil {
+                throw ConfigurationError(file: tree.file, key: at + ".inbox", reason: "missing: the folder of SMS files")
+            }
+            if kind == "gammu", try tree.string(item, "database", at: at + ".database") == nil {
+                throw ConfigurationError(file: tree.file, key: at + ".database", reason: "missing: the SMSD database (sqlite path or postgres url)")
+            }
+            return SMSFeed(
+                name: name, kind: kind, inbox: try tree.string(item, "inbox", at: at + ".inbox"),
+                processed: try tree.string(item, "processed", at: at + ".processed"),
+                database: try tree.string(item, "database", at: at + ".database"),
+                pollInterval: try tree.duration(item, "poll_interval", at: at + ".poll_interval") ?? .seconds(5),
+                number: try tree.string(item, "number", at: at + ".number"),
+                secret: try Self.secret(tree, item, key: "password", at: at))
+        }
+        outboxPath = try tree.string(tree.section("outbox"), "path", at: "outbox.path")
+        let log = tree.section("log")
+        logFormat = try tree.string(log, "format", at: "log.format") ?? "text"
+        guard logFormat == "text" || logFormat == "json" else {
+            throw ConfigurationError(file: file, key: "log.format", reason: "'\(logFormat)' must be text or json")
+        }
+        let level = try tree.string(log, "level", at: "log.level") ?? "info"
+        guard let parsedLevel = Logger.Level(rawValue: level.lowercased()) else {
+            throw ConfigurationError(file: file, key: "log.level", reason: "'\(level)' must be trace, debug, info, notice, warning, error or critical")
+        }
+        logLevel = parsedLevel
+        logFile = try tree.string(log, "file", at: "log.file")
+        logPersonalData = try tree.bool(log, "personal_data", at: "log.personal_data") ?? false
+        let http = tree.section("http")
+        httpListen = try tree.string(http, "listen", at: "http.listen") ?? "127.0.0.1:9108"
+        unhealthyAfterFailedPolls = try tree.int(http, "unhealthy_after_failed_polls", at: "http.unhealthy_after_failed_polls", range: 1...1_000_000) ?? 3
+    }
+
+    private static func secret(_ tree: ConfigTree, _ item: [String: Any], key: String, at: String) throws -> SecretReference? {
+        let inline = try tree.string(item, key, at: "\(at).\(key)")
+        let file = try tree.string(item, key + "_file", at: "\(at).\(key)_file")
+        let environment = try tree.string(item, key + "_env", at: "\(at).\(key)_env")
+        let given = [inline, file, environment].compactMap { $0 }.count
+        if given > 1 {
+            throw ConfigurationError(file: tree.file, key: "\(at).\(key)", reason: "give only one of \(key), \(key)_file, \(key)_env")
+        }
+        return given == 0 ? nil : SecretReference(inline: inline, file: file, environment: environment, key: "\(at).\(key)")
+    }
+
+    /// Our own addresses (never answered): the SMTP sender and the SMS numbers.
+    var ownSenders: Set<String> {
+        var own = Set<String>()
+        if let from = smtpFrom {
+            let address = from.split(separator: "<").last.map { $0.replacingOccurrences(of: ">", with: "") } ?? Substring(from)
+            own.insert(Contact.normalizeEmail(String(address)))
+        }
+        for feed in sms { if let number = feed.number { own.insert(Contact.normalizePhone(number)) } }
+        return own
+    }
+}

@@ -1,0 +1,79 @@
+import Foundation
+import LedgerStore
+import Logging
+import Synchronization
+
+/// One line per event, to standard error (for journald) or a file: `text` reads at a glance
+/// (`2026-11-20T10:15:02+03:00 sms gateway +7903***2204 uin=… accepted …`), `json` is complete.
+struct MetergateLogHandler: LogHandler {
+    enum Format: String { case text, json }
+
+    final class Sink: Sendable {
+        private let state: Mutex<UnsafeMutablePointer<FILE>?>
+        let path: String?
+
+        init(path: String?) {
+            self.path = path
+            state = Mutex(path.flatMap { fopen($0, "a") })
+        }
+
+        func write(_ line: String) {
+            state.withLock { file in
+                let target = file ?? stderr
+                fputs(line, target)
+                fflush(target)
+            }
+        }
+
+        /// Reopens the file (after logrotate moved it), on SIGHUP.
+        func reopen() {
+            guard let path else { return }
+            state.withLock { file in
+                if let file { fclose(file) }
+                file = fopen(path, "a")
+            }
+        }
+    }
+
+    let label: String
+    let format: Format
+    let sink: Sink
+    var logLevel: Logger.Level
+    var metadata: Logger.Metadata = [:]
+    var metadataProvider: Logger.MetadataProvider?
+
+    subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+        get { metadata[key] }
+        set { metadata[key] = newValue }
+    }
+
+    func log(event: LogEvent) {
+        let timestamp = Timestamp.iso8601(Date())
+        var all = metadata
+        if let extra = event.metadata { all.merge(extra) { $1 } }
+        switch format {
+        case .text:
+            var line = timestamp
+            if event.level != .info { line += " " + event.level.rawValue.uppercased() }
+            line += " " + event.message.description
+            let shown = all.filter { !$0.key.hasPrefix("mg.") }.sorted { $0.key < $1.key }
+            for (key, value) in shown { line += " \(key)=\(value)" }
+            sink.write(line + "\n")
+        case .json:
+            var object: [String: Any] = ["time": timestamp, "level": event.level.rawValue, "message": event.message.description]
+            for (key, value) in all { object[key.hasPrefix("mg.") ? String(key.dropFirst(3)) : key] = Self.json(value) }
+            if let data = try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes]) {
+                sink.write(String(decoding: data, as: UTF8.self) + "\n")
+            }
+        }
+    }
+
+    private static func json(_ value: Logger.MetadataValue) -> Any {
+        switch value {
+        case .string(let text): text
+        case .stringConvertible(let convertible): convertible.description
+        case .array(let items): items.map(json)
+        case .dictionary(let dictionary): dictionary.mapValues(json)
+        }
+    }
+}

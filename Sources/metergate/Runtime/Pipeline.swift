@@ -1,0 +1,85 @@
+import Foundation
+import LedgerStore
+import Logging
+import MeterCore
+
+/// Takes a batch from a source through the processor into the ledger, then acknowledges it:
+/// write, fsync (commit with `synchronous = FULL`), then acknowledge — never the other way.
+struct Pipeline: Sendable {
+    let ledger: SQLiteLedger
+    let processor: MessageProcessor
+    let logger: Logger
+    let personalData: Bool
+
+    /// Polls `source` once and processes what it returned; returns how many messages came.
+    func pollOnce(_ source: any MessageSource, limit: Int) async throws -> Int {
+        let messages = try await source.poll(limit: limit)
+        guard !messages.isEmpty else { return 0 }
+        let prepared = messages.map(processor.prepare)
+        let processor = self.processor
+        let results = try await ledger.transaction { ledger in
+            try prepared.map { try processor.record($0, in: ledger) }
+        }
+        for (result, item) in zip(results, prepared) {
+            let line = personalData
+                ? OutcomeLogLine.text(result.outcome, channel: result.channel, feed: result.feed, sender: item.sender,
+                                      replyQueued: result.replyQueued, personalData: true)
+                : result.logLine
+            var metadata: Logger.Metadata = [
+                "mg.channel": "\(result.channel.rawValue)", "mg.feed": "\(result.feed)", "mg.id": "\(result.externalID)",
+                "mg.status": "\(result.outcome.status.rawValue)",
+            ]
+            if let reason = result.outcome.reason { metadata["mg.reason"] = "\(reason.rawValue)" }
+            if result.isNew {
+                logger.info("\(line)", metadata: metadata)
+            } else {
+                logger.debug("\(line)", metadata: metadata)
+            }
+        }
+        try await source.acknowledge(messages.map(\.externalID))
+        return messages.count
+    }
+}
+
+/// Delivers due replies through each channel's transport, with bounded exponential backoff.
+struct OutboxDispatcher: Sendable {
+    let ledger: SQLiteLedger
+    let transports: [ChannelKind: any ReplyTransport]
+    let logger: Logger
+    var minimumBackoff: TimeInterval = 30
+    var maximumBackoff: TimeInterval = 3600
+
+    /// Delivers every reply due now; returns how many were delivered.
+    @discardableResult
+    func deliverDue() async throws -> Int {
+        var delivered = 0
+        for (channel, transport) in transports {
+            while true {
+                let due = try ledger.dueReplies(channel: channel.rawValue, limit: 100)
+                if due.isEmpty { break }
+                var progressed = false
+                for stored in due {
+                    let reply = OutgoingReply(
+                        id: stored.id, channel: channel, recipient: stored.recipient, subject: stored.subject,
+                        inReplyTo: stored.inReplyTo, references: stored.references, body: stored.body,
+                        createdAt: stored.createdAt)
+                    switch await transport.deliver(reply) {
+                    case .delivered:
+                        try ledger.markReplySent(id: stored.id)
+                        delivered += 1
+                        progressed = true
+                    case .retry(let reason):
+                        let delay = min(maximumBackoff, minimumBackoff * pow(2, Double(stored.attempts)))
+                        try ledger.markReplyFailed(id: stored.id, error: reason, permanent: false, retryAfter: delay)
+                        logger.warning("reply \(stored.id) via \(transport.name) will be retried in \(Int(delay))s: \(reason)")
+                    case .failed(let reason):
+                        try ledger.markReplyFailed(id: stored.id, error: reason, permanent: true, retryAfter: 0)
+                        logger.error("reply \(stored.id) via \(transport.name) failed for good: \(reason)")
+                    }
+                }
+                if !progressed { break }
+            }
+        }
+        return delivered
+    }
+}
