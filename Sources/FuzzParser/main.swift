@@ -1,1 +1,98 @@
-print("fuzz")
+import DefaultFiles
+import ReadingsGrammar
+
+/// The built-in grammar, loaded once.
+let builtInParser: MessageParser = {
+    do {
+        return MessageParser(grammar: try Grammar.load(files: DefaultFiles.grammar.map { ($0.name, $0.contents) }))
+    } catch {
+        fatalError("built-in grammar is broken: \(error)")
+    }
+}()
+
+#if FUZZING
+@_cdecl("LLVMFuzzerTestOneInput")
+public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
+    let text = String(decoding: UnsafeBufferPointer(start: data, count: size), as: UTF8.self)
+    let result = builtInParser.parse(text)
+    // Invariants: ranges lie inside the normalised text; interpretations are distinct and ranked.
+    let length = result.normalized.utf8.count
+    for token in result.tokens where token.range.lowerBound < 0 || token.range.upperBound > length {
+        fatalError("token range out of bounds: \(token)")
+    }
+    for (a, b) in zip(result.interpretations, result.interpretations.dropFirst()) where a.penalty > b.penalty {
+        fatalError("interpretations not ranked")
+    }
+    if Set(result.interpretations.map(\.submissions)).count != result.interpretations.count {
+        fatalError("interpretations not distinct")
+    }
+    return 0
+}
+#else
+import Foundation
+
+@main
+struct FuzzParserMain {
+    static func main() {
+        var arguments = Array(CommandLine.arguments.dropFirst())
+        if arguments.first == "--bench" {
+            let count = arguments.count > 1 ? Int(arguments[1]) ?? 200_000 : 200_000
+            bench(count)
+            return
+        }
+        var show = false
+        if arguments.first == "--text" {
+            show = true
+            arguments.removeFirst()
+            for text in arguments { describe(builtInParser.parse(text)) }
+            return
+        }
+        if arguments.isEmpty {
+            print("usage: FuzzParser FILE... | --text TEXT... | --bench N")
+            return
+        }
+        for path in arguments {
+            guard let data = FileManager.default.contents(atPath: path) else {
+                print("\(path): cannot read")
+                continue
+            }
+            let result = builtInParser.parse(String(decoding: data, as: UTF8.self))
+            if show { describe(result) }
+            print("\(path): \(result.tokens.count) tokens, \(result.interpretations.count) interpretations, limit \(result.limitReached)")
+        }
+    }
+
+    static func describe(_ result: ParseResult) {
+        print("normalized: \(result.normalized.debugDescription)")
+        print("tokens: " + result.tokens.filter { $0.kind != .separator }.map { "\($0.kind):\($0.text.debugDescription)" }.joined(separator: " "))
+        for d in result.diagnostics { print("  diag \(d)") }
+        for i in result.interpretations { print("  \(i)") }
+        if result.limitReached { print("  LIMIT REACHED") }
+    }
+
+    static let samples = [
+        "8986432 17281", "6648892,40906,14995", "279514083;10760;5987", "0063801-36537-14605",
+        "308967728 – 39103 – 11471", "558795465563 27803/8077", "564525386443\n3824\n4250\n6890",
+        "УИН 3462933 38318", "уин: 004211430198 показания 36679 18225", "л/с 841464364049 Т1 9640 Т2 3955",
+        "лиц.счет 4351970 пок. 153175", "5198535 Т1-12740 Т2-18361 Т3-22901", "5953328 день 21911 ночь 7779",
+        "Добрый день! Мой УИН 4887366, показания 27751. Спасибо",
+        "Здравствуйте. Передаю показания счетчика по УИН 7774294: день 17103, ночь 4563. С уважением, Петрова Н.В.",
+        "4548163 155431 квт.ч", "014417241 33690,5", "009547501237 41 011", "4099669 11O77",
+        "821847009862 ☀️7502 🌙2589 👍", "Показания на 20.11.2026: 6742473 5895 тел 89031234567",
+        "269474975 44712 387018862329 344348", "Как передать показания?", "5886855 45552 26656",
+    ]
+
+    static func bench(_ count: Int) {
+        var sink = 0
+        for text in samples { sink &+= builtInParser.parse(text).interpretations.count }
+        let clock = ContinuousClock()
+        let start = clock.now
+        for n in 0..<count {
+            sink &+= builtInParser.parse(samples[n % samples.count]).interpretations.count
+        }
+        let elapsed = clock.now - start
+        let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+        print("\(count) texts in \(String(format: "%.3f", seconds)) s: \(Int(Double(count) / seconds)) texts/s (single thread) [\(sink)]")
+    }
+}
+#endif

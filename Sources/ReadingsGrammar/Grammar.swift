@@ -1,0 +1,71 @@
+import Foundation
+
+/// The operator-editable grammar: label synonyms, noise, set-aside words, units,
+/// look-alike digits, month names and number shapes. Built from `*.grammar` files
+/// (see `Grammars/README.md` for the format).
+public struct Grammar: Sendable {
+    /// UIN shape: how many digits (leading zeros counted) an abonent id has.
+    public internal(set) var uinDigits: ClosedRange<Int> = 7...12
+    /// How many digits may follow a decimal comma or point.
+    public internal(set) var fractionDigits: ClosedRange<Int> = 1...3
+    /// Most significant integer digits a reading may have.
+    public internal(set) var maxReadingDigits: Int = 9
+    /// Most distinct interpretations returned before `limitReached`.
+    public internal(set) var maxInterpretations: Int = 64
+    /// Canonical meter labels in the order the grammar declared them ("T1", "T2", …).
+    public internal(set) var meterLabels: [String] = []
+
+    /// Space characters (before normalisation) that may separate thousands.
+    var thousandsSeparators: Set<UInt32> = [0x20, 0xA0, 0x2009, 0x202F, 0x2007]
+    /// Look-alike character → ASCII digit byte.
+    var lookalikes: [UInt32: UInt8] = [:]
+    var phrases = PhraseTable()
+    /// Folded phrase key → where it was defined (only while loading).
+    var origins: [[UInt32]: Origin] = [:]
+
+    struct Origin: Sendable {
+        var meaning: PhraseMeaning
+        var file: String
+        var line: Int
+    }
+
+    init() {}
+
+    /// Loads every `*.grammar` file of a folder, in name order.
+    public static func load(directory: URL) throws -> Grammar {
+        let path = directory.path
+        let names: [String]
+        do {
+            names = try FileManager.default.contentsOfDirectory(atPath: path)
+        } catch {
+            throw GrammarError(code: .unreadable, file: path, line: 0, reason: "cannot list the grammar folder")
+        }
+        var files: [(name: String, contents: String)] = []
+        for name in names.sorted() where name.hasSuffix(".grammar") && !name.hasPrefix(".") {
+            let url = directory.appendingPathComponent(name)
+            guard let data = FileManager.default.contents(atPath: url.path) else {
+                throw GrammarError(code: .unreadable, file: url.path, line: 0, reason: "cannot read file")
+            }
+            guard let text = String(data: data, encoding: .utf8) else {
+                throw GrammarError(code: .unreadable, file: url.path, line: 0, reason: "not valid UTF-8")
+            }
+            files.append((name: url.path, contents: text))
+        }
+        if files.isEmpty {
+            throw GrammarError(code: .unreadable, file: path, line: 0, reason: "no *.grammar files in the folder")
+        }
+        return try load(files: files)
+    }
+
+    /// Loads from in-memory files (e.g. `DefaultFiles.grammar`); files whose name does not
+    /// end in `.grammar` are ignored.
+    public static func load(files: [(name: String, contents: String)]) throws -> Grammar {
+        var grammar = Grammar()
+        var settings: [String: (file: String, line: Int)] = [:]
+        for file in files where file.name.hasSuffix(".grammar") {
+            try grammar.read(file.contents, file: file.name, settings: &settings)
+        }
+        grammar.origins = [:]
+        return grammar
+    }
+}

@@ -1,0 +1,262 @@
+/// Enumerates interpretations of the atoms, bounded: thousands joins, decimal choices,
+/// date/phone alternatives (segments), then which values are UINs.
+struct InterpretationSearch {
+    struct Option {
+        var values: [Val]
+        var penalty: Int
+        var notes: [String]
+    }
+
+    let grammar: Grammar
+    let atoms: [Atom]
+    var limitReached = false
+    var diagnostics: [String] = []
+
+    private var found: [Interpretation] = []
+    private var index: [[Submission]: Int] = [:]
+    private var steps = 0
+
+    static let maxSteps = 200_000
+    static let maxSegmentPenalty = 8
+    static let maxChain = 7
+
+    init(grammar: Grammar, atoms: [Atom]) {
+        self.grammar = grammar
+        self.atoms = atoms
+    }
+
+    mutating func run() -> [Interpretation] {
+        guard !atoms.isEmpty else { return [] }
+        let segments = makeSegments()
+        let maxPenalty = min(Self.maxSegmentPenalty, segments.reduce(0) { $0 + ($1.last?.penalty ?? 0) })
+        var chosen: [Int] = []
+        chosen.reserveCapacity(segments.count)
+        for budget in 0...maxPenalty {
+            combine(segments, 0, budget, &chosen)
+            if limitReached { break }
+        }
+        // Stable: lowest penalty first, then the order found.
+        return found.enumerated().sorted { ($0.element.penalty, $0.offset) < ($1.element.penalty, $1.offset) }.map(\.element)
+    }
+
+    // MARK: segments
+
+    private func makeSegments() -> [[Option]] {
+        var segments: [[Option]] = []
+        var a = 0
+        while a < atoms.count {
+            let atom = atoms[a]
+            switch atom.kind {
+            case .dateDecimal:
+                var options = [Option(values: [], penalty: 0, notes: [])]
+                if let v = decimalVal(atom) {
+                    options.append(Option(values: [v], penalty: 1, notes: ["'\(atom.raw)' read as a decimal reading, not a date"]))
+                }
+                segments.append(options)
+                a += 1
+            case .phoneNumber:
+                var options = [Option(values: [], penalty: 0, notes: [])]
+                if let v = integerVal([atom]) {
+                    options.append(Option(values: [v], penalty: 2, notes: ["'\(atom.raw)' read as a number, not a phone"]))
+                }
+                segments.append(options)
+                a += 1
+            case .plain:
+                var chain = [a]
+                while chain.count < Self.maxChain, atoms[chain.last!].joinableToNext, atoms[chain.last!].fraction == nil {
+                    let next = chain.last! + 1
+                    let atom = atoms[next]
+                    guard atom.kind == .plain, atom.digits.utf8.count == 3, !atom.uinLabeled,
+                          atoms[chain[0]].digits.utf8.count <= 3, !atoms[chain[0]].uinLabeled else { break }
+                    chain.append(next)
+                }
+                segments.append(chainOptions(chain.map { atoms[$0] }))
+                a = chain.last! + 1
+            }
+        }
+        return segments
+    }
+
+    /// Every way to join a chain "1 234 567" (penalty = joins), each with the last
+    /// atom's decimal choice.
+    private func chainOptions(_ chain: [Atom]) -> [Option] {
+        var options: [Option] = []
+        let gaps = chain.count - 1
+        for mask in 0..<(1 << gaps) {
+            var groups: [[Atom]] = [[chain[0]]]
+            var notes: [String] = []
+            for g in 0..<gaps {
+                if mask & (1 << g) != 0 { groups[groups.count - 1].append(chain[g + 1]) } else { groups.append([chain[g + 1]]) }
+            }
+            var values: [Val] = []
+            var ok = true
+            for group in groups.dropLast() {
+                guard let v = integerVal(group) else { ok = false; break }
+                if group.count > 1 { notes.append("joined '\(v.raw)' as \(v.value)") }
+                values.append(v)
+            }
+            guard ok else { continue }
+            let joins = mask.nonzeroBitCount
+            let last = groups[groups.count - 1]
+            let lastAtom = last[last.count - 1]
+            if lastAtom.fraction != nil {
+                if let v = decimalVal(lastAtom, joinedWith: Array(last.dropLast())) {
+                    var n = notes
+                    if last.count > 1 { n.append("joined '\(v.raw)' as \(v.value)") }
+                    n.append("'\(lastAtom.raw.contains(",") ? "," : ".")' read as decimal \(lastAtom.raw.contains(",") ? "comma" : "point")")
+                    options.append(Option(values: values + [v], penalty: joins, notes: n))
+                }
+                if let v = integerVal(last, splitFraction: true), let f = fractionVal(lastAtom) {
+                    var n = notes
+                    if last.count > 1 { n.append("joined '\(v.raw)' as \(v.value)") }
+                    n.append("'\(lastAtom.raw)' read as two numbers")
+                    options.append(Option(values: values + [v, f], penalty: joins + 1, notes: n))
+                }
+            } else if let v = integerVal(last) {
+                if last.count > 1 { notes.append("joined '\(v.raw)' as \(v.value)") }
+                options.append(Option(values: values + [v], penalty: joins, notes: notes))
+            }
+        }
+        options.sort { $0.penalty < $1.penalty }
+        return options
+    }
+
+    private func integerVal(_ group: [Atom], splitFraction: Bool = false) -> Val? {
+        guard let first = group.first else { return nil }
+        if group.count == 1 {
+            let raw = splitFraction ? first.integerRaw : first.raw
+            guard let value = MeterValue(first.digits) else { return nil }
+            let count = first.digits.utf8.count
+            let canUIN = first.uinLabeled
+                || (grammar.uinDigits.contains(count) && first.zone == nil && !first.unit && first.kind != .phoneNumber)
+                || (first.kind == .phoneNumber && grammar.uinDigits.contains(count))
+            let canReading = !first.uinLabeled && value.significantIntegerDigits <= grammar.maxReadingDigits
+            return Val(value: value, raw: raw, uinText: first.digits, zone: first.zone, uinLabeled: first.uinLabeled,
+                       afterHint: first.afterHint, canUIN: canUIN, canReading: canReading)
+        }
+        let digits = group.map(\.digits).joined()
+        let raw = group.enumerated().map { $0.offset == group.count - 1 && splitFraction ? $0.element.integerRaw : $0.element.raw }
+            .joined(separator: " ")
+        guard let value = MeterValue(digits), value.significantIntegerDigits <= grammar.maxReadingDigits else { return nil }
+        return Val(value: value, raw: raw, uinText: digits, zone: group.lazy.compactMap(\.zone).first,
+                   uinLabeled: false, afterHint: first.afterHint, canUIN: false, canReading: true)
+    }
+
+    private func decimalVal(_ atom: Atom, joinedWith head: [Atom] = []) -> Val? {
+        guard let fraction = atom.fraction else { return nil }
+        let digits = head.map(\.digits).joined() + atom.digits
+        guard let value = MeterValue(digits + "." + fraction), value.significantIntegerDigits <= grammar.maxReadingDigits else { return nil }
+        let raw = (head.map(\.raw) + [atom.raw]).joined(separator: " ")
+        return Val(value: value, raw: raw, uinText: digits, zone: head.lazy.compactMap(\.zone).first ?? atom.zone,
+                   uinLabeled: false, afterHint: (head.first ?? atom).afterHint, canUIN: false, canReading: true)
+    }
+
+    private func fractionVal(_ atom: Atom) -> Val? {
+        guard let fraction = atom.fraction, let value = MeterValue(fraction) else { return nil }
+        let count = fraction.utf8.count
+        return Val(value: value, raw: atom.fractionRaw, uinText: fraction, zone: nil, uinLabeled: false, afterHint: false,
+                   canUIN: grammar.uinDigits.contains(count), canReading: value.significantIntegerDigits <= grammar.maxReadingDigits)
+    }
+
+    // MARK: combining segments
+
+    private mutating func combine(_ segments: [[Option]], _ s: Int, _ budget: Int, _ chosen: inout [Int]) {
+        if limitReached { return }
+        if s == segments.count {
+            guard budget == 0 else { return }
+            var values: [Val] = []
+            var notes: [String] = []
+            var penalty = 0
+            for (k, o) in chosen.enumerated() {
+                let option = segments[k][o]
+                values.append(contentsOf: option.values)
+                notes.append(contentsOf: option.notes)
+                penalty += option.penalty
+            }
+            assignUINs(values, penalty, notes)
+            return
+        }
+        for (o, option) in segments[s].enumerated() where option.penalty <= budget {
+            steps += 1
+            if steps > Self.maxSteps { stop("search step limit reached"); return }
+            chosen.append(o)
+            combine(segments, s + 1, budget - option.penalty, &chosen)
+            chosen.removeLast()
+            if limitReached { return }
+        }
+    }
+
+    private mutating func stop(_ why: String) {
+        if !limitReached { diagnostics.append(why) }
+        limitReached = true
+    }
+
+    // MARK: which values are UINs
+
+    private mutating func assignUINs(_ values: [Val], _ basePenalty: Int, _ notes: [String]) {
+        guard !values.isEmpty else { return }
+        var isUIN = [Bool](repeating: false, count: values.count)
+        assign(values, 0, &isUIN, uinCount: 0, readingsSinceUIN: 0, basePenalty, notes)
+    }
+
+    private mutating func assign(_ values: [Val], _ i: Int, _ isUIN: inout [Bool], uinCount: Int, readingsSinceUIN: Int,
+                                 _ basePenalty: Int, _ notes: [String]) {
+        if limitReached { return }
+        steps += 1
+        if steps > Self.maxSteps { stop("search step limit reached"); return }
+        if i == values.count {
+            guard uinCount > 0, readingsSinceUIN > 0 || (uinCount == 1 && values.count == 1) else { return }
+            emit(values, isUIN, basePenalty, notes)
+            return
+        }
+        let v = values[i]
+        // UIN first: the plain reading of a text starts with its UIN.
+        if v.canUIN, uinCount == 0 || readingsSinceUIN > 0 {
+            isUIN[i] = true
+            assign(values, i + 1, &isUIN, uinCount: uinCount + 1, readingsSinceUIN: 0, basePenalty, notes)
+            isUIN[i] = false
+        }
+        if v.canReading {
+            assign(values, i + 1, &isUIN, uinCount: uinCount, readingsSinceUIN: readingsSinceUIN + 1, basePenalty, notes)
+        }
+    }
+
+    private mutating func emit(_ values: [Val], _ isUIN: [Bool], _ basePenalty: Int, _ baseNotes: [String]) {
+        var penalty = basePenalty
+        var notes = baseNotes
+        var submissions: [Submission] = []
+        var leading: [Reading] = []
+        for (k, v) in values.enumerated() {
+            if isUIN[k] {
+                if v.afterHint && !v.uinLabeled {
+                    penalty += 2
+                    notes.append("'\(v.raw)' after a reading hint read as a UIN")
+                }
+                if !submissions.isEmpty && !v.uinLabeled { notes.append("'\(v.raw)' read as another UIN") }
+                submissions.append(Submission(uin: v.uinText, uinLabeled: v.uinLabeled, readings: []))
+            } else {
+                if v.canUIN {
+                    penalty += 1
+                    notes.append("'\(v.raw)' read as a reading, not a UIN")
+                }
+                let reading = Reading(value: v.value, zone: v.zone, raw: v.raw)
+                if submissions.isEmpty { leading.append(reading) } else { submissions[submissions.count - 1].readings.append(reading) }
+            }
+        }
+        if !leading.isEmpty {
+            penalty += 2
+            notes.append("readings written before the UIN")
+            submissions[0].readings.insert(contentsOf: leading, at: 0)
+        }
+        if let existing = index[submissions] {
+            if found[existing].penalty > penalty { found[existing] = Interpretation(submissions: submissions, penalty: penalty, notes: notes) }
+            return
+        }
+        if found.count >= grammar.maxInterpretations {
+            stop("more than \(grammar.maxInterpretations) interpretations")
+            return
+        }
+        index[submissions] = found.count
+        found.append(Interpretation(submissions: submissions, penalty: penalty, notes: notes))
+    }
+}

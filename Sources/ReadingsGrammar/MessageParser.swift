@@ -1,0 +1,113 @@
+/// Turns a message text into tokens, diagnostics and every plausible interpretation,
+/// ranked. Pure and `Sendable`: one parser may serve any number of threads.
+public struct MessageParser: Sendable {
+    public let grammar: Grammar
+
+    public init(grammar: Grammar) {
+        self.grammar = grammar
+    }
+
+    public func parse(_ text: String) -> ParseResult {
+        var run = ParseRun(grammar: grammar, text: TextNormalizer(thousandsSeparators: grammar.thousandsSeparators).normalize(text))
+        return run.execute()
+    }
+}
+
+/// The state of one `parse` call.
+struct ParseRun {
+    let grammar: Grammar
+    let text: NormalizedText
+    var raw: [RawToken] = []
+    var pieces: [Piece] = []
+    var diagnostics: [Diagnostic] = []
+    var limitReached = false
+
+    init(grammar: Grammar, text: NormalizedText) {
+        self.grammar = grammar
+        self.text = text
+    }
+
+    mutating func execute() -> ParseResult {
+        if text.truncated {
+            note(0, text.scalars.count, "text cut at \(TextNormalizer.maxScalars) characters")
+            if text.truncatedDigits { limitReached = true }
+        }
+        let lexed = Lexer(grammar: grammar, text: text).tokenize()
+        raw = lexed.tokens
+        if lexed.cut {
+            limitReached = true
+            if let last = raw.last { note(last.end, text.scalars.count, "only the first \(Lexer.maxTokens) tokens considered") }
+        }
+        classify()
+        bindLabels()
+        let atoms = buildAtoms()
+        var search = InterpretationSearch(grammar: grammar, atoms: atoms)
+        let found = search.run()
+        if search.limitReached { limitReached = true }
+        for message in search.diagnostics { note(0, 0, message) }
+        return ParseResult(normalized: text.string, tokens: makeTokens(), diagnostics: diagnostics,
+                           interpretations: found, limitReached: limitReached)
+    }
+
+    // MARK: - Text helpers
+
+    func string(_ start: Int, _ end: Int) -> String {
+        var view = String.UnicodeScalarView()
+        for k in start..<end { if let u = Unicode.Scalar(text.scalars[k]) { view.append(u) } }
+        return String(view)
+    }
+
+    func string(of piece: Piece) -> String {
+        string(raw[piece.first].start, raw[piece.end - 1].end)
+    }
+
+    func string(pieces first: Int, _ last: Int) -> String {
+        string(raw[pieces[first].first].start, raw[pieces[last].end - 1].end)
+    }
+
+    func byteRange(of piece: Piece) -> Range<Int> {
+        text.offsets[raw[piece.first].start]..<text.offsets[raw[piece.end - 1].end]
+    }
+
+    mutating func note(_ start: Int, _ end: Int, _ message: String) {
+        let range = text.offsets[start]..<text.offsets[end]
+        diagnostics.append(Diagnostic(token: string(start, end), range: range, message: message))
+    }
+
+    mutating func note(piece index: Int, _ message: String) {
+        let piece = pieces[index]
+        note(raw[piece.first].start, raw[piece.end - 1].end, message)
+    }
+
+    /// Digits of a raw `.digits` token, look-alikes mapped.
+    func digits(ofRaw index: Int) -> String {
+        let token = raw[index]
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(token.length)
+        for k in token.start..<token.end {
+            let c = text.scalars[k]
+            bytes.append(ScalarClass.isDigit(c) ? UInt8(c) : grammar.lookalikes[c] ?? 0x3F)
+        }
+        return String(decoding: bytes, as: UTF8.self)
+    }
+
+    /// Value of a raw digits token when it has at most `maxLength` digits.
+    func smallValue(_ index: Int, maxLength: Int = 4) -> (value: Int, length: Int)? {
+        guard index < raw.count, raw[index].kind == .digits, raw[index].length <= maxLength else { return nil }
+        var value = 0
+        for k in raw[index].start..<raw[index].end {
+            let c = text.scalars[k]
+            let d = ScalarClass.isDigit(c) ? Int(c - 48) : Int((grammar.lookalikes[c] ?? 48) - 48)
+            value = value * 10 + d
+        }
+        return (value, raw[index].length)
+    }
+
+    func isPunct(_ index: Int, _ c: UInt32) -> Bool {
+        index < raw.count && raw[index].kind == .punct && text.scalars[raw[index].start] == c
+    }
+
+    func punct(_ index: Int) -> UInt32? {
+        index < raw.count && raw[index].kind == .punct ? text.scalars[raw[index].start] : nil
+    }
+}

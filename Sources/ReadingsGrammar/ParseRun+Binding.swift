@@ -1,0 +1,177 @@
+/// Binds labels to numbers: set-aside labels, units, reading hints, UIN labels, meter labels.
+extension ParseRun {
+    enum Gap {
+        /// Between a UIN label and its number: spaces, line breaks, ':', '-', '=', '.', '#', fillers, other UIN labels.
+        case uin
+        /// Between a meter label or hint and its number: spaces, line breaks, ':', '-', '=', '.'.
+        case label
+        /// Between a number and a following label (suffix): spaces, ':', '-', '=', '.'.
+        case suffix
+    }
+
+    func isGap(_ piece: Piece, _ gap: Gap) -> Bool {
+        switch piece.kind {
+        case .space: return true
+        case .newline: return gap != .suffix
+        case .punct(let c):
+            if c == 0x3A || c == 0x2D || c == 0x3D || c == 0x2E { return true }
+            return gap == .uin && (c == 0x23 || c == 0x22 || c == 0xAB)
+        case .phrase(let meaning):
+            guard gap == .uin else { return false }
+            return meaning == .filler || meaning == .uinLabel || meaning == .hint
+        default:
+            return false
+        }
+    }
+
+    /// The number piece after `index` reachable over gap pieces, if any.
+    func numberAfter(_ index: Int, _ gap: Gap, maxGap: Int = 6) -> Int? {
+        var k = index + 1
+        var skipped = 0
+        while k < pieces.count, skipped <= maxGap {
+            if pieces[k].isNumber { return k }
+            guard isGap(pieces[k], gap) else { return nil }
+            k += 1
+            skipped += 1
+        }
+        return nil
+    }
+
+    /// The number piece before `index` reachable over suffix gaps (no line breaks).
+    func numberBefore(_ index: Int, maxGap: Int = 3) -> Int? {
+        var k = index - 1
+        var skipped = 0
+        while k >= 0, skipped <= maxGap {
+            if pieces[k].isNumber { return k }
+            guard isGap(pieces[k], .suffix) else { return nil }
+            k -= 1
+            skipped += 1
+        }
+        return nil
+    }
+
+    /// The integer part when `index` is the fraction of "123,45" / "123.45".
+    func integerPart(ofFraction index: Int) -> Int? {
+        guard index >= 2, case .punct(let c) = pieces[index - 1].kind, c == 0x2C || c == 0x2E,
+              pieces[index - 2].isNumber else { return nil }
+        return index - 2
+    }
+
+    /// The fraction of "123,45" when `index` is the integer part.
+    func fractionPart(ofInteger index: Int) -> Int? {
+        guard index + 2 < pieces.count, case .punct(let c) = pieces[index + 1].kind, c == 0x2C || c == 0x2E,
+              pieces[index + 2].isNumber, raw[pieces[index + 2].first].length <= grammar.fractionDigits.upperBound
+        else { return nil }
+        return index + 2
+    }
+
+    mutating func bindLabels() {
+        var zoneLabels: [Int] = []
+        for index in pieces.indices {
+            guard case .phrase(let meaning) = pieces[index].kind else { continue }
+            switch meaning {
+            case .aside(let kind):
+                bindAside(index, kind)
+            case .asideAfter(let kind):
+                if var target = numberBefore(index), pieces[target].aside == nil {
+                    if let integer = integerPart(ofFraction: target) { setAside(integer, kind); target = integer }
+                    setAside(target, kind)
+                    if let fraction = fractionPart(ofInteger: target) { setAside(fraction, kind) }
+                }
+            case .unit:
+                if let target = numberBefore(index) {
+                    pieces[target].unit = true
+                    if let integer = integerPart(ofFraction: target) { pieces[integer].unit = true }
+                    note(piece: index, "unit \(string(of: pieces[index]))")
+                }
+            case .hint:
+                if let target = numberAfter(index, .label) { pieces[target].afterHint = true }
+            case .uinLabel:
+                if let target = numberAfter(index, .uin), pieces[target].aside == nil {
+                    pieces[target].uinLabeled = true
+                }
+            case .zone:
+                zoneLabels.append(index)
+            case .noise:
+                note(piece: index, "noise")
+            default:
+                break
+            }
+        }
+        bindZones(zoneLabels)
+    }
+
+    private mutating func setAside(_ index: Int, _ kind: String) {
+        guard pieces[index].aside == nil else { return }
+        pieces[index].aside = kind
+        note(piece: index, "\(kind) set aside")
+    }
+
+    private mutating func bindAside(_ index: Int, _ kind: String) {
+        // A phone label may be followed by an already recognised phone.
+        var k = index + 1
+        var skipped = 0
+        while k < pieces.count, skipped <= 4 {
+            if case .phone = pieces[k].kind {
+                pieces[k].kind = .phone(maybeNumber: false)
+                return
+            }
+            if pieces[k].isNumber { break }
+            guard isGap(pieces[k], .uin) || pieces[k].kind == .symbol else { return }
+            k += 1
+            skipped += 1
+        }
+        guard k < pieces.count, pieces[k].isNumber, pieces[k].aside == nil else { return }
+        setAside(k, kind)
+        if kind == "phone" {
+            // Absorb the rest of a grouped phone number: "123-45-67", "8 903 123 45 67".
+            var total = raw[pieces[k].first].length
+            var j = k + 1
+            while total < 11 {
+                var g = j
+                var gap = 0
+                while g < pieces.count, gap < 3 {
+                    if case .space(let joinable) = pieces[g].kind, joinable || raw[pieces[g].first].length == 1 {
+                    } else if case .punct(let c) = pieces[g].kind, c == 0x2D || c == 0x28 || c == 0x29 {
+                    } else { break }
+                    g += 1
+                    gap += 1
+                }
+                guard gap > 0, g < pieces.count, pieces[g].isNumber else { break }
+                let length = raw[pieces[g].first].length
+                guard length <= 4, total + length <= 11 else { break }
+                setAside(g, kind)
+                total += length
+                j = g + 1
+            }
+        } else if let fraction = fractionPart(ofInteger: k) {
+            setAside(fraction, kind)
+        }
+    }
+
+    /// Meter labels bind to the next number ("день 21911"); when the text writes them after
+    /// the numbers ("21911 день 7779 ночь") they bind to the number before.
+    private mutating func bindZones(_ labels: [Int]) {
+        guard !labels.isEmpty else { return }
+        func free(_ k: Int?) -> Int? {
+            guard let k, pieces[k].zone == nil, pieces[k].aside == nil, !pieces[k].uinLabeled else { return nil }
+            return k
+        }
+        let after = labels.map { numberAfter($0, .label, maxGap: 4) }
+        let before = labels.map { numberBefore($0) }
+        let suffixMode = after.last! == nil && before.allSatisfy { $0 != nil }
+            && zip(labels, before).allSatisfy { label, number in number.map { !pieces[$0].uinLabeled } ?? false }
+        for (n, label) in labels.enumerated() {
+            guard case .phrase(.zone(let zone)) = pieces[label].kind else { continue }
+            var target = suffixMode ? free(before[n]) : free(after[n])
+            if target == nil, !suffixMode { target = free(before[n]) }
+            if let target {
+                pieces[target].zone = zone
+                if let fraction = fractionPart(ofInteger: target) { pieces[fraction].zone = zone }
+                note(piece: label, "label '\(string(of: pieces[label]))' → \(zone)")
+            } else {
+                note(piece: label, "label '\(string(of: pieces[label]))' (\(zone)) has no number")
+            }
+        }
+    }
+}

@@ -1,0 +1,290 @@
+/// Raw tokens → pieces: quoted text, addresses, dates, times, phones, grammar phrases.
+extension ParseRun {
+    mutating func classify() {
+        pieces.reserveCapacity(raw.count)
+        var i = 0
+        var lineStart = true
+        while i < raw.count {
+            let token = raw[i]
+            if lineStart, let end = quotedLineEnd(at: i) {
+                if end == raw.count, !isPunct(i, 0x3E) {  // a signature: the rest of the text
+                    note(token.start, raw[raw.count - 1].end, "signature set aside")
+                } else {
+                    note(token.start, raw[end - 1].end, "quoted line set aside")
+                }
+                pieces.append(Piece(.quoted, i, end))
+                i = end
+                continue
+            }
+            lineStart = false
+            switch token.kind {
+            case .newline:
+                pieces.append(Piece(.newline, i, i + 1))
+                lineStart = true
+                i += 1
+            case .space:
+                pieces.append(Piece(.space(joinable: token.joinable), i, i + 1))
+                i += 1
+            case .email, .url:
+                pieces.append(Piece(token.kind == .email ? .email : .url, i, i + 1))
+                note(token.start, token.end, token.kind == .email ? "e-mail address set aside" : "URL set aside")
+                i += 1
+            case .digits:
+                i = classifyDigits(at: i)
+            case .punct:
+                if isPunct(i, 0x2B), let end = phoneEnd(from: i + 1, plus: true) {
+                    addAside(.phone(maybeNumber: false), i, end, "phone set aside")
+                    i = end
+                } else {
+                    pieces.append(Piece(.punct(text.scalars[token.start]), i, i + 1))
+                    i += 1
+                }
+            case .word, .symbol:
+                if let match = matchPhrase(at: i) {
+                    if case .quoteIntro = match.meaning, quoteIntroEndsLine(match.end) {
+                        quoteRest(from: i)
+                        return
+                    }
+                    if case .month = match.meaning, let end = yearAfter(match.end) {
+                        addAside(.date(maybeDecimal: false), i, end, "date set aside")
+                        i = end
+                        continue
+                    }
+                    if case .month = match.meaning {
+                        note(raw[i].start, raw[match.end - 1].end, "month name ignored")
+                    }
+                    pieces.append(Piece(.phrase(match.meaning), i, match.end))
+                    i = match.end
+                } else {
+                    pieces.append(Piece(token.kind == .word ? .word : .symbol, i, i + 1))
+                    i += 1
+                }
+            }
+        }
+    }
+
+    private mutating func addAside(_ kind: Piece.Kind, _ first: Int, _ end: Int, _ why: String) {
+        pieces.append(Piece(kind, first, end))
+        note(raw[first].start, raw[end - 1].end, why)
+    }
+
+    // MARK: quoted text
+
+    /// A line starting with '>' (to its end), or a signature line "--" (to the end of the text).
+    private func quotedLineEnd(at i: Int) -> Int? {
+        var k = i
+        if raw[k].kind == .space { k += 1 }
+        guard k < raw.count else { return nil }
+        if isPunct(k, 0x3E) {
+            var end = k
+            while end < raw.count, raw[end].kind != .newline { end += 1 }
+            return end
+        }
+        if isPunct(k, 0x2D), isPunct(k + 1, 0x2D), k + 2 == raw.count || raw[k + 2].kind == .newline
+            || (raw[k + 2].kind == .space && (k + 3 == raw.count || raw[k + 3].kind == .newline)) {
+            return raw.count
+        }
+        return nil
+    }
+
+    private func quoteIntroEndsLine(_ end: Int) -> Bool {
+        var k = end
+        if k < raw.count, raw[k].kind == .space { k += 1 }
+        guard isPunct(k, 0x3A) else { return false }
+        k += 1
+        if k < raw.count, raw[k].kind == .space { k += 1 }
+        return k >= raw.count || raw[k].kind == .newline
+    }
+
+    /// "… пишет:" — the line holding it and everything after is quoted.
+    private mutating func quoteRest(from i: Int) {
+        var first = i
+        while let last = pieces.last, last.kind != .newline {
+            first = last.first
+            pieces.removeLast()
+        }
+        diagnostics.removeAll { $0.range.lowerBound >= text.offsets[raw[first].start] }
+        pieces.append(Piece(.quoted, first, raw.count))
+        note(raw[first].start, raw[raw.count - 1].end, "quoted reply set aside")
+    }
+
+    // MARK: phrases
+
+    /// Longest grammar phrase starting at raw token `i`; words may be joined across
+    /// spaces and '.', '/', '-', '*' (so "лиц. счет", "л/с", "кВт*ч" match).
+    func matchPhrase(at i: Int) -> (end: Int, meaning: PhraseMeaning)? {
+        let phrases = grammar.phrases
+        guard phrases.canStart(ScalarClass.fold(text.scalars[raw[i].start])) else { return nil }
+        var node: Int32 = 0
+        var best: (end: Int, meaning: PhraseMeaning)?
+        var k = i
+        var words = 0
+        while k < raw.count, words < 8 {
+            let token = raw[k]
+            guard token.kind == .word || token.kind == .symbol || (token.kind == .digits && words > 0) else { break }
+            var failed = false
+            for p in token.start..<token.end {
+                guard let next = phrases.child(node, ScalarClass.fold(text.scalars[p])) else { failed = true; break }
+                node = next
+            }
+            if failed { break }
+            words += 1
+            if let meaning = phrases.meaning(node) { best = (k + 1, meaning) }
+            // Skip a gap of spaces and joining punctuation (at most 3 tokens).
+            var next = k + 1
+            var gap = 0
+            while next < raw.count, gap < 3 {
+                let t = raw[next]
+                if t.kind == .space {
+                } else if t.kind == .punct, [0x2E, 0x2F, 0x2D, 0x2A, 0x5C, 0x27, 0x2019].contains(text.scalars[t.start]) {
+                } else { break }
+                next += 1
+                gap += 1
+            }
+            k = next
+        }
+        return best
+    }
+
+    // MARK: digits
+
+    private mutating func classifyDigits(at i: Int) -> Int {
+        if let end = dateEnd(at: i) {
+            let maybeDecimal = end == i + 3 && isPunct(i + 1, 0x2E) && raw[i + 2].length == 2 && raw[i].length <= 2
+            addAside(.date(maybeDecimal: maybeDecimal), i, end, maybeDecimal ? "date set aside (or a decimal reading)" : "date set aside")
+            return end
+        }
+        if let end = timeEnd(at: i) {
+            addAside(.time, i, end, "time set aside")
+            return end
+        }
+        let token = raw[i]
+        let first = text.scalars[token.start]
+        if token.length == 1 || token.length == 4, first == 0x37 || first == 0x38, let end = phoneEnd(from: i, plus: false) {
+            addAside(.phone(maybeNumber: false), i, end, "phone set aside")
+            return end
+        }
+        if token.length == 11, first == 0x37 || first == 0x38, text.scalars[token.start + 1] == 0x39, !token.lookalike,
+           !(i > 0 && isPunct(i - 1, 0x2B)) {
+            addAside(.phone(maybeNumber: true), i, i + 1, "phone set aside (or a number)")
+            return i + 1
+        }
+        if token.lookalike {
+            for k in token.start..<token.end where !ScalarClass.isDigit(text.scalars[k]) {
+                let digit = Character(Unicode.Scalar(grammar.lookalikes[text.scalars[k]] ?? 0x3F))
+                note(k, k + 1, "lookalike '\(string(k, k + 1))' read as \(digit)")
+            }
+        }
+        pieces.append(Piece(.number, i, i + 1))
+        return i + 1
+    }
+
+    /// Dates: dd.mm.yyyy, dd.mm.yy, dd/mm/yyyy, yyyy-mm-dd, mm.yyyy, d month [yyyy], yyyy г., bare dd.mm.
+    private func dateEnd(at i: Int) -> Int? {
+        guard let a = smallValue(i) else { return nil }
+        var end: Int?
+        if let sep = punct(i + 1), sep == 0x2E || sep == 0x2F || sep == 0x2D, let b = smallValue(i + 2) {
+            if isPunct(i + 3, sep), let c = smallValue(i + 4) {
+                if a.length <= 2, (1...31).contains(a.value), b.length <= 2, (1...12).contains(b.value),
+                   c.length == 2 || (c.length == 4 && (1900...2099).contains(c.value)) {
+                    end = i + 5
+                } else if a.length == 4, (1900...2099).contains(a.value), b.length <= 2, (1...12).contains(b.value),
+                          c.length <= 2, (1...31).contains(c.value) {
+                    end = i + 5
+                }
+            }
+            if end == nil, sep != 0x2D, a.length <= 2, (1...12).contains(a.value), b.length == 4,
+               (1900...2099).contains(b.value), !followedByDigitsAfterPunct(i + 3) {
+                end = i + 3
+            }
+            if end == nil, sep == 0x2E, a.length <= 2, (1...31).contains(a.value), b.length == 2, (1...12).contains(b.value),
+               !followedByDigitsAfterPunct(i + 3), !(i >= 2 && punct(i - 1) != nil && raw[i - 2].kind == .digits) {
+                end = i + 3
+            }
+        }
+        if end == nil, a.length <= 2, (1...31).contains(a.value), i + 2 < raw.count, raw[i + 1].kind == .space,
+           raw[i + 2].kind == .word, let match = matchPhrase(at: i + 2), case .month = match.meaning {
+            end = yearAfter(match.end) ?? match.end
+        }
+        if end == nil, a.length == 4, (1900...2099).contains(a.value), let word = yearWordAfter(i + 1) {
+            return word
+        }
+        if let found = end, let word = yearWordAfter(found) { return word }
+        return end
+    }
+
+    private func followedByDigitsAfterPunct(_ k: Int) -> Bool {
+        guard let p = punct(k), p == 0x2E || p == 0x2C || p == 0x2F || p == 0x2D || p == 0x3A else { return false }
+        return k + 1 < raw.count && raw[k + 1].kind == .digits
+    }
+
+    /// "[space] yyyy [г.]" after a month name or a day-month.
+    private func yearAfter(_ k: Int) -> Int? {
+        var j = k
+        if j < raw.count, raw[j].kind == .space { j += 1 }
+        guard let year = smallValue(j), year.length == 4, (1900...2099).contains(year.value) else { return nil }
+        return yearWordAfter(j + 1) ?? j + 1
+    }
+
+    /// "[space] г/г./год/года" after a year.
+    private func yearWordAfter(_ k: Int) -> Int? {
+        var j = k
+        if j < raw.count, raw[j].kind == .space { j += 1 }
+        guard j < raw.count, raw[j].kind == .word, let match = matchPhrase(at: j), match.meaning == .yearWord else { return nil }
+        return isPunct(match.end, 0x2E) ? match.end + 1 : match.end
+    }
+
+    private func timeEnd(at i: Int) -> Int? {
+        guard let h = smallValue(i, maxLength: 2), h.value <= 23, isPunct(i + 1, 0x3A),
+              let m = smallValue(i + 2, maxLength: 2), m.length == 2, m.value <= 59 else { return nil }
+        if isPunct(i + 3, 0x3A), let s = smallValue(i + 4, maxLength: 2), s.length == 2, s.value <= 59 { return i + 5 }
+        return i + 3
+    }
+
+    /// A phone number written in groups: "+7 903 123-45-67", "8 (903) 123-45-67", "8-903-123-45-67",
+    /// "8 903 123 45 67", "+79031234567". Returns the end, or nil.
+    func phoneEnd(from i: Int, plus: Bool) -> Int? {
+        guard i < raw.count, raw[i].kind == .digits else { return nil }
+        var k = i
+        var total = 0
+        var groups = 0
+        var parens = false
+        let first = text.scalars[raw[i].start]
+        let target = first == 0x37 || first == 0x38 ? 11 : 12
+        var lastEnd = i
+        while k < raw.count, raw[k].kind == .digits {
+            let length = raw[k].length
+            if groups > 0 && length > 7 { break }
+            total += length
+            groups += 1
+            lastEnd = k + 1
+            if total >= target { break }
+            // gap: up to 3 tokens of single spaces, '-', '(', ')'
+            var j = k + 1
+            var gap = 0
+            while j < raw.count, gap < 3 {
+                if raw[j].kind == .space, raw[j].length == 1 {
+                } else if let p = punct(j), p == 0x2D || p == 0x28 || p == 0x29 {
+                    if p == 0x28 { parens = true }
+                } else { break }
+                j += 1
+                gap += 1
+            }
+            if gap == 0 { break }
+            k = j
+        }
+        if plus {
+            return (10...13).contains(total) && (first != 0x37 || total == 11) ? lastEnd : nil
+        }
+        guard total == 11, groups >= 3 || (groups >= 2 && parens) else { return nil }
+        let firstLength = raw[i].length
+        guard firstLength == 1 || text.scalars[raw[i].start + 1] == 0x39 else { return nil }
+        if firstLength == 1 {
+            var j = i + 1
+            while j < raw.count, raw[j].kind != .digits { j += 1 }
+            guard j < raw.count, raw[j].length == 3 || raw[j].length == 10 else { return nil }
+        }
+        if isPunct(lastEnd, 0x29) { return lastEnd + 1 }
+        return lastEnd
+    }
+}

@@ -1,0 +1,160 @@
+import Foundation
+
+/// The text after normalisation, as scalars with their UTF-8 offsets.
+struct NormalizedText {
+    var scalars: [UInt32] = []
+    /// UTF-8 offset of each scalar, plus one final entry for the end.
+    var offsets: [Int] = [0]
+    /// Indices of space scalars that may NOT separate thousands (tabs are never joinable anyway).
+    var nonJoinableSpaces: Set<Int> = []
+    /// The input was cut at `TextNormalizer.maxScalars`; `truncatedDigits`: the cut part had digits.
+    var truncated = false
+    var truncatedDigits = false
+
+    var string: String {
+        var result = String.UnicodeScalarView()
+        for s in scalars { if let u = Unicode.Scalar(s) { result.append(u) } }
+        return String(result)
+    }
+}
+
+/// NFKC, zero-width and variation selectors dropped, space-likes → ' ', dashes → '-',
+/// any decimal digit → ASCII, CR/CRLF → LF.
+struct TextNormalizer {
+    static let maxScalars = 32_768
+    var thousandsSeparators: Set<UInt32>
+
+    /// Marks a space-like that is not a thousands separator through NFKC.
+    private static let nonJoinableMark: UInt32 = 0x1F
+
+    func normalize(_ text: String) -> NormalizedText {
+        var out = NormalizedText()
+        var input: [UInt32] = []
+        input.reserveCapacity(min(text.utf8.count, Self.maxScalars))
+        var needsNFKC = false
+        var count = 0
+        var iterator = text.unicodeScalars.makeIterator()
+        while let scalar = iterator.next() {
+            if count == Self.maxScalars {
+                out.truncated = true
+                var rest = scalar
+                while true {
+                    if ScalarClass.isDigit(rest.value) || rest.properties.numericType == .decimal {
+                        out.truncatedDigits = true
+                        break
+                    }
+                    guard let next = iterator.next() else { break }
+                    rest = next
+                }
+                break
+            }
+            count += 1
+            var s = scalar.value
+            if s >= 0x80 {
+                if Self.isSpaceLike(s) {
+                    s = thousandsSeparators.contains(s) ? 0x20 : Self.nonJoinableMark
+                } else if s == 0x1F {
+                    s = 0x09
+                } else if !Self.isNFKCStable(s) {
+                    needsNFKC = true
+                }
+            } else if s == 0x1F {
+                s = 0x09
+            } else if s == 0x20, !thousandsSeparators.contains(0x20) {
+                s = Self.nonJoinableMark
+            }
+            input.append(s)
+        }
+        if needsNFKC { input = Self.nfkc(input) }
+        out.scalars.reserveCapacity(input.count)
+        out.offsets.reserveCapacity(input.count + 1)
+        var offset = 0
+        var previousCR = false
+        for var s in input {
+            if s < 0x80 {
+                if s == 0x0D { previousCR = true; s = 0x0A } else if s == 0x0A && previousCR { previousCR = false; continue } else { previousCR = false }
+                if s == Self.nonJoinableMark {
+                    out.nonJoinableSpaces.insert(out.scalars.count)
+                    s = 0x20
+                } else if s < 0x20 && s != 0x0A && s != 0x09 {
+                    s = 0x20
+                } else if s == 0x7F {
+                    continue
+                }
+            } else {
+                previousCR = false
+                if Self.isDropped(s) { continue }
+                if Self.isSpaceLike(s) {
+                    if s == 0x2028 || s == 0x2029 || s == 0x85 { s = 0x0A } else {
+                        out.nonJoinableSpaces.insert(out.scalars.count)
+                        s = 0x20
+                    }
+                } else if Self.isDash(s) {
+                    s = 0x2D
+                } else if s >= 0x660, let scalar = Unicode.Scalar(s), scalar.properties.numericType == .decimal,
+                          let value = scalar.properties.numericValue, value >= 0, value <= 9 {
+                    s = 0x30 + UInt32(value)
+                }
+            }
+            out.scalars.append(s)
+            offset += Self.utf8Length(s)
+            out.offsets.append(offset)
+        }
+        return out
+    }
+
+    @inline(__always)
+    static func utf8Length(_ s: UInt32) -> Int {
+        s < 0x80 ? 1 : s < 0x800 ? 2 : s < 0x10000 ? 3 : 4
+    }
+
+    static func isSpaceLike(_ s: UInt32) -> Bool {
+        s == 0xA0 || s == 0x1680 || (s >= 0x2000 && s <= 0x200A) || s == 0x202F || s == 0x205F || s == 0x3000
+            || s == 0x2028 || s == 0x2029 || s == 0x85
+    }
+
+    static func isDropped(_ s: UInt32) -> Bool {
+        (s >= 0x200B && s <= 0x200D) || s == 0x2060 || s == 0xFEFF || s == 0xAD
+            || (s >= 0xFE00 && s <= 0xFE0F) || (s >= 0xE0100 && s <= 0xE01EF) || s == 0xFFFE || s == 0xFFFF
+            || (s >= 0x2061 && s <= 0x2064) || s == 0x200E || s == 0x200F || (s >= 0x202A && s <= 0x202E)
+    }
+
+    static func isDash(_ s: UInt32) -> Bool {
+        (s >= 0x2010 && s <= 0x2015) || s == 0x2212 || s == 0xFE58 || s == 0xFE63 || s == 0xFF0D
+    }
+
+    /// Scalars NFKC leaves alone (or that we map ourselves): skip the Foundation call for them.
+    static func isNFKCStable(_ s: UInt32) -> Bool {
+        if s >= 0x400 && s <= 0x45F { return true }
+        if s >= 0xC0 && s <= 0x17F { return s != 0x132 && s != 0x133 && s != 0x13F && s != 0x140 && s != 0x149 && s != 0x17F }
+        if s == 0xAB || s == 0xBB || s == 0xA7 || s == 0xB0 || s == 0xA9 || s == 0xAE || s == 0xB1 || s == 0xB7 { return true }
+        if s == 0x2116 { return true }  // № is kept as it is (NFKC would make it "No")
+        if isDropped(s) || isDash(s) || isSpaceLike(s) { return true }
+        if (s >= 0x2018 && s <= 0x201F) || s == 0x2022 || s == 0x2026 || s == 0x20BD || s == 0x20AC { return s != 0x2024 && s != 0x2025 && s != 0x2026 }
+        if (s >= 0x2600 && s <= 0x27BF) || (s >= 0x1F300 && s <= 0x1FAFF) || (s >= 0x2B00 && s <= 0x2BFF) { return true }
+        return false
+    }
+
+    /// NFKC of the whole array, keeping '№' as it is.
+    static func nfkc(_ input: [UInt32]) -> [UInt32] {
+        var result: [UInt32] = []
+        result.reserveCapacity(input.count)
+        var piece = String.UnicodeScalarView()
+        func flush() {
+            guard !piece.isEmpty else { return }
+            let composed = String(piece).precomposedStringWithCompatibilityMapping
+            for u in composed.unicodeScalars { result.append(u.value) }
+            piece = String.UnicodeScalarView()
+        }
+        for s in input {
+            if s == 0x2116 {
+                flush()
+                result.append(s)
+            } else if let u = Unicode.Scalar(s) {
+                piece.append(u)
+            }
+        }
+        flush()
+        return result
+    }
+}
