@@ -38,7 +38,7 @@ public struct Validator: Sendable {
         if fitting.count > 1 { return ambiguous(fitting[0].interpretation) }
 
         // Nothing fits: answer with the most plausible interpretation.
-        let ranked = evaluations.enumerated().sorted { a, b in
+        let ranked = evaluations.enumerated().sorted { (a: (offset: Int, element: Evaluation), b: (offset: Int, element: Evaluation)) in
             if a.element.plausibility != b.element.plausibility {
                 return a.element.plausibility > b.element.plausibility
             }
@@ -61,8 +61,9 @@ public struct Validator: Sendable {
         var interpretation: Interpretation
         var results: [SubmissionOutcome]
 
-        var plausibility: [Int] {
-            [results.filter { $0.reason != .unknownAccount }.count, results.filter(\.status.records).count]
+        /// Known accounts first, then UINs whose readings could be recorded.
+        var plausibility: Int {
+            results.filter { $0.reason != .unknownAccount }.count * 1000 + results.filter(\.status.records).count
         }
 
         var key: [String] { results.map { "\($0.uin)=\($0.readings.joined(separator: ";"))/\($0.status.rawValue)" } }

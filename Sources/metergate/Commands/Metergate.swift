@@ -1,4 +1,7 @@
 import ArgumentParser
+#if canImport(Glibc)
+import Glibc
+#endif
 import Foundation
 import LedgerStore
 import MeterCore
@@ -24,7 +27,7 @@ struct Metergate: AsyncParsableCommand {
                 try command.run()
             }
         } catch {
-            exit(Self.report(error))
+            Glibc.exit(Self.report(error))
         }
     }
 
@@ -39,6 +42,8 @@ struct Metergate: AsyncParsableCommand {
         case let error as ReplyTemplates.Problem:
             printError("reply templates: \(error.description)")
             return 2
+        case let code as ExitCode:
+            return code.rawValue
         case let error as CommandFailure:
             printError(error.message)
             return error.code

@@ -6,6 +6,7 @@ import Logging
 import MailMessage
 import MeterCore
 import ServiceLifecycle
+import UnixSignals
 
 struct Run: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -127,7 +128,8 @@ struct PollingService: Service {
                 wait = min(maximumBackoff, interval * (1 << min(failures, 10)))
             }
             if wait > .zero {
-                try? await cancelWhenGracefulShutdown { try await Task.sleep(for: wait) }
+                let pause = wait
+                try? await cancelWhenGracefulShutdown { try await Task.sleep(for: pause) }
             }
         }
     }

@@ -248,8 +248,8 @@ struct MetergateConfiguration {
     var ownSenders: Set<String> {
         var own = Set<String>()
         if let from = smtpFrom {
-            let address = from.split(separator: "<").last.map { $0.replacingOccurrences(of: ">", with: "") } ?? Substring(from)
-            own.insert(Contact.normalizeEmail(String(address)))
+            let address = from.split(separator: "<").last.map { $0.replacingOccurrences(of: ">", with: "") } ?? from
+            own.insert(Contact.normalizeEmail(address))
         }
         for feed in sms { if let number = feed.number { own.insert(Contact.normalizePhone(number)) } }
         return own

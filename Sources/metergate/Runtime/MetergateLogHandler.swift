@@ -1,4 +1,7 @@
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 import LedgerStore
 import Logging
 import Synchronization
@@ -14,14 +17,14 @@ struct MetergateLogHandler: LogHandler {
 
         init(path: String?) {
             self.path = path
-            state = Mutex(path.flatMap { fopen($0, "a") })
+            state = Mutex(path.flatMap { fopen($0, "a") } ?? fdopen(2, "a"))
         }
 
         func write(_ line: String) {
             state.withLock { file in
-                let target = file ?? stderr
-                fputs(line, target)
-                fflush(target)
+                guard let file else { return }
+                fputs(line, file)
+                fflush(file)
             }
         }
 
@@ -30,7 +33,7 @@ struct MetergateLogHandler: LogHandler {
             guard let path else { return }
             state.withLock { file in
                 if let file { fclose(file) }
-                file = fopen(path, "a")
+                file = fopen(path, "a") ?? fdopen(2, "a")
             }
         }
     }
