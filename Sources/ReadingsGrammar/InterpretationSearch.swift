@@ -196,16 +196,17 @@ struct InterpretationSearch {
     private mutating func assignUINs(_ values: [Val], _ basePenalty: Int, _ notes: [String]) {
         guard !values.isEmpty else { return }
         var isUIN = [Bool](repeating: false, count: values.count)
-        assign(values, 0, &isUIN, uinCount: 0, readingsSinceUIN: 0, basePenalty, notes)
+        assign(values, 0, &isUIN, uinCount: 0, readingsSinceUIN: 0, leading: 0, basePenalty, notes)
     }
 
     private mutating func assign(_ values: [Val], _ i: Int, _ isUIN: inout [Bool], uinCount: Int, readingsSinceUIN: Int,
-                                 _ basePenalty: Int, _ notes: [String]) {
+                                 leading: Int, _ basePenalty: Int, _ notes: [String]) {
         if limitReached { return }
         steps += 1
         if steps > Self.maxSteps { stop("search step limit reached"); return }
         if i == values.count {
-            guard uinCount > 0, readingsSinceUIN > 0 || (uinCount == 1 && values.count == 1) else { return }
+            // Every UIN needs readings; readings written before the first UIN count as its own.
+            guard uinCount > 0, readingsSinceUIN > 0 || (uinCount == 1 && (leading > 0 || values.count == 1)) else { return }
             emit(values, isUIN, basePenalty, notes)
             return
         }
@@ -213,11 +214,12 @@ struct InterpretationSearch {
         // UIN first: the plain reading of a text starts with its UIN.
         if v.canUIN, uinCount == 0 || readingsSinceUIN > 0 {
             isUIN[i] = true
-            assign(values, i + 1, &isUIN, uinCount: uinCount + 1, readingsSinceUIN: 0, basePenalty, notes)
+            assign(values, i + 1, &isUIN, uinCount: uinCount + 1, readingsSinceUIN: 0, leading: leading, basePenalty, notes)
             isUIN[i] = false
         }
         if v.canReading {
-            assign(values, i + 1, &isUIN, uinCount: uinCount, readingsSinceUIN: readingsSinceUIN + 1, basePenalty, notes)
+            assign(values, i + 1, &isUIN, uinCount: uinCount, readingsSinceUIN: uinCount == 0 ? 0 : readingsSinceUIN + 1,
+                   leading: uinCount == 0 ? leading + 1 : leading, basePenalty, notes)
         }
     }
 

@@ -149,6 +149,12 @@ extension ParseRun {
         }
     }
 
+    /// The first number of the text, shaped like a UIN: never taken by a label written after it.
+    private func isLoneUINCandidate(_ index: Int) -> Bool {
+        guard grammar.uinDigits.contains(raw[pieces[index].first].length) else { return false }
+        return !pieces[..<index].contains { $0.isNumber && $0.aside == nil }
+    }
+
     /// Meter labels bind to the next number ("день 21911"); when the text writes them after
     /// the numbers ("21911 день 7779 ночь") they bind to the number before.
     private mutating func bindZones(_ labels: [Int]) {
@@ -164,7 +170,8 @@ extension ParseRun {
         for (n, label) in labels.enumerated() {
             guard case .phrase(.zone(let zone)) = pieces[label].kind else { continue }
             var target = suffixMode ? free(before[n]) : free(after[n])
-            if target == nil, !suffixMode { target = free(before[n]) }
+            if target == nil, !suffixMode, let candidate = free(before[n]), !isLoneUINCandidate(candidate) { target = candidate }
+            if suffixMode, let candidate = target, isLoneUINCandidate(candidate) { target = nil }
             if let target {
                 pieces[target].zone = zone
                 if let fraction = fractionPart(ofInteger: target) { pieces[fraction].zone = zone }
