@@ -15,10 +15,11 @@ public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     if sink == Int.min { print(sink) }
     return 0
 }
+
 #else
 import Foundation
 
-/// Replays files (fuzzer reproducers, fixtures): prints a summary of each.
+/// Replays files (fuzzer reproducers, fixtures) and prints a summary of each.
 @main
 struct FuzzMailReplay {
     static func main() {

@@ -44,7 +44,8 @@ struct BodySelector {
             }
             return nil
         }
-        if let k = leafKind(p) { return (p, k) }
+        // Empty text parts (e.g. an unsplittable inner multipart) are passed over.
+        if let k = leafKind(p), p.rawBody.contains(where: { $0 > 0x20 }) { return (p, k) }
         return nil
     }
 }

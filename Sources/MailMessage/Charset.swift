@@ -156,6 +156,12 @@ enum Charset {
     static func decode(_ bytes: ArraySlice<UInt8>, declared: String?, defects: inout [MailDefect]) -> String {
         if let declared, !declared.trimmingASCIIWhitespace().isEmpty {
             if let name = canonicalName(declared), let (text, clean) = iconvDecode(bytes, from: name) {
+                // Multi-byte UTF-8 under a single-byte label: real single-byte text practically never
+                // forms valid UTF-8 sequences, so this is UTF-8 mislabelled (e.g. "cp1251" on UTF-8).
+                if clean, !name.hasPrefix("UTF"), name != "ASCII", bytes.contains(where: { $0 >= 0x80 }), isValidUTF8(bytes) {
+                    defects.record(.invalidBytesForCharset(declared.lowercased()))
+                    return String(decoding: bytes, as: UTF8.self)
+                }
                 if clean { return text }
                 // ASCII declared but 8-bit present is so common it is only "undeclared".
                 let guess = CharsetGuess.guess(bytes)

@@ -56,8 +56,11 @@ struct MIMEParser {
             part.preamble = split.preamble
             part.epilogue = split.epilogue
             if !split.closed { defects.record(.missingCloseDelimiter) }
+            // Only a close delimiter (no start boundary): a multipart without parts.
+            if split.parts.isEmpty { defects.record(.boundaryNotFound) }
             let childDefault: ContentType = contentType.subtype == "digest" ? .messageRFC822 : .textPlain
-            for slice in split.parts {
+            // Empty parts (a delimiter right after another) are ignored, as RFC 2046 readers do.
+            for slice in split.parts where !slice.isEmpty {
                 if parts >= limits.maxParts {
                     defects.record(.partLimit)
                     break

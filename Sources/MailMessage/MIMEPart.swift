@@ -18,6 +18,11 @@ public struct MIMEPart: Sendable {
 
     public var isAttachment: Bool { disposition == "attachment" }
 
+    /// First header of that name (case-insensitive), unfolded and RFC 2047 decoded.
+    public func header(_ name: String) -> String? {
+        headers.first(named: name).map { EncodedWord.decode($0) }
+    }
+
     /// Number of entities in this subtree, itself included.
     public var partCount: Int { 1 + children.reduce(0) { $0 + $1.partCount } }
 

@@ -34,7 +34,9 @@ public struct MailMessage: Sendable {
             refs.append(id)
         }
         self.references = refs
-        self.automatic = AutomaticKind.detect(headers: root.headers, from: from, returnPath: returnPath, contentType: root.contentType)
+        // The declared type counts (a multipart/report whose parts could not be split is still a report).
+        let declaredType = root.headers.first(named: "content-type").flatMap(ContentType.parse) ?? root.contentType
+        self.automatic = AutomaticKind.detect(headers: root.headers, from: from, returnPath: returnPath, contentType: declaredType)
         let body = BodySelector(limits: limits).text(of: root, defects: &defects)
         self.bodyText = body
         self.meaningfulText = ReplyStripper.meaningfulText(body)

@@ -42,7 +42,7 @@ public struct ReplyComposer: Sendable {
     /// `Name <addr>` with the name quoted or RFC 2047 encoded as needed; a bare address as is.
     static func mailboxHeader(_ value: String) -> String {
         let v = clean(value)
-        guard let a = MailAddress.parse(v), let name = a.displayName, !name.isEmpty else { return v }
+        guard let a = MailAddress.parseOne(v), let name = a.displayName, !name.isEmpty else { return v }
         if isPlainASCII(name) {
             let needsQuotes = name.contains(where: { "()<>[]:;@\\,.\"".contains($0) })
             let n = needsQuotes ? "\"" + name.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"") + "\"" : name

@@ -47,7 +47,9 @@ enum ReplyStripper {
             if t.count < 100, footers.contains(where: { lower.hasPrefix($0) }) { cut = n; break }
             if t.count < 40, signOffs.contains(where: { lower.hasPrefix($0) }), !t.contains(where: \.isNumber) { cut = n; break }
             // Quote header "… пишет:" / "On … wrote:" (possibly wrapped over two lines).
-            if quoteHeaderEndings.contains(where: { lower.hasSuffix($0) }) {
+            // Gmail (ru) omits the verb: "Пт, 20 нояб. 2026 г. в 10:15, Показания <readings@example.test>:".
+            let gmailRu = lower.hasSuffix(">:") && lower.contains("@") && lower.contains(where: \.isNumber)
+            if gmailRu || quoteHeaderEndings.contains(where: { lower.hasSuffix($0) }) {
                 cut = n
                 if n > 0 {
                     let prev = lines[n - 1].trimmingASCIIWhitespace().lowercased()
