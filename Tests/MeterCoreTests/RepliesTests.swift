@@ -42,7 +42,7 @@ import Testing
 
     @Test func accountDataOnlyForABoundSender() {
         let outcome = Outcome(id: "c", status: .rejected, reason: .countMismatch,
-                              results: [SubmissionOutcome(uin: "1234567", status: .rejected, reason: .countMismatch, readings: ["1"], expectedCount: 3)],
+                              results: [SubmissionOutcome(uin: "1112222", status: .rejected, reason: .countMismatch, readings: ["1"], expectedCount: 3)],
                               reply: nil)
         let stranger = Self.builtIn.render(outcome, channel: .sms, bound: false)!
         let owner = Self.builtIn.render(outcome, channel: .sms, bound: true)!
