@@ -206,7 +206,9 @@ struct InterpretationSearch {
         if steps > Self.maxSteps { stop("search step limit reached"); return }
         if i == values.count {
             // Every UIN needs readings; readings written before the first UIN count as its own.
-            guard uinCount > 0, readingsSinceUIN > 0 || (uinCount == 1 && (leading > 0 || values.count == 1)) else { return }
+            guard uinCount > 0, readingsSinceUIN > 0 || (uinCount == 1 && (leading > 0 || (values.count == 1 && values[0].uinLabeled))) else {
+                return
+            }
             emit(values, isUIN, basePenalty, notes)
             return
         }

@@ -170,6 +170,7 @@ extension ParseRun {
         for (n, label) in labels.enumerated() {
             guard case .phrase(.zone(let zone)) = pieces[label].kind else { continue }
             var target = suffixMode ? free(before[n]) : free(after[n])
+            if !suffixMode, let candidate = target, isLoneUINCandidate(candidate) { target = nil }
             if target == nil, !suffixMode, let candidate = free(before[n]), !isLoneUINCandidate(candidate) { target = candidate }
             if suffixMode, let candidate = target, isLoneUINCandidate(candidate) { target = nil }
             if let target {
