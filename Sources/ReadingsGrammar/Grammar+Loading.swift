@@ -6,7 +6,7 @@ extension Grammar {
 
     mutating func read(_ text: String, file: String, settings: inout [String: (file: String, line: Int)]) throws {
         var lineNumber = 0
-        for rawLine in text.split(separator: "\n", omittingEmptySubsequences: false) {
+        for rawLine in text.split(omittingEmptySubsequences: false, whereSeparator: { $0 == "\n" || $0 == "\r\n" || $0 == "\r" }) {
             lineNumber += 1
             let line = rawLine.trimmingCharacters(in: " \t\r\u{FEFF}")
             if line.isEmpty || line.hasPrefix("#") { continue }

@@ -65,6 +65,7 @@ struct InterpretationSearch {
                 var chain = [a]
                 while chain.count < Self.maxChain, atoms[chain.last!].joinableToNext, atoms[chain.last!].fraction == nil {
                     let next = chain.last! + 1
+                    guard next < atoms.count else { break }
                     let atom = atoms[next]
                     guard atom.kind == .plain, atom.digits.utf8.count == 3, !atom.uinLabeled,
                           atoms[chain[0]].digits.utf8.count <= 3, !atoms[chain[0]].uinLabeled else { break }
