@@ -19,10 +19,15 @@ public final class SQLiteLedger: Sendable {
             throw LedgerError(.open, "cannot create the store's folder \(directory.path)", underlying: error)
         }
         var configuration = Configuration()
-        configuration.journalMode = .wal
         configuration.busyMode = .timeout(10)
         configuration.prepareDatabase { db in
-            // A commit must be durable before the source is acknowledged.
+            // WAL is set here rather than with `journalMode = .wal`, because GRDB's WAL setup
+            // runs after this closure and lowers `synchronous` to NORMAL. A commit must be
+            // durable (fsync'd) before the source is acknowledged: FULL.
+            let mode = try String.fetchOne(db, sql: "PRAGMA journal_mode = WAL")
+            guard mode == "wal" else {
+                throw LedgerError(.open, "cannot switch the store to WAL mode (journal_mode is \(mode ?? "?"))")
+            }
             try db.execute(sql: "PRAGMA synchronous = FULL")
         }
         do {

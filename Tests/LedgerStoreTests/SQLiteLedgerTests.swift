@@ -48,7 +48,7 @@ import Testing
                 throw Boom()
             }
         }
-        try ledger.transaction { tx in #expect(try !tx.hasMessage(channel: "sms", externalID: "m2")) }
+        try ledger.transaction { (tx: any LedgerTransaction) throws -> Void in #expect(try !tx.hasMessage(channel: "sms", externalID: "m2")) }
     }
 
     @Test func accountsUpsertAndReplace() throws {
@@ -119,7 +119,7 @@ import Testing
                      references: [], body: "ok", state: .pending)
         }
         #expect(try ledger.heldSubmissions().isEmpty)
-        try ledger.transaction { tx in #expect(try tx.latestAccepted(uin: "1234567") == ["T1": "99999"]) }
+        try ledger.transaction { (tx: any LedgerTransaction) throws -> Void in #expect(try tx.latestAccepted(uin: "1234567") == ["T1": "99999"]) }
         #expect(try ledger.dueReplies(channel: "sms").count == 1)
         #expect(throws: LedgerError.self) {
             try ledger.decide(submission: submission, .reject) { _ in nil }

@@ -26,6 +26,21 @@ public enum Contact {
         return normalized.count >= 11 && normalized.dropFirst().allSatisfy(\.isASCII) && normalized.dropFirst().allSatisfy(\.isNumber)
     }
 
+    /// Masks every run of 11 or more digits (a phone number inside an id or a file name).
+    public static func maskDigitRuns(in text: String) -> String {
+        var result = ""
+        var run = ""
+        func flush() {
+            result += run.count >= 11 ? String(run.prefix(4)) + "***" + String(run.suffix(4)) : run
+            run = ""
+        }
+        for character in text {
+            if character.isASCII, character.isNumber { run.append(character) } else { flush(); result.append(character) }
+        }
+        flush()
+        return result
+    }
+
     /// `+79031234567` → `+7903***4567`; `ivanov@example.ru` → `iv***@example.ru`.
     public static func mask(_ sender: String?) -> String {
         guard let sender, !sender.isEmpty else { return "-" }

@@ -160,7 +160,7 @@ public struct MessageProcessor: Sendable {
         case .parsed(let parse):
             if let limited = try overLimit(prepared, ledger) {
                 outcome = limited
-            } else if parse.interpretations.isEmpty {
+            } else if parse.interpretations.isEmpty, !parse.limitReached {
                 outcome = Outcome(id: id, status: .rejected, reason: .unparsed, results: [], reply: nil)
             } else {
                 let period = policy.period(of: message.receivedAt)
@@ -168,7 +168,8 @@ public struct MessageProcessor: Sendable {
                     parse.interpretations, limitReached: parse.limitReached, period: period, in: ledger)
                 outcome = Outcome(
                     id: id, status: results.first?.status ?? .rejected,
-                    reason: results.first.map(\.reason) ?? .unparsed, results: results, reply: nil)
+                    reason: results.first.map(\.reason) ?? (parse.limitReached ? .ambiguous : .unparsed),
+                    results: results, reply: nil)
             }
         }
         let bound = try isBound(prepared.sender, to: outcome.results.first?.uin, ledger)

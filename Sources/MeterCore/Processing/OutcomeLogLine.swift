@@ -22,7 +22,7 @@ public enum OutcomeLogLine {
             }
         }
         parts.append("reply=\(outcome.reply == nil ? "none" : (replyQueued ? "queued" : "unsendable"))")
-        parts.append("id=\(outcome.id)")
+        parts.append("id=\(personalData ? outcome.id : Contact.maskDigitRuns(in: outcome.id))")
         return parts.joined(separator: " ")
     }
 }

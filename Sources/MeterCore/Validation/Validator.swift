@@ -29,7 +29,8 @@ public struct Validator: Sendable {
                 results: try evaluate(interpretation, period: period, accounts: &accounts, ledger: ledger))
         }
         if limitReached {
-            return ambiguous(evaluations.first?.interpretation)
+            // Too many readings of the text to weigh them all: no guess, and no UIN named.
+            return []
         }
         let strong = evaluations.filter { $0.results.allSatisfy { $0.status == .accepted || $0.status == .duplicate } }
         let weak = evaluations.filter { $0.results.allSatisfy(\.status.records) }
@@ -61,9 +62,11 @@ public struct Validator: Sendable {
         var interpretation: Interpretation
         var results: [SubmissionOutcome]
 
-        /// Known accounts first, then UINs whose readings could be recorded.
+        /// Known accounts first, then UINs whose readings could be recorded, then a conflict
+        /// the text itself shows (one UIN twice with different readings, one zone twice).
         var plausibility: Int {
-            results.filter { $0.reason != .unknownAccount }.count * 1000 + results.filter(\.status.records).count
+            results.filter { $0.reason != .unknownAccount }.count * 1000 + results.filter(\.status.records).count * 10
+                + (results.contains { $0.reason == .ambiguous } ? 1 : 0)
         }
 
         var key: [String] { results.map { "\($0.uin)=\($0.readings.joined(separator: ";"))/\($0.status.rawValue)" } }

@@ -145,17 +145,21 @@ struct LineReader {
     let handle: FileHandle
     private var buffer: [UInt8] = []
     private var start = 0
+    /// Where the search for the next newline resumes (bytes before it hold none).
+    private var scanned = 0
     private var finished = false
 
     init(handle: FileHandle) { self.handle = handle }
 
     mutating func next() -> ArraySlice<UInt8>? {
         while true {
-            if let newline = buffer[start...].firstIndex(of: 10) {
+            if let newline = buffer[max(start, scanned)...].firstIndex(of: 10) {
                 let line = buffer[start..<newline]
                 start = newline + 1
+                scanned = start
                 return line
             }
+            scanned = buffer.count
             if finished {
                 guard start < buffer.count else { return nil }
                 let line = buffer[start...]
@@ -163,6 +167,7 @@ struct LineReader {
                 return line
             }
             buffer.removeFirst(start)
+            scanned -= start
             start = 0
             let chunk = handle.readData(ofLength: 1 << 20)
             if chunk.isEmpty { finished = true } else { buffer.append(contentsOf: chunk) }
