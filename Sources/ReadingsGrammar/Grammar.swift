@@ -18,7 +18,7 @@ public struct Grammar: Sendable {
     /// Space characters (before normalisation) that may separate thousands.
     var thousandsSeparators: Set<UInt32> = [0x20, 0xA0, 0x2009, 0x202F, 0x2007]
     /// Look-alike character → ASCII digit byte.
-    var lookalikes: [UInt32: UInt8] = [:]
+    var lookalikes = LookalikeTable()
     var phrases = PhraseTable()
     /// Folded phrase key → where it was defined (only while loading).
     var origins: [[UInt32]: Origin] = [:]

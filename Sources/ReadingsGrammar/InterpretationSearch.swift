@@ -13,7 +13,6 @@ struct InterpretationSearch {
     var diagnostics: [String] = []
 
     private var found: [Interpretation] = []
-    private var index: [[Submission]: Int] = [:]
     private var steps = 0
 
     static let maxSteps = 200_000
@@ -27,6 +26,14 @@ struct InterpretationSearch {
 
     mutating func run() -> [Interpretation] {
         guard !atoms.isEmpty else { return [] }
+        if atoms.allSatisfy({ $0.kind == .plain && $0.fraction == nil && !$0.joinableToNext }) {
+            // No branch point but the choice of UINs (most texts).
+            var values: [Val] = []
+            values.reserveCapacity(atoms.count)
+            for atom in atoms { if let v = integerVal(atom) { values.append(v) } }
+            assignUINs(values, 0, [])
+            return found.count < 2 ? found : sorted()
+        }
         let segments = makeSegments()
         let maxPenalty = min(Self.maxSegmentPenalty, segments.reduce(0) { $0 + ($1.last?.penalty ?? 0) })
         var chosen: [Int] = []
@@ -35,8 +42,12 @@ struct InterpretationSearch {
             combine(segments, 0, budget, &chosen)
             if limitReached { break }
         }
-        // Stable: lowest penalty first, then the order found.
-        return found.enumerated().sorted { ($0.element.penalty, $0.offset) < ($1.element.penalty, $1.offset) }.map(\.element)
+        return sorted()
+    }
+
+    /// Stable: lowest penalty first, then the order found.
+    private func sorted() -> [Interpretation] {
+        found.enumerated().sorted { ($0.element.penalty, $0.offset) < ($1.element.penalty, $1.offset) }.map(\.element)
     }
 
     // MARK: segments
@@ -71,7 +82,8 @@ struct InterpretationSearch {
                           atoms[chain[0]].digits.utf8.count <= 3, !atoms[chain[0]].uinLabeled else { break }
                     chain.append(next)
                 }
-                segments.append(chainOptions(chain.map { atoms[$0] }))
+                let options = chainOptions(chain.map { atoms[$0] })
+                segments.append(options.isEmpty ? [Option(values: [], penalty: 0, notes: [])] : options)
                 a = chain.last! + 1
             }
         }
@@ -81,6 +93,9 @@ struct InterpretationSearch {
     /// Every way to join a chain "1 234 567" (penalty = joins), each with the last
     /// atom's decimal choice.
     private func chainOptions(_ chain: [Atom]) -> [Option] {
+        if chain.count == 1, chain[0].fraction == nil {
+            return integerVal(chain).map { [Option(values: [$0], penalty: 0, notes: [])] } ?? []
+        }
         var options: [Option] = []
         let gaps = chain.count - 1
         for mask in 0..<(1 << gaps) {
@@ -122,9 +137,7 @@ struct InterpretationSearch {
         return options
     }
 
-    private func integerVal(_ group: [Atom], splitFraction: Bool = false) -> Val? {
-        guard let first = group.first else { return nil }
-        if group.count == 1 {
+    private func integerVal(_ first: Atom, splitFraction: Bool = false) -> Val? {
             let raw = splitFraction ? first.integerRaw : first.raw
             guard let value = MeterValue(first.digits) else { return nil }
             let count = first.digits.utf8.count
@@ -134,7 +147,11 @@ struct InterpretationSearch {
             let canReading = !first.uinLabeled && value.significantIntegerDigits <= grammar.maxReadingDigits
             return Val(value: value, raw: raw, uinText: first.digits, zone: first.zone, uinLabeled: first.uinLabeled,
                        afterHint: first.afterHint, canUIN: canUIN, canReading: canReading)
-        }
+    }
+
+    private func integerVal(_ group: [Atom], splitFraction: Bool = false) -> Val? {
+        guard let first = group.first else { return nil }
+        if group.count == 1 { return integerVal(first, splitFraction: splitFraction) }
         let digits = group.map(\.digits).joined()
         let raw = group.enumerated().map { $0.offset == group.count - 1 && splitFraction ? $0.element.integerRaw : $0.element.raw }
             .joined(separator: " ")
@@ -253,7 +270,7 @@ struct InterpretationSearch {
             notes.append("readings written before the UIN")
             submissions[0].readings.insert(contentsOf: leading, at: 0)
         }
-        if let existing = index[submissions] {
+        if let existing = found.firstIndex(where: { $0.submissions == submissions }) {
             if found[existing].penalty > penalty { found[existing] = Interpretation(submissions: submissions, penalty: penalty, notes: notes) }
             return
         }
@@ -261,7 +278,6 @@ struct InterpretationSearch {
             stop("more than \(grammar.maxInterpretations) interpretations")
             return
         }
-        index[submissions] = found.count
         found.append(Interpretation(submissions: submissions, penalty: penalty, notes: notes))
     }
 }

@@ -51,11 +51,7 @@ struct ParseRun {
 
     // MARK: - Text helpers
 
-    func string(_ start: Int, _ end: Int) -> String {
-        var view = String.UnicodeScalarView()
-        for k in start..<end { if let u = Unicode.Scalar(text.scalars[k]) { view.append(u) } }
-        return String(view)
-    }
+    func string(_ start: Int, _ end: Int) -> String { text.string(start, end) }
 
     func string(of piece: Piece) -> String {
         string(raw[piece.first].start, raw[piece.end - 1].end)
@@ -82,6 +78,7 @@ struct ParseRun {
     /// Digits of a raw `.digits` token, look-alikes mapped.
     func digits(ofRaw index: Int) -> String {
         let token = raw[index]
+        if !token.lookalike { return text.string(token.start, token.end) }
         var bytes: [UInt8] = []
         bytes.reserveCapacity(token.length)
         for k in token.start..<token.end {

@@ -5,16 +5,20 @@ struct NormalizedText {
     var scalars: [UInt32] = []
     /// UTF-8 offset of each scalar, plus one final entry for the end.
     var offsets: [Int] = [0]
+    /// The normalised text as UTF-8.
+    var utf8: [UInt8] = []
     /// Indices of space scalars that may NOT separate thousands (tabs are never joinable anyway).
     var nonJoinableSpaces: Set<Int> = []
     /// The input was cut at `TextNormalizer.maxScalars`; `truncatedDigits`: the cut part had digits.
     var truncated = false
     var truncatedDigits = false
 
-    var string: String {
-        var result = String.UnicodeScalarView()
-        for s in scalars { if let u = Unicode.Scalar(s) { result.append(u) } }
-        return String(result)
+    var string: String { String(decoding: utf8, as: UTF8.self) }
+
+    /// The text of scalars `start..<end`.
+    @inline(__always)
+    func string(_ start: Int, _ end: Int) -> String {
+        String(decoding: utf8[offsets[start]..<offsets[end]], as: UTF8.self)
     }
 }
 
@@ -33,6 +37,7 @@ struct TextNormalizer {
         input.reserveCapacity(min(text.utf8.count, Self.maxScalars))
         var needsNFKC = false
         var count = 0
+        let spaceJoins = thousandsSeparators.contains(0x20)
         var iterator = text.unicodeScalars.makeIterator()
         while let scalar = iterator.next() {
             if count == Self.maxScalars {
@@ -60,7 +65,7 @@ struct TextNormalizer {
                 }
             } else if s == 0x1F {
                 s = 0x09
-            } else if s == 0x20, !thousandsSeparators.contains(0x20) {
+            } else if s == 0x20, !spaceJoins {
                 s = Self.nonJoinableMark
             }
             input.append(s)
@@ -68,6 +73,7 @@ struct TextNormalizer {
         if needsNFKC { input = Self.nfkc(input) }
         out.scalars.reserveCapacity(input.count)
         out.offsets.reserveCapacity(input.count + 1)
+        out.utf8.reserveCapacity(input.count + input.count / 2)
         var offset = 0
         var previousCR = false
         for var s in input {
@@ -97,7 +103,14 @@ struct TextNormalizer {
                 }
             }
             out.scalars.append(s)
-            offset += Self.utf8Length(s)
+            if s < 0x80 {
+                out.utf8.append(UInt8(s))
+                offset += 1
+            } else if let scalar = Unicode.Scalar(s) {
+                let before = out.utf8.count
+                out.utf8.append(contentsOf: UTF8.encode(scalar)!)
+                offset += out.utf8.count - before
+            }
             out.offsets.append(offset)
         }
         return out
