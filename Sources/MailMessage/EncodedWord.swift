@@ -33,26 +33,35 @@ enum EncodedWord {
         }
         if !literal.isEmpty { tokens.append(.text(literal)) }
 
-        // Drop whitespace-only text between two words, then join same-charset neighbours.
-        var merged: [Token] = []
+        // Drop whitespace-only text between two words, then join same-charset neighbours
+        // (appending in place, so that many small words stay linear).
+        var merged: [(charset: String?, bytes: [UInt8])] = []
+        var lastCanonical: String? = nil
         for (k, t) in tokens.enumerated() {
-            if case .text(let bytes) = t, k > 0, k + 1 < tokens.count,
-               bytes.allSatisfy({ $0 == 0x20 || $0 == 0x09 || $0 == 0x0D || $0 == 0x0A }),
-               case .word = tokens[k - 1], case .word = tokens[k + 1] {
-                continue
+            switch t {
+            case .text(let bytes):
+                if k > 0, k + 1 < tokens.count,
+                   bytes.allSatisfy({ $0 == 0x20 || $0 == 0x09 || $0 == 0x0D || $0 == 0x0A }),
+                   case .word = tokens[k - 1], case .word = tokens[k + 1] {
+                    continue
+                }
+                merged.append((nil, bytes))
+            case .word(let cs, let bytes):
+                let canonical = Charset.canonicalName(cs) ?? cs.lowercased()
+                if let last = merged.last, last.charset != nil, lastCanonical == canonical {
+                    merged[merged.count - 1].bytes.append(contentsOf: bytes)
+                } else {
+                    merged.append((cs, bytes))
+                    lastCanonical = canonical
+                }
             }
-            if case .word(let cs, let bytes) = t, case .word(let prevCS, let prevBytes)? = merged.last,
-               Charset.canonicalName(prevCS) == Charset.canonicalName(cs) {
-                merged[merged.count - 1] = .word(charset: prevCS, bytes: prevBytes + bytes)
-                continue
-            }
-            merged.append(t)
         }
         var out = ""
         for t in merged {
-            switch t {
-            case .text(let bytes): out += String(decoding: bytes, as: UTF8.self)
-            case .word(let cs, let bytes): out += Charset.decode(bytes[...], declared: cs, defects: &defects)
+            if let cs = t.charset {
+                out += Charset.decode(t.bytes[...], declared: cs, defects: &defects)
+            } else {
+                out += String(decoding: t.bytes, as: UTF8.self)
             }
         }
         return out

@@ -126,12 +126,27 @@ enum HeaderBlock {
 
 extension Array where Element == MailHeader {
     func first(named name: String) -> String? {
-        let n = name.lowercased()
-        return first(where: { $0.name.lowercased() == n })?.value
+        first(where: { $0.name.equalsIgnoringASCIICase(name) })?.value
     }
 
     func all(named name: String) -> [String] {
-        let n = name.lowercased()
-        return filter { $0.name.lowercased() == n }.map(\.value)
+        filter { $0.name.equalsIgnoringASCIICase(name) }.map(\.value)
+    }
+}
+
+extension String {
+    /// ASCII case-insensitive equality without allocating (header names are ASCII).
+    func equalsIgnoringASCIICase(_ other: String) -> Bool {
+        var a = utf8.makeIterator(), b = other.utf8.makeIterator()
+        while true {
+            switch (a.next(), b.next()) {
+            case (nil, nil): return true
+            case let (x?, y?):
+                let lx = x >= 0x41 && x <= 0x5A ? x | 0x20 : x
+                let ly = y >= 0x41 && y <= 0x5A ? y | 0x20 : y
+                if lx != ly { return false }
+            default: return false
+            }
+        }
     }
 }

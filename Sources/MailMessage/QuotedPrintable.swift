@@ -96,11 +96,12 @@ enum QuotedPrintable {
 extension String {
     /// CRLF and lone CR become LF.
     func replacingLineEnds() -> String {
-        if !utf8.contains(0x0D) { return self }
+        let bytes = Array(utf8)
+        if !bytes.contains(0x0D) { return self }
         var out: [UInt8] = []
-        out.reserveCapacity(utf8.count)
+        out.reserveCapacity(bytes.count)
         var prevCR = false
-        for b in utf8 {
+        for b in bytes {
             if b == 0x0D { out.append(0x0A); prevCR = true; continue }
             if b == 0x0A, prevCR { prevCR = false; continue }
             prevCR = false

@@ -29,68 +29,123 @@ enum ReplyStripper {
     static let outlookFrom = ["from:", "от:", "от кого:"]
     static let outlookSent = ["sent:", "date:", "отправлено:", "дата:", "кому:", "to:"]
 
+    private static let footerBytes = footers.map { Array($0.utf8) }
+    private static let signOffBytes = signOffs.map { Array($0.utf8) }
+    private static let endingBytes = quoteHeaderEndings.map { Array($0.utf8) }
+    private static let outlookFromBytes = outlookFrom.map { Array($0.utf8) }
+    private static let outlookSentBytes = outlookSent.map { Array($0.utf8) }
+
+    /// One line, compared as UTF-8 bytes (String prefix tests on Cyrillic are slow).
+    private struct Line {
+        var raw: ArraySlice<UInt8>
+        var trimmed: ArraySlice<UInt8>
+        var lower: [UInt8]
+        init(_ raw: ArraySlice<UInt8>) {
+            self.raw = raw
+            self.trimmed = HeaderBlock.trimWSP(raw)
+            self.lower = ReplyStripper.lowercasedASCIIAndCyrillic(trimmed)
+        }
+    }
+
+    /// Lower-cases ASCII and Russian Cyrillic in UTF-8 bytes (all the markers need), fast and
+    /// allocation-light; other bytes are copied.
+    static func lowercasedASCIIAndCyrillic(_ s: ArraySlice<UInt8>) -> [UInt8] {
+        var out = [UInt8](s)
+        var i = 0
+        while i < out.count {
+            let b = out[i]
+            if b >= 0x41 && b <= 0x5A {
+                out[i] = b | 0x20
+            } else if b == 0xD0, i + 1 < out.count {
+                let c = out[i + 1]
+                if c >= 0x90 && c <= 0x9F { out[i + 1] = c + 0x20 }                  // А–П → а–п
+                else if c >= 0xA0 && c <= 0xAF { out[i] = 0xD1; out[i + 1] = c - 0x20 } // Р–Я → р–я
+                else if c == 0x81 { out[i] = 0xD1; out[i + 1] = 0x91 }                // Ё → ё
+                i += 1
+            }
+            i += 1
+        }
+        return out
+    }
+
     static func meaningfulText(_ text: String) -> String {
-        var lines = text.replacingLineEnds().split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        let bytes = Array(text.replacingLineEnds().utf8)
+        var lines: [Line] = []
+        var start = 0
+        for i in 0...bytes.count where i == bytes.count || bytes[i] == 0x0A {
+            lines.append(Line(bytes[start..<i]))
+            start = i + 1
+        }
         var cut = lines.count
         var n = 0
         while n < lines.count {
-            let raw = lines[n]
-            let t = raw.trimmingASCIIWhitespace()
-            let lower = t.lowercased()
+            let line = lines[n]
+            let t = line.trimmed
+            let lower = line.lower
             // Signature delimiter "-- " (also "--" alone).
-            if raw == "-- " || t == "--" || raw == "--\u{A0}" { cut = n; break }
-            // "-----Original Message-----", "-------- Пересылаемое сообщение --------", Outlook "____".
-            let bare = lower.filter { $0 != "-" && $0 != "_" && $0 != "=" }.trimmingASCIIWhitespace()
-            if separators.contains(bare), t.hasPrefix("-") || t.hasPrefix("_") || bare.hasSuffix(":") { cut = n; break }
-            if t.count >= 20, t.allSatisfy({ $0 == "_" }) { cut = n; break }
+            if t.elementsEqual("--".utf8) || line.raw.elementsEqual("--\u{A0}".utf8) { cut = n; break }
+            // "-----Original Message-----", "-------- Пересылаемое сообщение --------".
+            if let f = t.first, f == 0x2D || f == 0x5F || lower.last == 0x3A {
+                let bare = HeaderBlock.trimWSP(lower.filter { $0 != 0x2D && $0 != 0x5F && $0 != 0x3D }[...])
+                if separators.contains(String(decoding: bare, as: UTF8.self)) { cut = n; break }
+            }
+            // Outlook's "________________________________" separator.
+            if t.count >= 20, t.allSatisfy({ $0 == 0x5F }) { cut = n; break }
             // Mobile footers.
-            if t.count < 100, footers.contains(where: { lower.hasPrefix($0) }) { cut = n; break }
-            if t.count < 40, signOffs.contains(where: { lower.hasPrefix($0) }), !t.contains(where: \.isNumber) { cut = n; break }
+            if t.count < 200, footerBytes.contains(where: { lower.starts(with: $0) }) { cut = n; break }
+            if t.count < 80, signOffBytes.contains(where: { lower.starts(with: $0) }), !t.contains(where: { $0 >= 0x30 && $0 <= 0x39 }) {
+                cut = n; break
+            }
             // Quote header "… пишет:" / "On … wrote:" (possibly wrapped over two lines).
             // Gmail (ru) omits the verb: "Пт, 20 нояб. 2026 г. в 10:15, Показания <readings@example.test>:".
-            let gmailRu = lower.hasSuffix(">:") && lower.contains("@") && lower.contains(where: \.isNumber)
-            if gmailRu || quoteHeaderEndings.contains(where: { lower.hasSuffix($0) }) {
+            let hasDigit = lower.contains(where: { $0 >= 0x30 && $0 <= 0x39 })
+            let gmailRu = lower.count >= 2 && lower.suffix(2).elementsEqual(">:".utf8) && lower.contains(0x40) && hasDigit
+            if gmailRu || endingBytes.contains(where: { lower.count >= $0.count && lower.suffix($0.count).elementsEqual($0) }) {
                 cut = n
                 if n > 0 {
-                    let prev = lines[n - 1].trimmingASCIIWhitespace().lowercased()
-                    if !prev.isEmpty, !lower.hasPrefix("on "), prev.hasPrefix("on ") || startsWithDate(prev) || prev.hasSuffix(",") {
+                    let prev = lines[n - 1].lower
+                    if !prev.isEmpty, !lower.starts(with: "on ".utf8),
+                       prev.starts(with: "on ".utf8) || startsWithDate(prev) || prev.last == 0x2C {
                         cut = n - 1
                     }
                 }
                 break
             }
             // Outlook "From: … Sent: …" block.
-            if outlookFrom.contains(where: { lower.hasPrefix($0) }) {
+            if outlookFromBytes.contains(where: { lower.starts(with: $0) }) {
                 var k = n + 1
                 var found = false
                 while k < lines.count, k <= n + 4 {
-                    let l = lines[k].trimmingASCIIWhitespace().lowercased()
-                    if outlookSent.contains(where: { l.hasPrefix($0) }) { found = true; break }
+                    let l = lines[k].lower
+                    if outlookSentBytes.contains(where: { l.starts(with: $0) }) { found = true; break }
                     k += 1
                 }
                 if found { cut = n; break }
             }
             n += 1
         }
-        lines.removeSubrange(cut...)
-        // Quoted lines at any depth, with optional leading blanks.
-        lines = lines.filter { !$0.drop(while: { $0 == " " || $0 == "\t" }).hasPrefix(">") }
-        let trimmed = lines.map { trimTrailing($0) }
-        var start = 0, end = trimmed.count
-        while start < end, trimmed[start].trimmingASCIIWhitespace().isEmpty { start += 1 }
-        while end > start, trimmed[end - 1].trimmingASCIIWhitespace().isEmpty { end -= 1 }
-        return trimmed[start..<end].joined(separator: "\n").trimmingASCIIWhitespace()
-    }
-
-    private static func trimTrailing(_ s: String) -> String {
-        var u = Array(s.utf8)
-        while let l = u.last, l == 0x20 || l == 0x09 { u.removeLast() }
-        return String(decoding: u, as: UTF8.self)
+        // Quoted lines at any depth, with optional leading blanks; trailing blanks trimmed.
+        var kept: [ArraySlice<UInt8>] = []
+        for line in lines[..<cut] {
+            if line.trimmed.first == 0x3E { continue }
+            var r = line.raw
+            while let l = r.last, l == 0x20 || l == 0x09 || l == 0x0D { r = r.dropLast() }
+            kept.append(r)
+        }
+        var a = 0, b = kept.count
+        while a < b, HeaderBlock.trimWSP(kept[a]).isEmpty { a += 1 }
+        while b > a, HeaderBlock.trimWSP(kept[b - 1]).isEmpty { b -= 1 }
+        var out: [UInt8] = []
+        for (k, l) in kept[a..<b].enumerated() {
+            if k > 0 { out.append(0x0A) }
+            out.append(contentsOf: l)
+        }
+        return String(decoding: HeaderBlock.trimWSP(out[...]), as: UTF8.self)
     }
 
     /// "20.10.2026 …", "2026-10-20 …", "пн, 20 окт. 2026 г. …".
-    private static func startsWithDate(_ s: String) -> Bool {
-        let u = Array(s.utf8.prefix(12))
+    private static func startsWithDate(_ s: [UInt8]) -> Bool {
+        let u = s.prefix(12)
         var digits = 0
         for b in u {
             if b >= 0x30 && b <= 0x39 { digits += 1 } else if b == 0x2E || b == 0x2D || b == 0x2F { continue } else { break }
