@@ -91,10 +91,8 @@ struct AccountsImportTests {
         ], config: config)
         try #require(outcomes.count == 3)
         #expect(outcomes[0].status == "accepted", "\(outcomes[0])")
-        withKnownIssue("RFC 4180 lets a quoted field span lines: an unclosed quote swallows the rest of the file (CSVReader)") {
-            #expect(outcomes[1].status == "accepted", "row after an unterminated quote lost: \(outcomes[1])")
-            #expect(outcomes[2].status == "accepted", "row after an unterminated quote lost: \(outcomes[2])")
-        }
+        #expect(outcomes[1].status == "accepted", "row after an unterminated quote lost: \(outcomes[1])")
+        #expect(outcomes[2].status == "accepted", "row after an unterminated quote lost: \(outcomes[2])")
     }
 
     @Test("a missing required header column: exit 1 with a clear message, nothing imported")
