@@ -15,6 +15,7 @@ extension ParseRun {
         case .newline: return gap != .suffix
         case .punct(let c):
             if c == 0x3A || c == 0x2D || c == 0x3D || c == 0x2E { return true }
+            if gap == .suffix && (c == 0x28 || c == 0x29 || c == 0x5B || c == 0x5D) { return true }
             return gap == .uin && (c == 0x23 || c == 0x22 || c == 0xAB)
         case .phrase(let meaning):
             guard gap == .uin else { return false }

@@ -154,6 +154,11 @@ extension ParseRun {
             addAside(.date(maybeDecimal: maybeDecimal), i, end, maybeDecimal ? "date set aside (or a decimal reading)" : "date set aside")
             return end
         }
+        if raw[i].length <= 2, isPunct(i + 1, 0x29), i == 0 || raw[i - 1].kind == .newline,
+           i + 2 >= raw.count || raw[i + 2].kind == .space {
+            addAside(.listMarker, i, i + 2, "list marker set aside")
+            return i + 2
+        }
         if let end = timeEnd(at: i) {
             addAside(.time, i, end, "time set aside")
             return end

@@ -18,6 +18,7 @@ extension ParseRun {
             case .email: kind = .email
             case .url: kind = .url
             case .quoted: kind = .quoted
+            case .listMarker: kind = .noise
             case .phrase(let meaning):
                 switch meaning {
                 case .uinLabel: kind = .label("uin")

@@ -15,6 +15,8 @@ struct Piece {
         case email
         case url
         case quoted
+        /// "1)" at the start of a line.
+        case listMarker
     }
 
     var kind: Kind

@@ -128,7 +128,7 @@ struct TextNormalizer {
 
     static func isDropped(_ s: UInt32) -> Bool {
         (s >= 0x200B && s <= 0x200D) || s == 0x2060 || s == 0xFEFF || s == 0xAD
-            || (s >= 0xFE00 && s <= 0xFE0F) || (s >= 0xE0100 && s <= 0xE01EF) || s == 0xFFFE || s == 0xFFFF
+            || (s >= 0xFE00 && s <= 0xFE0F) || s == 0x20E3 || (s >= 0xE0100 && s <= 0xE01EF) || s == 0xFFFE || s == 0xFFFF
             || (s >= 0x2061 && s <= 0x2064) || s == 0x200E || s == 0x200F || (s >= 0x202A && s <= 0x202E)
     }
 

@@ -27,7 +27,7 @@ import Testing
             "6666666,T1,100,
             """
         let result = AccountsCSV.parse(Array((csv + "\n7777777,T1;T2,1;2,5\n").utf8))
-        #expect(result.accounts.map(\.uin) == ["1111111"])
+        #expect(result.accounts.map(\.uin) == ["1111111", "7777777"])  // the open quote loses only its own row
         #expect(result.problems.map(\.line) == [3, 4, 5, 6, 7, 8])
         #expect(result.problems[0].reason.contains("12a4567"))
     }
@@ -51,5 +51,14 @@ import Testing
         #expect(result.accounts.first?.meters == ["T1", "T2"])
         #expect(result.problems.isEmpty)
         #expect(result.warnings.map(\.line) == [3])
+    }
+}
+
+@Suite struct CSVReaderTests {
+    @Test func anUnterminatedQuoteLosesOnlyItsOwnRow() {
+        let csv = "uin,meters\n1111111,T1\n\"2222222,T1\n3333333,T1\n4444444,T1\n"
+        let result = AccountsCSV.parse(Array(csv.utf8))
+        #expect(result.accounts.map(\.uin) == ["1111111", "3333333", "4444444"])
+        #expect(result.problems.map(\.line) == [3])
     }
 }

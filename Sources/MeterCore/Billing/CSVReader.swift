@@ -25,6 +25,8 @@ public struct CSVReader: Sequence, IteratorProtocol {
         var malformed = false
         var quoted = false
         var afterQuote = false
+        /// The first line end inside a quoted field: where to resume if the quote never closes.
+        var firstQuotedNewline: (index: Int, line: Int)?
         while index < bytes.count {
             let byte = bytes[index]
             index += 1
@@ -38,7 +40,10 @@ public struct CSVReader: Sequence, IteratorProtocol {
                         afterQuote = true
                     }
                 } else {
-                    if byte == 0x0A { line += 1 }
+                    if byte == 0x0A {
+                        line += 1
+                        if firstQuotedNewline == nil { firstQuotedNewline = (index, line) }
+                    }
                     field.append(byte)
                 }
                 continue
@@ -62,7 +67,16 @@ public struct CSVReader: Sequence, IteratorProtocol {
                 field.append(byte)
             }
         }
-        if quoted { malformed = true }
+        if quoted {
+            // An unterminated quote: this record is bad, and the rows after it are read
+            // again from the line end where the quoted field started to swallow them.
+            if let resume = firstQuotedNewline {
+                index = resume.index
+                line = resume.line
+            }
+            fields.append(String(decoding: field, as: UTF8.self))
+            return Record(line: startLine, fields: fields, malformed: true)
+        }
         if field.last == 0x0D { field.removeLast() }
         fields.append(String(decoding: field, as: UTF8.self))
         return Record(line: startLine, fields: fields, malformed: malformed)

@@ -136,7 +136,10 @@ struct MetergateConfiguration {
         let policySection = tree.section("policy")
         var policy = Policy()
         if let text = try tree.string(policySection, "max_increase", at: "policy.max_increase") {
-            guard let value = Decimal(string: text), value >= 0 else {
+            let trimmed = text.trimmingCharacters(in: .whitespaces)
+            let wellFormed = !trimmed.isEmpty && trimmed.allSatisfy { $0.isASCII && ($0.isNumber || $0 == ".") }
+                && trimmed.filter { $0 == "." }.count <= 1 && trimmed.first != "." && trimmed.last != "."
+            guard wellFormed, let value = Decimal(string: trimmed), value >= 0 else {
                 throw ConfigurationError(file: file, key: "policy.max_increase", reason: "'\(text)' is not a non-negative number")
             }
             policy.maxIncrease = value
