@@ -11,11 +11,12 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds="${1:-600}"
 corpus="${2:-.build-fuzz/corpus-parser}"
+mkdir -p .build-fuzz
 out=.build-fuzz/release
 binary="$out/FuzzParser"
 if ! swift build -c release --product FuzzParser --sanitize=fuzzer --scratch-path .build-fuzz -Xswiftc -DFUZZING \
-        > .build-fuzz-swiftpm.log 2>&1; then
-    echo "swift build --sanitize=fuzzer failed (see .build-fuzz-swiftpm.log); compiling with swiftc" >&2
+        > .build-fuzz/swiftpm.log 2>&1; then
+    echo "swift build --sanitize=fuzzer failed (see .build-fuzz/swiftpm.log); compiling with swiftc" >&2
     out=.build-fuzz/manual
     mkdir -p "$out"
     swift run -c release --scratch-path .build-fuzz-tool EmbedDefaultsTool "$out/DefaultFiles+Embedded.swift" \
