@@ -65,7 +65,7 @@ let package = Package(
         .testTarget(name: "ReadingsGrammarTests", dependencies: ["ReadingsGrammar", "DefaultFiles"]),
         .testTarget(name: "MailMessageTests", dependencies: ["MailMessage"], resources: [.copy("Fixtures")]),
         .testTarget(name: "LedgerStoreTests", dependencies: ["LedgerStore"]),
-        .testTarget(name: "MeterCoreTests", dependencies: ["MeterCore", "LedgerStore", "ReadingsGrammar"]),
+        .testTarget(name: "MeterCoreTests", dependencies: ["MeterCore", "LedgerStore", "ReadingsGrammar", "DefaultFiles"]),
         .testTarget(name: "ChannelsTests", dependencies: ["Channels", "MeterCore"]),
         .testTarget(name: "MetergateTests", dependencies: [], resources: [.copy("Fixtures")]),
     ]
