@@ -60,6 +60,27 @@ struct CLIContractTests {
         #expect(embedded.status == 0, "the embedded default must pass check-config: \(embedded)")
     }
 
+    @Test("check-config accepts the secret from password_env (when set) and password_file")
+    func checkConfigSecrets() throws {
+        let (sandbox, config) = try Self.sampleSandbox()
+        defer { sandbox.remove() }
+        let original = try sandbox.read("config.yaml")
+        try sandbox.write("config.yaml", original.replacingOccurrences(of: "password: secret", with: "password_env: MG_TEST_MAILBOX_PASSWORD"))
+        let fromEnvironment = try sandbox.run(["check-config", "--config", config], environment: ["MG_TEST_MAILBOX_PASSWORD": "s3cret"])
+        #expect(fromEnvironment.status == 0, "\(fromEnvironment)")
+        #expect(!fromEnvironment.stdoutText.contains("s3cret") && !fromEnvironment.stderr.contains("s3cret"), "a secret is never printed")
+        try sandbox.write("mailbox.secret", "s3cret\n")
+        try sandbox.write("config.yaml", original.replacingOccurrences(
+            of: "password: secret", with: "password_file: \(sandbox.file("mailbox.secret").path)"))
+        let fromFile = try sandbox.run(["check-config", "--config", config])
+        #expect(fromFile.status == 0, "\(fromFile)")
+        try sandbox.write("config.yaml", original.replacingOccurrences(
+            of: "password: secret", with: "password_file: \(sandbox.file("no-such.secret").path)"))
+        let missingFile = try sandbox.run(["check-config", "--config", config])
+        #expect(missingFile.status == 2, "\(missingFile)")
+        #expect(missingFile.stderr.contains("password_file"), "\(missingFile.stderr)")
+    }
+
     struct BadConfig: Sendable, CustomTestStringConvertible {
         var name: String
         var key: String
@@ -196,5 +217,18 @@ struct CLIContractTests {
         #expect(result.status == 0, "\(result)")
         #expect(result.stdoutText.contains("5 accounts"), "\(result.stdoutText)")
         #expect(result.stdoutText.lowercased().contains("outbox"), "\(result.stdoutText)")
+    }
+}
+
+@Suite("Harness")
+struct HarnessTests {
+    @Test("the metergate binary is found (METERGATE_BINARY or the test's build folder) and runs")
+    func binaryFound() throws {
+        let binary = try #require(Metergate.binary, "metergate not found next to \(Bundle.module.bundleURL.path) nor via METERGATE_BINARY")
+        #expect(binary.lastPathComponent == "metergate")
+        let sandbox = try Sandbox("harness")
+        defer { sandbox.remove() }
+        let result = try sandbox.run(["--help"], timeout: 20)
+        #expect(result.status == 0 && result.stdoutText.contains("check-config"), "\(result)")
     }
 }

@@ -122,6 +122,7 @@ struct EmbeddedDaemonTests {
         if let line = mailLines.first {
             #expect(line.contains("accepted"), "\(line)")
             #expect(!line.contains("ivanov@example.ru"), "the full address must not be logged: \(line)")
+            #expect(line.contains("iv***@example.ru"), "masked sender: \(line)")
         }
 
         // SIGTERM: exit 0 within a few seconds.
