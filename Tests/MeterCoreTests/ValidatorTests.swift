@@ -146,6 +146,10 @@ struct ValidatorCase: CustomTestStringConvertible, Sendable {
         #expect(policy.period(of: date("2026-11-25T23:30:00Z")) == "2026-12")
         policy.submissionDays = 1...31
         #expect(policy.period(of: date("2026-11-30T23:59:00+03:00")) == "2026-11")
+        // Without a configured zone, the offset the message was stamped with decides.
+        policy.timeZone = nil
+        let early = Timestamp.parse("2026-12-01T01:00:00+03:00")!
+        #expect(policy.period(of: early.date, utcOffset: early.offset) == "2026-12")
     }
 }
 

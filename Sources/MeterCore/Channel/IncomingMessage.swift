@@ -26,10 +26,13 @@ public struct IncomingMessage: Sendable, Hashable {
     /// A whole RFC 5322 message exactly as fetched; parsed by the MIME reader.
     public var raw: [UInt8]?
     public var receivedAt: Date
+    /// The UTC offset the source wrote with `receivedAt` (seconds), when it wrote one: the
+    /// abonent's local day decides the billing period unless `policy.timezone` is set.
+    public var utcOffset: Int?
 
     public init(
         channel: ChannelKind, feed: String, externalID: String, sender: String?,
-        text: String? = nil, subject: String? = nil, raw: [UInt8]? = nil, receivedAt: Date
+        text: String? = nil, subject: String? = nil, raw: [UInt8]? = nil, receivedAt: Date, utcOffset: Int? = nil
     ) {
         self.channel = channel
         self.feed = feed
@@ -39,6 +42,7 @@ public struct IncomingMessage: Sendable, Hashable {
         self.subject = subject
         self.raw = raw
         self.receivedAt = receivedAt
+        self.utcOffset = utcOffset
     }
 }
 

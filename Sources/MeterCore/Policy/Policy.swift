@@ -10,13 +10,14 @@ public struct Policy: Sendable, Hashable {
     public var maxMessagesPerSenderPerHour: Int
     /// Messages larger than this are `too_large` without being parsed.
     public var maxMessageBytes: Int
-    /// The time zone in which a message's day of month is read.
-    public var timeZone: TimeZone
+    /// The time zone in which a message's day of month is read; nil: the offset the message
+    /// was stamped with, else the system's zone.
+    public var timeZone: TimeZone?
 
     public init(
         maxIncrease: Decimal = 5000, submissionDays: ClosedRange<Int> = 1...31,
         maxMessagesPerSenderPerHour: Int = 20, maxMessageBytes: Int = 1 << 20,
-        timeZone: TimeZone = .current
+        timeZone: TimeZone? = nil
     ) {
         self.maxIncrease = maxIncrease
         self.submissionDays = submissionDays
@@ -35,9 +36,9 @@ public struct Policy: Sendable, Hashable {
     }
 
     /// The billing period (`YYYY-MM`) a message received at `date` counts for.
-    public func period(of date: Date) -> String {
+    public func period(of date: Date, utcOffset: Int? = nil) -> String {
         var calendar = Calendar(identifier: .gregorian)
-        calendar.timeZone = timeZone
+        calendar.timeZone = timeZone ?? utcOffset.flatMap { TimeZone(secondsFromGMT: $0) } ?? .current
         let parts = calendar.dateComponents([.year, .month, .day], from: date)
         var year = parts.year ?? 1970
         var month = parts.month ?? 1

@@ -163,7 +163,7 @@ public struct MessageProcessor: Sendable {
             } else if parse.interpretations.isEmpty, !parse.limitReached {
                 outcome = Outcome(id: id, status: .rejected, reason: .unparsed, results: [], reply: nil)
             } else {
-                let period = policy.period(of: message.receivedAt)
+                let period = policy.period(of: message.receivedAt, utcOffset: message.utcOffset)
                 let results = try validator.decide(
                     parse.interpretations, limitReached: parse.limitReached, period: period, in: ledger)
                 outcome = Outcome(
@@ -180,7 +180,7 @@ public struct MessageProcessor: Sendable {
             sender: prepared.sender, receivedAt: message.receivedAt, subject: prepared.subject, text: prepared.text,
             raw: message.raw, status: outcome.status.rawValue, reason: outcome.reason?.rawValue,
             outcomeJSON: outcome.jsonLine, reply: outcome.reply))
-        let period = policy.period(of: message.receivedAt)
+        let period = policy.period(of: message.receivedAt, utcOffset: message.utcOffset)
         for result in outcome.results where result.status.records {
             _ = try ledger.insertSubmission(
                 NewSubmission(

@@ -128,15 +128,18 @@ enum ReplayLine {
             return .bad(id: id, reason: "channel '\(channelName)' must be sms or email")
         }
         var receivedAt = Date()
+        var offset: Int?
         if let text = object["received_at"] as? String {
             guard let parsed = Timestamp.parse(text) else {
                 return .bad(id: id, reason: "received_at '\(text)' is not ISO 8601")
             }
             receivedAt = parsed.date
+            offset = parsed.offset
         }
         return .message(IncomingMessage(
             channel: channel, feed: "replay", externalID: id, sender: object["from"] as? String,
-            text: object["text"] as? String, subject: subject, raw: raw.map { Array($0.utf8) }, receivedAt: receivedAt))
+            text: object["text"] as? String, subject: subject, raw: raw.map { Array($0.utf8) }, receivedAt: receivedAt,
+            utcOffset: offset))
     }
 }
 

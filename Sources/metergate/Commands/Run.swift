@@ -77,7 +77,7 @@ struct Run: AsyncParsableCommand {
                 let processed = feed.processed.map { URL(fileURLWithPath: $0) }
                     ?? inboxURL.deletingLastPathComponent().appendingPathComponent("processed")
                 sources.append((GammuFilesSource(name: feed.name, inbox: inboxURL, processed: processed,
-                                                 timeZone: configuration.policy.timeZone), feed.pollInterval))
+                                                 timeZone: configuration.policy.timeZone ?? .current), feed.pollInterval))
             } else {
                 logger.error("sms \(feed.name): kind \(feed.kind) is not available in this version; feed skipped")
             }

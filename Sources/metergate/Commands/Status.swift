@@ -12,7 +12,7 @@ struct Status: AsyncParsableCommand {
         let runtime = try Runtime.open(configuration)
         let ledger = runtime.ledger
         var calendar = Calendar(identifier: .gregorian)
-        calendar.timeZone = configuration.policy.timeZone
+        calendar.timeZone = configuration.policy.timeZone ?? .current
         let today = calendar.startOfDay(for: Date())
         print("store: \(ledger.path) (\(try ledger.accountCount()) accounts)")
         let feeds = try ledger.feedStates()
