@@ -34,6 +34,14 @@ struct Run: AsyncParsableCommand {
         logger.notice("metergate started: store \(configuration.storePath), \(feeds.count) feed(s): \(feeds.map(\.source.name).joined(separator: ", "))")
 
         if once {
+            // SMS files younger than the settle interval wait for the next poll (Gammu writes
+            // them in place); --once waits for them once rather than leave them behind.
+            let settling = configuration.sms.contains { feed in
+                guard feed.kind == "files", let inbox = feed.inbox else { return false }
+                let names = (try? FileManager.default.contentsOfDirectory(atPath: inbox)) ?? []
+                return names.contains { !$0.hasPrefix(".") }
+            }
+            if settling { try await Task.sleep(for: .milliseconds(2500)) }
             for feed in feeds {
                 do {
                     while try await pipeline.pollOnce(feed.source, limit: 500) == 500 {}
