@@ -37,7 +37,7 @@ struct FuzzParserMain {
         var arguments = Array(CommandLine.arguments.dropFirst())
         if arguments.first == "--bench" {
             let count = arguments.count > 1 ? Int(arguments[1]) ?? 200_000 : 200_000
-            bench(count)
+            bench(count, texts: arguments.count > 2 && arguments[2] == "plain" ? plainSamples : samples)
             return
         }
         if arguments.first == "--text" {
@@ -86,7 +86,13 @@ struct FuzzParserMain {
         return Double(spec.tv_sec) + Double(spec.tv_nsec) / 1e9
     }
 
-    static func bench(_ count: Int) {
+    /// The commonest shapes: "UIN reading [reading]" with simple separators.
+    static let plainSamples = [
+        "8986432 17281", "5886855 45552 26656", "748547086 10137 12808 18728", "0017236 28334 5489",
+        "6648892,40906,14995", "279514083;10760;5987", "0063801-36537-14605", "462283961091\t22120\t10294",
+    ]
+
+    static func bench(_ count: Int, texts samples: [String]) {
         var sink = 0
         for text in samples { sink &+= builtInParser.parse(text).interpretations.count }
         let clock = ContinuousClock()

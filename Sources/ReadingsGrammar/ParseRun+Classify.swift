@@ -113,8 +113,7 @@ extension ParseRun {
     /// Longest grammar phrase starting at raw token `i`; words may be joined across
     /// spaces and '.', '/', '-', '*' (so "лиц. счет", "л/с", "кВт*ч" match).
     func matchPhrase(at i: Int) -> (end: Int, meaning: PhraseMeaning)? {
-        let phrases = grammar.phrases
-        guard phrases.canStart(ScalarClass.fold(text.scalars[raw[i].start])) else { return nil }
+        guard grammar.phrases.canStart(ScalarClass.fold(text.scalars[raw[i].start])) else { return nil }
         var node: Int32 = 0
         var best: (end: Int, meaning: PhraseMeaning)?
         var k = i
@@ -124,12 +123,12 @@ extension ParseRun {
             guard token.kind == .word || token.kind == .symbol || (token.kind == .digits && words > 0) else { break }
             var failed = false
             for p in token.start..<token.end {
-                guard let next = phrases.child(node, ScalarClass.fold(text.scalars[p])) else { failed = true; break }
+                guard let next = grammar.phrases.child(node, ScalarClass.fold(text.scalars[p])) else { failed = true; break }
                 node = next
             }
             if failed { break }
             words += 1
-            if let meaning = phrases.meaning(node) { best = (k + 1, meaning) }
+            if let meaning = grammar.phrases.meaning(node) { best = (k + 1, meaning) }
             // Skip a gap of spaces and joining punctuation (at most 3 tokens).
             var next = k + 1
             var gap = 0
