@@ -109,19 +109,19 @@ enum Charset {
                 }
                 output.append(contentsOf: chunk[0..<produced].lazy.map { UInt8(bitPattern: $0) })
                 if result != -1 {
-                    if inLeft == 0 {
-                        // One more call with nil input flushed the state (stateful charsets); done.
-                        if produced == 0 { break }
-                        continue
-                    }
+                    // All input consumed: the next pass is the flush call (nil input) for stateful
+                    // charsets; once it produces nothing more we are done.
+                    if inLeft == 0, produced == 0 { break }
                     continue
                 }
                 switch err {
                 case E2BIG:
                     continue
                 case EILSEQ:
+                    // Invalid byte: U+FFFD for it, then go on with the next one.
                     clean = false
                     output.append(contentsOf: replacement)
+                    guard inLeft > 0 else { return }   // (only in the flush call; never loop)
                     inPtr += 1
                     inLeft -= 1
                     if inLeft == 0 { return }

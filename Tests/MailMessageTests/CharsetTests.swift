@@ -106,6 +106,15 @@ struct CharsetTests {
         #expect(sj.hasSuffix("\u{FFFD}"))
     }
 
+    @Test func statefulCharsetIsFlushed() {
+        #expect(EncodedWord.decode("=?iso-2022-jp?B?GyRCJUYlOSVIGyhC?=") == "テスト")
+    }
+
+    @Test func lowerCasingForMarkers() {
+        let bytes = ReplyStripper.lowercasedASCIIAndCyrillic(Array("ЁЛКА Ёлка ПЯ AZ".utf8)[...])
+        #expect(String(decoding: bytes, as: UTF8.self) == "ёлка ёлка пя az")
+    }
+
     @Test func largeInputLoopsOverE2BIG() {
         var defects: [MailDefect] = []
         let bytes = [UInt8](repeating: 0xEE, count: 100_000)   // "о" in cp1251, 2 bytes in UTF-8

@@ -53,6 +53,8 @@ struct HeaderAndAutomaticTests {
         ("Auto-Submitted: auto-replied", AutomaticKind?.some(.autoReplied)),
         ("Auto-Submitted: auto-generated", .autoReplied),
         ("Auto-Submitted: No", nil),
+        ("Auto-Submitted: no (human)", nil),
+        ("Auto-Submitted: auto-notified", .autoReplied),
         ("X-Autoreply: yes", .autoReplied),
         ("X-Autorespond: yes", .autoReplied),
         ("X-Auto-Response-Suppress: All", .autoReplied),
