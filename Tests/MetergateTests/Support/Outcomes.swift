@@ -91,6 +91,88 @@ func replayLine(_ object: [String: Any]) throws -> String {
     return String(decoding: data, as: UTF8.self)
 }
 
+/// `bytes` decoded as UTF-8 with every ill-formed sequence replaced by U+FFFD, like
+/// `String(decoding:as:)` — done by hand because the standard library's repair throws (and
+/// Swift Testing captures a backtrace for) every bad byte: minutes on 10 MB of random bytes.
+func lossyUTF8(_ bytes: [UInt8]) -> String {
+    var out: [UInt8] = []
+    out.reserveCapacity(bytes.count * 2)
+    let replacement: [UInt8] = [0xEF, 0xBF, 0xBD]
+    var index = 0
+    let count = bytes.count
+    while index < count {
+        let lead = bytes[index]
+        if lead < 0x80 {
+            out.append(lead)
+            index += 1
+            continue
+        }
+        var length = 0
+        var low: UInt8 = 0x80, high: UInt8 = 0xBF
+        switch lead {
+        case 0xC2...0xDF: length = 2
+        case 0xE0: length = 3; low = 0xA0
+        case 0xE1...0xEC, 0xEE...0xEF: length = 3
+        case 0xED: length = 3; high = 0x9F
+        case 0xF0: length = 4; low = 0x90
+        case 0xF1...0xF3: length = 4
+        case 0xF4: length = 4; high = 0x8F
+        default: length = 0
+        }
+        if length == 0 {
+            out.append(contentsOf: replacement)
+            index += 1
+            continue
+        }
+        // Maximal subpart: consume the valid prefix, replace it once when incomplete.
+        var taken = 1
+        while taken < length, index + taken < count {
+            let byte = bytes[index + taken]
+            let (min, max) = taken == 1 ? (low, high) : (UInt8(0x80), UInt8(0xBF))
+            guard byte >= min, byte <= max else { break }
+            taken += 1
+        }
+        if taken == length {
+            out.append(contentsOf: bytes[index..<(index + length)])
+        } else {
+            out.append(contentsOf: replacement)
+        }
+        index += taken
+    }
+    return String(decoding: out, as: UTF8.self)
+}
+
+/// A JSON object line of string fields, escaped byte by byte (fast on megabytes).
+func fastJSONLine(_ fields: [(String, String)]) -> String {
+    var out: [UInt8] = [UInt8(ascii: "{")]
+    let hex = Array("0123456789abcdef".utf8)
+    func append(_ text: String) {
+        out.append(UInt8(ascii: "\""))
+        for byte in text.utf8 {
+            switch byte {
+            case UInt8(ascii: "\""), UInt8(ascii: "\\"):
+                out.append(UInt8(ascii: "\\"))
+                out.append(byte)
+            case 0..<0x20, 0x7F:
+                out.append(contentsOf: Array("\\u00".utf8))
+                out.append(hex[Int(byte >> 4)])
+                out.append(hex[Int(byte & 15)])
+            default:
+                out.append(byte)
+            }
+        }
+        out.append(UInt8(ascii: "\""))
+    }
+    for (index, field) in fields.enumerated() {
+        if index > 0 { out.append(UInt8(ascii: ",")) }
+        append(field.0)
+        out.append(UInt8(ascii: ":"))
+        append(field.1)
+    }
+    out.append(UInt8(ascii: "}"))
+    return String(decoding: out, as: UTF8.self)
+}
+
 /// Parses `readings export` CSV (RFC 4180, no multi-line fields expected) into dictionaries.
 func parseExportCSV(_ text: String) -> (header: [String], rows: [[String: String]]) {
     var lines = text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
