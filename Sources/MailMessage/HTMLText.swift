@@ -42,7 +42,9 @@ public enum HTMLText {
                 let name = tag.name
                 if !tag.closing {
                     if skipContent.contains(name) {
-                        i = skipElement(s, name: name, from: i, nested: false)
+                        // An unclosed <head> or <title> ends where the body starts (mailers do omit them).
+                        let stops: Set<String> = name == "head" || name == "title" ? ["body"] : []
+                        i = skipElement(s, name: name, from: i, nested: false, stopBefore: stops)
                         continue
                     }
                     if name == "blockquote" {
@@ -113,7 +115,7 @@ public enum HTMLText {
     }
 
     /// Index after the element's matching close tag (counting nested same-name tags when `nested`).
-    private static func skipElement(_ s: [Unicode.Scalar], name: String, from start: Int, nested: Bool) -> Int {
+    private static func skipElement(_ s: [Unicode.Scalar], name: String, from start: Int, nested: Bool, stopBefore: Set<String> = []) -> Int {
         var depth = 1
         var i = start
         while i < s.count {
@@ -123,6 +125,7 @@ public enum HTMLText {
                 continue
             }
             guard let tag = parseTag(s, at: lt) else { i = lt + 1; continue }
+            if !tag.closing, stopBefore.contains(tag.name) { return lt }
             i = tag.end
             if tag.name == name {
                 if tag.closing { depth -= 1; if depth == 0 { return i } } else if nested, !tag.attributes.hasSuffix("/") { depth += 1 }

@@ -52,6 +52,10 @@ public struct MIMEPart: Sendable {
     /// The body as text in its declared (or guessed) charset, line ends normalised to LF.
     func decodedText(maxBytes: Int, defects: inout [MailDefect]) -> String {
         let bytes = decodedBody(maxBytes: maxBytes, defects: &defects)
-        return Charset.decode(bytes[...], declared: contentType.parameter("charset"), defects: &defects).replacingLineEnds()
+        let text = Charset.decode(bytes[...], declared: contentType.parameter("charset"), defects: &defects).replacingLineEnds()
+        if contentType.subtype == "plain", contentType.parameter("format")?.lowercased() == "flowed" {
+            return FormatFlowed.unflow(text, delSp: contentType.parameter("delsp")?.lowercased() == "yes")
+        }
+        return text
     }
 }

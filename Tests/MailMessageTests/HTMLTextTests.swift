@@ -22,6 +22,8 @@ struct HTMLTextTests {
         ("a < b and c > d", "a < b and c > d"),
         ("<p>unclosed <b", "unclosed"),
         ("<!DOCTYPE html><html><body><p>x</p></body></html>", "x"),
+        ("<html><head><meta charset=utf-8><title>T<body>1234567 12345</body>", "1234567 12345"),   // unclosed head/title
+        ("<style>p{}</style><p>a</p><script>never closed", "a"),
     ])
     func converts(_ html: String, _ expected: String) {
         #expect(HTMLText.toText(html) == expected)

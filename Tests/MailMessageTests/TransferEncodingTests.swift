@@ -88,3 +88,20 @@ struct TransferEncodingTests {
         #expect(m.defects == [.unknownTransferEncoding("x-uuencode")])
     }
 }
+
+struct FormatFlowedTests {
+    @Test func flowedLinesAreJoined() {
+        let m = mail("Content-Type: text/plain; charset=utf-8; format=flowed\n\nДобрый день, УИН \n1234567, показания \n12345.\n\n-- \nИван")
+        #expect(m.bodyText == "Добрый день, УИН 1234567, показания 12345.\n\n-- \nИван")
+        #expect(m.meaningfulText == "Добрый день, УИН 1234567, показания 12345.")
+    }
+
+    @Test func delSpAndStuffing() {
+        #expect(FormatFlowed.unflow("abc \ndef\n From here\n> quoted \nx", delSp: true) == "abcdef\nFrom here\n> quoted \nx")
+        #expect(FormatFlowed.unflow("a \nb", delSp: false) == "a b")
+    }
+
+    @Test func notFlowedUnlessDeclared() {
+        #expect(mail("Content-Type: text/plain\n\na \nb").bodyText == "a \nb")
+    }
+}
