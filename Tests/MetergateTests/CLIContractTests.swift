@@ -60,6 +60,27 @@ struct CLIContractTests {
         #expect(embedded.status == 0, "the embedded default must pass check-config: \(embedded)")
     }
 
+    @Test("the contract's sample works as it is where no Grammars/ folder exists: built-in grammar, with a warning")
+    func sampleWithoutGrammarsFolder() throws {
+        let sandbox = try Sandbox("samplebare")
+        defer { sandbox.remove() }
+        try sandbox.write("config.yaml", try Fixture.data("contract-sample.yaml"))
+        let result = try sandbox.run(["check-config", "--config", sandbox.file("config.yaml").path], timeout: 30)
+        #expect(result.status == 0, "\(result)")
+        #expect(result.stderr.contains("grammar.path"), "the fallback is told: \(result.stderr)")
+    }
+
+    @Test("a secret that cannot be read names the configuration file and the key")
+    func unreadableSecret() throws {
+        let (sandbox, config) = try Self.sampleSandbox()
+        defer { sandbox.remove() }
+        let original = try sandbox.read("config.yaml")
+        try sandbox.write("config.yaml", original.replacingOccurrences(of: "password: secret", with: "password_env: MG_TEST_UNSET_VARIABLE"))
+        let result = try sandbox.run(["check-config", "--config", config])
+        #expect(result.status == 2, "\(result)")
+        #expect(result.stderr.contains("config.yaml: mailboxes[0].password_env: environment variable MG_TEST_UNSET_VARIABLE is not set"), "\(result.stderr)")
+    }
+
     @Test("check-config accepts the secret from password_env (when set) and password_file")
     func checkConfigSecrets() throws {
         let (sandbox, config) = try Self.sampleSandbox()

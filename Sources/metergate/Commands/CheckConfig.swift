@@ -13,10 +13,10 @@ struct CheckConfig: AsyncParsableCommand {
         let environment = ProcessInfo.processInfo.environment
         var problems: [String] = []
         for mailbox in configuration.mailboxes {
-            do { _ = try mailbox.secret?.resolve(environment) } catch { problems.append("\(configuration.file): \(error)") }
+            do { _ = try mailbox.secret?.resolve(environment) } catch { problems.append("\(error)") }
         }
         for feed in configuration.sms {
-            do { _ = try feed.secret?.resolve(environment) } catch { problems.append("\(configuration.file): \(error)") }
+            do { _ = try feed.secret?.resolve(environment) } catch { problems.append("\(error)") }
         }
         let grammar = try Runtime.loadGrammar(path: configuration.grammarPath)
         let templates = try Runtime.loadTemplates(path: configuration.repliesPath)
@@ -28,6 +28,7 @@ struct CheckConfig: AsyncParsableCommand {
             for problem in problems { printError(problem) }
             throw ExitCode(2)
         }
+        for warning in configuration.warnings { printError("warning: \(warning)") }
         let feeds = configuration.mailboxes.map { "\($0.name) (\($0.scheme))" } + configuration.sms.map { "\($0.name) (\($0.kind))" }
         print("configuration OK: \(configuration.file); store \(configuration.storePath); grammar \(configuration.grammarPath ?? "built-in") (UIN \(grammar.uinDigits.lowerBound)-\(grammar.uinDigits.upperBound) digits); templates \(configuration.repliesPath ?? "built-in"); feeds: \(feeds.isEmpty ? "none" : feeds.joined(separator: ", "))")
     }

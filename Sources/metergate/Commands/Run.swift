@@ -21,6 +21,7 @@ struct Run: AsyncParsableCommand {
         let sink = Runtime.bootstrapLogging(configuration)
         var logger = Logger(label: "metergate")
         logger.logLevel = configuration.logLevel
+        for warning in configuration.warnings { logger.warning("\(warning)") }
         let runtime = try Runtime.open(configuration)
         let processor = try runtime.makeProcessor(replyState: .pending)
         let pipeline = Pipeline(

@@ -50,6 +50,7 @@ struct MetergateConfiguration {
         var file: String?
         var environment: String?
         var key: String
+        var configFile: String
 
         /// The secret's value; never logged.
         func resolve(_ environmentValues: [String: String]) throws -> String? {
@@ -58,12 +59,12 @@ struct MetergateConfiguration {
                 do {
                     return try String(contentsOfFile: file, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
                 } catch {
-                    throw ConfigurationError(file: "configuration", key: key + "_file", reason: "cannot read \(file)")
+                    throw ConfigurationError(file: configFile, key: key + "_file", reason: "cannot read \(file)")
                 }
             }
             if let environment {
                 guard let value = environmentValues[environment] else {
-                    throw ConfigurationError(file: "configuration", key: key + "_env", reason: "environment variable \(environment) is not set")
+                    throw ConfigurationError(file: configFile, key: key + "_env", reason: "environment variable \(environment) is not set")
                 }
                 return value
             }
@@ -72,6 +73,8 @@ struct MetergateConfiguration {
     }
 
     var file: String
+    /// Not errors, but worth telling (printed by `check-config`, logged by `run`).
+    var warnings: [String] = []
     var storePath: String
     var storeURL: String?
     var grammarPath: String?
@@ -132,6 +135,11 @@ struct MetergateConfiguration {
         storeURL = try tree.string(store, "url", at: "store.url")
         grammarPath = try tree.string(tree.section("grammar"), "path", at: "grammar.path")
         repliesPath = try tree.string(tree.section("replies"), "path", at: "replies.path")
+        // A folder that does not exist falls back to the built-in copy (the contract's sample
+        // names `Grammars`, which exists only beside a source checkout); relative paths are
+        // tried from the working directory, then from the configuration file's folder.
+        grammarPath = Self.existingFolder(grammarPath, key: "grammar.path", file: tree.file, warnings: &warnings)
+        repliesPath = Self.existingFolder(repliesPath, key: "replies.path", file: tree.file, warnings: &warnings)
 
         let policySection = tree.section("policy")
         var policy = Policy()
@@ -236,6 +244,22 @@ struct MetergateConfiguration {
         unhealthyAfterFailedPolls = try tree.int(http, "unhealthy_after_failed_polls", at: "http.unhealthy_after_failed_polls", range: 1...1_000_000) ?? 3
     }
 
+    private static func existingFolder(_ path: String?, key: String, file: String, warnings: inout [String]) -> String? {
+        guard let path else { return nil }
+        var candidates = [path]
+        if !path.hasPrefix("/"), file.hasPrefix("/") || file.contains("/") {
+            candidates.append(URL(fileURLWithPath: file).deletingLastPathComponent().appendingPathComponent(path).path)
+        }
+        for candidate in candidates {
+            var isDirectory: ObjCBool = false
+            if FileManager.default.fileExists(atPath: candidate, isDirectory: &isDirectory), isDirectory.boolValue {
+                return candidate
+            }
+        }
+        warnings.append("\(file): \(key): folder '\(path)' does not exist; using the built-in copy")
+        return nil
+    }
+
     private static func secret(_ tree: ConfigTree, _ item: [String: Any], key: String, at: String) throws -> SecretReference? {
         let inline = try tree.string(item, key, at: "\(at).\(key)")
         let file = try tree.string(item, key + "_file", at: "\(at).\(key)_file")
@@ -244,7 +268,8 @@ struct MetergateConfiguration {
         if given > 1 {
             throw ConfigurationError(file: tree.file, key: "\(at).\(key)", reason: "give only one of \(key), \(key)_file, \(key)_env")
         }
-        return given == 0 ? nil : SecretReference(inline: inline, file: file, environment: environment, key: "\(at).\(key)")
+        return given == 0 ? nil : SecretReference(
+            inline: inline, file: file, environment: environment, key: "\(at).\(key)", configFile: tree.file)
     }
 
     /// Our own addresses (never answered): the SMTP sender and the SMS numbers.
