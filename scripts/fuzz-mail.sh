@@ -18,7 +18,7 @@ cat > "$PKG/Package.swift" <<'SWIFT'
 // swift-tools-version:6.1
 import PackageDescription
 let package = Package(name: "fuzzmail", targets: [
-    .target(name: "MailMessage"),
+    .target(name: "MailMessage", exclude: ["README.md"]),
     .executableTarget(name: "FuzzMail", dependencies: ["MailMessage"]),
 ])
 SWIFT

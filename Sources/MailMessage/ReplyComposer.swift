@@ -70,7 +70,9 @@ public struct ReplyComposer: Sendable {
     }
 
     static func rfc5322Date(_ date: Date) -> String {
-        let t = Int64(date.timeIntervalSince1970.rounded(.down))
+        // Clamp to years 1970…9999 so that no Date (NaN, ±inf, far future) can trap the conversion.
+        let seconds = date.timeIntervalSince1970
+        let t = seconds.isFinite ? Int64(min(max(seconds, 0), 253_402_300_799).rounded(.down)) : 0
         let days = t >= 0 ? t / 86400 : (t - 86399) / 86400
         let secs = t - days * 86400
         // Civil from days (H. Hinnant).

@@ -75,6 +75,9 @@ struct ReplyComposerTests {
     @Test func rfc5322Dates() {
         #expect(ReplyComposer.rfc5322Date(Date(timeIntervalSince1970: 0)) == "Thu, 1 Jan 1970 00:00:00 +0000")
         #expect(ReplyComposer.rfc5322Date(Date(timeIntervalSince1970: 951_782_400)) == "Tue, 29 Feb 2000 00:00:00 +0000")
-        #expect(ReplyComposer.rfc5322Date(Date(timeIntervalSince1970: -1)) == "Wed, 31 Dec 1969 23:59:59 +0000")
+        #expect(ReplyComposer.rfc5322Date(Date(timeIntervalSince1970: -1)) == "Thu, 1 Jan 1970 00:00:00 +0000")   // clamped
+        #expect(ReplyComposer.rfc5322Date(Date.distantFuture) == "Mon, 1 Jan 4001 00:00:00 +0000")
+        #expect(ReplyComposer.rfc5322Date(Date(timeIntervalSince1970: .infinity)) == "Thu, 1 Jan 1970 00:00:00 +0000")
+        #expect(ReplyComposer.rfc5322Date(Date(timeIntervalSince1970: 1e300)) == "Fri, 31 Dec 9999 23:59:59 +0000")
     }
 }
