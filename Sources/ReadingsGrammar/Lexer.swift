@@ -102,7 +102,9 @@ struct Lexer {
             let c = s[k]
             if ScalarClass.isDigit(c) { digits += 1 } else if grammar.lookalikes[c] != nil { lookalikes += 1 } else { others += 1 }
         }
-        if others == 0 && digits > 0 && lookalikes <= digits {
+        // Mostly digits: "11O77", "1730О"; with two or more real digits one more look-alike
+        // than digits still reads as a number ("I73OO" → 17300).
+        if others == 0 && digits > 0 && lookalikes <= (digits >= 2 ? digits + 1 : digits) {
             tokens.append(RawToken(kind: .digits, start: start, end: end, lookalike: lookalikes > 0))
             return
         }
