@@ -20,7 +20,7 @@ let package = Package(
         // Pure: grammar files, normalisation, tokenizer, interpretation search.
         .target(name: "ReadingsGrammar", swiftSettings: strict),
         // Pure: RFC 5322 / MIME / charsets / text extraction.
-        .target(name: "MailMessage", swiftSettings: strict),
+        .target(name: "MailMessage", exclude: ["README.md"], swiftSettings: strict),
         // The ledger (SQLite through GRDB).
         .target(
             name: "LedgerStore",

@@ -165,7 +165,7 @@ struct SignalService: Service {
 
     func run() async throws {
         let signals = await UnixSignalsSequence(trapping: .sighup)
-        try await cancelWhenGracefulShutdown {
+        await cancelWhenGracefulShutdown {
             for await _ in signals {
                 sink.reopen()
                 logger.notice("SIGHUP: log file reopened")
