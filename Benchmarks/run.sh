@@ -4,9 +4,11 @@
 #   ACCOUNTS [1000000]  MESSAGES [1000000]  SEED [20261120]
 #   REPEAT [3]          repetitions of the import, the batch-512 replay and the tokenizer bench
 #   BATCHES ["256 1024 4096"]  extra --batch sizes, one replay each
+#   BATCH_MESSAGES [$MESSAGES] messages for the --batch sweep (the first lines of sms.jsonl)
 #   TOKENIZER_TEXTS [1000000]  texts for FuzzParser --bench
 #   DATA [Benchmarks/.data]    generated inputs and the stores (keep it on the real disk:
 #                              the replay measures fsync'd commits)
+#   RESULTS [Benchmarks/results.md] where the summary goes
 #   SKIP_BUILD=1  use the binaries already in .build-bench
 #   ONLY="import replay batches tokenizer idle"  run a subset
 set -euo pipefail
@@ -19,10 +21,11 @@ SEED=${SEED:-20261120}
 REPEAT=${REPEAT:-3}
 BATCHES=${BATCHES:-"256 1024 4096"}
 TOKENIZER_TEXTS=${TOKENIZER_TEXTS:-1000000}
+BATCH_MESSAGES=${BATCH_MESSAGES:-$MESSAGES}
 DATA=${DATA:-$BENCH/.data}
 ONLY=${ONLY:-"import replay batches tokenizer idle"}
 SCRATCH=$REPO/.build-bench
-RESULTS=$BENCH/results.md
+RESULTS=${RESULTS:-$BENCH/results.md}
 
 log() { printf '[bench %s] %s\n' "$(date +%T)" "$*" >&2; }
 want() { [[ " $ONLY " == *" $1 "* ]]; }
@@ -116,19 +119,19 @@ if want import || want replay || want batches; then
 fi
 
 # ---- 2. replay ---------------------------------------------------------------------------
-replay_once() {  # NAME BATCH
+replay_once() {  # NAME BATCH [FILE]
     rm -f "$RUN"/store.sqlite*
     cp "$RUN"/template/store.sqlite* "$RUN/"
     sync
-    log "replay $1 (--batch $2)"
-    timed "$1" "$METERGATE" replay "$INPUT/sms.jsonl" --config "$CFG" --batch "$2" >/dev/null 2>"$RUN/$1.err"
+    log "replay $1 (--batch $2) ${3:-$INPUT/sms.jsonl}"
+    timed "$1" "$METERGATE" replay "${3:-$INPUT/sms.jsonl}" --config "$CFG" --batch "$2" >/dev/null 2>"$RUN/$1.err"
 }
-replay_row() {  # NAME LABEL
+replay_row() {  # NAME LABEL [MESSAGES]
     read -r best med user sys rss n rc < <(stats "$1")
-    local rate med_rate
-    rate=$(awk -v m="$MESSAGES" -v w="$best" 'BEGIN{printf "%d", m/w}')
-    med_rate=$(awk -v m="$MESSAGES" -v w="$med" 'BEGIN{printf "%d", m/w}')
-    row "| replay $MESSAGES SMS, $2 | $best s | $med s | $n | $rate msg/s (median $med_rate) | $user + $sys s | $((rss / 1024)) MiB | ≥ 20,000 msg/s: $( ((rate >= 20000)) && echo met || echo MISSED) (exit $rc) |"
+    local rate med_rate count=${3:-$MESSAGES}
+    rate=$(awk -v m="$count" -v w="$best" 'BEGIN{printf "%d", m/w}')
+    med_rate=$(awk -v m="$count" -v w="$med" 'BEGIN{printf "%d", m/w}')
+    row "| replay $count SMS, $2 | $best s | $med s | $n | $rate msg/s (median $med_rate) | $user + $sys s | $((rss / 1024)) MiB | ≥ 20,000 msg/s: $( ((rate >= 20000)) && echo met || echo MISSED) (exit $rc) |"
 }
 if want replay; then
     for i in $(seq 1 "$REPEAT"); do
@@ -141,9 +144,18 @@ if want replay; then
         >"$RUN/outcomes.txt" 2>&1 || true
 fi
 if want batches; then
+    SWEEP=$INPUT/sms.jsonl
+    if ((BATCH_MESSAGES < MESSAGES)); then
+        SWEEP=$INPUT/sms-first-$BATCH_MESSAGES.jsonl
+        [[ -s $SWEEP ]] || head -n "$BATCH_MESSAGES" "$INPUT/sms.jsonl" >"$SWEEP"
+        # The same slice at the default batch, for comparison.
+        replay_once "replay-first-512" 512 "$SWEEP"
+        replay_row "replay-first-512" "--batch 512" "$BATCH_MESSAGES"
+        sleep 2
+    fi
     for b in $BATCHES; do
-        replay_once "replay-$b" "$b"
-        replay_row "replay-$b" "--batch $b"
+        replay_once "replay-$b" "$b" "$SWEEP"
+        replay_row "replay-$b" "--batch $b" "$BATCH_MESSAGES"
         sleep 2
     done
 fi
