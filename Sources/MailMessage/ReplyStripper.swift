@@ -77,6 +77,7 @@ enum ReplyStripper {
             start = i + 1
         }
         var cut = lines.count
+        var dropped = Set<Int>()
         var n = 0
         while n < lines.count {
             let line = lines[n]
@@ -101,14 +102,24 @@ enum ReplyStripper {
             let hasDigit = lower.contains(where: { $0 >= 0x30 && $0 <= 0x39 })
             let gmailRu = lower.count >= 2 && lower.suffix(2).elementsEqual(">:".utf8) && lower.contains(0x40) && hasDigit
             if gmailRu || endingBytes.contains(where: { lower.count >= $0.count && lower.suffix($0.count).elementsEqual($0) }) {
-                cut = n
+                var header = n
                 if n > 0 {
                     let prev = lines[n - 1].lower
                     if !prev.isEmpty, !lower.starts(with: "on ".utf8),
                        prev.starts(with: "on ".utf8) || startsWithDate(prev) || prev.last == 0x2C {
-                        cut = n - 1
+                        header = n - 1
                     }
                 }
+                // Bottom-posting: the header introduces '>' lines and the new text follows
+                // them; drop the header only. An unmarked earlier message: cut here.
+                var next = n + 1
+                while next < lines.count, lines[next].trimmed.isEmpty { next += 1 }
+                if next < lines.count, lines[next].trimmed.first == 0x3E {
+                    for index in header...n { dropped.insert(index) }
+                    n += 1
+                    continue
+                }
+                cut = header
                 break
             }
             // Outlook "From: … Sent: …" block.
@@ -126,7 +137,7 @@ enum ReplyStripper {
         }
         // Quoted lines at any depth, with optional leading blanks; trailing blanks trimmed.
         var kept: [ArraySlice<UInt8>] = []
-        for line in lines[..<cut] {
+        for (index, line) in lines[..<cut].enumerated() where !dropped.contains(index) {
             if line.trimmed.first == 0x3E { continue }
             var r = line.raw
             while let l = r.last, l == 0x20 || l == 0x09 || l == 0x0D { r = r.dropLast() }

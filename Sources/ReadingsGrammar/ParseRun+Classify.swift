@@ -42,6 +42,14 @@ extension ParseRun {
             case .word, .symbol:
                 if let match = matchPhrase(at: i) {
                     if case .quoteIntro = match.meaning, quoteIntroEndsLine(match.end) {
+                        // Bottom-posting: "… пишет:" then '>' lines, then the new text. Only the
+                        // header line goes; the '>' lines go as quoted lines. Otherwise (an
+                        // unmarked earlier message follows) everything from here is quoted.
+                        if let lineEnd = quoteHeaderFollowedByQuotedLines(match.end) {
+                            quoteHeader(from: i, to: lineEnd)
+                            i = lineEnd
+                            continue
+                        }
                         quoteRest(from: i)
                         return
                     }
@@ -94,6 +102,28 @@ extension ParseRun {
         k += 1
         if k < raw.count, raw[k].kind == .space { k += 1 }
         return k >= raw.count || raw[k].kind == .newline
+    }
+
+    /// The end of the quote header's line when the next non-blank line starts with '>'.
+    private func quoteHeaderFollowedByQuotedLines(_ end: Int) -> Int? {
+        var lineEnd = end
+        while lineEnd < raw.count, raw[lineEnd].kind != .newline { lineEnd += 1 }
+        var k = lineEnd
+        while k < raw.count, raw[k].kind == .newline || raw[k].kind == .space { k += 1 }
+        return k < raw.count && isPunct(k, 0x3E) ? lineEnd : nil
+    }
+
+    /// Sets aside the line holding "… пишет:" (from its start to `lineEnd`).
+    private mutating func quoteHeader(from i: Int, to lineEnd: Int) {
+        var first = i
+        while let last = pieces.last, last.kind != .newline {
+            first = last.first
+            pieces.removeLast()
+        }
+        let from = text.offsets[raw[first].start]
+        diagnostics.removeAll { $0.range.lowerBound >= from }
+        pieces.append(Piece(.quoted, first, lineEnd))
+        note(raw[first].start, raw[lineEnd - 1].end, "quote header set aside")
     }
 
     /// "… пишет:" — the line holding it and everything after is quoted.

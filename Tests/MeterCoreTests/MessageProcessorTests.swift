@@ -131,6 +131,21 @@ import Testing
         #expect(result.outcome.results.first?.readings == ["20100", "8100"])
     }
 
+    @Test(arguments: [
+        // bottom-posting: the new text under the quote
+        "20.10.2026 10:15, Показания <readings@example.test> пишет:\r\n> Показания приняты: 12100.\r\n> 1234567 12100\r\n\r\n1234567 12345\r\n",
+        // top-posting
+        "1234567 12345\r\n\r\n20.10.2026 10:15, Показания <readings@example.test> пишет:\r\n> 1234567 12100\r\n",
+        // an unmarked earlier message after the header
+        "1234567 12345\r\n\r\nOn Tue, 20 Oct 2026 at 10:15, Показания <readings@example.test> wrote:\r\n1234567 12100\r\n",
+    ])
+    func quotedReadingsAreNeverTaken(body: String) throws {
+        let raw = Self.header + "Subject: Re: Показания приняты\r\n\r\n" + body
+        let result = try run(mail("e1", raw))
+        #expect(result.outcome.status == .accepted, "\(result.outcome)")
+        #expect(result.outcome.results.first?.readings == ["12345"])
+    }
+
     @Test func theSubjectsUINCombinesWithTheBodysReadings() throws {
         let raw = Self.header + "Subject: УИН 0012345\r\n\r\n20100 8100\r\n"
         let result = try run(mail("e1", raw))
