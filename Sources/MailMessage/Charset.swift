@@ -162,6 +162,11 @@ enum Charset {
                     defects.record(.invalidBytesForCharset(declared.lowercased()))
                     return String(decoding: bytes, as: UTF8.self)
                 }
+                if clean, let swapped = CharsetGuess.swappedCyrillicLabel(bytes, declared: name),
+                   let (other, _) = iconvDecode(bytes, from: swapped) {
+                    defects.record(.invalidBytesForCharset(declared.lowercased()))
+                    return other
+                }
                 if clean { return text }
                 // ASCII declared but 8-bit present is so common it is only "undeclared".
                 let guess = CharsetGuess.guess(bytes)

@@ -19,13 +19,32 @@ enum CharsetGuess {
 
     static func guess(_ bytes: ArraySlice<UInt8>) -> String {
         if !bytes.contains(where: { $0 >= 0x80 }) || Charset.isValidUTF8(bytes) { return "UTF-8" }
-        var cp1251 = 0, koi8 = 0
+        let (cp1251, koi8, _) = scores(bytes)
+        return koi8 > cp1251 ? "KOI8-R" : "WINDOWS-1251"
+    }
+
+    /// How Russian the bytes read as CP1251 and as KOI8-R, and how many letters were scored.
+    static func scores(_ bytes: ArraySlice<UInt8>) -> (cp1251: Int, koi8: Int, letters: Int) {
+        var cp1251 = 0, koi8 = 0, letters = 0
         for b in bytes where b >= 0xC0 {
             let i = Int(b - 0xC0) & 31
             let upperInCP1251 = b < 0xE0
             cp1251 += upperInCP1251 ? frequency[i] / 4 : frequency[i]
             koi8 += upperInCP1251 ? frequency[koi8Order[i]] : frequency[koi8Order[i]] / 4
+            letters += 1
         }
-        return koi8 > cp1251 ? "KOI8-R" : "WINDOWS-1251"
+        return (cp1251, koi8, letters)
+    }
+
+    /// The other Cyrillic single-byte charset when the text, decoded with the declared one,
+    /// reads decisively worse than with it (CP1251 labelled KOI8-R or the reverse: every byte
+    /// is valid in both, so only the letters tell). Needs enough letters to be sure.
+    static func swappedCyrillicLabel(_ bytes: ArraySlice<UInt8>, declared name: String) -> String? {
+        guard name == "WINDOWS-1251" || name == "KOI8-R" else { return nil }
+        let (cp1251, koi8, letters) = scores(bytes)
+        guard letters >= 6 else { return nil }
+        if name == "WINDOWS-1251", koi8 > 2 * cp1251 { return "KOI8-R" }
+        if name == "KOI8-R", cp1251 > 2 * koi8 { return "WINDOWS-1251" }
+        return nil
     }
 }

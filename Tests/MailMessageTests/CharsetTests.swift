@@ -74,6 +74,24 @@ struct CharsetTests {
         #expect(defects == [.undeclaredCharset("KOI8-R")])
     }
 
+    @Test(arguments: [
+        // KOI8-R bytes labelled windows-1251, and CP1251 bytes labelled koi8-r
+        ("e4cfc2d2d9ca20c4c5ced82c20d0c5d2c5c4c1c020d0cfcbc1dac1cec9d120d3dec5d4dec9cbc1", "windows-1251"),
+        ("c4eee1f0fbe920e4e5edfc2c20efe5f0e5e4e0fe20efeeeae0e7e0ede8ff20f1f7e5f2f7e8eae0", "koi8-r"),
+    ])
+    func swappedCyrillicLabelsAreCorrected(bytes: String, label: String) {
+        var defects: [MailDefect] = []
+        #expect(Charset.decode(hex(bytes)[...], declared: label, defects: &defects) == "Добрый день, передаю показания счетчика")
+        #expect(defects == [.invalidBytesForCharset(label)])
+    }
+
+    @Test func aCorrectCyrillicLabelIsKept() {
+        var defects: [MailDefect] = []
+        let bytes = hex("c4eee1f0fbe920e4e5edfc2c20efe5f0e5e4e0fe20efeeeae0e7e0ede8ff20f1f7e5f2f7e8eae0")
+        #expect(Charset.decode(bytes[...], declared: "windows-1251", defects: &defects) == "Добрый день, передаю показания счетчика")
+        #expect(defects.isEmpty)
+    }
+
     @Test func wrongLabelUTF8ButCp1251Bytes() {
         var defects: [MailDefect] = []
         let bytes = hex("c4eee1f0fbe920e4e5edfc")
