@@ -99,6 +99,7 @@ stats() {  # prints: best_wall median_wall user_of_best sys_of_best rss_of_best 
               printf "%.2f %.2f %.2f %.2f %d %d %d\n", w[1], m, u[1], s[1], r[1], NR, rc[1] }'
 }
 : >"$RUN/times"
+rm -f "$RUN/tokenizer.txt" "$RUN/outcomes.txt"
 ROWS=()
 row() { ROWS+=("$1"); }
 
