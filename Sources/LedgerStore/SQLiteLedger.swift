@@ -29,6 +29,9 @@ public final class SQLiteLedger: Sendable {
                 throw LedgerError(.open, "cannot switch the store to WAL mode (journal_mode is \(mode ?? "?"))")
             }
             try db.execute(sql: "PRAGMA synchronous = FULL")
+            // Random-key indexes (senders, UINs) of a store with millions of messages want
+            // more than SQLite's 2 MiB page cache; pages are allocated only as they are read.
+            try db.execute(sql: "PRAGMA cache_size = -32768")
         }
         do {
             dbQueue = try DatabaseQueue(path: path, configuration: configuration)

@@ -3,6 +3,11 @@ public enum Contact {
     /// E.164 for Russian-style numbers (`8 903 …`, `+7 (903) …`, `7903…` → `+7903…`);
     /// other numbers keep their digits with a `+`; alphanumeric senders come back trimmed.
     public static func normalizePhone(_ text: String) -> String {
+        // Fast path: already E.164.
+        let utf8 = text.utf8
+        if utf8.count >= 8, utf8.first == 0x2B, utf8.dropFirst().allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }) {
+            return text
+        }
         let trimmed = text.trimmingCharacters(in: .whitespaces)
         let digits = trimmed.unicodeScalars.filter { $0.properties.numericType == .decimal && $0.isASCII }
         let allowed = trimmed.unicodeScalars.allSatisfy {

@@ -1,4 +1,7 @@
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// The rules a retailer sets (config section `policy`).
 public struct Policy: Sendable, Hashable {
@@ -37,18 +40,19 @@ public struct Policy: Sendable, Hashable {
 
     /// The billing period (`YYYY-MM`) a message received at `date` counts for.
     public func period(of date: Date, utcOffset: Int? = nil) -> String {
-        var calendar = Calendar(identifier: .gregorian)
-        calendar.timeZone = timeZone ?? utcOffset.flatMap { TimeZone(secondsFromGMT: $0) } ?? .current
-        let parts = calendar.dateComponents([.year, .month, .day], from: date)
-        var year = parts.year ?? 1970
-        var month = parts.month ?? 1
-        if (parts.day ?? 1) > submissionDays.upperBound {
+        let offset = timeZone.map { $0.secondsFromGMT(for: date) } ?? utcOffset ?? TimeZone.current.secondsFromGMT(for: date)
+        var seconds = time_t(floor(date.timeIntervalSince1970)) + time_t(offset)
+        var parts = tm()
+        gmtime_r(&seconds, &parts)
+        var year = Int(parts.tm_year) + 1900
+        var month = Int(parts.tm_mon) + 1
+        if Int(parts.tm_mday) > submissionDays.upperBound {
             month += 1
             if month > 12 {
                 month = 1
                 year += 1
             }
         }
-        return String(format: "%04d-%02d", year, month)
+        return String(year) + (month < 10 ? "-0" : "-") + String(month)
     }
 }

@@ -150,6 +150,7 @@ public struct MessageProcessor: Sendable {
             let outcome = Outcome(id: id, status: .ignored, reason: .alreadySeen, results: [], reply: nil)
             return processed(outcome, prepared, isNew: false, replyQueued: false)
         }
+        let period = policy.period(of: message.receivedAt, utcOffset: message.utcOffset)
         var outcome: Outcome
         switch prepared.verdict {
         case .ignored(let reason):
@@ -163,24 +164,23 @@ public struct MessageProcessor: Sendable {
             } else if parse.interpretations.isEmpty, !parse.limitReached {
                 outcome = Outcome(id: id, status: .rejected, reason: .unparsed, results: [], reply: nil)
             } else {
-                let period = policy.period(of: message.receivedAt, utcOffset: message.utcOffset)
                 let results = try validator.decide(
-                    parse.interpretations, limitReached: parse.limitReached, period: period, in: ledger)
+                    parse.interpretations, limitReached: parse.limitReached, period: period, sender: prepared.sender,
+                    in: ledger)
                 outcome = Outcome(
                     id: id, status: results.first?.status ?? .rejected,
                     reason: results.first.map(\.reason) ?? (parse.limitReached ? .ambiguous : .unparsed),
                     results: results, reply: nil)
             }
         }
-        let bound = try isBound(prepared.sender, to: outcome.results.first?.uin, ledger)
-        outcome.reply = templates.render(outcome, channel: message.channel, bound: bound)
+        outcome.reply = templates.render(outcome, channel: message.channel, bound: outcome.results.first?.senderBound ?? false)
+        let json = outcome.jsonLine
 
         let messageID = try ledger.insertMessage(NewMessage(
             channel: message.channel.rawValue, externalID: message.externalID, feed: message.feed,
             sender: prepared.sender, receivedAt: message.receivedAt, subject: prepared.subject, text: prepared.text,
             raw: message.raw, status: outcome.status.rawValue, reason: outcome.reason?.rawValue,
-            outcomeJSON: outcome.jsonLine, reply: outcome.reply))
-        let period = policy.period(of: message.receivedAt, utcOffset: message.utcOffset)
+            outcomeJSON: json, reply: outcome.reply))
         for result in outcome.results where result.status.records {
             _ = try ledger.insertSubmission(
                 NewSubmission(
@@ -197,7 +197,7 @@ public struct MessageProcessor: Sendable {
                 inReplyTo: prepared.inReplyTo, references: prepared.references, body: reply, state: replyState))
             queued = true
         }
-        return processed(outcome, prepared, isNew: true, replyQueued: queued)
+        return processed(outcome, prepared, isNew: true, replyQueued: queued, json: json)
     }
 
     private func overLimit(_ prepared: PreparedMessage, _ ledger: any LedgerTransaction) throws -> Outcome? {
@@ -208,23 +208,17 @@ public struct MessageProcessor: Sendable {
         return Outcome(id: Self.outcomeID(prepared.incoming), status: .ignored, reason: .rateLimited, results: [], reply: nil)
     }
 
-    private func isBound(_ sender: String?, to uin: String?, _ ledger: any LedgerTransaction) throws -> Bool {
-        guard let sender, let uin, let account = try ledger.account(uin: uin) else { return false }
-        if sender.contains("@") { return account.emails.contains { Contact.normalizeEmail($0) == sender } }
-        return account.phones.contains { Contact.normalizePhone($0) == sender }
-    }
-
     /// The id shown in outcome lines: the source's id without the feed prefix.
     static func outcomeID(_ message: IncomingMessage) -> String {
         message.externalID
     }
 
-    private func processed(_ outcome: Outcome, _ prepared: PreparedMessage, isNew: Bool, replyQueued: Bool) -> ProcessedMessage {
+    private func processed(
+        _ outcome: Outcome, _ prepared: PreparedMessage, isNew: Bool, replyQueued: Bool, json: String? = nil
+    ) -> ProcessedMessage {
         let message = prepared.incoming
         return ProcessedMessage(
-            outcome: outcome, isNew: isNew, replyQueued: replyQueued,
-            logLine: OutcomeLogLine.text(outcome, channel: message.channel, feed: message.feed,
-                                         sender: prepared.sender, replyQueued: replyQueued),
-            channel: message.channel, feed: message.feed, externalID: message.externalID)
+            outcome: outcome, outcomeJSON: json ?? outcome.jsonLine, isNew: isNew, replyQueued: replyQueued,
+            sender: prepared.sender, channel: message.channel, feed: message.feed, externalID: message.externalID)
     }
 }

@@ -47,6 +47,8 @@ public struct SubmissionOutcome: Sendable, Hashable {
     public var previous: [String?]
     /// Meters the abonent's account expects (for the reply to a bound sender).
     public var expectedCount: Int?
+    /// Whether the sender's phone or address is bound to this UIN's account.
+    public var senderBound = false
 
     public init(
         uin: String, status: OutcomeStatus, reason: OutcomeReason? = nil, meters: [String] = [],

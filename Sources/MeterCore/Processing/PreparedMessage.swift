@@ -28,11 +28,19 @@ public struct PreparedMessage: Sendable {
 /// A recorded message: its outcome, whether it was new, and the operator's log line.
 public struct ProcessedMessage: Sendable {
     public var outcome: Outcome
+    /// The contract's outcome line, as stored in the ledger.
+    public var outcomeJSON: String
     /// False when the ledger already had this message (nothing written).
     public var isNew: Bool
     public var replyQueued: Bool
-    public var logLine: String
+    /// The normalised sender (unmasked: mask before logging).
+    public var sender: String?
     public var channel: ChannelKind
     public var feed: String
     public var externalID: String
+
+    /// The operator's log line, senders masked (built only when logged).
+    public var logLine: String {
+        OutcomeLogLine.text(outcome, channel: channel, feed: feed, sender: sender, replyQueued: replyQueued)
+    }
 }

@@ -161,9 +161,19 @@ public struct ReplyTemplates: Sendable {
         return names
     }
 
+    /// Replaces each `{name}` with its value in one pass (unknown names stay as written).
     static func fill(_ template: String, _ values: [String: String]) -> String {
-        var text = template
-        for (name, value) in values { text = text.replacingOccurrences(of: "{\(name)}", with: value) }
+        var text = ""
+        text.reserveCapacity(template.utf8.count + 32)
+        var rest = template[...]
+        while let open = rest.firstIndex(of: "{") {
+            text += rest[..<open]
+            guard let close = rest[open...].firstIndex(of: "}") else { break }
+            let name = String(rest[rest.index(after: open)..<close])
+            if let value = values[name] { text += value } else { text += rest[open...close] }
+            rest = rest[rest.index(after: close)...]
+        }
+        text += rest
         return text
     }
 }

@@ -19,10 +19,24 @@ public struct Validator: Sendable {
 
     /// The results for one message, one per UIN.
     public func decide(
-        _ interpretations: [Interpretation], limitReached: Bool, period: String,
+        _ interpretations: [Interpretation], limitReached: Bool, period: String, sender: String? = nil,
         in ledger: any LedgerTransaction
     ) throws -> [SubmissionOutcome] {
         var accounts = AccountCache(ledger: ledger)
+        var results = try choose(interpretations, limitReached: limitReached, period: period, accounts: &accounts, ledger: ledger)
+        if let sender {
+            for index in results.indices {
+                guard let account = try accounts.account(results[index].uin) else { continue }
+                results[index].senderBound = sender.contains("@") ? account.emails.contains(sender) : account.phones.contains(sender)
+            }
+        }
+        return results
+    }
+
+    private func choose(
+        _ interpretations: [Interpretation], limitReached: Bool, period: String, accounts: inout AccountCache,
+        ledger: any LedgerTransaction
+    ) throws -> [SubmissionOutcome] {
         let evaluations = try interpretations.map { interpretation in
             Evaluation(
                 interpretation: interpretation,

@@ -56,8 +56,8 @@ struct Replay: AsyncParsableCommand {
                 case .message:
                     let result = processed[index]
                     index += 1
-                    output += result.outcome.jsonLine + "\n"
-                    logger.debug("\(result.logLine)")
+                    output += result.outcomeJSON + "\n"
+                    if logger.logLevel <= .debug { logger.debug("\(result.logLine)") }
                 case .bad(let id, let reason):
                     output += Outcome(id: id, status: .rejected, reason: .unparsed, results: [], reply: nil).jsonLine + "\n"
                     printError("\(file):\(entry.line): \(reason)")
