@@ -24,7 +24,9 @@ let package = Package(
         // The ledger (SQLite through GRDB).
         .target(
             name: "LedgerStore",
-            dependencies: [.product(name: "GRDB", package: "GRDB.swift")],
+            dependencies: [
+                .product(name: "GRDB", package: "GRDB.swift"), .product(name: "GRDBSQLite", package: "GRDB.swift"),
+            ],
             swiftSettings: strict
         ),
         // Built-in copies of Grammars/ and Templates/, embedded at build time.

@@ -30,7 +30,7 @@ extension SQLiteLedger {
     }
 
     public func account(uin: String) throws -> Account? {
-        try read { db in try SQLiteLedgerTransaction(db: db).account(uin: uin) }
+        try read { db in try SQLiteLedgerTransaction(db: db, statements: statements).account(uin: uin) }
     }
 }
 

@@ -41,7 +41,7 @@ extension SQLiteLedger {
                     decision == .approve ? nil : "operator", Date().timeIntervalSince1970, decision.rawValue, id,
                 ])
             if let reply = makeReply(held) {
-                _ = try SQLiteLedgerTransaction(db: db).enqueueReply(reply)
+                _ = try SQLiteLedgerTransaction(db: db, statements: statements).enqueueReply(reply)
             }
             return held
         }

@@ -7,6 +7,8 @@ import GRDB
 /// that returned is on disk, so a source may be acknowledged right after it.
 public final class SQLiteLedger: Sendable {
     let dbQueue: DatabaseQueue
+    /// Prepared statements of the message path, for `dbQueue`'s single connection.
+    let statements = RawStatements()
     public let path: String
 
     /// Opens (creating when missing) and migrates the ledger at `path`.
@@ -32,6 +34,10 @@ public final class SQLiteLedger: Sendable {
             // Random-key indexes (senders, UINs) of a store with millions of messages want
             // more than SQLite's 2 MiB page cache; pages are allocated only as they are read.
             try db.execute(sql: "PRAGMA cache_size = -32768")
+            // Checkpoint every ~32 MiB of WAL rather than 4 MiB: index pages written by many
+            // group commits are copied to the database once; the WAL file is cut back after.
+            try db.execute(sql: "PRAGMA wal_autocheckpoint = 8192")
+            try db.execute(sql: "PRAGMA journal_size_limit = 67108864")
         }
         do {
             dbQueue = try DatabaseQueue(path: path, configuration: configuration)
@@ -47,12 +53,13 @@ public final class SQLiteLedger: Sendable {
 
     /// Runs `body` in one write transaction (group commit: any number of messages).
     public func transaction<T>(_ body: (any LedgerTransaction) throws -> T) throws -> T {
-        try dbQueue.write { db in try body(SQLiteLedgerTransaction(db: db)) }
+        try dbQueue.write { db in try body(SQLiteLedgerTransaction(db: db, statements: statements)) }
     }
 
     /// Async variant: the blocking SQLite work runs on GRDB's own queue, off the cooperative pool.
     public func transaction<T: Sendable>(_ body: @escaping @Sendable (any LedgerTransaction) throws -> T) async throws -> T {
-        try await dbQueue.write { db in try body(SQLiteLedgerTransaction(db: db)) }
+        let statements = self.statements
+        return try await dbQueue.write { db in try body(SQLiteLedgerTransaction(db: db, statements: statements)) }
     }
 
     /// The `synchronous` pragma in force (2 = FULL); for tests and `status`.

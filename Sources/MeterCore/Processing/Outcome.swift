@@ -139,6 +139,12 @@ struct JSONLine {
 
     mutating func string(_ value: String) {
         text += "\""
+        // Fast path: nothing to escape (no quote, backslash, control byte, C1/U+2028/U+2029/BOM lead bytes).
+        if !value.utf8.contains(where: { $0 < 0x20 || $0 == 0x22 || $0 == 0x5C || $0 == 0xC2 || $0 == 0xE2 || $0 == 0xEF }) {
+            text += value
+            text += "\""
+            return
+        }
         for scalar in value.unicodeScalars {
             switch scalar {
             case "\"": text += "\\\""

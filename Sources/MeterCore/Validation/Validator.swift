@@ -11,10 +11,13 @@ import ReadingsGrammar
 /// - none fits: the most plausible one (most known accounts, most recordable UINs, least
 ///   penalty) gives the answer, unless another just as plausible one disagrees.
 public struct Validator: Sendable {
-    public var policy: Policy
+    public let policy: Policy
+    /// `policy.maxIncrease` as a meter value, computed once.
+    let maxIncrease: MeterValue
 
     public init(policy: Policy) {
         self.policy = policy
+        maxIncrease = MeterValue(NSDecimalNumber(decimal: policy.maxIncrease).stringValue) ?? MeterValue("5000")!
     }
 
     /// The results for one message, one per UIN.
@@ -46,6 +49,8 @@ public struct Validator: Sendable {
             // Too many readings of the text to weigh them all: no guess, and no UIN named.
             return []
         }
+        // One interpretation: it is the answer, whether it fits or not.
+        if evaluations.count == 1 { return evaluations[0].results }
         let strong = evaluations.filter { $0.results.allSatisfy { $0.status == .accepted || $0.status == .duplicate } }
         let weak = evaluations.filter { $0.results.allSatisfy(\.status.records) }
         let fitting = distinct(strong.isEmpty ? weak : strong)
@@ -173,7 +178,6 @@ public struct Validator: Sendable {
             let rank: [OutcomeReason: Int] = [.implausible: 1, .decreasing: 2, .outOfRange: 3]
             if (rank[reason] ?? 0) > (worst.flatMap { rank[$0] } ?? 0) { worst = reason }
         }
-        let maxIncrease = MeterValue(NSDecimalNumber(decimal: policy.maxIncrease).stringValue) ?? MeterValue("5000")!
         for (index, value) in values.enumerated() {
             if let digits = account.digits, value.significantIntegerDigits > digits {
                 note(.outOfRange)

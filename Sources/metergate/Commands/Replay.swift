@@ -4,6 +4,7 @@ import Foundation
 import LedgerStore
 import Logging
 import MeterCore
+import Synchronization
 
 struct Replay: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -16,7 +17,7 @@ struct Replay: AsyncParsableCommand {
 
     @Argument(help: "The JSONL file ('-' for standard input).") var file: String
     @OptionGroup var options: ConfigOption
-    @Option(name: .long, help: "Messages per transaction (group commit).") var batch = 512
+    @Option(name: .long, help: "Messages per transaction (group commit).") var batch = 2048
 
     func run() async throws {
         let configuration = try options.load()
@@ -38,45 +39,30 @@ struct Replay: AsyncParsableCommand {
         var lineNumber = 0
         var pending: [(line: Int, parsed: ReplayLine)] = []
         var badLines = 0
+        let writer = ReplayWriter(ledger: runtime.ledger, processor: processor, logger: logger, file: file)
 
-        func flush() throws {
-            guard !pending.isEmpty else { return }
-            let messages = pending.compactMap { entry -> IncomingMessage? in
-                if case .message(let message) = entry.parsed { return message }
-                return nil
-            }
-            let prepared = Self.prepareInParallel(messages, processor)
-            let processed = try runtime.ledger.transaction { ledger in
-                try prepared.map { try processor.record($0, in: ledger) }
-            }
-            var output = ""
-            var index = 0
-            for entry in pending {
-                switch entry.parsed {
-                case .message:
-                    let result = processed[index]
-                    index += 1
-                    output += result.outcomeJSON + "\n"
-                    if logger.logLevel <= .debug { logger.debug("\(result.logLine)") }
-                case .bad(let id, let reason):
-                    output += Outcome(id: id, status: .rejected, reason: .unparsed, results: [], reply: nil).jsonLine + "\n"
-                    printError("\(file):\(entry.line): \(reason)")
-                }
-            }
-            FileHandle.standardOutput.write(Data(output.utf8))
-            pending.removeAll(keepingCapacity: true)
-        }
-
+        // Reading and parsing batch N+1 overlaps recording and committing batch N.
         while let line = lines.next() {
             lineNumber += 1
             if line.allSatisfy({ $0 == 32 || $0 == 9 || $0 == 13 }) { continue }
             let parsed = ReplayLine.parse(line, lineNumber: lineNumber)
             if case .bad = parsed { badLines += 1 }
             pending.append((lineNumber, parsed))
-            if pending.count >= max(1, batch) { try flush() }
+            if pending.count >= max(1, batch) {
+                try writer.submit(pending, prepared: Self.prepare(pending, processor))
+                pending.removeAll(keepingCapacity: true)
+            }
         }
-        try flush()
+        if !pending.isEmpty { try writer.submit(pending, prepared: Self.prepare(pending, processor)) }
+        try writer.finish()
         if badLines > 0 { printError("\(file): \(badLines) line(s) were not valid messages") }
+    }
+
+    static func prepare(_ entries: [(line: Int, parsed: ReplayLine)], _ processor: MessageProcessor) -> [PreparedMessage] {
+        prepareInParallel(entries.compactMap { entry -> IncomingMessage? in
+            if case .message(let message) = entry.parsed { return message }
+            return nil
+        }, processor)
     }
 
     /// Parsing and MIME decoding are pure: spread them over the cores.
@@ -91,6 +77,70 @@ struct Replay: AsyncParsableCommand {
             }
         }
         return results.values
+    }
+}
+
+/// Records and commits replay batches on its own serial queue, one batch behind the reader,
+/// and prints each batch's outcome lines after its commit, in input order.
+final class ReplayWriter: Sendable {
+    private let queue = DispatchQueue(label: "metergate.replay.writer")
+    private let inFlight = DispatchSemaphore(value: 2)
+    private let failure = Mutex<(any Error)?>(nil)
+    let ledger: SQLiteLedger
+    let processor: MessageProcessor
+    let logger: Logger
+    let file: String
+
+    init(ledger: SQLiteLedger, processor: MessageProcessor, logger: Logger, file: String) {
+        self.ledger = ledger
+        self.processor = processor
+        self.logger = logger
+        self.file = file
+    }
+
+    /// Queues a batch (waits while two are in flight); throws the writer's first error.
+    func submit(_ entries: [(line: Int, parsed: ReplayLine)], prepared: [PreparedMessage]) throws {
+        if let error = failure.withLock({ $0 }) { throw error }
+        inFlight.wait()
+        queue.async { [self] in
+            defer { inFlight.signal() }
+            guard failure.withLock({ $0 }) == nil else { return }
+            do {
+                try write(entries, prepared)
+            } catch {
+                failure.withLock { $0 = error }
+            }
+        }
+    }
+
+    /// Waits for every queued batch; throws the writer's first error.
+    func finish() throws {
+        queue.sync {}
+        if let error = failure.withLock({ $0 }) { throw error }
+    }
+
+    private func write(_ entries: [(line: Int, parsed: ReplayLine)], _ prepared: [PreparedMessage]) throws {
+        let processor = self.processor
+        let processed = try ledger.transaction { ledger in
+            try prepared.map { try processor.record($0, in: ledger) }
+        }
+        var output = ""
+        output.reserveCapacity(processed.count * 200)
+        var index = 0
+        for entry in entries {
+            switch entry.parsed {
+            case .message:
+                let result = processed[index]
+                index += 1
+                output += result.outcomeJSON
+                output += "\n"
+                if logger.logLevel <= .debug { logger.debug("\(result.logLine)") }
+            case .bad(let id, let reason):
+                output += Outcome(id: id, status: .rejected, reason: .unparsed, results: [], reply: nil).jsonLine + "\n"
+                printError("\(file):\(entry.line): \(reason)")
+            }
+        }
+        FileHandle.standardOutput.write(Data(output.utf8))
     }
 }
 
