@@ -15,7 +15,15 @@ public protocol LedgerTransaction {
     func latestAccepted(uin: String) throws -> [String: String]
     /// Whether the same values were already recorded (accepted or held) for the period.
     func hasRecorded(uin: String, period: String, values: [String]) throws -> Bool
+    /// Both of the above in one look at the account's history (the validator's question).
+    func priorState(uin: String, period: String, values: [String]) throws -> (latestAccepted: [String: String], alreadyRecorded: Bool)
     func insertMessage(_ message: NewMessage) throws -> Int64
     func insertSubmission(_ submission: NewSubmission, channel: String, sender: String?, receivedAt: Date) throws -> Int64
     func enqueueReply(_ reply: NewReply) throws -> Int64
+}
+
+extension LedgerTransaction {
+    public func priorState(uin: String, period: String, values: [String]) throws -> (latestAccepted: [String: String], alreadyRecorded: Bool) {
+        (try latestAccepted(uin: uin), try hasRecorded(uin: uin, period: period, values: values))
+    }
 }

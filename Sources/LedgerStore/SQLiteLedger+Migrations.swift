@@ -86,6 +86,9 @@ extension SQLiteLedger {
                 ) WITHOUT ROWID;
                 """)
         }
+        migrator.registerMigration("v2: no index on processed_at (only status counts read it)") { db in
+            try db.execute(sql: "DROP INDEX message_by_processed")
+        }
         return migrator
     }
 }

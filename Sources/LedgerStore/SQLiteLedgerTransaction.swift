@@ -61,6 +61,32 @@ struct SQLiteLedgerTransaction: LedgerTransaction {
             }, read: { _ in true }) ?? false
     }
 
+    /// One index walk over the account's recent accepted and held submissions (the newest
+    /// 200: an account with more in one period is not a real case).
+    func priorState(uin: String, period: String, values: [String]) throws -> (latestAccepted: [String: String], alreadyRecorded: Bool) {
+        let statement = try statement("""
+            SELECT status, period, meters, vals FROM submission
+            WHERE uin = ? AND status IN ('accepted', 'held') ORDER BY id DESC LIMIT 200
+            """)
+        defer { statement.reset() }
+        statement.bind(1, uin)
+        let joined = SQLiteLedger.joined(values)
+        var latest: [String: String]?
+        var recorded = false
+        while try statement.step() {
+            if latest == nil, statement.text(0) == "accepted" {
+                var map: [String: String] = [:]
+                for (meter, value) in zip(SQLiteLedger.split(statement.text(2) ?? ""), SQLiteLedger.split(statement.text(3) ?? "")) {
+                    map[meter] = value
+                }
+                latest = map
+            }
+            if !recorded, statement.text(1) == period, statement.text(3) == joined { recorded = true }
+            if latest != nil, recorded { break }
+        }
+        return (latest ?? [:], recorded)
+    }
+
     func insertMessage(_ message: NewMessage) throws -> Int64 {
         try statement("""
             INSERT INTO message (channel, external_id, feed, sender, received_at, received_at_text,

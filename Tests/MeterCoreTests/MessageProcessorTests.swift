@@ -48,6 +48,15 @@ import Testing
         #expect(!result.logLine.contains("1234567 12345"))
     }
 
+    @Test func replayRecordsTheReplyWithTheMessageAndQueuesNothing() throws {
+        var replaying = processor()
+        replaying.replyState = .recorded
+        let result = try run(sms("m1", "1234567 12345"), replaying)
+        #expect(result.outcome.reply == "Показания приняты: 12345. Спасибо!")
+        #expect(ledger.messages.first?.reply == result.outcome.reply)
+        #expect(ledger.replies.isEmpty)
+    }
+
     @Test func aMessageSeenBeforeIsIgnoredAndNothingIsWritten() throws {
         _ = try run(sms("m1", "1234567 12345"))
         let again = try run(sms("m1", "1234567 12399"))

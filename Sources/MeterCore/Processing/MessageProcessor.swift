@@ -11,7 +11,8 @@ public struct MessageProcessor: Sendable {
     public var validator: Validator
     /// Our own addresses and numbers (normalised): never answered.
     public var ownSenders: Set<String>
-    /// `.recorded` for replay (kept, never sent), `.pending` for the daemon.
+    /// `.recorded` for replay (the reply is kept with the message, never queued), `.pending`
+    /// for the daemon (queued in the outbox).
     public var replyState: NewReply.State
     /// How many body lines of an e-mail the parser sees after the subject.
     public var bodyLineLimit = 40
@@ -190,7 +191,9 @@ public struct MessageProcessor: Sendable {
                 channel: message.channel.rawValue, sender: prepared.sender, receivedAt: message.receivedAt)
         }
         var queued = false
-        if let reply = outcome.reply, let recipient = prepared.replyRecipient {
+        // Replay's replies are recorded with the message (`message.reply`) and never sent:
+        // they take no outbox row.
+        if replyState == .pending, let reply = outcome.reply, let recipient = prepared.replyRecipient {
             _ = try ledger.enqueueReply(NewReply(
                 messageID: messageID, channel: message.channel.rawValue, recipient: recipient,
                 subject: message.channel == .email ? prepared.replySubject : nil,

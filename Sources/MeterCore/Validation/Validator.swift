@@ -161,14 +161,15 @@ public struct Validator: Sendable {
         let values = slots.compactMap { $0 }
         let normalized = values.map(\.description)
 
-        let latest = try ledger.latestAccepted(uin: account.uin)
+        let prior = try ledger.priorState(uin: account.uin, period: period, values: normalized)
+        let latest = prior.latestAccepted
         let previous: [MeterValue?] = account.meters.enumerated().map { index, meter in
             if let value = latest[meter] { return MeterValue(value) }
             return index < account.previous.count ? account.previous[index].flatMap { MeterValue($0) } : nil
         }
         let previousText = previous.map { $0?.description }
 
-        if try ledger.hasRecorded(uin: account.uin, period: period, values: normalized) {
+        if prior.alreadyRecorded {
             return SubmissionOutcome(
                 uin: account.uin, status: .duplicate, meters: account.meters, readings: normalized,
                 previous: previousText, expectedCount: account.meters.count)
