@@ -6,8 +6,11 @@ import Glibc
 /// Fast ISO 8601 timestamps with a UTC offset (`2026-11-20T10:15:02+03:00`), for the ledger,
 /// exports and log lines.
 public enum Timestamp {
+    /// The process's zone, read once (`TimeZone.current` takes a lock on every call).
+    public static let localZone = TimeZone.current
+
     /// Formats `date` in `timeZone` (default: the process's local zone).
-    public static func iso8601(_ date: Date, timeZone: TimeZone = .current) -> String {
+    public static func iso8601(_ date: Date, timeZone: TimeZone = localZone) -> String {
         let offset = timeZone.secondsFromGMT(for: date)
         var seconds = time_t(floor(date.timeIntervalSince1970)) + time_t(offset)
         var parts = tm()
@@ -86,7 +89,7 @@ public enum Timestamp {
         if let offset {
             return (Date(timeIntervalSince1970: utc - Double(offset)), offset)
         }
-        let local = TimeZone.current.secondsFromGMT(for: Date(timeIntervalSince1970: utc))
+        let local = localZone.secondsFromGMT(for: Date(timeIntervalSince1970: utc))
         return (Date(timeIntervalSince1970: utc - Double(local)), nil)
     }
 

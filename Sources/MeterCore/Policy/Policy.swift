@@ -1,4 +1,5 @@
 import Foundation
+import LedgerStore
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -40,7 +41,7 @@ public struct Policy: Sendable, Hashable {
 
     /// The billing period (`YYYY-MM`) a message received at `date` counts for.
     public func period(of date: Date, utcOffset: Int? = nil) -> String {
-        let offset = timeZone.map { $0.secondsFromGMT(for: date) } ?? utcOffset ?? TimeZone.current.secondsFromGMT(for: date)
+        let offset = timeZone.map { $0.secondsFromGMT(for: date) } ?? utcOffset ?? Timestamp.localZone.secondsFromGMT(for: date)
         var seconds = time_t(floor(date.timeIntervalSince1970)) + time_t(offset)
         var parts = tm()
         gmtime_r(&seconds, &parts)

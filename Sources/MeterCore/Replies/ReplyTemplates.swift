@@ -13,6 +13,31 @@ public struct ReplyTemplates: Sendable {
         var text: String
         var file: String
         var line: Int
+        /// The text split at its placeholders, once: literal, name, literal, name, …
+        var parts: [String] = []
+
+        init(text: String, file: String, line: Int) {
+            self.text = text
+            self.file = file
+            self.line = line
+            var rest = text[...]
+            while let open = rest.firstIndex(of: "{"), let close = rest[open...].firstIndex(of: "}") {
+                parts.append(String(rest[..<open]))
+                parts.append(String(rest[rest.index(after: open)..<close]))
+                rest = rest[rest.index(after: close)...]
+            }
+            parts.append(String(rest))
+        }
+
+        /// The text with each placeholder replaced by `value(name)` (kept as written when nil).
+        func filled(_ value: (String) -> String?) -> String {
+            var text = ""
+            text.reserveCapacity(self.text.utf8.count + 48)
+            for (index, part) in parts.enumerated() {
+                if index % 2 == 0 { text += part } else { text += value(part) ?? "{" + part + "}" }
+            }
+            return text
+        }
     }
 
     private var entries: [String: Entry]
@@ -126,7 +151,7 @@ public struct ReplyTemplates: Sendable {
         func text(_ key: String, _ values: [String: String]) -> String {
             let candidates = (bound ? [prefix + key + ".bound", key + ".bound"] : []) + [prefix + key, key]
             for candidate in candidates {
-                if let entry = entries[candidate] { return Self.fill(entry.text, values) }
+                if let entry = entries[candidate] { return entry.filled { values[$0] } }
             }
             return ""
         }
