@@ -136,10 +136,10 @@ replay_row() {  # NAME LABEL [MESSAGES]
 }
 if want replay; then
     for i in $(seq 1 "$REPEAT"); do
-        replay_once replay-512 512
+        replay_once replay-4096 4096
         sleep 2
     done
-    replay_row replay-512 "--batch 512"
+    replay_row replay-4096 "--batch 4096 (the default)"
     # What the store says about the run (a sanity check of the generated mix).
     sqlite3 "$RUN/store.sqlite" "SELECT status, coalesce(reason, ''), count(*) FROM message GROUP BY 1, 2 ORDER BY 3 DESC" \
         >"$RUN/outcomes.txt" 2>&1 || true
@@ -223,7 +223,7 @@ fi
     [[ -n $TOKENIZER_NOTE ]] && { echo; echo "$TOKENIZER_NOTE"; }
     if [[ -s $RUN/outcomes.txt ]]; then
         echo
-        echo "Outcomes of the last --batch 512 replay (status | reason | messages):"
+        echo "Outcomes of the last replay (status | reason | messages):"
         echo
         echo '```'
         cat "$RUN/outcomes.txt"
