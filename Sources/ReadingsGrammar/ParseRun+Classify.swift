@@ -286,11 +286,13 @@ extension ParseRun {
         let first = text.scalars[raw[i].start]
         let target = first == 0x37 || first == 0x38 ? 11 : 12
         var lastEnd = i
+        var lengths: [Int] = []
         while k < raw.count, raw[k].kind == .digits {
             let length = raw[k].length
             if groups > 0 && length > 7 { break }
             total += length
             groups += 1
+            lengths.append(length)
             lastEnd = k + 1
             if total >= target { break }
             // gap: up to 3 tokens of single spaces, '-', '(', ')'
@@ -311,6 +313,14 @@ extension ParseRun {
             return (10...13).contains(total) && (first != 0x37 || total == 11) ? lastEnd : nil
         }
         guard total == 11, groups >= 3 || (groups >= 2 && parens) else { return nil }
+        // Only the groupings people write phone numbers in: 8 903 123 45 67, 8 903 123 4567,
+        // 8 903 1234567, 8903 123 45 67, 8903 1234567 (so "7987 1597 768" or "8998 958 2497",
+        // three readings, is not a phone).
+        let rest = Array(lengths.dropFirst())
+        let allowed: [[Int]] = lengths.first == 1
+            ? [[3, 3, 2, 2], [3, 3, 4], [3, 7], [10], [3, 2, 2, 3]]
+            : [[3, 2, 2], [7]]
+        guard lengths.first == 1 || lengths.first == 4, allowed.contains(rest) else { return nil }
         let firstLength = raw[i].length
         guard firstLength == 1 || text.scalars[raw[i].start + 1] == 0x39 else { return nil }
         if firstLength == 1 {
