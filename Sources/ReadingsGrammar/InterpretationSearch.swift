@@ -144,7 +144,10 @@ struct InterpretationSearch {
             let canUIN = first.uinLabeled
                 || (grammar.uinDigits.contains(count) && first.zone == nil && !first.unit && first.kind != .phoneNumber)
                 || (first.kind == .phoneNumber && grammar.uinDigits.contains(count))
-            let canReading = !first.uinLabeled && value.significantIntegerDigits <= grammar.maxReadingDigits
+            // A labeled number of a UIN's length is the UIN; a labeled one of another length
+            // ("№17300") may still be a reading: the accounts decide.
+            let canReading = (!first.uinLabeled || !grammar.uinDigits.contains(count))
+                && value.significantIntegerDigits <= grammar.maxReadingDigits
             return Val(value: value, raw: raw, uinText: first.digits, zone: first.zone, uinLabeled: first.uinLabeled,
                        afterHint: first.afterHint, canUIN: canUIN, canReading: canReading)
     }
@@ -155,9 +158,14 @@ struct InterpretationSearch {
         let digits = group.map(\.digits).joined()
         let raw = group.enumerated().map { $0.offset == group.count - 1 && splitFraction ? $0.element.integerRaw : $0.element.raw }
             .joined(separator: " ")
-        guard let value = MeterValue(digits), value.significantIntegerDigits <= grammar.maxReadingDigits else { return nil }
+        guard let value = MeterValue(digits) else { return nil }
+        // A UIN written in groups ("8 986 432") may be one when the groups make a UIN's length.
+        let canUIN = grammar.uinDigits.contains(digits.utf8.count)
+            && group.allSatisfy { $0.zone == nil && !$0.unit && $0.kind != .phoneNumber }
+        let canReading = value.significantIntegerDigits <= grammar.maxReadingDigits
+        guard canUIN || canReading else { return nil }
         return Val(value: value, raw: raw, uinText: digits, zone: group.lazy.compactMap(\.zone).first,
-                   uinLabeled: false, afterHint: first.afterHint, canUIN: false, canReading: true)
+                   uinLabeled: false, afterHint: first.afterHint, canUIN: canUIN, canReading: canReading)
     }
 
     private func decimalVal(_ atom: Atom, joinedWith head: [Atom] = []) -> Val? {
