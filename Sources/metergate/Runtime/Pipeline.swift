@@ -30,6 +30,17 @@ struct Pipeline: Sendable {
                 "mg.status": "\(result.outcome.status.rawValue)",
             ]
             if let reason = result.outcome.reason { metadata["mg.reason"] = "\(reason.rawValue)" }
+            metadata["mg.sender"] = "\(personalData ? (item.sender ?? "-") : Contact.mask(item.sender))"
+            metadata["mg.reply"] = "\(result.outcome.reply == nil ? "none" : (result.replyQueued ? "queued" : "unsendable"))"
+            metadata["mg.results"] = .array(result.outcome.results.map { submission in
+                var fields: Logger.Metadata = ["uin": "\(submission.uin)", "status": "\(submission.status.rawValue)"]
+                if let reason = submission.reason { fields["reason"] = "\(reason.rawValue)" }
+                fields["readings"] = .array(submission.readings.map { "\($0)" })
+                if submission.meters.count == submission.readings.count {
+                    fields["meters"] = .array(submission.meters.map { "\($0)" })
+                }
+                return .dictionary(fields)
+            })
             if result.isNew {
                 logger.info("\(line)", metadata: metadata)
             } else {
