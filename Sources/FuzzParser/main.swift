@@ -37,7 +37,13 @@ struct FuzzParserMain {
         var arguments = Array(CommandLine.arguments.dropFirst())
         if arguments.first == "--bench" {
             let count = arguments.count > 1 ? Int(arguments[1]) ?? 200_000 : 200_000
-            bench(count, texts: arguments.count > 2 && arguments[2] == "plain" ? plainSamples : samples)
+            let set = arguments.count > 2 ? arguments[2] : ""
+            if set.hasSuffix(".jsonl") {
+                // The "text" of each line of a replay file (e.g. Benchmarks/generate.py's realistic mix).
+                bench(count, texts: texts(ofReplayFile: set))
+            } else {
+                bench(count, texts: set == "plain" ? plainSamples : samples)
+            }
             return
         }
         if arguments.first == "--text" {
@@ -46,7 +52,7 @@ struct FuzzParserMain {
             return
         }
         if arguments.isEmpty {
-            print("usage: FuzzParser FILE... | --text TEXT... | --bench N")
+            print("usage: FuzzParser FILE... | --text TEXT... | --bench N [plain | REPLAY.jsonl]")
             return
         }
         for path in arguments {
@@ -91,6 +97,18 @@ struct FuzzParserMain {
         "8986432 17281", "5886855 45552 26656", "748547086 10137 12808 18728", "0017236 28334 5489",
         "6648892,40906,14995", "279514083;10760;5987", "0063801-36537-14605", "462283961091\t22120\t10294",
     ]
+
+    static func texts(ofReplayFile path: String, limit: Int = 100_000) -> [String] {
+        guard let data = FileManager.default.contents(atPath: path) else { return samples }
+        var texts: [String] = []
+        for line in data.split(separator: 10).prefix(limit) {
+            if let object = try? JSONSerialization.jsonObject(with: Data(line)) as? [String: Any],
+               let text = object["text"] as? String {
+                texts.append(text)
+            }
+        }
+        return texts.isEmpty ? samples : texts
+    }
 
     static func bench(_ count: Int, texts samples: [String]) {
         var sink = 0
