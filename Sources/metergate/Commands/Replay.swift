@@ -17,7 +17,7 @@ struct Replay: AsyncParsableCommand {
 
     @Argument(help: "The JSONL file ('-' for standard input).") var file: String
     @OptionGroup var options: ConfigOption
-    @Option(name: .long, help: "Messages per transaction (group commit).") var batch = 4096
+    @Option(name: .long, help: "Messages per transaction (group commit).") var batch = 16384
 
     func run() async throws {
         let configuration = try options.load()
