@@ -146,7 +146,7 @@ public struct MessageProcessor: Sendable {
     /// the outcome. A message the ledger already has is `ignored` and nothing is written.
     public func record(_ prepared: PreparedMessage, in ledger: any LedgerTransaction) throws -> ProcessedMessage {
         let message = prepared.incoming
-        let id = Self.outcomeID(message)
+        let id = message.externalID
         if try ledger.hasMessage(channel: message.channel.rawValue, externalID: message.externalID) {
             let outcome = Outcome(id: id, status: .ignored, reason: .alreadySeen, results: [], reply: nil)
             return processed(outcome, prepared, isNew: false, replyQueued: false)
@@ -208,12 +208,7 @@ public struct MessageProcessor: Sendable {
         let since = prepared.incoming.receivedAt.addingTimeInterval(-3600)
         let count = try ledger.countMessages(sender: sender, since: since)
         guard count >= policy.maxMessagesPerSenderPerHour else { return nil }
-        return Outcome(id: Self.outcomeID(prepared.incoming), status: .ignored, reason: .rateLimited, results: [], reply: nil)
-    }
-
-    /// The id shown in outcome lines: the source's id without the feed prefix.
-    static func outcomeID(_ message: IncomingMessage) -> String {
-        message.externalID
+        return Outcome(id: prepared.incoming.externalID, status: .ignored, reason: .rateLimited, results: [], reply: nil)
     }
 
     private func processed(

@@ -29,6 +29,9 @@ public struct ReplyTemplates: Sendable {
             parts.append(String(rest))
         }
 
+        /// The names between braces, in order.
+        var placeholderNames: [String] { parts.indices.filter { $0 % 2 == 1 }.map { parts[$0] } }
+
         /// The text with each placeholder replaced by `value(name)` (kept as written when nil).
         func filled(_ value: (String) -> String?) -> String {
             var text = ""
@@ -81,7 +84,8 @@ public struct ReplyTemplates: Sendable {
                     throw Problem(file: file.name, line: number,
                                   reason: "template '\(key)' already defined at \(previous.file):\(previous.line)")
                 }
-                for name in placeholderNames(in: text) {
+                let entry = Entry(text: text, file: file.name, line: number)
+                for name in entry.placeholderNames {
                     guard placeholders.contains(name) else {
                         throw Problem(file: file.name, line: number, reason: "unknown placeholder {\(name)} in '\(key)'")
                     }
@@ -90,7 +94,7 @@ public struct ReplyTemplates: Sendable {
                                       reason: "{\(name)} reveals account data; use it only in a '.bound' template")
                     }
                 }
-                entries[key] = Entry(text: text, file: file.name, line: number)
+                entries[key] = entry
             }
         }
         for key in requiredKeys where entries[key] == nil {
@@ -117,7 +121,7 @@ public struct ReplyTemplates: Sendable {
         ]
         var problems: [Problem] = []
         for (key, entry) in entries.sorted(by: { $0.key < $1.key }) where !key.hasPrefix("email.") {
-            let text = Self.fill(entry.text, worst)
+            let text = entry.filled { worst[$0] }
             if !SMSText.fitsOneSegment(text) {
                 let coding = SMSText.coding(of: text)
                 problems.append(Problem(
@@ -174,31 +178,5 @@ public struct ReplyTemplates: Sendable {
         if SMSText.fitsOneSegment(joined) { return joined }
         let accepted = outcome.results.filter { $0.status == .accepted || $0.status == .duplicate }.count
         return text("multi", ["accepted": String(accepted), "total": String(outcome.results.count)])
-    }
-
-    static func placeholderNames(in text: String) -> [String] {
-        var names: [String] = []
-        var rest = text[...]
-        while let open = rest.firstIndex(of: "{"), let close = rest[open...].firstIndex(of: "}") {
-            names.append(String(rest[rest.index(after: open)..<close]))
-            rest = rest[rest.index(after: close)...]
-        }
-        return names
-    }
-
-    /// Replaces each `{name}` with its value in one pass (unknown names stay as written).
-    static func fill(_ template: String, _ values: [String: String]) -> String {
-        var text = ""
-        text.reserveCapacity(template.utf8.count + 32)
-        var rest = template[...]
-        while let open = rest.firstIndex(of: "{") {
-            text += rest[..<open]
-            guard let close = rest[open...].firstIndex(of: "}") else { break }
-            let name = String(rest[rest.index(after: open)..<close])
-            if let value = values[name] { text += value } else { text += rest[open...close] }
-            rest = rest[rest.index(after: close)...]
-        }
-        text += rest
-        return text
     }
 }
