@@ -53,13 +53,22 @@ public final class SQLiteLedger: Sendable {
 
     /// Runs `body` in one write transaction (group commit: any number of messages).
     public func transaction<T>(_ body: (any LedgerTransaction) throws -> T) throws -> T {
-        try dbQueue.write { db in try body(SQLiteLedgerTransaction(db: db, statements: statements)) }
+        do {
+            return try dbQueue.write { db in try body(SQLiteLedgerTransaction(db: db, statements: statements)) }
+        } catch let error as DatabaseError {
+            // A full disk, an I/O error: name the store, keep SQLite's words.
+            throw LedgerError(.write, "the store \(path) refused the write", underlying: error)
+        }
     }
 
     /// Async variant: the blocking SQLite work runs on GRDB's own queue, off the cooperative pool.
     public func transaction<T: Sendable>(_ body: @escaping @Sendable (any LedgerTransaction) throws -> T) async throws -> T {
         let statements = self.statements
-        return try await dbQueue.write { db in try body(SQLiteLedgerTransaction(db: db, statements: statements)) }
+        do {
+            return try await dbQueue.write { db in try body(SQLiteLedgerTransaction(db: db, statements: statements)) }
+        } catch let error as DatabaseError {
+            throw LedgerError(.write, "the store \(path) refused the write", underlying: error)
+        }
     }
 
     /// The `synchronous` pragma in force (2 = FULL); for tests and `status`.
