@@ -15,6 +15,9 @@ let package = Package(
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.0.0"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.6.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.0.0"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.5.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.0.0"),
     ],
     targets: [
         // Pure: grammar files, normalisation, tokenizer, interpretation search.
@@ -48,15 +51,39 @@ let package = Package(
             dependencies: ["MeterCore", .product(name: "Logging", package: "swift-log")],
             swiftSettings: strict
         ),
+        // libcurl (IMAP, POP3, SMTP, HTTP) through non-variadic wrappers, and the Swift layer over it.
+        .systemLibrary(name: "CCurl", pkgConfig: "libcurl", providers: [.apt(["libcurl4-openssl-dev"])]),
+        .target(name: "Curl", dependencies: ["CCurl", .product(name: "Logging", package: "swift-log")], swiftSettings: strict),
+        // E-mail channels: IMAP and POP3 sources, SMTP replies.
+        .target(
+            name: "MailChannels",
+            dependencies: ["Curl", "MeterCore", "MailMessage", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: strict
+        ),
+        // SMS channels: Gammu SMSD SQL, Kannel, SMSC-style HTTP providers.
+        .target(
+            name: "SMSChannels",
+            dependencies: [
+                "Curl", "MeterCore", "LedgerStore",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict
+        ),
         .executableTarget(
             name: "metergate",
             dependencies: [
-                "MeterCore", "Channels", "LedgerStore", "ReadingsGrammar", "MailMessage", "DefaultFiles",
+                "MeterCore", "Channels", "MailChannels", "SMSChannels", "LedgerStore", "ReadingsGrammar", "MailMessage",
+                "DefaultFiles",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
             ],
             swiftSettings: strict
         ),
@@ -69,6 +96,8 @@ let package = Package(
         .testTarget(name: "LedgerStoreTests", dependencies: ["LedgerStore"]),
         .testTarget(name: "MeterCoreTests", dependencies: ["MeterCore", "LedgerStore", "ReadingsGrammar", "DefaultFiles"]),
         .testTarget(name: "ChannelsTests", dependencies: ["Channels", "MeterCore"]),
+        .testTarget(name: "MailChannelsTests", dependencies: ["MailChannels", "Curl", "MeterCore", "MailMessage"]),
+        .testTarget(name: "SMSChannelsTests", dependencies: ["SMSChannels", "Curl", "MeterCore", "LedgerStore"]),
         .testTarget(name: "MetergateTests", dependencies: [], resources: [.copy("Fixtures")]),
     ]
 )

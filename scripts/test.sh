@@ -4,7 +4,13 @@
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$here"
-scripts/ensure-packages.sh
+peer_packages=()
+for list in scripts/peers/*.packages; do
+    [[ -f "$list" ]] || continue
+    while read -r package; do [[ -n "$package" && "$package" != \#* ]] && peer_packages+=("$package"); done <"$list"
+done
+scripts/ensure-packages.sh "${peer_packages[@]}"
+export METERGATE_REQUIRE_PEERS=1
 swift build --build-tests
 log="$(mktemp)"
 trap 'rm -f "$log"' EXIT

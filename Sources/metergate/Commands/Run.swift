@@ -68,45 +68,6 @@ struct Run: AsyncParsableCommand {
         try await group.run()
         logger.notice("metergate stopped")
     }
-
-    static func makeSources(_ configuration: MetergateConfiguration, logger: Logger) -> [(source: any MessageSource, interval: Duration)] {
-        var sources: [(source: any MessageSource, interval: Duration)] = []
-        for mailbox in configuration.mailboxes {
-            if mailbox.scheme == "maildir", let path = mailbox.path {
-                sources.append((MaildirSource(
-                    name: mailbox.name, directory: URL(fileURLWithPath: path),
-                    maxMessageBytes: max(configuration.policy.maxMessageBytes, 10 << 20)), mailbox.pollInterval))
-            } else {
-                logger.error("mailbox \(mailbox.name): \(mailbox.scheme):// is not available in this version; feed skipped")
-            }
-        }
-        for feed in configuration.sms {
-            if feed.kind == "files", let inbox = feed.inbox {
-                let inboxURL = URL(fileURLWithPath: inbox)
-                let processed = feed.processed.map { URL(fileURLWithPath: $0) }
-                    ?? inboxURL.deletingLastPathComponent().appendingPathComponent("processed")
-                sources.append((GammuFilesSource(name: feed.name, inbox: inboxURL, processed: processed,
-                                                 timeZone: configuration.policy.timeZone ?? .current), feed.pollInterval))
-            } else {
-                logger.error("sms \(feed.name): kind \(feed.kind) is not available in this version; feed skipped")
-            }
-        }
-        return sources
-    }
-
-    static func makeTransports(_ configuration: MetergateConfiguration, logger: Logger) -> [ChannelKind: any ReplyTransport] {
-        guard let path = configuration.outboxPath else { return [:] }
-        let from = configuration.smtpFrom ?? "metergate <readings@metergate.invalid>"
-        let composer = ReplyComposer(from: from)
-        let domain = from.split(separator: "@").last.map { $0.trimmingCharacters(in: CharacterSet(charactersIn: "> ")) } ?? "metergate.invalid"
-        let transport = FileOutboxTransport(directory: URL(fileURLWithPath: path), from: from) { reply in
-            composer.compose(
-                to: reply.recipient, subject: reply.subject ?? "Re: показания", body: reply.body,
-                inReplyTo: reply.inReplyTo, references: reply.references,
-                messageID: "<reply.\(reply.id)@\(domain)>", date: Date())
-        }
-        return [.email: transport, .sms: transport]
-    }
 }
 
 /// Polls one feed forever; backs off (bounded, exponential) while it fails, logging only

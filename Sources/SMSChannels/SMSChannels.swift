@@ -1,0 +1,2 @@
+import MeterCore
+// Gammu SMSD SQL, Kannel and SMSC-style providers (issue 4).
