@@ -64,10 +64,11 @@ let package = Package(
         .target(
             name: "SMSChannels",
             dependencies: [
-                "Curl", "MeterCore", "LedgerStore",
+                "Curl", "CCurl", "MeterCore", "LedgerStore",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: strict
         ),

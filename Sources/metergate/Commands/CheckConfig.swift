@@ -17,6 +17,7 @@ struct CheckConfig: AsyncParsableCommand {
         }
         for feed in configuration.sms {
             do { _ = try feed.secret?.resolve(environment) } catch { problems.append("\(error)") }
+            do { _ = try feed.kannel?.secret?.resolve(environment) } catch { problems.append("\(error)") }
         }
         let grammar = try Runtime.loadGrammar(path: configuration.grammarPath)
         let templates = try Runtime.loadTemplates(path: configuration.repliesPath)

@@ -27,8 +27,10 @@ struct Run: AsyncParsableCommand {
         let pipeline = Pipeline(
             ledger: runtime.ledger, processor: processor, logger: logger, personalData: configuration.logPersonalData)
         let feeds = Self.makeSources(configuration, logger: logger)
-        let dispatcher = OutboxDispatcher(
-            ledger: runtime.ledger, transports: Self.makeTransports(configuration, logger: logger), logger: logger)
+            + (try Self.makeProviderSources(configuration, ledger: runtime.ledger, logger: logger))
+        let transports = try Self.withProviderTransports(
+            Self.makeTransports(configuration, logger: logger), configuration, ledger: runtime.ledger, logger: logger)
+        let dispatcher = OutboxDispatcher(ledger: runtime.ledger, transports: transports, logger: logger)
         if dispatcher.transports.isEmpty {
             logger.warning("no reply transport is configured (outbox.path, or SMTP/SMS senders in a later version): replies wait in the outbox")
         }
@@ -43,6 +45,7 @@ struct Run: AsyncParsableCommand {
                 return names.contains { !$0.hasPrefix(".") }
             }
             if settling { try await Task.sleep(for: .milliseconds(2500)) }
+            Self.logPushFeedsSkipped(configuration, logger: logger)
             for feed in feeds {
                 do {
                     while try await pipeline.pollOnce(feed.source, limit: 500) == 500 {}
@@ -61,6 +64,7 @@ struct Run: AsyncParsableCommand {
         var services: [any Service] = feeds.map {
             PollingService(feed: $0.source, interval: $0.interval, pipeline: pipeline, ledger: runtime.ledger, logger: logger)
         }
+        services += try Self.makePushServices(configuration, pipeline: pipeline, logger: logger)
         services.append(OutboxService(dispatcher: dispatcher, logger: logger))
         services.append(SignalService(sink: sink, logger: logger))
         let group = ServiceGroup(configuration: .init(

@@ -43,6 +43,8 @@ struct MetergateConfiguration {
         var pollInterval: Duration
         var number: String?
         var secret: SecretReference?
+        var kannel: KannelSettings? = nil
+        var smsc: SMSCSettings? = nil
     }
 
     struct SecretReference {
@@ -218,13 +220,16 @@ struct MetergateConfiguration {
             if kind == "gammu", try tree.string(item, "database", at: at + ".database") == nil {
                 throw ConfigurationError(file: tree.file, key: at + ".database", reason: "missing: the SMSD database (sqlite path or postgres url)")
             }
-            return SMSFeed(
+            var feed = SMSFeed(
                 name: name, kind: kind, inbox: try tree.string(item, "inbox", at: at + ".inbox"),
                 processed: try tree.string(item, "processed", at: at + ".processed"),
                 database: try tree.string(item, "database", at: at + ".database"),
                 pollInterval: try tree.duration(item, "poll_interval", at: at + ".poll_interval") ?? .seconds(5),
                 number: try tree.string(item, "number", at: at + ".number"),
                 secret: try Self.secret(tree, item, key: "password", at: at))
+            if kind == "kannel" { feed.kannel = try Self.kannelSettings(tree, item, at: at) }
+            if kind == "smsc" { feed.smsc = try Self.smscSettings(tree, item, at: at) }
+            return feed
         }
         outboxPath = try tree.string(tree.section("outbox"), "path", at: "outbox.path")
         let log = tree.section("log")
@@ -260,7 +265,7 @@ struct MetergateConfiguration {
         return nil
     }
 
-    private static func secret(_ tree: ConfigTree, _ item: [String: Any], key: String, at: String) throws -> SecretReference? {
+    static func secret(_ tree: ConfigTree, _ item: [String: Any], key: String, at: String) throws -> SecretReference? {
         let inline = try tree.string(item, key, at: "\(at).\(key)")
         let file = try tree.string(item, key + "_file", at: "\(at).\(key)_file")
         let environment = try tree.string(item, key + "_env", at: "\(at).\(key)_env")

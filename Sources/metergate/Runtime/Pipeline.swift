@@ -15,6 +15,16 @@ struct Pipeline: Sendable {
     func pollOnce(_ source: any MessageSource, limit: Int) async throws -> Int {
         let messages = try await source.poll(limit: limit)
         guard !messages.isEmpty else { return 0 }
+        try await ingest(messages)
+        try await source.acknowledge(messages.map(\.externalID))
+        return messages.count
+    }
+
+    /// Records `messages` in one ledger transaction, then logs each outcome; returns only
+    /// after the commit (the push feeds answer their sender then, the polled ones acknowledge).
+    @discardableResult
+    func ingest(_ messages: [IncomingMessage]) async throws -> [ProcessedMessage] {
+        guard !messages.isEmpty else { return [] }
         let prepared = messages.map(processor.prepare)
         let processor = self.processor
         let results = try await ledger.transaction { ledger in
@@ -47,8 +57,7 @@ struct Pipeline: Sendable {
                 logger.debug("\(line)", metadata: metadata)
             }
         }
-        try await source.acknowledge(messages.map(\.externalID))
-        return messages.count
+        return results
     }
 }
 
