@@ -16,7 +16,8 @@ Documented calls (GET or POST form, `fmt=3` JSON answers):
       -> {"id", "cnt"}; errors {"error", "error_code"}: 1 parameters, 2 login/password,
          7 phone number format.
 Test helpers (no auth):
-  POST /emulator/inject  {"from","text"[,"to"]} or a list of them -> {"ids": [...]}
+  POST /emulator/inject  {"from","text"[,"to"][,"duplicate": true]} or a list -> {"ids": [...]}
+                          (duplicate: the same answer, same id, is listed twice)
   GET  /emulator/sent     -> every sent message {"id","phones","mes","cnt","coding","sent_at"}
   GET  /emulator/answers  -> every received message
   POST /emulator/fail     {"send_error": N, "count": K} or {"http_status": S, "count": K}:
@@ -112,11 +113,15 @@ class Handler(BaseHTTPRequestHandler):
             with store.lock:
                 for item in items:
                     now = datetime.now(MOSCOW).strftime("%d.%m.%Y %H:%M:%S")
-                    answer = {"id": len(store.answers) + 1, "received": now, "phone": item["from"],
+                    answer = {"id": (store.answers[-1]["id"] if store.answers else 0) + 1, "received": now, "phone": item["from"],
                               "message": item["text"], "to_phone": item.get("to", "79001112233"), "sent": now,
                               "t": time.time()}
                     store.answers.append(answer)
                     store._append("answers.jsonl", answer)
+                    if item.get("duplicate"):
+                        # At-least-once: the provider lists the same answer (same id) twice.
+                        store.answers.append(dict(answer))
+                        store._append("answers.jsonl", answer)
                     ids.append(answer["id"])
             return self._send(200, {"ids": ids})
         if path == "/emulator/sent":

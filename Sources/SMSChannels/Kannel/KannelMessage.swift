@@ -6,7 +6,10 @@ import MeterCore
 /// Kannel's escapes, as the contract's example uses them:
 /// `get-url = "http://127.0.0.1:8085/sms/kannel?from=%p&to=%P&text=%a&charset=%C&coding=%c"`,
 /// optionally `&id=%I` (Kannel's message id: a re-sent push is then recognised) and
-/// `&time=%T` (the SMSC's time, Unix seconds). With `post-url` the text is the body, its
+/// `&time=%T` (the SMSC's time, Unix seconds). Prefer `text=%b` (the message as received)
+/// to `%a`: `%a` re-joins the words on the byte 0x20, which inside UTF-16BE is half of a
+/// character (`–` U+2013 is `20 13`), so a UCS-2 text with a dash loses words (seen with
+/// Kannel 1.4.5: `308967728 – 39103 – 11471` arrived without `39103`). With `post-url` the text is the body, its
 /// charset in `Content-Type` (Kannel writes it quoted: `charset="UTF-16BE"`), and the fields
 /// come in `X-Kannel-From`, `X-Kannel-To`, `X-Kannel-Coding`, `X-Kannel-Time`; query
 /// parameters win over headers.
@@ -55,7 +58,7 @@ public struct KannelMessage: Sendable, Hashable {
             textBytes = body
             if charset == nil { charset = headers["content-type"].flatMap(Self.charset(ofContentType:)) }
         } else {
-            throw DecodingError(description: "no text: the get-url needs text=%a (or %b), or use post-url")
+            throw DecodingError(description: "no text: the get-url needs text=%b (or %a), or use post-url")
         }
         let text = try KannelCharset.decode(textBytes, charset: charset, coding: coding)
         let time = field("time", header: "x-kannel-time").flatMap { Self.time($0) }
