@@ -25,9 +25,11 @@ let package = Package(
         // Pure: RFC 5322 / MIME / charsets / text extraction.
         .target(name: "MailMessage", exclude: ["README.md"], swiftSettings: strict),
         // The ledger (SQLite through GRDB).
+        .systemLibrary(name: "CSQLiteTuning", providers: [.apt(["libsqlite3-dev"])]),
         .target(
             name: "LedgerStore",
             dependencies: [
+                "CSQLiteTuning",
                 .product(name: "GRDB", package: "GRDB.swift"), .product(name: "GRDBSQLite", package: "GRDB.swift"),
             ],
             swiftSettings: strict
