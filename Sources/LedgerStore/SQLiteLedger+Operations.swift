@@ -20,6 +20,34 @@ extension SQLiteLedger {
         }
     }
 
+    /// Distinct senders with a message ignored over the sender limit since `date`.
+    public func rateLimitedSenders(since date: Date) throws -> Int {
+        try read { db in
+            try Int.fetchOne(db, sql: """
+                SELECT COUNT(DISTINCT sender) FROM message
+                WHERE processed_at >= ? AND status = 'ignored' AND reason = 'rate_limited'
+                """, arguments: [date.timeIntervalSince1970]) ?? 0
+        }
+    }
+
+    /// Messages since `date` by status and by status:reason (`ignored:rate_limited`).
+    public func messageCountsByReason(since date: Date) throws -> [String: Int] {
+        try read { db in
+            var counts: [String: Int] = [:]
+            for row in try Row.fetchAll(
+                db, sql: "SELECT status, reason, COUNT(*) FROM message WHERE processed_at >= ? GROUP BY status, reason",
+                arguments: [date.timeIntervalSince1970])
+            {
+                let status: String = row[0]
+                let reason: String? = row[1]
+                let count: Int = row[2]
+                counts[status, default: 0] += count
+                if let reason { counts[status + ":" + reason, default: 0] += count }
+            }
+            return counts
+        }
+    }
+
     /// How many replies with exactly this body went to `recipient` since `date` (sent or being sent).
     public func sameRepliesSent(recipient: String, body: String, since date: Date) throws -> Int {
         try read { db in

@@ -79,6 +79,10 @@ struct ConfigTree {
                     }
                 }
             } else {
+                // A section with every key commented out (`grammar:` then comments) is empty, not unknown.
+                if value is NSNull, Self.knownKeys.contains(where: { $0.hasPrefix(path + ".") || $0.hasPrefix(path + "[].") }) {
+                    continue
+                }
                 guard Self.knownKeys.contains(path) else {
                     let section = path.split(separator: ".").first.map(String.init) ?? path
                     let hint = Self.knownKeys.filter { $0.hasPrefix(section + ".") }.sorted().joined(separator: ", ")
