@@ -39,16 +39,31 @@ struct HTTPService: Service {
                 body: .init(byteBuffer: ByteBuffer(string: (problem.map { "unhealthy: \($0)" } ?? "ok") + "\n")))
         }
         var quiet = logger
-        quiet.logLevel = max(logger.logLevel, .warning)
-        let application = Application(
-            router: router,
-            configuration: .init(address: .hostname(host, port: port), serverName: nil),
-            onServerRunning: { channel in
-                let address = channel.localAddress.map { "\($0.ipAddress ?? host):\($0.port ?? port)" } ?? "\(host):\(port)"
-                logger.notice("http: /metrics and /healthz on \(address)", metadata: ["mg.event": "http-listening", "mg.listen": "\(address)"])
-            },
-            logger: quiet)
-        try await application.run()
+        quiet.logLevel = max(logger.logLevel, .critical)
+        // A taken port must not stop the readings: say so once, retry every 30 s.
+        var failures = 0
+        while !Task.isShuttingDownGracefully, !Task.isCancelled {
+            let application = Application(
+                router: router,
+                configuration: .init(address: .hostname(host, port: port), serverName: nil),
+                onServerRunning: { channel in
+                    let address = channel.localAddress.map { "\($0.ipAddress ?? host):\($0.port ?? port)" } ?? "\(host):\(port)"
+                    logger.notice("http: /metrics and /healthz on \(address)", metadata: ["mg.event": "http-listening", "mg.listen": "\(address)"])
+                },
+                logger: quiet)
+            do {
+                try await application.run()
+                return
+            } catch {
+                failures += 1
+                if failures == 1 {
+                    logger.error(
+                        "http: cannot listen on \(host):\(port): \(error); /metrics and /healthz unavailable, retrying every 30s",
+                        metadata: ["mg.event": "http-down"])
+                }
+                try? await cancelWhenGracefulShutdown { try await Task.sleep(for: .seconds(30)) }
+            }
+        }
     }
 
     static func snapshot(_ ledger: SQLiteLedger, now: Date = Date()) throws -> QueueSnapshot {
