@@ -12,7 +12,7 @@ struct ConfigTree {
         "store.path", "store.url",
         "grammar.path", "replies.path",
         "policy.max_increase", "policy.submission_days", "policy.max_messages_per_sender_per_hour",
-        "policy.max_message_bytes", "policy.timezone",
+        "policy.max_message_bytes", "policy.timezone", "policy.max_same_reply", "policy.same_reply_window",
         "mailboxes[].name", "mailboxes[].url", "mailboxes[].username", "mailboxes[].password",
         "mailboxes[].password_file", "mailboxes[].password_env", "mailboxes[].poll_interval", "mailboxes[].after",
         "mailboxes[].tls_verify", "mailboxes[].ca_file", "mailboxes[].oauth2_token_file", "mailboxes[].path",
@@ -22,9 +22,9 @@ struct ConfigTree {
         "sms[].secret_env", "sms[].secret_file", "sms[].sendsms_url", "sms[].username", "sms[].password",
         "sms[].password_env", "sms[].password_file", "sms[].base_url", "sms[].login", "sms[].inbox",
         "sms[].processed", "sms[].number", "sms[].allowed_addresses",
-        "outbox.path",
+        "outbox.path", "outbox.max_age",
         "log.format", "log.level", "log.file", "log.personal_data",
-        "http.listen", "http.unhealthy_after_failed_polls",
+        "http.listen", "http.unhealthy_after_failed_polls", "http.unhealthy_after",
     ]
 
     init(yaml: String, file: String, environment: [String: String]) throws {
@@ -79,6 +79,10 @@ struct ConfigTree {
                     }
                 }
             } else {
+                // A section with every key commented out (`grammar:` then comments) is empty, not unknown.
+                if value is NSNull, Self.knownKeys.contains(where: { $0.hasPrefix(path + ".") || $0.hasPrefix(path + "[].") }) {
+                    continue
+                }
                 guard Self.knownKeys.contains(path) else {
                     let section = path.split(separator: ".").first.map(String.init) ?? path
                     let hint = Self.knownKeys.filter { $0.hasPrefix(section + ".") }.sorted().joined(separator: ", ")

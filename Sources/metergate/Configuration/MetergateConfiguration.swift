@@ -20,7 +20,8 @@ import MeterCore
 ///   (kannel), `base_url`/`login`/`password*` (smsc), `poll_interval` (5s), `number`
 /// - `outbox.path`: write replies as files here instead of sending them
 /// - `log.format` (`text` | `json`), `log.level` (`info`), `log.file`, `log.personal_data` (false)
-/// - `http.listen` (127.0.0.1:9108), `http.unhealthy_after_failed_polls` (3)
+/// - `http.listen` (127.0.0.1:9108), `http.unhealthy_after_failed_polls` (3), `http.unhealthy_after`,
+///   `outbox.max_age`, `policy.max_same_reply`, `policy.same_reply_window`: see `OperationsSettings`
 struct MetergateConfiguration {
     struct Mailbox {
         var name: String
@@ -91,6 +92,8 @@ struct MetergateConfiguration {
     var logPersonalData: Bool
     var httpListen: String
     var unhealthyAfterFailedPolls: Int
+    /// Health, outbox lifetime, loop guard (`OperationsSettings`).
+    var operations: OperationsSettings
 
     /// The embedded default: everything under `./metergate-data/`.
     static let embeddedDefault = """
@@ -242,6 +245,7 @@ struct MetergateConfiguration {
         let http = tree.section("http")
         httpListen = try tree.string(http, "listen", at: "http.listen") ?? "127.0.0.1:9108"
         unhealthyAfterFailedPolls = try tree.int(http, "unhealthy_after_failed_polls", at: "http.unhealthy_after_failed_polls", range: 1...1_000_000) ?? 3
+        operations = try OperationsSettings(tree: tree)
     }
 
     private static func existingFolder(_ path: String?, key: String, file: String, warnings: inout [String]) -> String? {
