@@ -32,6 +32,9 @@ public struct CurlMailRequest: Sendable {
     public var noBody: Bool
     /// The transfer fails (and says so) when the body grows beyond this.
     public var maxBodyBytes: Int?
+    /// Keep only the first this-many bytes of the body and end the transfer there (the connection
+    /// is closed): the response says `truncated`.
+    public var truncateAt: Int?
     /// SMTP: the envelope sender (`<>` for the null reverse-path) and recipients, and the message.
     public var mailFrom: String?
     public var recipients: [String]
@@ -50,6 +53,7 @@ public struct CurlMailRequest: Sendable {
         self.timeout = timeout
         self.noBody = noBody
         self.maxBodyBytes = maxBodyBytes
+        self.truncateAt = nil
         self.mailFrom = mailFrom
         self.recipients = recipients
         self.upload = upload
@@ -64,6 +68,11 @@ public struct CurlMailResponse: Sendable {
     public var serverLines: [String]
     /// `CURLINFO_RESPONSE_CODE`: the last SMTP/POP3 code; 0 for IMAP.
     public var responseCode: Int
+    /// New connections this transfer had to open (0: the previous session was reused; POP3
+    /// message numbers are only valid within one session).
+    public var newConnections: Int
+    /// The body was cut at `truncateAt`.
+    public var truncated: Bool
 
     /// The body as text lines (CRLF or LF), empty lines dropped.
     public var lines: [Substring] {
@@ -77,6 +86,7 @@ extension CurlHandle {
         let transfer = CurlTransfer()
         if let limit = request.maxBodyBytes { transfer.maxBodyBytes = limit }
         if let upload = request.upload { transfer.upload = upload }
+        if let truncateAt = request.truncateAt { transfer.truncateAt = truncateAt }
         return try await perform(url: request.url, transfer) { options in
             try options.set(CURLOPT_PROTOCOLS_STR, "imap,imaps,pop3,pop3s,smtp,smtps")
             try options.setTLS(request.tls)
@@ -99,7 +109,8 @@ extension CurlHandle {
         } finish: { options, transfer in
             CurlMailResponse(
                 body: transfer.body, serverLines: transfer.serverLines,
-                responseCode: options.infoLong(CURLINFO_RESPONSE_CODE))
+                responseCode: options.infoLong(CURLINFO_RESPONSE_CODE),
+                newConnections: options.infoLong(CURLINFO_NUM_CONNECTS), truncated: transfer.truncated)
         }
     }
 }

@@ -76,7 +76,7 @@ public final class CurlHandle: @unchecked Sendable {
         try options.set(CURLOPT_VERBOSE, 1)
         try configure(options)
         let code = withExtendedLifetime(transfer) { curl_easy_perform(handle) }
-        guard code == CURLE_OK else {
+        guard code == CURLE_OK || (transfer.truncated && code == CURLE_WRITE_ERROR) else {
             var message = String(cString: curl_easy_strerror(code))
             let detail = String(cString: errorBuffer)
             if transfer.bodyTooLarge {

@@ -11,10 +11,18 @@ final class CurlTransfer {
     /// Abort the transfer when the body grows beyond this many bytes.
     var maxBodyBytes = Int.max
     var bodyTooLarge = false
+    /// Keep only this many bytes and stop the transfer there (reported as success, `truncated`).
+    var truncateAt = Int.max
+    var truncated = false
 
     static let serverLineLimit = 16
 
     func appendBody(_ pointer: UnsafePointer<UInt8>, _ count: Int) -> Bool {
+        if body.count + count >= truncateAt {
+            body.append(contentsOf: UnsafeBufferPointer(start: pointer, count: truncateAt - body.count))
+            truncated = true
+            return false
+        }
         if body.count + count > maxBodyBytes {
             bodyTooLarge = true
             return false
