@@ -80,53 +80,43 @@ public actor IMAPSource: MessageSource {
             pending = []
         }
 
-        // The UIDs from `next` on, in windows (7.88 cuts long untagged lines).
-        var uids: [UInt32] = []
-        var scannedThrough = cursor.next &- 1
+        // The UIDs from `next` on, in windows (7.88 cuts long untagged lines), until `limit`
+        // messages are in hand; already-recorded ones are set aside and do not count.
+        pending = []
+        polledThrough = cursor.next &- 1
+        var messages: [IncomingMessage] = []
+        var setAside: [UInt32] = []
         var low = cursor.next
-        while uids.count < limit, low < uidNext {
+        while messages.count < limit, low < uidNext {
             let high = min(low &+ 9999, uidNext - 1)
             let found = try await search(login, validity: validity, low: low, high: high)
-            if uids.count + found.count > limit {
-                uids += found.prefix(limit - uids.count)
-                scannedThrough = uids.last!
-                break
+            let taken = Array(found.prefix(limit - messages.count))
+            let scanned = taken.count < found.count ? taken.last! : high
+            // Already recorded (a crash before the cursor moved): acknowledged, not fetched again.
+            let known = try await store.knownExternalIDs(taken.map { externalID(validity: validity, uid: $0) })
+            let wanted = taken.filter { !known.contains(externalID(validity: validity, uid: $0)) }
+            setAside += taken.filter { known.contains(externalID(validity: validity, uid: $0)) }
+            let metadata = try await fetchMetadata(login, validity: validity, uids: wanted)
+            for uid in wanted {
+                let item = metadata[uid]
+                let raw = try await fetchMessage(login, validity: validity, uid: uid, size: item?.size)
+                if uid < cursor.dedupeBelow, try await isRecordedBefore(raw) {
+                    setAside.append(uid)
+                    continue
+                }
+                messages.append(IncomingMessage(
+                    channel: .email, feed: name, externalID: externalID(validity: validity, uid: uid), sender: nil,
+                    raw: raw, receivedAt: item?.internalDate?.date ?? Date(), utcOffset: item?.internalDate?.offset))
             }
-            uids += found
-            scannedThrough = high
-            low = high &+ 1
+            pending.formUnion(taken)
+            polledThrough = scanned
+            low = scanned &+ 1
         }
-        pending = Set(uids)
-        polledThrough = scannedThrough
-        guard !uids.isEmpty else {
-            if scannedThrough >= cursor.next { try await advance(through: scannedThrough) }
-            return []
+        if !setAside.isEmpty {
+            try await applyAfter(login, validity: validity, uids: setAside)
+            pending.subtract(setAside)
         }
-
-        // Already recorded (a crash before the cursor moved): acknowledged, not fetched again.
-        let ids = uids.map { externalID(validity: validity, uid: $0) }
-        let known = try await store.knownExternalIDs(ids)
-        var alreadyRecorded = uids.filter { known.contains(externalID(validity: validity, uid: $0)) }
-        let wanted = uids.filter { !known.contains(externalID(validity: validity, uid: $0)) }
-
-        let metadata = try await fetchMetadata(login, validity: validity, uids: wanted)
-        var messages: [IncomingMessage] = []
-        for uid in wanted {
-            let item = metadata[uid]
-            let raw = try await fetchMessage(login, validity: validity, uid: uid, size: item?.size)
-            if uid < cursor.dedupeBelow, try await isRecordedBefore(raw) {
-                alreadyRecorded.append(uid)
-                continue
-            }
-            messages.append(IncomingMessage(
-                channel: .email, feed: name, externalID: externalID(validity: validity, uid: uid), sender: nil,
-                raw: raw, receivedAt: item?.internalDate?.date ?? Date(), utcOffset: item?.internalDate?.offset))
-        }
-        if !alreadyRecorded.isEmpty {
-            try await applyAfter(login, validity: validity, uids: alreadyRecorded)
-            pending.subtract(alreadyRecorded)
-            if pending.isEmpty { try await advance(through: polledThrough) }
-        }
+        if pending.isEmpty, polledThrough >= cursor.next { try await advance(through: polledThrough) }
         return messages
     }
 

@@ -26,7 +26,7 @@ struct Run: AsyncParsableCommand {
         let processor = try runtime.makeProcessor(replyState: .pending)
         let pipeline = Pipeline(
             ledger: runtime.ledger, processor: processor, logger: logger, personalData: configuration.logPersonalData)
-        let feeds = Self.makeSources(configuration, logger: logger)
+        let feeds = Self.makeSources(configuration, ledger: runtime.ledger, logger: logger)
         let dispatcher = OutboxDispatcher(
             ledger: runtime.ledger, transports: Self.makeTransports(configuration, logger: logger), logger: logger)
         if dispatcher.transports.isEmpty {
