@@ -26,7 +26,7 @@ struct Run: AsyncParsableCommand {
         let processor = try runtime.makeProcessor(replyState: .pending)
         var pipeline = Pipeline(
             ledger: runtime.ledger, processor: processor, logger: logger, personalData: configuration.logPersonalData)
-        let feeds = Self.makeSources(configuration, logger: logger)
+        let feeds = Self.makeSources(configuration, ledger: runtime.ledger, logger: logger)
         var dispatcher = OutboxDispatcher(
             ledger: runtime.ledger, transports: Self.makeTransports(configuration, logger: logger), logger: logger)
         let operations = Operations(configuration, runtime: runtime, processor: processor, feeds: feeds.map(\.source.name), logger: logger)
