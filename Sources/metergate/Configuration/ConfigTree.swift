@@ -1,3 +1,4 @@
+import Configuration
 import Foundation
 import Yams
 
@@ -93,32 +94,45 @@ struct ConfigTree {
     }
 
     /// `METERGATE_STORE_PATH=…` overrides `store.path`; `METERGATE_MAILBOXES_0_PASSWORD`
-    /// overrides `mailboxes[0].password`.
+    /// overrides `mailboxes[0].password`. The variables are read through swift-configuration's
+    /// `EnvironmentVariablesProvider` (key `metergate.mailboxes.0.password` encodes to that
+    /// name), with passwords, secrets and tokens marked secret so that its access reporting
+    /// never prints them. A list item must exist in the file to be overridden.
     private mutating func applyEnvironment(_ environment: [String: String]) {
-        for (name, value) in environment where name.hasPrefix("METERGATE_") {
-            let rest = name.dropFirst("METERGATE_".count).lowercased()
-            for key in Self.knownKeys {
-                if let range = key.range(of: "[].") {
-                    let list = String(key[..<range.lowerBound])
-                    let itemKey = String(key[range.upperBound...])
-                    let prefix = list.replacingOccurrences(of: ".", with: "_") + "_"
-                    guard rest.hasPrefix(prefix) else { continue }
-                    let tail = rest.dropFirst(prefix.count)
-                    guard let underscore = tail.firstIndex(of: "_"), let index = Int(tail[..<underscore]),
-                          tail[tail.index(after: underscore)...] == itemKey else { continue }
-                    var items = root[list] as? [Any] ?? []
-                    guard index < items.count, var item = items[index] as? [String: Any] else { continue }
+        let ours = environment.filter { $0.key.hasPrefix("METERGATE_") }
+        guard !ours.isEmpty else { return }
+        let reader = ConfigReader(provider: EnvironmentVariablesProvider(
+            environmentVariables: ours, secretsSpecifier: .dynamic { name, _ in Self.isSecret(name) }))
+        for key in Self.knownKeys.sorted() {
+            let secret = Self.isSecret(key)
+            if let range = key.range(of: "[].") {
+                let list = String(key[..<range.lowerBound])
+                let itemKey = String(key[range.upperBound...])
+                guard var items = root[list] as? [Any] else { continue }
+                var changed = false
+                for index in items.indices {
+                    guard var item = items[index] as? [String: Any],
+                          let value = reader.string(forKey: ConfigKey(["metergate", list, String(index), itemKey]), isSecret: secret)
+                    else { continue }
                     item[itemKey] = value
                     items[index] = item
-                    root[list] = items
-                } else if key.replacingOccurrences(of: ".", with: "_") == rest {
-                    let parts = key.split(separator: ".").map(String.init)
-                    var section = root[parts[0]] as? [String: Any] ?? [:]
-                    section[parts[1]] = value
-                    root[parts[0]] = section
+                    changed = true
                 }
+                if changed { root[list] = items }
+            } else {
+                let parts = key.split(separator: ".").map(String.init)
+                guard let value = reader.string(forKey: ConfigKey(["metergate"] + parts), isSecret: secret) else { continue }
+                var section = root[parts[0]] as? [String: Any] ?? [:]
+                section[parts[1]] = value
+                root[parts[0]] = section
             }
         }
+    }
+
+    /// Keys (or variable names) whose values are credentials.
+    static func isSecret(_ key: String) -> Bool {
+        let lowered = key.lowercased()
+        return ["password", "secret", "token"].contains { lowered.hasSuffix($0) }
     }
 
     // MARK: typed access
