@@ -1,17 +1,14 @@
 import Foundation
 import GRDB
 
+/// What a mail feed keeps across restarts: its cursor (in the feed row), and lookups of what the
+/// ledger already holds.
 extension SQLiteLedger {
-    /// The position a polled feed has reached at its source (e.g. the last acknowledged
-    /// provider id), kept with the messages so that both survive or vanish together.
     public func feedCursor(feed: String) throws -> String? {
-        try read { db in
-            try String.fetchOne(db, sql: "SELECT cursor FROM feed WHERE name = ?", arguments: [feed])
-        }
+        try read { db in try String.fetchOne(db, sql: "SELECT cursor FROM feed WHERE name = ?", arguments: [feed]) }
     }
 
-    /// Moves a feed's cursor (only after the messages it covers are committed).
-    public func setFeedCursor(_ cursor: String, feed: String) throws {
+    public func saveFeedCursor(_ cursor: String, feed: String) throws {
         try write { db in
             try db.execute(sql: """
                 INSERT INTO feed (name, cursor) VALUES (?, ?)
@@ -20,12 +17,27 @@ extension SQLiteLedger {
         }
     }
 
-    /// The feed a queued reply answers (the feed of its message), to send it back the same way.
-    public func replyFeed(outboxID: Int64) throws -> String? {
+    /// Which of `externalIDs` the ledger holds for `channel`.
+    public func knownExternalIDs(channel: String, _ externalIDs: [String]) throws -> Set<String> {
+        guard !externalIDs.isEmpty else { return [] }
+        return try read { db in
+            var known = Set<String>()
+            let statement = try db.cachedStatement(sql: "SELECT 1 FROM message WHERE channel = ? AND external_id = ?")
+            for id in externalIDs where try Bool.fetchOne(statement, arguments: [channel, id]) != nil {
+                known.insert(id)
+            }
+            return known
+        }
+    }
+
+    /// Calls `body` with the raw bytes of every message of `feed` on `channel` that kept them.
+    public func forEachRawMessage(feed: String, channel: String, _ body: ([UInt8]) throws -> Void) throws {
         try read { db in
-            try String.fetchOne(db, sql: """
-                SELECT message.feed FROM outbox JOIN message ON message.id = outbox.message_id WHERE outbox.id = ?
-                """, arguments: [outboxID])
+            let rows = try Row.fetchCursor(db, sql: "SELECT raw FROM message WHERE channel = ? AND feed = ? AND raw IS NOT NULL", arguments: [channel, feed])
+            while let row = try rows.next() {
+                let data: Data = row[0]
+                try body([UInt8](data))
+            }
         }
     }
 }

@@ -141,7 +141,7 @@ struct KannelSendSMSTests {
 final class MemoryCursor: FeedCursorStore {
     let value = Mutex<[String: String]>([:])
     func feedCursor(feed: String) throws -> String? { value.withLock { $0[feed] } }
-    func setFeedCursor(_ cursor: String, feed: String) throws { value.withLock { $0[feed] = cursor } }
+    func saveFeedCursor(_ cursor: String, feed: String) throws { value.withLock { $0[feed] = cursor } }
 }
 
 @Suite("SMSC-style provider")

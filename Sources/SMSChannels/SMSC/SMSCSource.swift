@@ -6,7 +6,7 @@ import MeterCore
 /// messages live and die together.
 package protocol FeedCursorStore: Sendable {
     func feedCursor(feed: String) throws -> String?
-    func setFeedCursor(_ cursor: String, feed: String) throws
+    func saveFeedCursor(_ cursor: String, feed: String) throws
 }
 
 /// Received SMS of an SMSC.ru-style provider, polled with get_answers after the last id we
@@ -67,7 +67,7 @@ public final class SMSCSource: MessageSource {
         let ids = externalIDs.compactMap { $0.hasPrefix(idPrefix) ? Int64($0.dropFirst(idPrefix.count)) : nil }
         guard let highest = ids.max() else { return }
         let current = try cursor.feedCursor(feed: name).flatMap { Int64($0) } ?? 0
-        if highest > current { try cursor.setFeedCursor(String(highest), feed: name) }
+        if highest > current { try cursor.saveFeedCursor(String(highest), feed: name) }
     }
 }
 

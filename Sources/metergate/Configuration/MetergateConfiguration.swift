@@ -20,7 +20,8 @@ import MeterCore
 ///   (kannel), `base_url`/`login`/`password*` (smsc), `poll_interval` (5s), `number`
 /// - `outbox.path`: write replies as files here instead of sending them
 /// - `log.format` (`text` | `json`), `log.level` (`info`), `log.file`, `log.personal_data` (false)
-/// - `http.listen` (127.0.0.1:9108), `http.unhealthy_after_failed_polls` (3)
+/// - `http.listen` (127.0.0.1:9108), `http.unhealthy_after_failed_polls` (3), `http.unhealthy_after`,
+///   `outbox.max_age`, `policy.max_same_reply`, `policy.same_reply_window`: see `OperationsSettings`
 struct MetergateConfiguration {
     struct Mailbox {
         var name: String
@@ -32,6 +33,18 @@ struct MetergateConfiguration {
         var username: String?
         var secret: SecretReference?
         var tlsVerify: Bool
+        var caFile: String?
+        var oauth2TokenFile: String?
+        var startTLS: Bool
+    }
+
+    /// `smtp.*` beyond `url` and `from`.
+    struct SMTPSettings {
+        var username: String?
+        var secret: SecretReference?
+        var startTLS: Bool
+        var tlsVerify: Bool
+        var caFile: String?
     }
 
     struct SMSFeed {
@@ -47,7 +60,7 @@ struct MetergateConfiguration {
         var smsc: SMSCSettings? = nil
     }
 
-    struct SecretReference {
+    struct SecretReference: Sendable {
         var inline: String?
         var file: String?
         var environment: String?
@@ -85,6 +98,7 @@ struct MetergateConfiguration {
     var mailboxes: [Mailbox]
     var smtpURL: String?
     var smtpFrom: String?
+    var smtp: SMTPSettings
     var sms: [SMSFeed]
     var outboxPath: String?
     var logFormat: String
@@ -93,6 +107,8 @@ struct MetergateConfiguration {
     var logPersonalData: Bool
     var httpListen: String
     var unhealthyAfterFailedPolls: Int
+    /// Health, outbox lifetime, loop guard (`OperationsSettings`).
+    var operations: OperationsSettings
 
     /// The embedded default: everything under `./metergate-data/`.
     static let embeddedDefault = """
@@ -196,16 +212,38 @@ struct MetergateConfiguration {
                 throw ConfigurationError(file: tree.file, key: at + ".after", reason: "'\(after)' must be seen, delete or move:FOLDER")
             }
             let secret = try Self.secret(tree, item, key: "password", at: at)
+            if scheme.hasPrefix("pop3"), after.hasPrefix("move:") {
+                throw ConfigurationError(file: tree.file, key: at + ".after", reason: "POP3 has no folders: use seen (keep) or delete")
+            }
+            let caFile = try tree.string(item, "ca_file", at: at + ".ca_file")
+            let tokenFile = try tree.string(item, "oauth2_token_file", at: at + ".oauth2_token_file")
+            if tokenFile != nil, secret != nil {
+                throw ConfigurationError(file: tree.file, key: at + ".oauth2_token_file", reason: "give either a password or an OAuth2 token file, not both")
+            }
+            let startTLS = try tree.bool(item, "starttls", at: at + ".starttls") ?? false
+            if startTLS, scheme == "imaps" || scheme == "pop3s" {
+                throw ConfigurationError(file: tree.file, key: at + ".starttls", reason: "\(scheme):// is already TLS; starttls is for imap:// and pop3://")
+            }
             return Mailbox(
                 name: name, url: url, scheme: scheme,
                 path: scheme == "maildir" ? String(url.dropFirst("maildir:".count)).replacingOccurrences(of: "//", with: "", options: .anchored) : nil,
                 pollInterval: try tree.duration(item, "poll_interval", at: at + ".poll_interval") ?? .seconds(30),
                 after: after, username: try tree.string(item, "username", at: at + ".username"), secret: secret,
-                tlsVerify: try tree.bool(item, "tls_verify", at: at + ".tls_verify") ?? true)
+                tlsVerify: try tree.bool(item, "tls_verify", at: at + ".tls_verify") ?? true,
+                caFile: caFile, oauth2TokenFile: tokenFile, startTLS: startTLS)
         }
         let smtp = tree.section("smtp")
         smtpURL = try tree.string(smtp, "url", at: "smtp.url")
         smtpFrom = try tree.string(smtp, "from", at: "smtp.from")
+        if let url = smtpURL, !(url.lowercased().hasPrefix("smtp://") || url.lowercased().hasPrefix("smtps://")) {
+            throw ConfigurationError(file: tree.file, key: "smtp.url", reason: "'\(url)' must start with smtp:// or smtps://")
+        }
+        self.smtp = SMTPSettings(
+            username: try tree.string(smtp, "username", at: "smtp.username"),
+            secret: try Self.secret(tree, smtp ?? [:], key: "password", at: "smtp"),
+            startTLS: try tree.bool(smtp, "starttls", at: "smtp.starttls") ?? false,
+            tlsVerify: try tree.bool(smtp, "tls_verify", at: "smtp.tls_verify") ?? true,
+            caFile: try tree.string(smtp, "ca_file", at: "smtp.ca_file"))
         sms = try tree.list("sms").enumerated().map { index, item in
             let at = "sms[\(index)]"
             let name = try tree.string(item, "name", at: at + ".name") ?? "sms\(index + 1)"
@@ -247,6 +285,7 @@ struct MetergateConfiguration {
         let http = tree.section("http")
         httpListen = try tree.string(http, "listen", at: "http.listen") ?? "127.0.0.1:9108"
         unhealthyAfterFailedPolls = try tree.int(http, "unhealthy_after_failed_polls", at: "http.unhealthy_after_failed_polls", range: 1...1_000_000) ?? 3
+        operations = try OperationsSettings(tree: tree)
     }
 
     private static func existingFolder(_ path: String?, key: String, file: String, warnings: inout [String]) -> String? {
