@@ -10,4 +10,9 @@ extension SQLiteLedger {
                 """, arguments: [outboxID])
         }
     }
+
+    /// Delivery attempts recorded for a queued reply (0 when unknown).
+    public func replyAttempts(outboxID: Int64) throws -> Int {
+        try read { db in try Int.fetchOne(db, sql: "SELECT attempts FROM outbox WHERE id = ?", arguments: [outboxID]) ?? 0 }
+    }
 }

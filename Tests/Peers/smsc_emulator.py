@@ -14,7 +14,7 @@ Documented calls (GET or POST form, `fmt=3` JSON answers):
          the last `hour` hours (default 1). Times as `dd.mm.yyyy hh:mm:ss`, Moscow time.
   /sys/send.php?login&psw&phones&mes&charset=utf-8&fmt=3
       -> {"id", "cnt"}; errors {"error", "error_code"}: 1 parameters, 2 login/password,
-         7 phone number format.
+         7 phone number format, 9 the same request (login, phones, mes, id) within a minute.
 Test helpers (no auth):
   POST /emulator/inject  {"from","text"[,"to"][,"duplicate": true]} or a list -> {"ids": [...]}
                           (duplicate: the same answer, same id, is listed twice)
@@ -48,6 +48,7 @@ class Store:
         self.answers = self._load("answers.jsonl")
         self.sent = self._load("sent.jsonl")
         self.faults = []  # list of dicts consumed one per call
+        self.recent = {(i.get("login"), i["phones"], i["mes"], i.get("req_id", "")): i["sent_at"] for i in self.sent}
 
     def _load(self, name):
         path = os.path.join(self.state, name)
@@ -171,8 +172,14 @@ class Handler(BaseHTTPRequestHandler):
             text = text.encode("utf-8", "replace").decode("cp1251", "replace")
         coding, count = segments(text)
         with store.lock:
+            # Documented error 9: the same send request more than once within a minute.
+            key = (params.get("login"), phones, text, params.get("id", ""))
+            now = time.time()
+            if now - store.recent.get(key, 0) < 60:
+                return self._send(200, {"error": "duplicate request, wait a minute", "error_code": 9})
+            store.recent[key] = now
             item = {"id": len(store.sent) + 1, "phones": phones, "mes": text, "cnt": count, "coding": coding,
-                    "sent_at": time.time()}
+                    "sent_at": now, "login": params.get("login"), "req_id": params.get("id", "")}
             store.sent.append(item)
             store._append("sent.jsonl", item)
         return self._send(200, {"id": item["id"], "cnt": count})

@@ -183,13 +183,13 @@ struct SMSCTests {
         #expect(urls[2].contains("after_id=4"))
     }
 
-    @Test("send: {id,cnt} delivered; errors 2,3,4,9 and 5xx retried; 1,6,7,8 failed")
+    @Test("send: {id,cnt} delivered; 9 (the same request within a minute) delivered; 2,3,4 and 5xx retried; 1,6,7,8 failed")
     func send() async {
         let cases: [(Result<SMSHTTPResponse, SMSHTTPError>, String)] = [
             (ok(200, #"{"id": 5, "cnt": 1}"#), "delivered"),
             (ok(200, #"{"error": "authorise error", "error_code": 2}"#), "retry"),
             (ok(200, #"{"error": "no money", "error_code": 3}"#), "retry"),
-            (ok(200, #"{"error": "duplicate", "error_code": 9}"#), "retry"),
+            (ok(200, #"{"error": "duplicate", "error_code": 9}"#), "delivered"),
             (ok(502, "bad gateway"), "retry"),
             (.failure(SMSHTTPError(description: "timeout", isTransient: true)), "retry"),
             (ok(200, #"{"error": "invalid number", "error_code": 7}"#), "failed"),
@@ -206,6 +206,7 @@ struct SMSCTests {
             #expect(request?.url == "https://p.test/sys/send.php")
             #expect(request?.form?.contains(SMSFormField("charset", "utf-8")) == true)
             #expect(request?.form?.contains(SMSFormField("mes", sampleReply.body)) == true)
+            #expect(request?.form?.contains(SMSFormField("id", "113")) == true)  // reply 7 × 16 + 0 attempts + 1
         }
     }
 }

@@ -8,8 +8,8 @@ import Foundation
 /// - receive: `GET {base}/sys/get.php?get_answers=1&login=…&psw=…&after_id=N&fmt=3` → a JSON
 ///   array, each item `{"id", "received", "phone", "message", "to_phone", "sent"}` (times as
 ///   Unix seconds, or `dd.mm.yyyy hh:mm:ss` in Moscow time), or `{"error", "error_code"}`;
-/// - send: `{base}/sys/send.php` with `login`, `psw`, `phones`, `mes`, `charset=utf-8`,
-///   `fmt=3` (GET or POST; we POST, so the password stays out of URLs) →
+/// - send: `{base}/sys/send.php` with `login`, `psw`, `phones`, `mes`, `id` (ours, optional
+///   there), `charset=utf-8`, `fmt=3` (GET or POST; we POST, so the password stays out of URLs) →
 ///   `{"id", "cnt"}` or `{"error", "error_code"[, "id"]}`.
 ///
 /// Send error codes (the send page): 1 parameters, 2 login or password, 3 not enough money,
@@ -34,8 +34,12 @@ package enum SMSCAPI {
         package var description: String { "SMSC error \(code): \(message)" }
 
         /// Whether the same request can succeed later without a person changing something
-        /// about the message: login (2), money (3), a temporary block (4) and rate (9) can.
-        package var isTemporary: Bool { [2, 3, 4, 9].contains(code) }
+        /// about the message: login (2), money (3), a temporary block (4) can.
+        package var isTemporary: Bool { [2, 3, 4].contains(code) }
+
+        /// 9 on a send: the provider has had this very request (same phone, text and id)
+        /// within the last minute, i.e. it already took it.
+        package var isRepeatedRequest: Bool { code == 9 }
     }
 
     package struct ProtocolError: Error, Sendable, CustomStringConvertible {
@@ -50,10 +54,11 @@ package enum SMSCAPI {
         ]))
     }
 
-    package static func sendRequest(base: String, login: String, password: String, phone: String, text: String) -> SMSHTTPRequest {
+    /// `id` is the documented client-assigned message id (1…2147483647).
+    package static func sendRequest(base: String, login: String, password: String, phone: String, text: String, id: Int64) -> SMSHTTPRequest {
         SMSHTTPRequest(url: trimmed(base) + "/sys/send.php", form: [
             .init("login", login), .init("psw", password), .init("phones", phone), .init("mes", text),
-            .init("charset", "utf-8"), .init("fmt", "3"),
+            .init("id", String(id)), .init("charset", "utf-8"), .init("fmt", "3"),
         ])
     }
 

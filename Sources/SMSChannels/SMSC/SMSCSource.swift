@@ -76,8 +76,16 @@ public struct SMSCError: Error, Sendable, CustomStringConvertible {
 }
 
 /// Replies through the provider's send call. `{"id", "cnt"}`: delivered (logged when the
-/// provider counted more than one part); errors 2, 3, 4, 9, HTTP 5xx and no answer: retry;
+/// provider counted more than one part); errors 2, 3, 4, HTTP 5xx and no answer: retry;
 /// errors 1, 5, 6, 7, 8 and other HTTP 4xx: failed for good.
+///
+/// Sending is made idempotent across a crash with the provider's own rule: the documented
+/// error 9 refuses a send request identical to one made within the last minute. The request
+/// carries `id` = our reply id × 16 + the attempts recorded so far, so the repeat of an attempt
+/// whose answer was lost (metergate killed between the provider's acceptance and our
+/// bookkeeping, restarted within the minute) is identical and refused with 9, which we take as
+/// delivered; a deliberate retry after a recorded failure is a new attempt number, hence a new
+/// request. (A repeat more than a minute later is sent again: at least once, not exactly once.)
 public struct SMSCTransport: ReplyTransport {
     public let name: String
     let baseURL: String
@@ -85,18 +93,31 @@ public struct SMSCTransport: ReplyTransport {
     let password: String
     let client: any SMSHTTPClient
     let logger: Logger
+    /// Attempts already recorded for a reply (the outbox row's `attempts`).
+    let attempts: @Sendable (Int64) -> Int
 
-    package init(name: String, baseURL: String, login: String, password: String, client: any SMSHTTPClient, logger: Logger) {
+    package init(
+        name: String, baseURL: String, login: String, password: String, client: any SMSHTTPClient, logger: Logger,
+        attempts: @escaping @Sendable (Int64) -> Int = { _ in 0 }
+    ) {
         self.name = name
         self.baseURL = baseURL
         self.login = login
         self.password = password
         self.client = client
         self.logger = logger
+        self.attempts = attempts
+    }
+
+    /// The documented `id` range is 1…2147483647.
+    static func requestID(reply: Int64, attempts: Int) -> Int64 {
+        (reply * 16 + Int64(min(max(attempts, 0), 15))) % 2_147_483_647 + 1
     }
 
     public func deliver(_ reply: OutgoingReply) async -> DeliveryResult {
-        let request = SMSCAPI.sendRequest(base: baseURL, login: login, password: password, phone: reply.recipient, text: reply.body)
+        let request = SMSCAPI.sendRequest(
+            base: baseURL, login: login, password: password, phone: reply.recipient, text: reply.body,
+            id: Self.requestID(reply: reply.id, attempts: attempts(reply.id)))
         let response: SMSHTTPResponse
         do {
             response = try await client.send(request)
@@ -111,6 +132,9 @@ public struct SMSCTransport: ReplyTransport {
         do {
             let sent = try SMSCAPI.sendResult(from: response.body)
             if sent.parts > 1 { logger.warning("reply \(reply.id) via \(name) went as \(sent.parts) SMS parts") }
+            return .delivered
+        } catch let error as SMSCAPI.APIError where error.isRepeatedRequest {
+            logger.notice("reply \(reply.id) via \(name): the provider already took this request (\(error)); counted as sent")
             return .delivered
         } catch let error as SMSCAPI.APIError {
             return error.isTemporary ? .retry(reason: "SMSC send: \(error)") : .failed(reason: "SMSC send: \(error)")

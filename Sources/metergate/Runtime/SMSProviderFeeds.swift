@@ -61,7 +61,8 @@ extension Run {
                 let client = CurlSMSHTTPClient(label: "smsc.\(feed.name)", verifyTLS: settings.tlsVerify, caFile: settings.caFile)
                 byFeed[feed.name] = SMSCTransport(
                     name: "smsc send (\(feed.name))", baseURL: settings.baseURL, login: settings.login,
-                    password: try feed.secret?.resolve(environment) ?? "", client: client, logger: logger)
+                    password: try feed.secret?.resolve(environment) ?? "", client: client, logger: logger,
+                    attempts: { id in (try? ledger.replyAttempts(outboxID: id)) ?? 0 })
             }
         }
         guard !byFeed.isEmpty else { return transports }

@@ -14,6 +14,12 @@ final class KannelDriver: SMSPeerDriver {
     let pushes = true
     let secret = "kannel-mo-secret"
     private let state = Mutex<(dir: URL, port: Int)?>(nil)
+    /// Extra settings for kannel-up.sh (e.g. `KANNEL_HTTP_RETRY`).
+    let peerEnvironment: [String: String]
+
+    init(peerEnvironment: [String: String] = [:]) {
+        self.peerEnvironment = peerEnvironment
+    }
 
     var directory: URL? { state.withLock { $0?.dir } }
     var endpointPort: Int? { state.withLock { $0?.port } }
@@ -22,7 +28,7 @@ final class KannelDriver: SMSPeerDriver {
         let port = SMSPeers.freePort()
         let kannel = directory.appendingPathComponent("kannel")
         let target = "http://127.0.0.1:\(port)/sms/kannel?from=%p&to=%P&text=%b&charset=%C&coding=%c&id=%I&time=%T&secret=\(secret)"
-        let up = try SMSPeers.run("/bin/bash", [SMSPeers.scripts.appendingPathComponent("kannel-up.sh").path, kannel.path, target], timeout: 60)
+        let up = try SMSPeers.run("/bin/bash", [SMSPeers.scripts.appendingPathComponent("kannel-up.sh").path, kannel.path, target], environment: peerEnvironment, timeout: 60)
         guard up.status == 0 else { throw HarnessError(description: "kannel-up.sh failed (\(up.status)): \(up.stderr)") }
         let settings = Dictionary(uniqueKeysWithValues: up.stdout.split(separator: "\n").compactMap { line -> (String, String)? in
             let pair = line.split(separator: "=", maxSplits: 1)
