@@ -58,8 +58,8 @@ struct SMSProviderAcceptanceTests {
         let waiting = try SMSPeers.query(store, "SELECT state, last_error FROM outbox WHERE state != 'sent'")
         #expect(sent, "replies still waiting: \(waiting); stderr: \(daemon.stderr.suffix(2000))")
         var replies: [PeerReply] = []
-        _ = waitUntil(timeout: 30) {
-            replies = (try? awaitResult { try await driver.replies() }) ?? []
+        _ = await waitUntilAsync(timeout: 30) {
+            replies = (try? await driver.replies()) ?? []
             return replies.count >= expected.count
         }
         #expect(replies.count == expected.count, "\(replies.count) replies at the peer for \(expected.count) queued")
@@ -118,15 +118,30 @@ struct SMSProviderAcceptanceTests {
     }
 }
 
-/// Runs async work from a synchronous context (the waits above poll synchronously).
-func awaitResult<T: Sendable>(_ body: @escaping @Sendable () async throws -> T) throws -> T {
+/// Polls `condition` every 200 ms until it holds or `timeout` seconds pass, without blocking
+/// a thread of Swift's cooperative pool (two threads on this machine: tests that block them
+/// while waiting for a task that needs one of them wait forever).
+func waitUntilAsync(timeout: TimeInterval, _ condition: () async -> Bool) async -> Bool {
+    let deadline = Date().addingTimeInterval(timeout)
+    while Date() < deadline {
+        if await condition() { return true }
+        try? await Task.sleep(for: .milliseconds(200))
+    }
+    return await condition()
+}
+
+/// Runs async work from a synchronous context (a `defer`). Bounded: when the cooperative pool
+/// is busy with blocked tests the work may not get a thread, and a test must not hang for it.
+func awaitResult<T: Sendable>(timeout: TimeInterval = 60, _ body: @escaping @Sendable () async throws -> T) throws -> T {
     let box = ResultBox<T>()
     let semaphore = DispatchSemaphore(value: 0)
-    Task {
+    Task.detached {
         do { box.set(.success(try await body())) } catch { box.set(.failure(error)) }
         semaphore.signal()
     }
-    semaphore.wait()
+    guard semaphore.wait(timeout: .now() + timeout) == .success else {
+        throw HarnessError(description: "async work did not finish within \(Int(timeout)) s")
+    }
     return try box.get()
 }
 

@@ -93,7 +93,7 @@ struct SMSProviderCrashTests {
         locker.waitUntilExit()
         let recorded = waitUntil(timeout: 40) { SMSPeers.count(store, "SELECT COUNT(*) FROM message") == 1 }
         #expect(recorded, "Kannel's retry did not get the message recorded: \(daemon.stderr.suffix(1500))")
-        let answered = waitUntil(timeout: 20) { ((try? awaitResult { try await driver.replies() }) ?? []).count == 1 }
+        let answered = await waitUntilAsync(timeout: 20) { ((try? await driver.replies()) ?? []).count == 1 }
         #expect(answered)
         usleep(3_000_000)  // any further retry would show now
         #expect(SMSPeers.count(store, "SELECT COUNT(*) FROM message") == 1)
