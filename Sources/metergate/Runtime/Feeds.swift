@@ -26,6 +26,8 @@ extension Run {
                     ?? inboxURL.deletingLastPathComponent().appendingPathComponent("processed")
                 sources.append((GammuFilesSource(name: feed.name, inbox: inboxURL, processed: processed,
                                                  timeZone: configuration.policy.timeZone ?? .current), feed.pollInterval))
+            } else if feed.kind == "gammu", let source = gammuSource(feed, configuration, logger: logger) {
+                sources.append((source, feed.pollInterval))
             } else {
                 logger.error("sms \(feed.name): kind \(feed.kind) is not available in this version; feed skipped")
             }
@@ -34,7 +36,7 @@ extension Run {
     }
 
     static func makeTransports(_ configuration: MetergateConfiguration, logger: Logger) -> [ChannelKind: any ReplyTransport] {
-        guard let path = configuration.outboxPath else { return [:] }
+        guard let path = configuration.outboxPath else { return smsTransports(configuration, logger: logger) }
         let from = configuration.smtpFrom ?? "metergate <readings@metergate.invalid>"
         let composer = ReplyComposer(from: from)
         let domain = from.split(separator: "@").last.map { $0.trimmingCharacters(in: CharacterSet(charactersIn: "> ")) } ?? "metergate.invalid"
