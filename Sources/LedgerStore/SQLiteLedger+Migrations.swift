@@ -89,6 +89,9 @@ extension SQLiteLedger {
         migrator.registerMigration("v2: no index on processed_at (only status counts read it)") { db in
             try db.execute(sql: "DROP INDEX message_by_processed")
         }
+        migrator.registerMigration("v3: outbox by recipient (replies per sender per hour)") { db in
+            try db.execute(sql: "CREATE INDEX IF NOT EXISTS outbox_by_recipient ON outbox (recipient, created_at)")
+        }
         return migrator
     }
 }
