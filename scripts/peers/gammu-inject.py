@@ -5,7 +5,9 @@ atomically with link(2); gammu-smsd reads the folder, stores the parts in `inbox
 deletes the files.
 
 usage: gammu-inject.py STATE FROM TEXT [--parts N] [--reference R] [--order 2,1,...]
-       gammu-inject.py STATE --jsonl FILE     (one {"from","text","parts"?,"order"?} per line)
+       gammu-inject.py STATE --jsonl FILE|-   (one {"from","text","parts"?,"order"?,"sent"?,"copies"?} per line)
+"sent" is the network's time stamp (epoch seconds, default now); "copies": 2 delivers the same
+SMS twice (what SMSD does when it reads one message from the SIM again).
 A text of plain GSM-7 letters goes as Default_No_Compression, anything else as
 Unicode_No_Compression (UTF-16BE, as Gammu stores both in the backup); --parts N splits the
 text into N parts with a concatenation UDH 050003RRNNMM (parts may be written out of order).
@@ -35,21 +37,37 @@ def backup(sender, text, udh, when):
     return "\n".join(lines) + "\n"
 
 
+# Gammu's dummy phone looks at locations 1..10000 of a folder only (files numbered beyond are
+# never read): numbers are reused once gammu-smsd has taken (deleted) a file.
+MAX_LOCATION = 10000
+_next = {}
+
+
 def claim(folder, content):
+    """Writes `content` as a free plain number (1..10000) in `folder`, atomically (by link);
+    waits for gammu-smsd to free one when all are taken."""
     os.makedirs(folder, exist_ok=True)
     tmp = os.path.join(folder, f".inject.{os.getpid()}.{random.random()}")
     with open(tmp, "w", encoding="ascii") as f:
         f.write(content)
-    n = 1
-    existing = [int(x) for x in os.listdir(folder) if x.isdigit()]
-    if existing:
-        n = max(existing) + 1
+    n = _next.get(folder)
+    if n is None:
+        existing = [int(x) for x in os.listdir(folder) if x.isdigit() and int(x) <= MAX_LOCATION]
+        n = max(existing) + 1 if existing else 1
+    tried = 0
     while True:
+        if n > MAX_LOCATION:
+            n = 1
         try:
             os.link(tmp, os.path.join(folder, str(n)))
             break
         except FileExistsError:
             n += 1
+            tried += 1
+            if tried >= MAX_LOCATION:
+                time.sleep(0.05)
+                tried = 0
+    _next[folder] = n + 1
     os.unlink(tmp)
     return n
 
@@ -60,18 +78,19 @@ def split(text, parts):
     return chunks
 
 
-def deliver(state, sender, text, parts=1, reference=None, order=None, now=None):
+def deliver(state, sender, text, parts=1, reference=None, order=None, now=None, copies=1):
     folder = os.path.join(state, "phone", "sms", "1")
     when = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime(now or time.time()))
     if parts <= 1:
-        return [claim(folder, backup(sender, text, "", when))]
+        return [claim(folder, backup(sender, text, "", when)) for _ in range(copies)]
     reference = random.randrange(256) if reference is None else reference
     chunks = split(text, parts)
     order = order or list(range(1, parts + 1))
     written = []
-    for number in order:
-        udh = f"050003{reference:02X}{parts:02X}{number:02X}"
-        written.append(claim(folder, backup(sender, chunks[number - 1], udh, when)))
+    for _ in range(copies):
+        for number in order:
+            udh = f"050003{reference:02X}{parts:02X}{number:02X}"
+            written.append(claim(folder, backup(sender, chunks[number - 1], udh, when)))
     return written
 
 
@@ -93,7 +112,8 @@ def main():
                 continue
             item = json.loads(line)
             order = item.get("order")
-            deliver(args.state, item["from"], item["text"], item.get("parts", 1), item.get("reference"), order)
+            deliver(args.state, item["from"], item["text"], item.get("parts", 1), item.get("reference"), order,
+                    item.get("sent"), item.get("copies", 1))
             count += 1
         print(f"injected {count} message(s)", file=sys.stderr)
         return
