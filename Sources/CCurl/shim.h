@@ -6,6 +6,8 @@
 #include <curl/curl.h>
 
 typedef size_t (*ccurl_data_callback)(char *buffer, size_t size, size_t count, void *context);
+typedef int (*ccurl_debug_callback)(CURL *handle, curl_infotype type, char *data, size_t size, void *context);
+typedef int (*ccurl_progress_callback)(void *context, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal, curl_off_t ulnow);
 
 static inline CURLcode ccurl_setopt_long(CURL *handle, CURLoption option, long value) {
     return curl_easy_setopt(handle, option, value);
@@ -25,6 +27,14 @@ static inline CURLcode ccurl_setopt_slist(CURL *handle, CURLoption option, struc
 
 static inline CURLcode ccurl_setopt_callback(CURL *handle, CURLoption option, ccurl_data_callback value) {
     return curl_easy_setopt(handle, option, value);
+}
+
+static inline CURLcode ccurl_setopt_debug(CURL *handle, ccurl_debug_callback value) {
+    return curl_easy_setopt(handle, CURLOPT_DEBUGFUNCTION, value);
+}
+
+static inline CURLcode ccurl_setopt_progress(CURL *handle, ccurl_progress_callback value) {
+    return curl_easy_setopt(handle, CURLOPT_XFERINFOFUNCTION, value);
 }
 
 static inline CURLcode ccurl_setopt_off(CURL *handle, CURLoption option, curl_off_t value) {

@@ -89,8 +89,8 @@ extension SQLiteLedger {
         migrator.registerMigration("v2: no index on processed_at (only status counts read it)") { db in
             try db.execute(sql: "DROP INDEX message_by_processed")
         }
-        migrator.registerMigration("v3: outbox by recipient (replies per sender per hour)") { db in
-            try db.execute(sql: "CREATE INDEX IF NOT EXISTS outbox_by_recipient ON outbox (recipient, created_at)")
+        migrator.registerMigration("v3: replies by recipient (the loop guard's question)") { db in
+            try db.execute(sql: "CREATE INDEX outbox_by_recipient ON outbox (recipient, sent_at)")
         }
         return migrator
     }

@@ -21,7 +21,8 @@ import SMSChannels
 ///   (kannel), `base_url`/`login`/`password*` (smsc), `poll_interval` (5s), `number`
 /// - `outbox.path`: write replies as files here instead of sending them
 /// - `log.format` (`text` | `json`), `log.level` (`info`), `log.file`, `log.personal_data` (false)
-/// - `http.listen` (127.0.0.1:9108), `http.unhealthy_after_failed_polls` (3)
+/// - `http.listen` (127.0.0.1:9108), `http.unhealthy_after_failed_polls` (3), `http.unhealthy_after`,
+///   `outbox.max_age`, `policy.max_same_reply`, `policy.same_reply_window`: see `OperationsSettings`
 struct MetergateConfiguration {
     struct Mailbox {
         var name: String
@@ -33,6 +34,18 @@ struct MetergateConfiguration {
         var username: String?
         var secret: SecretReference?
         var tlsVerify: Bool
+        var caFile: String?
+        var oauth2TokenFile: String?
+        var startTLS: Bool
+    }
+
+    /// `smtp.*` beyond `url` and `from`.
+    struct SMTPSettings {
+        var username: String?
+        var secret: SecretReference?
+        var startTLS: Bool
+        var tlsVerify: Bool
+        var caFile: String?
     }
 
     struct SMSFeed {
@@ -44,11 +57,13 @@ struct MetergateConfiguration {
         var pollInterval: Duration
         var number: String?
         var secret: SecretReference?
+        var kannel: KannelSettings? = nil
+        var smsc: SMSCSettings? = nil
         /// gammu: how long the parts of a long message are waited for.
         var multipartWait: Duration = .seconds(60)
     }
 
-    struct SecretReference {
+    struct SecretReference: Sendable {
         var inline: String?
         var file: String?
         var environment: String?
@@ -86,6 +101,7 @@ struct MetergateConfiguration {
     var mailboxes: [Mailbox]
     var smtpURL: String?
     var smtpFrom: String?
+    var smtp: SMTPSettings
     var sms: [SMSFeed]
     var outboxPath: String?
     var logFormat: String
@@ -94,6 +110,8 @@ struct MetergateConfiguration {
     var logPersonalData: Bool
     var httpListen: String
     var unhealthyAfterFailedPolls: Int
+    /// Health, outbox lifetime, loop guard (`OperationsSettings`).
+    var operations: OperationsSettings
 
     /// The embedded default: everything under `./metergate-data/`.
     static let embeddedDefault = """
@@ -197,16 +215,38 @@ struct MetergateConfiguration {
                 throw ConfigurationError(file: tree.file, key: at + ".after", reason: "'\(after)' must be seen, delete or move:FOLDER")
             }
             let secret = try Self.secret(tree, item, key: "password", at: at)
+            if scheme.hasPrefix("pop3"), after.hasPrefix("move:") {
+                throw ConfigurationError(file: tree.file, key: at + ".after", reason: "POP3 has no folders: use seen (keep) or delete")
+            }
+            let caFile = try tree.string(item, "ca_file", at: at + ".ca_file")
+            let tokenFile = try tree.string(item, "oauth2_token_file", at: at + ".oauth2_token_file")
+            if tokenFile != nil, secret != nil {
+                throw ConfigurationError(file: tree.file, key: at + ".oauth2_token_file", reason: "give either a password or an OAuth2 token file, not both")
+            }
+            let startTLS = try tree.bool(item, "starttls", at: at + ".starttls") ?? false
+            if startTLS, scheme == "imaps" || scheme == "pop3s" {
+                throw ConfigurationError(file: tree.file, key: at + ".starttls", reason: "\(scheme):// is already TLS; starttls is for imap:// and pop3://")
+            }
             return Mailbox(
                 name: name, url: url, scheme: scheme,
                 path: scheme == "maildir" ? String(url.dropFirst("maildir:".count)).replacingOccurrences(of: "//", with: "", options: .anchored) : nil,
                 pollInterval: try tree.duration(item, "poll_interval", at: at + ".poll_interval") ?? .seconds(30),
                 after: after, username: try tree.string(item, "username", at: at + ".username"), secret: secret,
-                tlsVerify: try tree.bool(item, "tls_verify", at: at + ".tls_verify") ?? true)
+                tlsVerify: try tree.bool(item, "tls_verify", at: at + ".tls_verify") ?? true,
+                caFile: caFile, oauth2TokenFile: tokenFile, startTLS: startTLS)
         }
         let smtp = tree.section("smtp")
         smtpURL = try tree.string(smtp, "url", at: "smtp.url")
         smtpFrom = try tree.string(smtp, "from", at: "smtp.from")
+        if let url = smtpURL, !(url.lowercased().hasPrefix("smtp://") || url.lowercased().hasPrefix("smtps://")) {
+            throw ConfigurationError(file: tree.file, key: "smtp.url", reason: "'\(url)' must start with smtp:// or smtps://")
+        }
+        self.smtp = SMTPSettings(
+            username: try tree.string(smtp, "username", at: "smtp.username"),
+            secret: try Self.secret(tree, smtp ?? [:], key: "password", at: "smtp"),
+            startTLS: try tree.bool(smtp, "starttls", at: "smtp.starttls") ?? false,
+            tlsVerify: try tree.bool(smtp, "tls_verify", at: "smtp.tls_verify") ?? true,
+            caFile: try tree.string(smtp, "ca_file", at: "smtp.ca_file"))
         sms = try tree.list("sms").enumerated().map { index, item in
             let at = "sms[\(index)]"
             let name = try tree.string(item, "name", at: at + ".name") ?? "sms\(index + 1)"
@@ -233,6 +273,8 @@ struct MetergateConfiguration {
                 pollInterval: try tree.duration(item, "poll_interval", at: at + ".poll_interval") ?? .seconds(5),
                 number: try tree.string(item, "number", at: at + ".number"),
                 secret: try Self.secret(tree, item, key: "password", at: at))
+            if kind == "kannel" { feed.kannel = try Self.kannelSettings(tree, item, at: at) }
+            if kind == "smsc" { feed.smsc = try Self.smscSettings(tree, item, at: at) }
             feed.multipartWait = try tree.duration(item, "multipart_wait", at: at + ".multipart_wait") ?? feed.multipartWait
             return feed
         }
@@ -252,6 +294,7 @@ struct MetergateConfiguration {
         let http = tree.section("http")
         httpListen = try tree.string(http, "listen", at: "http.listen") ?? "127.0.0.1:9108"
         unhealthyAfterFailedPolls = try tree.int(http, "unhealthy_after_failed_polls", at: "http.unhealthy_after_failed_polls", range: 1...1_000_000) ?? 3
+        operations = try OperationsSettings(tree: tree)
     }
 
     private static func existingFolder(_ path: String?, key: String, file: String, warnings: inout [String]) -> String? {
@@ -270,7 +313,7 @@ struct MetergateConfiguration {
         return nil
     }
 
-    private static func secret(_ tree: ConfigTree, _ item: [String: Any], key: String, at: String) throws -> SecretReference? {
+    static func secret(_ tree: ConfigTree, _ item: [String: Any], key: String, at: String) throws -> SecretReference? {
         let inline = try tree.string(item, key, at: "\(at).\(key)")
         let file = try tree.string(item, key + "_file", at: "\(at).\(key)_file")
         let environment = try tree.string(item, key + "_env", at: "\(at).\(key)_env")

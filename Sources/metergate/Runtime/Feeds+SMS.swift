@@ -3,7 +3,7 @@ import Logging
 import MeterCore
 import SMSChannels
 
-/// SMS feeds and the transport that sends SMS replies (when `outbox.path` does not take them).
+/// Gammu SMSD feeds (`kind: gammu`): the inbox source and the outbox transport.
 extension Run {
     static func gammuSource(
         _ feed: MetergateConfiguration.SMSFeed, _ configuration: MetergateConfiguration, logger: Logger
@@ -16,13 +16,9 @@ extension Run {
             timeZone: configuration.policy.timeZone ?? .current)
     }
 
-    /// Replies to SMS go out through the first feed that can send them (in the order of `sms:`).
-    static func smsTransports(_ configuration: MetergateConfiguration, logger: Logger) -> [ChannelKind: any ReplyTransport] {
-        for feed in configuration.sms {
-            if feed.kind == "gammu", let database = feed.database {
-                return [.sms: GammuSMSDTransport(name: feed.name, database: GammuSMSDDatabase(path: database))]
-            }
-        }
-        return [:]
+    /// Replies to messages of a `gammu` feed: rows in its SMSD's `outbox`.
+    static func gammuTransport(_ feed: MetergateConfiguration.SMSFeed) -> (any ReplyTransport)? {
+        guard let database = feed.database else { return nil }
+        return GammuSMSDTransport(name: feed.name, database: GammuSMSDDatabase(path: database))
     }
 }

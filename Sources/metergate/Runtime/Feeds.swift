@@ -1,5 +1,6 @@
 import Channels
 import Foundation
+import LedgerStore
 import Logging
 import MailChannels
 import MailMessage
@@ -8,15 +9,17 @@ import SMSChannels
 
 /// The feeds and reply transports `run` builds from the configuration, one case per kind.
 extension Run {
-    static func makeSources(_ configuration: MetergateConfiguration, logger: Logger) -> [(source: any MessageSource, interval: Duration)] {
+    static func makeSources(
+        _ configuration: MetergateConfiguration, ledger: SQLiteLedger, logger: Logger
+    ) -> [(source: any MessageSource, interval: Duration)] {
         var sources: [(source: any MessageSource, interval: Duration)] = []
         for mailbox in configuration.mailboxes {
             if mailbox.scheme == "maildir", let path = mailbox.path {
                 sources.append((MaildirSource(
                     name: mailbox.name, directory: URL(fileURLWithPath: path),
                     maxMessageBytes: max(configuration.policy.maxMessageBytes, 10 << 20)), mailbox.pollInterval))
-            } else {
-                logger.error("mailbox \(mailbox.name): \(mailbox.scheme):// is not available in this version; feed skipped")
+            } else if let source = makeMailSource(mailbox, configuration, ledger: ledger, logger: logger) {
+                sources.append((source, mailbox.pollInterval))
             }
         }
         for feed in configuration.sms {
@@ -28,6 +31,8 @@ extension Run {
                                                  timeZone: configuration.policy.timeZone ?? .current), feed.pollInterval))
             } else if feed.kind == "gammu", let source = gammuSource(feed, configuration, logger: logger) {
                 sources.append((source, feed.pollInterval))
+            } else if feed.kind == "kannel" || feed.kind == "smsc" {
+                continue  // SMSProviderFeeds.swift: makePushServices, makeProviderSources
             } else {
                 logger.error("sms \(feed.name): kind \(feed.kind) is not available in this version; feed skipped")
             }
@@ -36,7 +41,8 @@ extension Run {
     }
 
     static func makeTransports(_ configuration: MetergateConfiguration, logger: Logger) -> [ChannelKind: any ReplyTransport] {
-        guard let path = configuration.outboxPath else { return smsTransports(configuration, logger: logger) }
+        let smtp = makeSMTPTransport(configuration, logger: logger)
+        guard let path = configuration.outboxPath else { return smtp.map { [.email: $0] } ?? [:] }
         let from = configuration.smtpFrom ?? "metergate <readings@metergate.invalid>"
         let composer = ReplyComposer(from: from)
         let domain = from.split(separator: "@").last.map { $0.trimmingCharacters(in: CharacterSet(charactersIn: "> ")) } ?? "metergate.invalid"
@@ -46,6 +52,6 @@ extension Run {
                 inReplyTo: reply.inReplyTo, references: reply.references,
                 messageID: "<reply.\(reply.id)@\(domain)>", date: Date())
         }
-        return [.email: transport, .sms: transport]
+        return [.email: smtp ?? transport, .sms: transport]
     }
 }

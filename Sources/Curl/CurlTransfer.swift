@@ -1,0 +1,91 @@
+import CCurl
+
+/// What one transfer collects through libcurl's callbacks; passed to them as the context pointer.
+final class CurlTransfer {
+    var body: [UInt8] = []
+    var headerLines: [String] = []
+    /// The server's protocol lines (IMAP/POP3/SMTP responses), most recent last, capped.
+    var serverLines: [String] = []
+    var upload: [UInt8] = []
+    var uploadOffset = 0
+    /// Abort the transfer when the body grows beyond this many bytes.
+    var maxBodyBytes = Int.max
+    var bodyTooLarge = false
+    /// Keep only this many bytes and stop the transfer there (reported as success, `truncated`).
+    var truncateAt = Int.max
+    var truncated = false
+
+    static let serverLineLimit = 16
+
+    func appendBody(_ pointer: UnsafePointer<UInt8>, _ count: Int) -> Bool {
+        if body.count + count >= truncateAt {
+            body.append(contentsOf: UnsafeBufferPointer(start: pointer, count: truncateAt - body.count))
+            truncated = true
+            return false
+        }
+        if body.count + count > maxBodyBytes {
+            bodyTooLarge = true
+            return false
+        }
+        body.append(contentsOf: UnsafeBufferPointer(start: pointer, count: count))
+        return true
+    }
+
+    func appendServerText(_ pointer: UnsafePointer<UInt8>, _ count: Int) {
+        let text = String(decoding: UnsafeBufferPointer(start: pointer, count: min(count, 2048)), as: UTF8.self)
+        for line in text.split(whereSeparator: { $0 == "\r" || $0 == "\n" }) where !line.isEmpty {
+            serverLines.append(String(line.prefix(400)))
+        }
+        if serverLines.count > Self.serverLineLimit {
+            serverLines.removeFirst(serverLines.count - Self.serverLineLimit)
+        }
+    }
+
+    /// Fills `buffer` with the next part of the upload; returns how many bytes were written.
+    func readUpload(into buffer: UnsafeMutablePointer<CChar>, capacity: Int) -> Int {
+        let count = min(capacity, upload.count - uploadOffset)
+        guard count > 0 else { return 0 }
+        upload.withUnsafeBufferPointer { source in
+            UnsafeMutableRawPointer(buffer).copyMemory(from: source.baseAddress! + uploadOffset, byteCount: count)
+        }
+        uploadOffset += count
+        return count
+    }
+}
+
+/// The C callbacks: plain functions (no captured context), the transfer comes back through
+/// the `…DATA` pointer.
+enum CurlCallbacks {
+    static let write: ccurl_data_callback = { buffer, size, count, context in
+        guard let context, let buffer else { return 0 }
+        let transfer = Unmanaged<CurlTransfer>.fromOpaque(context).takeUnretainedValue()
+        let bytes = size * count
+        return buffer.withMemoryRebound(to: UInt8.self, capacity: bytes) { transfer.appendBody($0, bytes) } ? bytes : 0
+    }
+
+    static let header: ccurl_data_callback = { buffer, size, count, context in
+        guard let context, let buffer else { return 0 }
+        let transfer = Unmanaged<CurlTransfer>.fromOpaque(context).takeUnretainedValue()
+        let bytes = size * count
+        let line = buffer.withMemoryRebound(to: UInt8.self, capacity: bytes) {
+            String(decoding: UnsafeBufferPointer(start: $0, count: bytes), as: UTF8.self)
+        }
+        transfer.headerLines.append(line)
+        return bytes
+    }
+
+    static let read: ccurl_data_callback = { buffer, size, count, context in
+        guard let context, let buffer else { return 0 }
+        let transfer = Unmanaged<CurlTransfer>.fromOpaque(context).takeUnretainedValue()
+        return transfer.readUpload(into: buffer, capacity: size * count)
+    }
+
+    /// Keeps what the server said (`CURLINFO_HEADER_IN`: protocol response lines); never what we
+    /// sent, which holds credentials.
+    static let debug: ccurl_debug_callback = { _, type, data, size, context in
+        guard type == CURLINFO_HEADER_IN, let context, let data else { return 0 }
+        let transfer = Unmanaged<CurlTransfer>.fromOpaque(context).takeUnretainedValue()
+        data.withMemoryRebound(to: UInt8.self, capacity: size) { transfer.appendServerText($0, size) }
+        return 0
+    }
+}

@@ -1,0 +1,151 @@
+import Curl
+import Foundation
+
+/// What to do with a message at the server once it is safely in the ledger.
+public enum MailboxAfter: Sendable, Hashable, CustomStringConvertible {
+    /// IMAP: set `\Seen`; POP3: leave it on the server.
+    case seen
+    /// IMAP: `\Deleted` + expunge; POP3: `DELE` (final at `QUIT`).
+    case delete
+    /// IMAP only: `UID MOVE` into this folder.
+    case move(String)
+
+    /// `seen`, `delete`, `move:FOLDER`; nil for anything else.
+    public init?(_ text: String) {
+        switch text {
+        case "seen": self = .seen
+        case "delete": self = .delete
+        default:
+            guard text.hasPrefix("move:"), text.count > 5 else { return nil }
+            self = .move(String(text.dropFirst(5)))
+        }
+    }
+
+    public var description: String {
+        switch self {
+        case .seen: "seen"
+        case .delete: "delete"
+        case .move(let folder): "move:\(folder)"
+        }
+    }
+}
+
+/// A mailbox on an IMAP or POP3 server, as configured.
+public struct MailboxSettings: Sendable {
+    /// `imap://host:port/MAILBOX`, `imaps://…`, `pop3://host:port`, `pop3s://…`.
+    public var url: String
+    public var username: String?
+    /// Read at each poll (a rotated password file is picked up); never logged.
+    public var password: (@Sendable () throws -> String?)?
+    /// A file holding an OAuth2 access token, re-read at each poll so that an external refresher
+    /// can rotate it; when set, login is XOAUTH2/OAUTHBEARER instead of the password.
+    public var oauth2TokenFile: String?
+    /// STARTTLS required on a plain `imap://` / `pop3://` URL.
+    public var startTLS: Bool
+    public var tls: CurlTLS
+    public var after: MailboxAfter
+    /// A larger message is kept only up to this many bytes (+1, so the pipeline sees it is too large).
+    public var maxMessageBytes: Int
+    public var timeout: Duration
+
+    public init(
+        url: String, username: String? = nil, password: (@Sendable () throws -> String?)? = nil,
+        oauth2TokenFile: String? = nil, startTLS: Bool = false, tls: CurlTLS = .init(), after: MailboxAfter = .seen,
+        maxMessageBytes: Int = 10 << 20, timeout: Duration = .seconds(120)
+    ) {
+        self.url = url
+        self.username = username
+        self.password = password
+        self.oauth2TokenFile = oauth2TokenFile
+        self.startTLS = startTLS
+        self.tls = tls
+        self.after = after
+        self.maxMessageBytes = maxMessageBytes
+        self.timeout = timeout
+    }
+
+    /// The credentials for this poll: the bearer token read from its file now, or the password.
+    func login() throws -> CurlLogin {
+        if let file = oauth2TokenFile {
+            let token: String
+            do {
+                token = try String(contentsOfFile: file, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+            } catch {
+                throw MailSourceError("cannot read the OAuth2 token file \(file)")
+            }
+            guard !token.isEmpty else { throw MailSourceError("the OAuth2 token file \(file) is empty") }
+            return CurlLogin(username: username, bearer: token)
+        }
+        return CurlLogin(username: username, password: try password?())
+    }
+
+    /// `scheme://authority` and the path (percent-decoded) of `url`.
+    var parts: (base: String, path: String) {
+        guard let schemeEnd = url.range(of: "://") else { return (url, "") }
+        let rest = url[schemeEnd.upperBound...]
+        guard let slash = rest.firstIndex(of: "/") else { return (url, "") }
+        let path = String(rest[rest.index(after: slash)...])
+        return (String(url[..<slash]), path.removingPercentEncoding ?? path)
+    }
+}
+
+/// A mail source's own failure (not a transfer error): a token file, an unexpected answer.
+public struct MailSourceError: Error, Sendable, CustomStringConvertible {
+    public var description: String
+    public init(_ description: String) { self.description = description }
+}
+
+/// Where a mail source keeps what must survive a restart: its cursor (IMAP: UIDVALIDITY and the
+/// next UID), and what the ledger already holds (so nothing is recorded or answered twice).
+public protocol MailboxStateStore: Sendable {
+    func cursor(feed: String) async throws -> String?
+    func saveCursor(_ cursor: String, feed: String) async throws
+    /// Which of these external ids the ledger holds (e-mail channel).
+    func knownExternalIDs(_ ids: [String]) async throws -> Set<String>
+    /// Fingerprints (`MessageFingerprint`) of the e-mails this feed recorded.
+    func recordedFingerprints(feed: String) async throws -> Set<String>
+}
+
+/// What identifies a message again when its UID no longer does (after a UIDVALIDITY change):
+/// its Message-ID, or else its bytes.
+public enum MessageFingerprint {
+    public static func of(_ raw: [UInt8]) -> String {
+        if let id = messageID(raw) { return "id:" + id }
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        for byte in raw {
+            hash ^= UInt64(byte)
+            hash = hash &* 0x100_0000_01b3
+        }
+        return "raw:\(raw.count):" + String(hash, radix: 16)
+    }
+
+    /// The Message-ID header's value (lower-cased, angle brackets kept), from the header block only.
+    public static func messageID(_ raw: [UInt8]) -> String? {
+        var lineStart = 0
+        var index = 0
+        let count = raw.count
+        while index <= count {
+            if index == count || raw[index] == 0x0A {
+                var end = index
+                if end > lineStart, raw[end - 1] == 0x0D { end -= 1 }
+                if end == lineStart { return nil }   // blank line: end of the header block
+                let line = raw[lineStart..<end]
+                if line.count > 11, line.prefix(11).map({ $0 | 0x20 }) == Array("message-id:".utf8) {
+                    var value = String(decoding: line.dropFirst(11), as: UTF8.self).trimmingCharacters(in: .whitespaces)
+                    // A folded value continues on the next line.
+                    var next = index + 1
+                    while value.isEmpty, next < count, raw[next] == 0x20 || raw[next] == 0x09 {
+                        var lineEnd = next
+                        while lineEnd < count, raw[lineEnd] != 0x0A { lineEnd += 1 }
+                        value = String(decoding: raw[next..<lineEnd], as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+                        next = lineEnd + 1
+                    }
+                    return value.isEmpty ? nil : value.lowercased()
+                }
+                lineStart = index + 1
+            }
+            index += 1
+        }
+        return nil
+    }
+}

@@ -1,0 +1,155 @@
+import Curl
+import Foundation
+import Logging
+import MeterCore
+
+/// A POP3 mailbox polled through libcurl (`pop3://`, `pop3s://`, STLS).
+///
+/// Messages are identified by UIDL — `pop3:<feed>:<uidl>`. Each poll lists `UIDL` and `LIST`
+/// (sizes) in one session, leaves out the ids the ledger already holds, and `RETR`s the rest
+/// (message numbers are only valid within that session: when libcurl had to reconnect, the batch
+/// stops there). `acknowledge` (after the ledger commit) does nothing with `after: seen` (the
+/// mail stays on the server, the ledger remembers it); with `after: delete` it lists UIDL again,
+/// `DELE`s those messages and ends the session with `QUIT`, which makes the deletions final.
+/// A crash before `QUIT` rolls them back: they are fetched again, and the ledger knows them.
+public actor POP3Source: MessageSource {
+    public nonisolated let name: String
+    public nonisolated var channel: ChannelKind { .email }
+    public let settings: MailboxSettings
+    private let store: any MailboxStateStore
+    private let handle: CurlHandle
+    private let logger: Logger
+    private let base: String
+    /// UIDLs known to be in the ledger (not asked again); the ledger is the truth after a restart.
+    private var recorded: Set<String> = []
+
+    public init(
+        name: String, settings: MailboxSettings, store: any MailboxStateStore,
+        logger: Logger = Logger(label: "metergate.pop3")
+    ) {
+        self.name = name
+        self.settings = settings
+        self.store = store
+        handle = CurlHandle(label: "pop3-\(name)")
+        var logger = logger
+        logger[metadataKey: "mg.feed"] = "\(name)"
+        self.logger = logger
+        base = settings.parts.base
+    }
+
+    public var externalIDPrefix: String { "pop3:\(name):" }
+
+    public func poll(limit: Int) async throws -> [IncomingMessage] {
+        try await poll(limit: limit, deletingRecorded: settings.after == .delete)
+    }
+
+    private func poll(limit: Int, deletingRecorded: Bool) async throws -> [IncomingMessage] {
+        guard limit > 0 else { return [] }
+        let login = try settings.login()
+        let listing = try await uidList(login)
+        guard !listing.isEmpty else { return [] }
+        let sizes = try await sizeList(login)
+        var unknown = listing.filter { !recorded.contains($0.uidl) }
+        if !unknown.isEmpty {
+            let known = try await store.knownExternalIDs(unknown.map { externalIDPrefix + $0.uidl })
+            let knownUIDLs = Set(known.map { String($0.dropFirst(externalIDPrefix.count)) })
+            recorded.formUnion(knownUIDLs)
+            unknown.removeAll { knownUIDLs.contains($0.uidl) }
+            if deletingRecorded, !knownUIDLs.isEmpty {
+                // Recorded earlier but not deleted (a crash before QUIT): delete them now, then
+                // list again in the new session.
+                try await delete(Array(knownUIDLs), login)
+                return try await poll(limit: limit, deletingRecorded: false)
+            }
+        }
+        var messages: [IncomingMessage] = []
+        for entry in unknown.prefix(limit) {
+            let size = sizes[entry.number]
+            var request = request(base + "/\(entry.number)", login)
+            if let size, size > settings.maxMessageBytes {
+                request.truncateAt = settings.maxMessageBytes + 1
+                logger.warning("message \(entry.uidl) is \(size) bytes, over the limit of \(settings.maxMessageBytes): only its beginning is kept")
+            }
+            let response = try await handle.mail(request)
+            if response.newConnections > 0 {
+                // A new session: message numbers may have moved. Stop here; the rest comes next poll.
+                logger.notice("POP3 session was re-opened during a batch; the batch stops at \(messages.count) messages")
+                break
+            }
+            if let size, size <= settings.maxMessageBytes, response.body.count * 10 < size * 9 {
+                throw MailSourceError("\(base): message \(entry.uidl) came with \(response.body.count) of about \(size) bytes; will fetch it again")
+            }
+            messages.append(IncomingMessage(
+                channel: .email, feed: name, externalID: externalIDPrefix + entry.uidl, sender: nil,
+                raw: response.body, receivedAt: Date()))
+            if response.truncated {
+                await handle.closeConnections()
+                break
+            }
+        }
+        return messages
+    }
+
+    public func acknowledge(_ externalIDs: [String]) async throws {
+        let uidls = externalIDs.compactMap { id -> String? in
+            id.hasPrefix(externalIDPrefix) ? String(id.dropFirst(externalIDPrefix.count)) : nil
+        }
+        guard !uidls.isEmpty else { return }
+        recorded.formUnion(uidls)
+        if settings.after == .delete {
+            try await delete(uidls, try settings.login())
+        }
+    }
+
+    // MARK: - Steps
+
+    private func request(_ url: String, _ login: CurlLogin, command: String? = nil) -> CurlMailRequest {
+        CurlMailRequest(
+            url: url, command: command, login: login, requireTLS: settings.startTLS, tls: settings.tls,
+            timeout: settings.timeout, maxBodyBytes: settings.maxMessageBytes + (1 << 20))
+    }
+
+    private func uidList(_ login: CurlLogin) async throws -> [(number: Int, uidl: String)] {
+        let response = try await handle.mail(request(base + "/", login, command: "UIDL"))
+        return response.lines.compactMap { line in
+            let words = line.split(separator: " ", maxSplits: 1)
+            guard words.count == 2, let number = Int(words[0]) else { return nil }
+            return (number, String(words[1]).trimmingCharacters(in: .whitespaces))
+        }
+    }
+
+    private func sizeList(_ login: CurlLogin) async throws -> [Int: Int] {
+        let response = try await handle.mail(request(base + "/", login))
+        var sizes: [Int: Int] = [:]
+        for line in response.lines {
+            let words = line.split(separator: " ")
+            if words.count >= 2, let number = Int(words[0]), let size = Int(words[1]) { sizes[number] = size }
+        }
+        return sizes
+    }
+
+    /// `DELE` by UIDL within one session, then `QUIT` (closing the connection) to make it final.
+    private func delete(_ uidls: [String], _ login: CurlLogin) async throws {
+        let wanted = Set(uidls)
+        for _ in 0..<3 {
+            let listing = try await uidList(login)
+            var sessionChanged = false
+            for entry in listing where wanted.contains(entry.uidl) {
+                var dele = request(base + "/\(entry.number)", login, command: "DELE")
+                dele.noBody = true
+                let response = try await handle.mail(dele)
+                if response.newConnections > 0 {
+                    sessionChanged = true
+                    break
+                }
+            }
+            if !sessionChanged {
+                await handle.closeConnections()
+                return
+            }
+            // The session was re-opened: earlier DELEs rolled back, numbers may differ. Again.
+            await handle.closeConnections()
+        }
+        throw MailSourceError("\(base): the POP3 session kept being re-opened; messages not deleted yet (they will be next poll)")
+    }
+}

@@ -1,0 +1,105 @@
+import Curl
+import Foundation
+import Logging
+import MailMessage
+import MeterCore
+
+/// Sends e-mail replies through an SMTP server with libcurl (`smtp://`, `smtps://`, STARTTLS).
+///
+/// Each reply is composed by `ReplyComposer` (From, To, Date, Message-ID, `Subject: Re: …`
+/// RFC 2047-encoded, In-Reply-To, References, `Auto-Submitted: auto-replied`, UTF-8 body, CRLF)
+/// and sent to its one recipient. A 4xx answer, a refused or dropped connection, or a timeout is
+/// `.retry` (the outbox dispatcher backs off); a 5xx answer is `.failed`.
+public struct SMTPTransport: ReplyTransport {
+    public struct Configuration: Sendable {
+        /// `smtp://host:port` or `smtps://host:port` (a path becomes the EHLO name).
+        public var url: String
+        /// `From:` header, e.g. `Показания <readings@example.test>`.
+        public var from: String
+        /// Envelope sender; by default the address of `from`.
+        public var envelopeFrom: String?
+        public var username: String?
+        /// Read on each send (a rotated password file is picked up).
+        public var password: (@Sendable () throws -> String?)?
+        /// STARTTLS required on `smtp://`.
+        public var startTLS: Bool
+        public var tls: CurlTLS
+        public var timeout: Duration
+
+        public init(
+            url: String, from: String, envelopeFrom: String? = nil, username: String? = nil,
+            password: (@Sendable () throws -> String?)? = nil, startTLS: Bool = false, tls: CurlTLS = .init(),
+            timeout: Duration = .seconds(60)
+        ) {
+            self.url = url
+            self.from = from
+            self.envelopeFrom = envelopeFrom
+            self.username = username
+            self.password = password
+            self.startTLS = startTLS
+            self.tls = tls
+            self.timeout = timeout
+        }
+    }
+
+    public let name: String
+    public let configuration: Configuration
+    private let composer: ReplyComposer
+    private let handle: CurlHandle
+    private let domain: String
+    private let envelopeFrom: String
+    private let logger: Logger
+
+    public init(name: String = "smtp", configuration: Configuration, logger: Logger = Logger(label: "metergate.smtp")) {
+        self.name = name
+        self.configuration = configuration
+        composer = ReplyComposer(from: configuration.from)
+        handle = CurlHandle(label: "smtp-\(name)")
+        let address = MailAddress.parse(configuration.from)?.address ?? configuration.from
+        envelopeFrom = configuration.envelopeFrom ?? address
+        domain = address.split(separator: "@").last.map(String.init) ?? "metergate.invalid"
+        self.logger = logger
+    }
+
+    /// The message exactly as it is sent.
+    public func compose(_ reply: OutgoingReply, date: Date = Date()) -> [UInt8] {
+        composer.compose(
+            to: reply.recipient, subject: reply.subject ?? "Re: показания", body: reply.body,
+            inReplyTo: reply.inReplyTo, references: reply.references,
+            messageID: "<reply.\(reply.id).\(reply.createdAt.timeIntervalSince1970.rounded())@\(domain)>", date: date)
+    }
+
+    public func deliver(_ reply: OutgoingReply) async -> DeliveryResult {
+        guard let recipient = MailAddress.parse(reply.recipient)?.address, recipient.contains("@") else {
+            return .failed(reason: "no usable recipient address")
+        }
+        let password: String?
+        do {
+            password = try configuration.password?()
+        } catch {
+            return .retry(reason: "cannot read the SMTP password: \(error)")
+        }
+        let request = CurlMailRequest(
+            url: configuration.url, login: CurlLogin(username: configuration.username, password: password),
+            requireTLS: configuration.startTLS, tls: configuration.tls, timeout: configuration.timeout,
+            mailFrom: "<\(envelopeFrom)>", recipients: ["<\(recipient)>"], upload: compose(reply))
+        do {
+            _ = try await handle.mail(request)
+            return .delivered
+        } catch let error as CurlError {
+            return Self.result(of: error)
+        } catch {
+            return .retry(reason: "\(error)")
+        }
+    }
+
+    /// 5xx from the server: give up on this reply; anything else (4xx, down, timeout, TLS): retry.
+    static func result(of error: CurlError) -> DeliveryResult {
+        let reply = error.serverResponse ?? ""
+        if let first = reply.first, first == "5", reply.count >= 3,
+           reply.prefix(3).allSatisfy(\.isNumber) {
+            return .failed(reason: error.description)
+        }
+        return .retry(reason: error.description)
+    }
+}
