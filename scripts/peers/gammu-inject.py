@@ -37,14 +37,14 @@ def backup(sender, text, udh, when):
     return "\n".join(lines) + "\n"
 
 
-# Gammu's dummy phone looks at locations 1..10000 of a folder only (files numbered beyond are
+# Gammu's dummy phone looks at locations 1..9999 of a folder only (files numbered beyond are
 # never read): numbers are reused once gammu-smsd has taken (deleted) a file.
-MAX_LOCATION = 10000
+MAX_LOCATION = 9999
 _next = {}
 
 
 def claim(folder, content):
-    """Writes `content` as a free plain number (1..10000) in `folder`, atomically (by link);
+    """Writes `content` as a free plain number (1..9999) in `folder`, atomically (by link);
     waits for gammu-smsd to free one when all are taken."""
     os.makedirs(folder, exist_ok=True)
     tmp = os.path.join(folder, f".inject.{os.getpid()}.{random.random()}")
