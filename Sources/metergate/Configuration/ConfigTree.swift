@@ -22,7 +22,7 @@ struct ConfigTree {
         "sms[].name", "sms[].kind", "sms[].database", "sms[].poll_interval", "sms[].listen", "sms[].secret",
         "sms[].secret_env", "sms[].secret_file", "sms[].sendsms_url", "sms[].username", "sms[].password",
         "sms[].password_env", "sms[].password_file", "sms[].base_url", "sms[].login", "sms[].inbox",
-        "sms[].processed", "sms[].number", "sms[].allowed_addresses",
+        "sms[].processed", "sms[].number", "sms[].allowed_addresses", "sms[].multipart_wait",
         "sms[].tls_verify", "sms[].ca_file",
         "outbox.path", "outbox.max_age",
         "log.format", "log.level", "log.file", "log.personal_data",

@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import MeterCore
+import SMSChannels
 
 /// Everything `metergate` reads from its YAML file (contract §3), typed and checked.
 ///
@@ -16,7 +17,7 @@ import MeterCore
 ///   `after` (`seen` | `delete` | `move:FOLDER`), `tls_verify` (true), `ca_file`, `oauth2_token_file`
 /// - `smtp`: `url`, `from`, `username`, `password*`, `starttls`, `tls_verify`, `ca_file`
 /// - `sms[]`: `name`, `kind` (`files` | `gammu` | `kannel` | `smsc`), `inbox`/`processed`
-///   (files), `database` (gammu), `listen`/`secret*`/`sendsms_url`/`username`/`password*`
+///   (files), `database` (gammu; an SQLite path), `multipart_wait` (gammu, 60s), `listen`/`secret*`/`sendsms_url`/`username`/`password*`
 ///   (kannel), `base_url`/`login`/`password*` (smsc), `poll_interval` (5s), `number`
 /// - `outbox.path`: write replies as files here instead of sending them
 /// - `log.format` (`text` | `json`), `log.level` (`info`), `log.file`, `log.personal_data` (false)
@@ -58,6 +59,8 @@ struct MetergateConfiguration {
         var secret: SecretReference?
         var kannel: KannelSettings? = nil
         var smsc: SMSCSettings? = nil
+        /// gammu: how long the parts of a long message are waited for.
+        var multipartWait: Duration = .seconds(60)
     }
 
     struct SecretReference: Sendable {
@@ -255,8 +258,13 @@ struct MetergateConfiguration {
             if kind == "files", try tree.string(item, "inbox", at: at + ".inbox") == nil {
                 throw ConfigurationError(file: tree.file, key: at + ".inbox", reason: "missing: the folder of SMS files")
             }
-            if kind == "gammu", try tree.string(item, "database", at: at + ".database") == nil {
-                throw ConfigurationError(file: tree.file, key: at + ".database", reason: "missing: the SMSD database (sqlite path or postgres url)")
+            if kind == "gammu" {
+                guard let database = try tree.string(item, "database", at: at + ".database") else {
+                    throw ConfigurationError(file: tree.file, key: at + ".database", reason: "missing: the SMSD database (sqlite path or postgres url)")
+                }
+                if let refusal = GammuSMSDDatabase.validate(database) {
+                    throw ConfigurationError(file: tree.file, key: at + ".database", reason: refusal)
+                }
             }
             var feed = SMSFeed(
                 name: name, kind: kind, inbox: try tree.string(item, "inbox", at: at + ".inbox"),
@@ -267,6 +275,7 @@ struct MetergateConfiguration {
                 secret: try Self.secret(tree, item, key: "password", at: at))
             if kind == "kannel" { feed.kannel = try Self.kannelSettings(tree, item, at: at) }
             if kind == "smsc" { feed.smsc = try Self.smscSettings(tree, item, at: at) }
+            feed.multipartWait = try tree.duration(item, "multipart_wait", at: at + ".multipart_wait") ?? feed.multipartWait
             return feed
         }
         outboxPath = try tree.string(tree.section("outbox"), "path", at: "outbox.path")

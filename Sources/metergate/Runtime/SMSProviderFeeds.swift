@@ -5,7 +5,8 @@ import MeterCore
 import ServiceLifecycle
 import SMSChannels
 
-/// The Kannel (pushed) and SMSC-style (polled) SMS feeds and their reply transports.
+/// The Kannel (pushed) and SMSC-style (polled) SMS feeds and their reply transports (and
+/// Gammu SMSD's, Feeds+SMS.swift).
 extension Run {
     /// Polled provider feeds (`kind: smsc`); their cursor lives in the ledger.
     static func makeProviderSources(
@@ -52,7 +53,9 @@ extension Run {
         let environment = ProcessInfo.processInfo.environment
         var byFeed: [String: any ReplyTransport] = [:]
         for feed in configuration.sms {
-            if feed.kind == "kannel", let settings = feed.kannel {
+            if feed.kind == "gammu", let transport = gammuTransport(feed) {
+                byFeed[feed.name] = transport
+            } else if feed.kind == "kannel", let settings = feed.kannel {
                 let client = CurlSMSHTTPClient(label: "kannel.\(feed.name)", verifyTLS: settings.tlsVerify, caFile: settings.caFile)
                 byFeed[feed.name] = KannelSendSMSTransport(
                     name: "kannel sendsms (\(feed.name))", url: settings.sendsmsURL, username: settings.username,
