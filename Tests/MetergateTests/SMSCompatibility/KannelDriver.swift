@@ -72,6 +72,10 @@ final class KannelDriver: SMSPeerDriver {
         }
     }
 
+    func unavailableReason() -> String? {
+        SMSPeers.kannelInstalled ? nil : "Kannel is not installed (Debian packages kannel, kannel-extras)"
+    }
+
     func stop() async {
         guard let kannel = directory else { return }
         _ = try? SMSPeers.run("/bin/bash", [SMSPeers.scripts.appendingPathComponent("kannel-down.sh").path, kannel.path], timeout: 30)

@@ -71,6 +71,8 @@ final class SMSCDriver: SMSPeerDriver {
         return sent.map { PeerReply(to: $0["phones"] as? String ?? "", text: $0["mes"] as? String ?? "", segments: $0["cnt"] as? Int ?? 0) }
     }
 
+    func unavailableReason() -> String? { nil }
+
     func stop() async {
         guard let current = state.withLock({ $0 }) else { return }
         let cmdline = (try? String(contentsOfFile: "/proc/\(current.pid)/cmdline", encoding: .utf8)) ?? ""

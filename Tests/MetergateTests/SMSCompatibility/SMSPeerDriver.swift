@@ -27,4 +27,10 @@ protocol SMSPeerDriver: Sendable {
     func deliver(_ messages: [PhoneMessage]) async throws
     func replies() async throws -> [PeerReply]
     func stop() async
+    /// Why the peer cannot run on this machine (its program is not installed), or nil.
+    func unavailableReason() -> String?
+}
+
+extension SMSPeerDriver {
+    func unavailableReason() -> String? { nil }
 }
