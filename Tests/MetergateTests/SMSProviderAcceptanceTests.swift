@@ -94,6 +94,37 @@ struct SMSProviderAcceptanceTests {
         #expect(daemon.terminate(timeout: 15) == 0, "SIGTERM: \(daemon.stderr.suffix(1000))")
     }
 
+    @Test("Kannel delivers a message again after a lost answer (same %I): recorded once, answered once")
+    func kannelRepeatedPush() async throws {
+        guard Self.peersAvailable(kannel: true) else { return }
+        let sandbox = try Sandbox("kannel-repeat")
+        defer { sandbox.remove() }
+        let driver = KannelDriver()
+        let item = try await driver.start(state: sandbox.url)
+        defer { Task.synchronous { await driver.stop() } }
+        let config = try SMSPeers.writeConfig(sandbox, smsItem: item)
+        try sandbox.write("accounts.csv", TestAccounts.basic)
+        try #require(try sandbox.run(["accounts", "import", "accounts.csv", "--config", config]).status == 0)
+        let daemon = try Daemon(["run", "--config", config], in: sandbox.url)
+        defer { daemon.cleanUp() }
+        try #require(waitUntil(timeout: 20) { daemon.stderr.contains("Kannel endpoint listening") }, "\(daemon.stderr)")
+        try await driver.deliver([PhoneMessage(from: "89031234567", text: "1234567 день 12500 ночь 6100", duplicate: true)])
+        let repeated = waitUntil(timeout: 20) { driver.proxyLog().count >= 2 }
+        let log = driver.proxyLog()
+        #expect(repeated, "Kannel did not repeat the push: \(log)")
+        #expect(log.first.map { $0.metergate == 200 && $0.kannel == 503 } == true, "\(log)")
+        #expect(log.dropFirst().allSatisfy { $0.metergate == 200 && $0.kannel == 200 }, "\(log)")
+        let store = sandbox.file("store/metergate.sqlite")
+        #expect(SMSPeers.count(store, "SELECT COUNT(*) FROM message") == 1)
+        #expect(SMSPeers.count(store, "SELECT COUNT(*) FROM submission") == 1)
+        _ = waitUntil(timeout: 20) { ((try? awaitResult { try await driver.replies() }) ?? []).count >= 1 }
+        usleep(1_500_000)
+        let replies = try await driver.replies()
+        #expect(replies.count == 1, "\(replies)")
+        #expect(replies.first?.to == "+79031234567")
+        #expect(daemon.terminate(timeout: 15) == 0)
+    }
+
     @Test("SMSC emulator: the corpus SMS polled, the same outcomes as replay, one reply each, cursor in the ledger")
     func smscCorpus() async throws {
         guard Self.peersAvailable(kannel: false) else { return }

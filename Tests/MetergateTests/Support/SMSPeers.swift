@@ -9,6 +9,7 @@ import Glibc
 enum SMSPeers {
     static var scripts: URL { Metergate.packageRoot.appendingPathComponent("scripts/peers") }
     static var emulator: URL { Metergate.packageRoot.appendingPathComponent("Tests/Peers/smsc_emulator.py") }
+    static var proxy: URL { Metergate.packageRoot.appendingPathComponent("Tests/Peers/kannel_lossy_proxy.py") }
     static var requirePeers: Bool { ProcessInfo.processInfo.environment["METERGATE_REQUIRE_PEERS"] == "1" }
 
     static var kannelInstalled: Bool {
