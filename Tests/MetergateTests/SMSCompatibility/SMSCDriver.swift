@@ -32,18 +32,20 @@ final class SMSCDriver: SMSPeerDriver {
         let url = text.split(separator: "\n").first { $0.hasPrefix("SMSC_URL=") }.map { String($0.dropFirst(9)) } ?? ""
         let pid = Int32((try? String(contentsOf: folder.appendingPathComponent("smsc.pid"), encoding: .utf8)) ?? "") ?? process.processIdentifier
         self.state.withLock { $0 = (folder, url, pid) }
+        let password = folder.appendingPathComponent("password")
+        try "secret\n".write(to: password, atomically: true, encoding: .utf8)
         return """
               - name: smsc
                 kind: smsc
                 base_url: \(url)
                 login: test
-                password_env: SMSC_TEST_PASSWORD
+                password_file: \(password.path)
                 poll_interval: 200ms
             """
     }
 
-    /// The environment metergate needs for this driver's configuration.
-    var environment: [String: String] { ["SMSC_TEST_PASSWORD": "secret"] }
+    /// The environment metergate needs for this driver's configuration (none: the password is a file).
+    var environment: [String: String] { [:] }
 
     func call(_ path: String, body: Any? = nil) throws -> Any {
         guard let base = baseURL else { throw HarnessError(description: "SMSC emulator not started") }
