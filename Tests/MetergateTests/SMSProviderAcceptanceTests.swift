@@ -49,7 +49,7 @@ struct SMSProviderAcceptanceTests {
     }
 
     /// Every queued reply sent, and exactly those at the peer: one segment, readable Cyrillic.
-    static func checkReplies(_ driver: some SMSPeerDriver, store: URL, daemon: Daemon) async throws {
+    static func checkReplies(_ driver: some SMSPeerDriver & CurrentReplies, store: URL, daemon: Daemon) async throws {
         let expected = try SMSPeers.query(store, "SELECT recipient, body FROM outbox WHERE channel = 'sms' ORDER BY id")
         #expect(!expected.isEmpty)
         let sent = waitUntil(timeout: 60) {
@@ -59,7 +59,7 @@ struct SMSProviderAcceptanceTests {
         #expect(sent, "replies still waiting: \(waiting); stderr: \(daemon.stderr.suffix(2000))")
         var replies: [PeerReply] = []
         _ = waitUntil(timeout: 30) {
-            replies = (try? awaitResult { try await driver.replies() }) ?? []
+            replies = (try? driver.currentReplies()) ?? []
             return replies.count >= expected.count
         }
         #expect(replies.count == expected.count, "\(replies.count) replies at the peer for \(expected.count) queued")
@@ -79,7 +79,7 @@ struct SMSProviderAcceptanceTests {
         defer { sandbox.remove() }
         let driver = KannelDriver()
         let item = try await driver.start(state: sandbox.url)
-        defer { Task.synchronous { await driver.stop() } }
+        defer { driver.stopNow() }
         let config = try SMSPeers.writeConfig(sandbox, smsItem: item)
         try sandbox.write("accounts.csv", try Fixture.data("accounts.csv"))
         let imported = try sandbox.run(["accounts", "import", "accounts.csv", "--config", config])
@@ -101,7 +101,7 @@ struct SMSProviderAcceptanceTests {
         defer { sandbox.remove() }
         let driver = KannelDriver()
         let item = try await driver.start(state: sandbox.url)
-        defer { Task.synchronous { await driver.stop() } }
+        defer { driver.stopNow() }
         let config = try SMSPeers.writeConfig(sandbox, smsItem: item)
         try sandbox.write("accounts.csv", TestAccounts.basic)
         try #require(try sandbox.run(["accounts", "import", "accounts.csv", "--config", config]).status == 0)
@@ -117,7 +117,7 @@ struct SMSProviderAcceptanceTests {
         let store = sandbox.file("store/metergate.sqlite")
         #expect(SMSPeers.count(store, "SELECT COUNT(*) FROM message") == 1)
         #expect(SMSPeers.count(store, "SELECT COUNT(*) FROM submission") == 1)
-        _ = waitUntil(timeout: 20) { ((try? awaitResult { try await driver.replies() }) ?? []).count >= 1 }
+        _ = waitUntil(timeout: 20) { ((try? driver.currentReplies()) ?? []).count >= 1 }
         usleep(1_500_000)
         let replies = try await driver.replies()
         #expect(replies.count == 1, "\(replies)")
@@ -132,7 +132,7 @@ struct SMSProviderAcceptanceTests {
         defer { sandbox.remove() }
         let driver = SMSCDriver()
         let item = try await driver.start(state: sandbox.url)
-        defer { Task.synchronous { await driver.stop() } }
+        defer { driver.stopNow() }
         let config = try SMSPeers.writeConfig(sandbox, smsItem: item)
         try sandbox.write("accounts.csv", try Fixture.data("accounts.csv"))
         let imported = try sandbox.run(["accounts", "import", "accounts.csv", "--config", config])
@@ -149,33 +149,11 @@ struct SMSProviderAcceptanceTests {
     }
 }
 
-/// Runs async work from a synchronous context (the waits above poll synchronously).
-func awaitResult<T: Sendable>(_ body: @escaping @Sendable () async throws -> T) throws -> T {
-    let box = ResultBox<T>()
-    let semaphore = DispatchSemaphore(value: 0)
-    Task {
-        do { box.set(.success(try await body())) } catch { box.set(.failure(error)) }
-        semaphore.signal()
-    }
-    semaphore.wait()
-    return try box.get()
+/// A driver whose peer can be read synchronously (inside `waitUntil`, which must not block
+/// the cooperative pool waiting for async work).
+protocol CurrentReplies {
+    func currentReplies() throws -> [PeerReply]
 }
 
-final class ResultBox<T: Sendable>: @unchecked Sendable {
-    private var result: Result<T, any Error>?
-    private let lock = NSLock()
-    func set(_ value: Result<T, any Error>) { lock.lock(); result = value; lock.unlock() }
-    func get() throws -> T {
-        lock.lock()
-        defer { lock.unlock() }
-        guard let result else { throw HarnessError(description: "no result") }
-        return try result.get()
-    }
-}
-
-extension Task where Success == Void, Failure == Never {
-    /// Runs `body` to completion from a synchronous `defer`.
-    static func synchronous(_ body: @escaping @Sendable () async -> Void) {
-        _ = try? awaitResult { await body() }
-    }
-}
+extension KannelDriver: CurrentReplies {}
+extension SMSCDriver: CurrentReplies {}

@@ -78,7 +78,7 @@ struct SMSProviderConfigTests {
         emulator.standardOutput = FileHandle.nullDevice
         emulator.standardError = FileHandle.nullDevice
         try emulator.run()
-        defer { kill(emulator.processIdentifier, SIGTERM) }
+        defer { SMSPeers.killChecked(emulator.processIdentifier, expecting: "smsc_emulator.py") }
         let env = folder.appendingPathComponent("smsc.env")
         try #require(waitUntil(timeout: 20) { FileManager.default.fileExists(atPath: env.path) })
         let url = try String(contentsOf: env, encoding: .utf8).split(separator: "\n")

@@ -20,7 +20,7 @@ struct SMSProviderCrashTests {
         defer { sandbox.remove() }
         let driver = SMSCDriver()
         let item = try await driver.start(state: sandbox.url)
-        defer { Task.synchronous { await driver.stop() } }
+        defer { driver.stopNow() }
         let config = try SMSPeers.writeConfig(sandbox, smsItem: item)
         try sandbox.write("accounts.csv", TestAccounts.basic)
         try #require(try sandbox.run(["accounts", "import", "accounts.csv", "--config", config]).status == 0)
@@ -66,7 +66,7 @@ struct SMSProviderCrashTests {
         // Kannel retries a failed push 3 times, 2 s apart; our write waits 10 s for the lock.
         let driver = KannelDriver(peerEnvironment: ["KANNEL_HTTP_RETRY": "3", "KANNEL_HTTP_RETRY_DELAY": "2"])
         let item = try await driver.start(state: sandbox.url)
-        defer { Task.synchronous { await driver.stop() } }
+        defer { driver.stopNow() }
         let config = try SMSPeers.writeConfig(sandbox, smsItem: item)
         try sandbox.write("accounts.csv", TestAccounts.basic)
         try #require(try sandbox.run(["accounts", "import", "accounts.csv", "--config", config]).status == 0)
@@ -93,7 +93,7 @@ struct SMSProviderCrashTests {
         locker.waitUntilExit()
         let recorded = waitUntil(timeout: 40) { SMSPeers.count(store, "SELECT COUNT(*) FROM message") == 1 }
         #expect(recorded, "Kannel's retry did not get the message recorded: \(daemon.stderr.suffix(1500))")
-        let answered = waitUntil(timeout: 20) { ((try? awaitResult { try await driver.replies() }) ?? []).count == 1 }
+        let answered = waitUntil(timeout: 20) { ((try? driver.currentReplies()) ?? []).count == 1 }
         #expect(answered)
         usleep(3_000_000)  // any further retry would show now
         #expect(SMSPeers.count(store, "SELECT COUNT(*) FROM message") == 1)
@@ -109,7 +109,7 @@ struct SMSProviderCrashTests {
         // Kannel keeps retrying a push (1 s apart) while metergate is down.
         let driver = KannelDriver(peerEnvironment: ["KANNEL_HTTP_RETRY": "60", "KANNEL_HTTP_RETRY_DELAY": "1"])
         let item = try await driver.start(state: sandbox.url)
-        defer { Task.synchronous { await driver.stop() } }
+        defer { driver.stopNow() }
         let config = try SMSPeers.writeConfig(sandbox, smsItem: item)
         try sandbox.write("accounts.csv", TestAccounts.basic)
         try #require(try sandbox.run(["accounts", "import", "accounts.csv", "--config", config]).status == 0)

@@ -11,6 +11,11 @@ Each push is logged to STATE/proxy.log: from, metergate's status, the status Kan
 """
 import http.client, os, sys, threading, urllib.parse
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+import signal
+
+# Started from a test's worker thread, we may inherit blocked signals: SIGTERM must stop us.
+signal.pthread_sigmask(signal.SIG_SETMASK, [])
+signal.signal(signal.SIGTERM, signal.SIG_DFL)
 
 state, target_port = sys.argv[1], int(sys.argv[2])
 lock = threading.Lock()

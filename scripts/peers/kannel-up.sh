@@ -146,12 +146,13 @@ fail() {
     exit 5
 }
 
-# Starts a daemon in its own session with no descriptor of ours but stdio: a caller that waits
-# for this script through a pipe or socket (Foundation's Process does) must not wait for Kannel.
+# Starts a daemon in its own session with no descriptor of ours but stdio (a caller that waits
+# for this script through a pipe or socket, as Foundation's Process does, must not wait for
+# Kannel) and no blocked signal (a caller's thread may block SIGTERM; kannel-down.sh needs it).
 spawn() {
     local out=$1
     shift
-    python3 -c 'import os, sys; os.closerange(3, 65536); os.setsid(); os.execv(sys.argv[1], sys.argv[1:])' "$@" \
+    python3 -c 'import os, signal, sys; os.closerange(3, 65536); os.setsid(); signal.pthread_sigmask(signal.SIG_SETMASK, []); os.execv(sys.argv[1], sys.argv[1:])' "$@" \
         </dev/null >"$out" 2>&1 &
 }
 cd "$state"

@@ -112,7 +112,10 @@ final class KannelDriver: SMSPeerDriver {
         }
     }
 
-    func replies() async throws -> [PeerReply] {
+    func replies() async throws -> [PeerReply] { try currentReplies() }
+
+    /// The replies fakesmsc has printed so far (synchronous: safe inside `waitUntil`).
+    func currentReplies() throws -> [PeerReply] {
         guard let kannel = directory else { return [] }
         let output = try SMSPeers.run("/usr/bin/env", ["python3", SMSPeers.scripts.appendingPathComponent("kannel-replies.py").path, kannel.path])
         return output.stdout.split(separator: "\n").compactMap { line in
@@ -125,10 +128,12 @@ final class KannelDriver: SMSPeerDriver {
         SMSPeers.kannelInstalled ? nil : "Kannel is not installed (Debian packages kannel, kannel-extras)"
     }
 
-    func stop() async {
+    func stop() async { stopNow() }
+
+    /// Stops Kannel (kannel-down.sh) and the proxy (by its pid, checked against its command line).
+    func stopNow() {
         guard let current = state.withLock({ $0 }) else { return }
         _ = try? SMSPeers.run("/bin/bash", [SMSPeers.scripts.appendingPathComponent("kannel-down.sh").path, current.dir.path], timeout: 30)
-        let cmdline = (try? String(contentsOfFile: "/proc/\(current.proxyPID)/cmdline", encoding: .utf8)) ?? ""
-        if cmdline.contains("kannel_lossy_proxy.py") { kill(current.proxyPID, SIGTERM) }
+        SMSPeers.killChecked(current.proxyPID, expecting: "kannel_lossy_proxy.py")
     }
 }

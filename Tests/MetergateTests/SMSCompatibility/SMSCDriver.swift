@@ -25,7 +25,7 @@ final class SMSCDriver: SMSPeerDriver {
         try process.run()
         let env = folder.appendingPathComponent("smsc.env")
         guard waitUntil(timeout: 20, { FileManager.default.fileExists(atPath: env.path) }) else {
-            kill(process.processIdentifier, SIGTERM)
+            kill(process.processIdentifier, SIGKILL)
             throw HarnessError(description: "SMSC emulator did not start")
         }
         let text = try String(contentsOf: env, encoding: .utf8)
@@ -68,16 +68,19 @@ final class SMSCDriver: SMSPeerDriver {
         _ = try call("/emulator/inject", body: items)
     }
 
-    func replies() async throws -> [PeerReply] {
+    func replies() async throws -> [PeerReply] { try currentReplies() }
+
+    func currentReplies() throws -> [PeerReply] {
         let sent = try call("/emulator/sent") as? [[String: Any]] ?? []
         return sent.map { PeerReply(to: $0["phones"] as? String ?? "", text: $0["mes"] as? String ?? "", segments: $0["cnt"] as? Int ?? 0) }
     }
 
     func unavailableReason() -> String? { nil }
 
-    func stop() async {
+    func stop() async { stopNow() }
+
+    func stopNow() {
         guard let current = state.withLock({ $0 }) else { return }
-        let cmdline = (try? String(contentsOfFile: "/proc/\(current.pid)/cmdline", encoding: .utf8)) ?? ""
-        if cmdline.contains("smsc_emulator.py") { kill(current.pid, SIGTERM) }
+        SMSPeers.killChecked(current.pid, expecting: "smsc_emulator.py")
     }
 }
