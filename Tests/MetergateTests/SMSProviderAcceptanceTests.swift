@@ -49,7 +49,7 @@ struct SMSProviderAcceptanceTests {
     }
 
     /// Every queued reply sent, and exactly those at the peer: one segment, readable Cyrillic.
-    static func checkReplies(_ driver: some SMSPeerDriver, store: URL, daemon: Daemon) async throws {
+    static func checkReplies(_ driver: some SMSPeerDriver & CurrentReplies, store: URL, daemon: Daemon) async throws {
         let expected = try SMSPeers.query(store, "SELECT recipient, body FROM outbox WHERE channel = 'sms' ORDER BY id")
         #expect(!expected.isEmpty)
         let sent = waitUntil(timeout: 60) {
@@ -58,8 +58,8 @@ struct SMSProviderAcceptanceTests {
         let waiting = try SMSPeers.query(store, "SELECT state, last_error FROM outbox WHERE state != 'sent'")
         #expect(sent, "replies still waiting: \(waiting); stderr: \(daemon.stderr.suffix(2000))")
         var replies: [PeerReply] = []
-        _ = await waitUntilAsync(timeout: 30) {
-            replies = (try? await driver.replies()) ?? []
+        _ = waitUntil(timeout: 30) {
+            replies = (try? driver.currentReplies()) ?? []
             return replies.count >= expected.count
         }
         #expect(replies.count == expected.count, "\(replies.count) replies at the peer for \(expected.count) queued")
@@ -79,7 +79,7 @@ struct SMSProviderAcceptanceTests {
         defer { sandbox.remove() }
         let driver = KannelDriver()
         let item = try await driver.start(state: sandbox.url)
-        defer { Task.synchronous { await driver.stop() } }
+        defer { driver.stopNow() }
         let config = try SMSPeers.writeConfig(sandbox, smsItem: item)
         try sandbox.write("accounts.csv", try Fixture.data("accounts.csv"))
         let imported = try sandbox.run(["accounts", "import", "accounts.csv", "--config", config])
@@ -94,6 +94,37 @@ struct SMSProviderAcceptanceTests {
         #expect(daemon.terminate(timeout: 15) == 0, "SIGTERM: \(daemon.stderr.suffix(1000))")
     }
 
+    @Test("Kannel delivers a message again after a lost answer (same %I): recorded once, answered once")
+    func kannelRepeatedPush() async throws {
+        guard Self.peersAvailable(kannel: true) else { return }
+        let sandbox = try Sandbox("kannel-repeat")
+        defer { sandbox.remove() }
+        let driver = KannelDriver()
+        let item = try await driver.start(state: sandbox.url)
+        defer { driver.stopNow() }
+        let config = try SMSPeers.writeConfig(sandbox, smsItem: item)
+        try sandbox.write("accounts.csv", TestAccounts.basic)
+        try #require(try sandbox.run(["accounts", "import", "accounts.csv", "--config", config]).status == 0)
+        let daemon = try Daemon(["run", "--config", config], in: sandbox.url)
+        defer { daemon.cleanUp() }
+        try #require(waitUntil(timeout: 20) { daemon.stderr.contains("Kannel endpoint listening") }, "\(daemon.stderr)")
+        try await driver.deliver([PhoneMessage(from: "89031234567", text: "1234567 день 12500 ночь 6100", duplicate: true)])
+        let repeated = waitUntil(timeout: 20) { driver.proxyLog().count >= 2 }
+        let log = driver.proxyLog()
+        #expect(repeated, "Kannel did not repeat the push: \(log)")
+        #expect(log.first.map { $0.metergate == 200 && $0.kannel == 503 } == true, "\(log)")
+        #expect(log.dropFirst().allSatisfy { $0.metergate == 200 && $0.kannel == 200 }, "\(log)")
+        let store = sandbox.file("store/metergate.sqlite")
+        #expect(SMSPeers.count(store, "SELECT COUNT(*) FROM message") == 1)
+        #expect(SMSPeers.count(store, "SELECT COUNT(*) FROM submission") == 1)
+        _ = waitUntil(timeout: 20) { ((try? driver.currentReplies()) ?? []).count >= 1 }
+        usleep(1_500_000)
+        let replies = try await driver.replies()
+        #expect(replies.count == 1, "\(replies)")
+        #expect(replies.first?.to == "+79031234567")
+        #expect(daemon.terminate(timeout: 15) == 0)
+    }
+
     @Test("SMSC emulator: the corpus SMS polled, the same outcomes as replay, one reply each, cursor in the ledger")
     func smscCorpus() async throws {
         guard Self.peersAvailable(kannel: false) else { return }
@@ -101,7 +132,7 @@ struct SMSProviderAcceptanceTests {
         defer { sandbox.remove() }
         let driver = SMSCDriver()
         let item = try await driver.start(state: sandbox.url)
-        defer { Task.synchronous { await driver.stop() } }
+        defer { driver.stopNow() }
         let config = try SMSPeers.writeConfig(sandbox, smsItem: item)
         try sandbox.write("accounts.csv", try Fixture.data("accounts.csv"))
         let imported = try sandbox.run(["accounts", "import", "accounts.csv", "--config", config])
@@ -118,48 +149,11 @@ struct SMSProviderAcceptanceTests {
     }
 }
 
-/// Polls `condition` every 200 ms until it holds or `timeout` seconds pass, without blocking
-/// a thread of Swift's cooperative pool (two threads on this machine: tests that block them
-/// while waiting for a task that needs one of them wait forever).
-func waitUntilAsync(timeout: TimeInterval, _ condition: () async -> Bool) async -> Bool {
-    let deadline = Date().addingTimeInterval(timeout)
-    while Date() < deadline {
-        if await condition() { return true }
-        try? await Task.sleep(for: .milliseconds(200))
-    }
-    return await condition()
+/// A driver whose peer can be read synchronously (inside `waitUntil`, which must not block
+/// the cooperative pool waiting for async work).
+protocol CurrentReplies {
+    func currentReplies() throws -> [PeerReply]
 }
 
-/// Runs async work from a synchronous context (a `defer`). Bounded: when the cooperative pool
-/// is busy with blocked tests the work may not get a thread, and a test must not hang for it.
-func awaitResult<T: Sendable>(timeout: TimeInterval = 60, _ body: @escaping @Sendable () async throws -> T) throws -> T {
-    let box = ResultBox<T>()
-    let semaphore = DispatchSemaphore(value: 0)
-    Task.detached {
-        do { box.set(.success(try await body())) } catch { box.set(.failure(error)) }
-        semaphore.signal()
-    }
-    guard semaphore.wait(timeout: .now() + timeout) == .success else {
-        throw HarnessError(description: "async work did not finish within \(Int(timeout)) s")
-    }
-    return try box.get()
-}
-
-final class ResultBox<T: Sendable>: @unchecked Sendable {
-    private var result: Result<T, any Error>?
-    private let lock = NSLock()
-    func set(_ value: Result<T, any Error>) { lock.lock(); result = value; lock.unlock() }
-    func get() throws -> T {
-        lock.lock()
-        defer { lock.unlock() }
-        guard let result else { throw HarnessError(description: "no result") }
-        return try result.get()
-    }
-}
-
-extension Task where Success == Void, Failure == Never {
-    /// Runs `body` to completion from a synchronous `defer`.
-    static func synchronous(_ body: @escaping @Sendable () async -> Void) {
-        _ = try? awaitResult { await body() }
-    }
-}
+extension KannelDriver: CurrentReplies {}
+extension SMSCDriver: CurrentReplies {}

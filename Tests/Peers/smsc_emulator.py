@@ -27,6 +27,11 @@ State persists in STATE/answers.jsonl and STATE/sent.jsonl across restarts.
 import argparse, json, math, os, ssl, sys, threading, time, urllib.parse
 from datetime import datetime, timedelta, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+import signal
+
+# Started from a test's worker thread, we may inherit blocked signals: SIGTERM must stop us.
+signal.pthread_sigmask(signal.SIG_SETMASK, [])
+signal.signal(signal.SIGTERM, signal.SIG_DFL)
 
 MOSCOW = timezone(timedelta(hours=3))
 GSM = set("@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà")

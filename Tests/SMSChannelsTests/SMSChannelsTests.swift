@@ -165,7 +165,7 @@ struct SMSCTests {
     @Test("the cursor moves only on acknowledge, to the highest acknowledged id")
     func cursor() async throws {
         let page = #"[{"id": 3, "phone": "+79031234567", "message": "a", "sent": 1795247600}, {"id": 4, "phone": "+79031234567", "message": "b", "sent": 1795247601}]"#
-        let http = ScriptedHTTP([ok(200, page), ok(200, page), ok(200, "[]")])
+        let http = ScriptedHTTP([ok(200, page), ok(200, "[]"), ok(200, page), ok(200, "[]"), ok(200, "[]")])
         let cursor = MemoryCursor()
         let source = SMSCSource(
             name: "smsc", baseURL: "https://provider.test/", login: "l", password: "p w", cursor: cursor, client: http,
@@ -180,7 +180,9 @@ struct SMSCTests {
         #expect(try await source.poll(limit: 10).isEmpty)
         let urls = http.requests.withLock { $0.map(\.url) }
         #expect(urls[0] == "https://provider.test/sys/get.php?get_answers=1&login=l&psw=p%20w&after_id=0&fmt=3")
-        #expect(urls[2].contains("after_id=4"))
+        #expect(urls[1].contains("after_id=4"), "the next page asked from the last id of the first")
+        #expect(urls[2].contains("after_id=0"), "not acknowledged: asked again from the cursor")
+        #expect(urls[4].contains("after_id=4"))
     }
 
     @Test("send: {id,cnt} delivered; 9 (the same request within a minute) delivered; 2,3,4 and 5xx retried; 1,6,7,8 failed")

@@ -146,16 +146,25 @@ fail() {
     exit 5
 }
 
+# Starts a daemon in its own session with no descriptor of ours but stdio (a caller that waits
+# for this script through a pipe or socket, as Foundation's Process does, must not wait for
+# Kannel) and no blocked signal (a caller's thread may block SIGTERM; kannel-down.sh needs it).
+spawn() {
+    local out=$1
+    shift
+    python3 -c 'import os, signal, sys; os.closerange(3, 65536); os.setsid(); signal.pthread_sigmask(signal.SIG_SETMASK, []); os.execv(sys.argv[1], sys.argv[1:])' "$@" \
+        </dev/null >"$out" 2>&1 &
+}
 cd "$state"
-setsid /usr/sbin/bearerbox -v 1 "$state/kannel.conf" </dev/null >"$state/bearerbox.out" 2>&1 &
+spawn "$state/bearerbox.out" /usr/sbin/bearerbox -v 1 "$state/kannel.conf"
 echo $! >"$state/bearerbox.pid"
 wait_port "$smsbox_port" 15 || fail "bearerbox did not open its smsbox port $smsbox_port"
 wait_port "$admin" 15 || fail "bearerbox did not open its admin port $admin"
-setsid /usr/sbin/smsbox -v 1 "$state/kannel.conf" </dev/null >"$state/smsbox.out" 2>&1 &
+spawn "$state/smsbox.out" /usr/sbin/smsbox -v 1 "$state/kannel.conf"
 echo $! >"$state/smsbox.pid"
 wait_port "$sendsms" 15 || fail "smsbox did not open its sendsms port $sendsms"
 # The permanent "phone": sends nothing (-m 0), prints every MT it gets (debug level: -v 0).
-setsid /usr/lib/kannel/test/fakesmsc -H 127.0.0.1 -r "$phone" -m 0 -v 0 "0 0 text none" </dev/null >"$state/fakesmsc.log" 2>&1 &
+spawn "$state/fakesmsc.log" /usr/lib/kannel/test/fakesmsc -H 127.0.0.1 -r "$phone" -m 0 -v 0 "0 0 text none"
 echo $! >"$state/fakesmsc.pid"
 
 # Ready when bearerbox sees the phone link online and the smsbox connected.

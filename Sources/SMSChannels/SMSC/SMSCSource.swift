@@ -43,8 +43,26 @@ public final class SMSCSource: MessageSource {
 
     var idPrefix: String { "smsc:\(name):" }
 
+    /// Pages through get_answers from the acknowledged cursor until `limit` answers or an
+    /// empty page (the provider decides its page size).
     public func poll(limit: Int) async throws -> [IncomingMessage] {
-        let after = try cursor.feedCursor(feed: name).flatMap { Int64($0) } ?? 0
+        var after = try cursor.feedCursor(feed: name).flatMap { Int64($0) } ?? 0
+        var answers: [SMSCAPI.Answer] = []
+        while answers.count < limit {
+            let page = try await fetch(after: after).filter { $0.id > after }
+            guard let last = page.last else { break }
+            answers += page
+            after = last.id
+        }
+        let now = Date()
+        return answers.prefix(limit).map { answer in
+            IncomingMessage(
+                channel: .sms, feed: name, externalID: idPrefix + String(answer.id), sender: answer.phone,
+                text: answer.message, receivedAt: answer.time ?? now, utcOffset: answer.utcOffset)
+        }
+    }
+
+    private func fetch(after: Int64) async throws -> [SMSCAPI.Answer] {
         let request = SMSCAPI.answersRequest(base: baseURL, login: login, password: password, afterID: after)
         let response: SMSHTTPResponse
         do {
@@ -55,12 +73,7 @@ public final class SMSCSource: MessageSource {
         guard response.status == 200 else {
             throw SMSCError(description: "get_answers: HTTP \(response.status): \(response.text.prefix(200))")
         }
-        let now = Date()
-        return try SMSCAPI.answers(from: response.body).filter { $0.id > after }.prefix(limit).map { answer in
-            IncomingMessage(
-                channel: .sms, feed: name, externalID: idPrefix + String(answer.id), sender: answer.phone,
-                text: answer.message, receivedAt: answer.time ?? now, utcOffset: answer.utcOffset)
-        }
+        return try SMSCAPI.answers(from: response.body)
     }
 
     public func acknowledge(_ externalIDs: [String]) async throws {

@@ -28,7 +28,18 @@ extension Run {
         let environment = ProcessInfo.processInfo.environment
         return try configuration.sms.compactMap { feed in
             guard feed.kind == "kannel", let settings = feed.kannel else { return nil }
-            let queue = IngestQueue(logger: logger) { messages in try await pipeline.ingest(messages) }
+            let ledger = pipeline.ledger
+            let name = feed.name
+            // A push is this feed's "poll": `status` shows when it last recorded and its last error.
+            let queue = IngestQueue(logger: logger) { messages in
+                do {
+                    try await pipeline.ingest(messages)
+                } catch {
+                    try? ledger.recordPoll(feed: name, error: "\(error)")
+                    throw error
+                }
+                try? ledger.recordPoll(feed: name, error: nil)
+            }
             return KannelEndpoint(
                 configuration: .init(
                     feed: feed.name, host: settings.host, port: settings.port,

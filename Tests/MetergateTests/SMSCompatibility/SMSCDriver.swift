@@ -25,25 +25,27 @@ final class SMSCDriver: SMSPeerDriver {
         try process.run()
         let env = folder.appendingPathComponent("smsc.env")
         guard waitUntil(timeout: 20, { FileManager.default.fileExists(atPath: env.path) }) else {
-            kill(process.processIdentifier, SIGTERM)
+            kill(process.processIdentifier, SIGKILL)
             throw HarnessError(description: "SMSC emulator did not start")
         }
         let text = try String(contentsOf: env, encoding: .utf8)
         let url = text.split(separator: "\n").first { $0.hasPrefix("SMSC_URL=") }.map { String($0.dropFirst(9)) } ?? ""
         let pid = Int32((try? String(contentsOf: folder.appendingPathComponent("smsc.pid"), encoding: .utf8)) ?? "") ?? process.processIdentifier
         self.state.withLock { $0 = (folder, url, pid) }
+        let password = folder.appendingPathComponent("password")
+        try "secret\n".write(to: password, atomically: true, encoding: .utf8)
         return """
               - name: smsc
                 kind: smsc
                 base_url: \(url)
                 login: test
-                password_env: SMSC_TEST_PASSWORD
+                password_file: \(password.path)
                 poll_interval: 200ms
             """
     }
 
-    /// The environment metergate needs for this driver's configuration.
-    var environment: [String: String] { ["SMSC_TEST_PASSWORD": "secret"] }
+    /// The environment metergate needs for this driver's configuration (none: the password is a file).
+    var environment: [String: String] { [:] }
 
     func call(_ path: String, body: Any? = nil) throws -> Any {
         guard let base = baseURL else { throw HarnessError(description: "SMSC emulator not started") }
@@ -66,14 +68,19 @@ final class SMSCDriver: SMSPeerDriver {
         _ = try call("/emulator/inject", body: items)
     }
 
-    func replies() async throws -> [PeerReply] {
+    func replies() async throws -> [PeerReply] { try currentReplies() }
+
+    func currentReplies() throws -> [PeerReply] {
         let sent = try call("/emulator/sent") as? [[String: Any]] ?? []
         return sent.map { PeerReply(to: $0["phones"] as? String ?? "", text: $0["mes"] as? String ?? "", segments: $0["cnt"] as? Int ?? 0) }
     }
 
-    func stop() async {
+    func unavailableReason() -> String? { nil }
+
+    func stop() async { stopNow() }
+
+    func stopNow() {
         guard let current = state.withLock({ $0 }) else { return }
-        let cmdline = (try? String(contentsOfFile: "/proc/\(current.pid)/cmdline", encoding: .utf8)) ?? ""
-        if cmdline.contains("smsc_emulator.py") { kill(current.pid, SIGTERM) }
+        SMSPeers.killChecked(current.pid, expecting: "smsc_emulator.py")
     }
 }

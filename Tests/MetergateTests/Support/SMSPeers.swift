@@ -9,6 +9,7 @@ import Glibc
 enum SMSPeers {
     static var scripts: URL { Metergate.packageRoot.appendingPathComponent("scripts/peers") }
     static var emulator: URL { Metergate.packageRoot.appendingPathComponent("Tests/Peers/smsc_emulator.py") }
+    static var proxy: URL { Metergate.packageRoot.appendingPathComponent("Tests/Peers/kannel_lossy_proxy.py") }
     static var requirePeers: Bool { ProcessInfo.processInfo.environment["METERGATE_REQUIRE_PEERS"] == "1" }
 
     static var kannelInstalled: Bool {
@@ -66,8 +67,22 @@ enum SMSPeers {
             argv.forEach { free($0) }
             envp.forEach { free($0) }
         }
+        // The child starts with no signal blocked and default dispositions, whatever the test
+        // thread had (dispatch worker threads block signals; daemons started from the scripts
+        // would keep ignoring SIGTERM).
+        var attributes = posix_spawnattr_t()
+        posix_spawnattr_init(&attributes)
+        defer { posix_spawnattr_destroy(&attributes) }
+        var empty = sigset_t()
+        sigemptyset(&empty)
+        var defaults = sigset_t()
+        sigemptyset(&defaults)
+        for signal in [SIGTERM, SIGINT, SIGHUP, SIGPIPE, SIGCHLD] { sigaddset(&defaults, signal) }
+        posix_spawnattr_setsigmask(&attributes, &empty)
+        posix_spawnattr_setsigdefault(&attributes, &defaults)
+        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
         var pid: pid_t = 0
-        let spawned = posix_spawn(&pid, program, &actions, nil, argv, envp)
+        let spawned = posix_spawn(&pid, program, &actions, &attributes, argv, envp)
         guard spawned == 0 else { throw HarnessError(description: "cannot run \(program): error \(spawned)") }
         let started = Date()
         var status: Int32 = 0
@@ -84,6 +99,16 @@ enum SMSPeers {
             status: exited ? (status >> 8) & 0xff : 128 + (status & 0x7f),
             stdout: (try? String(contentsOfFile: out, encoding: .utf8)) ?? "",
             stderr: (try? String(contentsOfFile: err, encoding: .utf8)) ?? "")
+    }
+
+    /// SIGKILL for a test peer we started, when `pid` still runs `word` (never another process).
+    /// Not SIGTERM: a child started from a test's worker thread may inherit a blocked SIGTERM.
+    static func killChecked(_ pid: Int32, expecting word: String) {
+        let cmdline = (try? String(contentsOfFile: "/proc/\(pid)/cmdline", encoding: .utf8)) ?? ""
+        guard cmdline.contains(word) else { return }
+        kill(pid, SIGKILL)
+        var status: Int32 = 0
+        _ = waitpid(pid, &status, WNOHANG)
     }
 
     /// Rows of a query on the ledger, as JSON objects (sqlite3 -json; WAL readers never block).
