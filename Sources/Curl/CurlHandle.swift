@@ -88,8 +88,18 @@ public final class CurlHandle: @unchecked Sendable {
                 code: Int(code.rawValue), message: message,
                 serverResponse: transfer.serverLines.last, url: url)
         }
-        return finish(options, transfer)
+        let result = finish(options, transfer)
+        // libcurl 7.88 (Debian's CVE-2023-38039 fix) adds every response line of the handle's
+        // life to one counter and fails transfers once it passes 300 KiB: start a fresh handle
+        // (a new connection) well before that.
+        if options.infoLong(CURLINFO_HEADER_SIZE) > Self.headerBudget {
+            curl_easy_cleanup(handle)
+            handle = curl_easy_init()
+        }
+        return result
     }
+
+    static let headerBudget = 128 * 1024
 }
 
 /// Hands a value to the handle's queue; the handle's serial queue is the only user meanwhile.

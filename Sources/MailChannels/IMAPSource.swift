@@ -88,7 +88,7 @@ public actor IMAPSource: MessageSource {
         var setAside: [UInt32] = []
         var low = cursor.next
         while messages.count < limit, low < uidNext {
-            let high = min(low &+ 9999, uidNext - 1)
+            let high = min(low &+ 1999, uidNext - 1)
             let found = try await search(login, validity: validity, low: low, high: high)
             let taken = Array(found.prefix(limit - messages.count))
             let scanned = taken.count < found.count ? taken.last! : high
@@ -179,7 +179,9 @@ public actor IMAPSource: MessageSource {
 
     private func fetchMetadata(_ login: CurlLogin, validity: UInt32, uids: [UInt32]) async throws -> [UInt32: IMAPResponse.FetchItem] {
         var items: [UInt32: IMAPResponse.FetchItem] = [:]
-        for set in IMAPResponse.sequenceSets(uids) {
+        // Small sets: libcurl 7.88 (Debian) counts a transfer's response lines quadratically
+        // (the rest of the buffer again at each line) and fails past 300 KiB: ~60 lines is safe.
+        for set in IMAPResponse.sequenceSets(uids, chunk: 40) {
             let response = try await handle.mail(request(
                 mailboxURL + ";UIDVALIDITY=\(validity)", login, command: "UID FETCH \(set) (UID RFC822.SIZE INTERNALDATE)"))
             items.merge(IMAPResponse.fetchItems(response.lines)) { $1 }
@@ -210,7 +212,8 @@ public actor IMAPSource: MessageSource {
 
     private func applyAfter(_ login: CurlLogin, validity: UInt32, uids: [UInt32]) async throws {
         let url = mailboxURL + ";UIDVALIDITY=\(validity)"
-        for set in IMAPResponse.sequenceSets(uids) {
+        // EXPUNGE and MOVE answer one line per message: small sets (see fetchMetadata).
+        for set in IMAPResponse.sequenceSets(uids, chunk: 50) {
             switch settings.after {
             case .seen:
                 _ = try await handle.mail(request(url, login, command: "UID STORE \(set) +FLAGS.SILENT (\\Seen)"))
