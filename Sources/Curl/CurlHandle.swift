@@ -86,7 +86,7 @@ public final class CurlHandle: @unchecked Sendable {
             }
             throw CurlError(
                 code: Int(code.rawValue), message: message,
-                serverResponse: transfer.serverLines.last, url: url)
+                serverResponse: Self.lastAnswer(transfer.serverLines), url: url)
         }
         let result = finish(options, transfer)
         // libcurl 7.88 (Debian's CVE-2023-38039 fix) adds every response line of the handle's
@@ -100,6 +100,16 @@ public final class CurlHandle: @unchecked Sendable {
     }
 
     static let headerBudget = 128 * 1024
+
+    /// The server's last answer before libcurl closed the session (an SMTP `221 Bye`, an IMAP
+    /// `* BYE` or logout, a POP3 sign-off says nothing about what failed).
+    static func lastAnswer(_ lines: [String]) -> String? {
+        lines.last { line in
+            let upper = line.uppercased()
+            return !line.hasPrefix("221") && !upper.hasPrefix("* BYE") && !upper.contains("LOGOUT COMPLETED")
+                && !upper.contains("LOGGING OUT")
+        } ?? lines.last
+    }
 }
 
 /// Hands a value to the handle's queue; the handle's serial queue is the only user meanwhile.
