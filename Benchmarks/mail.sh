@@ -84,6 +84,7 @@ outbox_files=$(ls "$state/outbox-outbox" | wc -l)
 
 # getmail6 over the same mailbox (read_all: every message, like our first run).
 mkdir -p "$state/getmail/Maildir/new" "$state/getmail/Maildir/cur" "$state/getmail/Maildir/tmp"
+chown -R "$DOVECOT_MAIL_USER" "$state/getmail/Maildir"   # getmail refuses to deliver as root
 cat >"$state/getmail/getmailrc" <<RC
 [retriever]
 type = SimpleIMAPRetriever
@@ -96,13 +97,14 @@ mailboxes = ("INBOX",)
 [destination]
 type = Maildir
 path = $state/getmail/Maildir/
+user = $DOVECOT_MAIL_USER
 
 [options]
 read_all = true
 delete = false
 verbose = 0
 RC
-t0=$(now); getmail --getmaildir "$state/getmail" --rcfile getmailrc >/dev/null 2>"$state/getmail.log"; t1=$(now)
+t0=$(now); getmail --getmaildir "$state/getmail" --rcfile getmailrc >/dev/null 2>"$state/getmail.log" || { echo "getmail failed:" >&2; tail -5 "$state/getmail.log" >&2; }; t1=$(now)
 getmail_s=$(elapsed "$t0" "$t1")
 getmail_n=$(ls "$state/getmail/Maildir/new" | wc -l)
 

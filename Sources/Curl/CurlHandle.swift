@@ -47,7 +47,17 @@ public final class CurlHandle: @unchecked Sendable {
         return try await withCheckedThrowingContinuation { continuation in
             queue.async {
                 continuation.resume(with: Swift.Result<Output, any Error> {
-                    try self.performBlocking(url: url, box.value, configure: configure, finish: finish)
+                    do {
+                        return try self.performBlocking(url: url, box.value, configure: configure, finish: finish)
+                    } catch let error as CurlError where error.isHeaderOverflow {
+                        // A burst of unsolicited lines (an IMAP connection told of many flag
+                        // changes or expunges at once) passed libcurl 7.88's limit: start a fresh
+                        // connection and try once more.
+                        curl_easy_cleanup(self.handle)
+                        self.handle = curl_easy_init()
+                        box.value.reset()
+                        return try self.performBlocking(url: url, box.value, configure: configure, finish: finish)
+                    }
                 })
             }
         }
