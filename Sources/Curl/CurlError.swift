@@ -36,6 +36,11 @@ public struct CurlError: Error, Sendable, CustomStringConvertible {
         [35, 51, 53, 54, 58, 59, 60, 64, 66, 77, 80, 82, 83, 90, 91].contains(code)
     }
 
+    /// libcurl 7.88 gave up on a transfer whose response lines passed its header-size limit.
+    var isHeaderOverflow: Bool {
+        code == Int(CURLE_RECV_ERROR.rawValue) && message.contains("response headers")
+    }
+
     /// The server refused the credentials.
     public var isLoginDenied: Bool { code == Int(CURLE_LOGIN_DENIED.rawValue) }
 

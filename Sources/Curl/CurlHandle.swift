@@ -47,7 +47,17 @@ public final class CurlHandle: @unchecked Sendable {
         return try await withCheckedThrowingContinuation { continuation in
             queue.async {
                 continuation.resume(with: Swift.Result<Output, any Error> {
-                    try self.performBlocking(url: url, box.value, configure: configure, finish: finish)
+                    do {
+                        return try self.performBlocking(url: url, box.value, configure: configure, finish: finish)
+                    } catch let error as CurlError where error.isHeaderOverflow {
+                        // A burst of unsolicited lines (an IMAP connection told of many flag
+                        // changes or expunges at once) passed libcurl 7.88's limit: start a fresh
+                        // connection and try once more.
+                        curl_easy_cleanup(self.handle)
+                        self.handle = curl_easy_init()
+                        box.value.reset()
+                        return try self.performBlocking(url: url, box.value, configure: configure, finish: finish)
+                    }
                 })
             }
         }
@@ -86,9 +96,29 @@ public final class CurlHandle: @unchecked Sendable {
             }
             throw CurlError(
                 code: Int(code.rawValue), message: message,
-                serverResponse: transfer.serverLines.last, url: url)
+                serverResponse: Self.lastAnswer(transfer.serverLines), url: url)
         }
-        return finish(options, transfer)
+        let result = finish(options, transfer)
+        // libcurl 7.88 (Debian's CVE-2023-38039 fix) adds every response line of the handle's
+        // life to one counter and fails transfers once it passes 300 KiB: start a fresh handle
+        // (a new connection) well before that.
+        if options.infoLong(CURLINFO_HEADER_SIZE) > Self.headerBudget {
+            curl_easy_cleanup(handle)
+            handle = curl_easy_init()
+        }
+        return result
+    }
+
+    static let headerBudget = 128 * 1024
+
+    /// The server's last answer before libcurl closed the session (an SMTP `221 Bye`, an IMAP
+    /// `* BYE` or logout, a POP3 sign-off says nothing about what failed).
+    static func lastAnswer(_ lines: [String]) -> String? {
+        lines.last { line in
+            let upper = line.uppercased()
+            return !line.hasPrefix("221") && !upper.hasPrefix("* BYE") && !upper.contains("LOGOUT COMPLETED")
+                && !upper.contains("LOGGING OUT")
+        } ?? lines.last
     }
 }
 

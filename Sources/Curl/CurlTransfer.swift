@@ -17,6 +17,16 @@ final class CurlTransfer {
 
     static let serverLineLimit = 16
 
+    /// Back to the state before the transfer (the upload is kept), for a retry.
+    func reset() {
+        body = []
+        headerLines = []
+        serverLines = []
+        uploadOffset = 0
+        bodyTooLarge = false
+        truncated = false
+    }
+
     func appendBody(_ pointer: UnsafePointer<UInt8>, _ count: Int) -> Bool {
         if body.count + count >= truncateAt {
             body.append(contentsOf: UnsafeBufferPointer(start: pointer, count: truncateAt - body.count))

@@ -25,6 +25,10 @@ public actor IMAPSource: MessageSource {
     public let settings: MailboxSettings
     private let store: any MailboxStateStore
     private let handle: CurlHandle
+    /// Message bodies are fetched over this many connections at once (libcurl has no pipelining:
+    /// one round trip per message and connection).
+    public static let parallelFetches = 4
+    private let bodyHandles: [CurlHandle]
     private let logger: Logger
     private let base: String
     private let mailbox: String
@@ -44,6 +48,7 @@ public actor IMAPSource: MessageSource {
         self.settings = settings
         self.store = store
         handle = CurlHandle(label: "imap-\(name)")
+        bodyHandles = [handle] + (1..<Self.parallelFetches).map { CurlHandle(label: "imap-\(name)-fetch\($0)") }
         var logger = logger
         logger[metadataKey: "mg.feed"] = "\(name)"
         self.logger = logger
@@ -88,7 +93,7 @@ public actor IMAPSource: MessageSource {
         var setAside: [UInt32] = []
         var low = cursor.next
         while messages.count < limit, low < uidNext {
-            let high = min(low &+ 9999, uidNext - 1)
+            let high = min(low &+ 1999, uidNext - 1)
             let found = try await search(login, validity: validity, low: low, high: high)
             let taken = Array(found.prefix(limit - messages.count))
             let scanned = taken.count < found.count ? taken.last! : high
@@ -97,9 +102,10 @@ public actor IMAPSource: MessageSource {
             let wanted = taken.filter { !known.contains(externalID(validity: validity, uid: $0)) }
             setAside += taken.filter { known.contains(externalID(validity: validity, uid: $0)) }
             let metadata = try await fetchMetadata(login, validity: validity, uids: wanted)
+            let bodies = try await fetchMessages(login, validity: validity, uids: wanted, metadata: metadata)
             for uid in wanted {
                 let item = metadata[uid]
-                let raw = try await fetchMessage(login, validity: validity, uid: uid, size: item?.size)
+                guard let raw = bodies[uid] else { throw MailSourceError("\(base): message UID \(uid) was not fetched") }
                 if uid < cursor.dedupeBelow, try await isRecordedBefore(raw) {
                     setAside.append(uid)
                     continue
@@ -142,11 +148,11 @@ public actor IMAPSource: MessageSource {
         "\(externalIDPrefix)\(validity):\(uid)"
     }
 
-    private var mailboxURL: String {
+    private nonisolated var mailboxURL: String {
         base + "/" + (mailbox.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed.subtracting(CharacterSet(charactersIn: ";?#%"))) ?? mailbox)
     }
 
-    private func request(_ url: String, _ login: CurlLogin, command: String? = nil) -> CurlMailRequest {
+    private nonisolated func request(_ url: String, _ login: CurlLogin, command: String? = nil) -> CurlMailRequest {
         CurlMailRequest(
             url: url, command: command, login: login, requireTLS: settings.startTLS, tls: settings.tls,
             timeout: settings.timeout, maxBodyBytes: settings.maxMessageBytes + (1 << 20))
@@ -179,7 +185,9 @@ public actor IMAPSource: MessageSource {
 
     private func fetchMetadata(_ login: CurlLogin, validity: UInt32, uids: [UInt32]) async throws -> [UInt32: IMAPResponse.FetchItem] {
         var items: [UInt32: IMAPResponse.FetchItem] = [:]
-        for set in IMAPResponse.sequenceSets(uids) {
+        // Small sets: libcurl 7.88 (Debian) counts a transfer's response lines quadratically
+        // (the rest of the buffer again at each line) and fails past 300 KiB: ~60 lines is safe.
+        for set in IMAPResponse.sequenceSets(uids, chunk: 40) {
             let response = try await handle.mail(request(
                 mailboxURL + ";UIDVALIDITY=\(validity)", login, command: "UID FETCH \(set) (UID RFC822.SIZE INTERNALDATE)"))
             items.merge(IMAPResponse.fetchItems(response.lines)) { $1 }
@@ -187,7 +195,39 @@ public actor IMAPSource: MessageSource {
         return items
     }
 
-    private func fetchMessage(_ login: CurlLogin, validity: UInt32, uid: UInt32, size: Int?) async throws -> [UInt8] {
+    /// Fetches the bodies over `bodyHandles` at once (the first is the main connection), each
+    /// connection taking every n-th UID.
+    private func fetchMessages(
+        _ login: CurlLogin, validity: UInt32, uids: [UInt32], metadata: [UInt32: IMAPResponse.FetchItem]
+    ) async throws -> [UInt32: [UInt8]] {
+        let lanes = min(bodyHandles.count, max(1, uids.count / 8))
+        return try await withThrowingTaskGroup(of: [(UInt32, [UInt8])].self) { group in
+            for lane in 0..<lanes {
+                let share = stride(from: lane, to: uids.count, by: lanes).map { uids[$0] }
+                let handle = bodyHandles[lane]
+                group.addTask {
+                    var fetched: [(UInt32, [UInt8])] = []
+                    for uid in share {
+                        fetched.append((uid, try await self.fetchMessage(
+                            login, validity: validity, uid: uid, size: metadata[uid]?.size, on: handle)))
+                    }
+                    return fetched
+                }
+            }
+            var bodies: [UInt32: [UInt8]] = [:]
+            for try await fetched in group {
+                for (uid, raw) in fetched { bodies[uid] = raw }
+            }
+            // The extra connections are closed: left selected, they would be told of every flag
+            // change and expunge of the next batch at once.
+            for extra in bodyHandles.dropFirst().prefix(lanes - 1) { await extra.closeConnections() }
+            return bodies
+        }
+    }
+
+    private nonisolated func fetchMessage(
+        _ login: CurlLogin, validity: UInt32, uid: UInt32, size: Int?, on handle: CurlHandle
+    ) async throws -> [UInt8] {
         var url = mailboxURL + ";UIDVALIDITY=\(validity)/;UID=\(uid)"
         if let size, size > settings.maxMessageBytes {
             url += ";PARTIAL=0.\(settings.maxMessageBytes + 1)"
@@ -210,7 +250,8 @@ public actor IMAPSource: MessageSource {
 
     private func applyAfter(_ login: CurlLogin, validity: UInt32, uids: [UInt32]) async throws {
         let url = mailboxURL + ";UIDVALIDITY=\(validity)"
-        for set in IMAPResponse.sequenceSets(uids) {
+        // EXPUNGE and MOVE answer one line per message: small sets (see fetchMetadata).
+        for set in IMAPResponse.sequenceSets(uids, chunk: 50) {
             switch settings.after {
             case .seen:
                 _ = try await handle.mail(request(url, login, command: "UID STORE \(set) +FLAGS.SILENT (\\Seen)"))

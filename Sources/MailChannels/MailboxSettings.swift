@@ -130,7 +130,7 @@ public enum MessageFingerprint {
                 if end > lineStart, raw[end - 1] == 0x0D { end -= 1 }
                 if end == lineStart { return nil }   // blank line: end of the header block
                 let line = raw[lineStart..<end]
-                if line.count > 11, line.prefix(11).map({ $0 | 0x20 }) == Array("message-id:".utf8) {
+                if line.count >= 11, line.prefix(11).map({ $0 | 0x20 }) == Array("message-id:".utf8) {
                     var value = String(decoding: line.dropFirst(11), as: UTF8.self).trimmingCharacters(in: .whitespaces)
                     // A folded value continues on the next line.
                     var next = index + 1

@@ -1,0 +1,55 @@
+import Foundation
+import Testing
+@testable import MailChannels
+
+@Suite("IMAP responses and fingerprints")
+struct IMAPResponseTests {
+    @Test func statusAndSearchLines() {
+        let status = IMAPResponse.statusItems(["* STATUS INBOX (MESSAGES 3 UIDNEXT 4 UIDVALIDITY 1795248658)"])
+        #expect(status == ["MESSAGES": 3, "UIDNEXT": 4, "UIDVALIDITY": 1795248658])
+        #expect(IMAPResponse.searchUIDs(["* SEARCH 1 2 5", "* SEARCH"]) == [1, 2, 5])
+    }
+
+    @Test func fetchLinesGiveSizeAndInternalDate() throws {
+        let items = IMAPResponse.fetchItems([
+            "* 5 FETCH (UID 12 RFC822.SIZE 3456 INTERNALDATE \"20-Nov-2026 08:59:00 +0300\")",
+            "* 6 FETCH (INTERNALDATE \" 1-Dec-2026 00:00:01 -0130\" UID 13 RFC822.SIZE 10)",
+        ])
+        #expect(items[12]?.size == 3456)
+        let date = try #require(items[12]?.internalDate)
+        #expect(date.offset == 3 * 3600)
+        #expect(date.date == Date(timeIntervalSince1970: 1_795_154_340))  // 2026-11-20T05:59:00Z
+        #expect(items[13]?.size == 10)
+        #expect(items[13]?.internalDate?.offset == -(3600 + 1800))
+    }
+
+    @Test func sequenceSetsCompressAndChunk() {
+        #expect(IMAPResponse.sequenceSets([5, 1, 2, 3, 9, 7, 8]) == ["1:3,5,7:9"])
+        #expect(IMAPResponse.sequenceSets(Array(1...5), chunk: 2) == ["1:2", "3:4", "5"])
+        #expect(IMAPResponse.quoted("a\"b\\c") == "\"a\\\"b\\\\c\"")
+    }
+
+    @Test func cursorRoundTrips() {
+        let cursor = IMAPCursor(mailbox: "INBOX", validity: 7, next: 42, dedupeBelow: 40)
+        #expect(IMAPCursor.decode(cursor.encoded) == cursor)
+        #expect(IMAPCursor.decode("garbage") == nil)
+    }
+
+    @Test func fingerprintsByMessageIDOrBytes() {
+        let a = Array("Subject: x\r\nMessage-ID:\r\n <ABC@x>\r\n\r\nbody\r\nMessage-ID: <no@x>\r\n".utf8)
+        #expect(MessageFingerprint.messageID(a) == "<abc@x>")
+        #expect(MessageFingerprint.of(a) == "id:<abc@x>")
+        let b = Array("Subject: x\r\n\r\nMessage-ID: <in-body@x>\r\n".utf8)
+        #expect(MessageFingerprint.messageID(b) == nil)
+        #expect(MessageFingerprint.of(b).hasPrefix("raw:\(b.count):"))
+        #expect(MessageFingerprint.of(b) != MessageFingerprint.of(b + [0x0A]))
+    }
+
+    @Test func afterParses() {
+        #expect(MailboxAfter("seen") == .seen)
+        #expect(MailboxAfter("delete") == .delete)
+        #expect(MailboxAfter("move:Processed/2026") == .move("Processed/2026"))
+        #expect(MailboxAfter("move:") == nil)
+        #expect(MailboxAfter("flag") == nil)
+    }
+}

@@ -1,0 +1,90 @@
+import Curl
+import Foundation
+import MeterCore
+import Testing
+@testable import MailChannels
+
+/// The SMTP transport against the real aiosmtpd sink of scripts/peers.
+@Suite("SMTP transport", .serialized)
+struct SMTPTransportTests {
+    static let scripts = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent().appendingPathComponent("scripts/peers")
+
+    func startSink(_ environment: [String: String]) throws -> (state: URL, port: Int, ca: String)? {
+        guard FileManager.default.fileExists(atPath: "/usr/lib/python3/dist-packages/aiosmtpd") else {
+            #expect(ProcessInfo.processInfo.environment["METERGATE_REQUIRE_PEERS"] != "1", "python3-aiosmtpd is missing")
+            return nil
+        }
+        let state = FileManager.default.temporaryDirectory.appendingPathComponent("smtp-sink-\(UUID().uuidString.prefix(8))")
+        let port = freeLoopbackPort()
+        var env = ["SMTP_SINK_TLS_PORT": ""]
+        env.merge(environment) { $1 }
+        let command = env.map { "\($0.key)='\($0.value)'" }.joined(separator: " ")
+            + " \(Self.scripts.path)/smtp-sink-up.sh \(state.path) \(port) >/dev/null 2>&1"
+        #expect(system(command) == 0)
+        return (state, port, state.appendingPathComponent("tls/cert.pem").path)
+    }
+
+    func stopSink(_ state: URL) {
+        _ = system("\(Self.scripts.path)/smtp-sink-down.sh \(state.path) >/dev/null 2>&1")
+        try? FileManager.default.removeItem(at: state)
+    }
+
+    func reply(_ to: String, id: Int64 = 7) -> OutgoingReply {
+        OutgoingReply(id: id, channel: .email, recipient: to, subject: "Re: Показания за ноябрь",
+                      inReplyTo: "<orig@example.org>", references: ["<first@example.org>", "<orig@example.org>"],
+                      body: "Показания приняты: 160928.\nСпасибо!", createdAt: Date(timeIntervalSince1970: 1_795_000_000))
+    }
+
+    @Test func deliversOverSTARTTLSWithAuthAndMapsRefusals() async throws {
+        guard let sink = try startSink(["SMTP_SINK_FAIL_RCPT": "^bad@", "SMTP_SINK_TEMPFAIL_RCPT": "^later@"]) else { return }
+        defer { stopSink(sink.state) }
+        let transport = SMTPTransport(configuration: .init(
+            url: "smtp://localhost:\(sink.port)", from: "Показания <readings@example.test>", username: "bot",
+            password: { "pw" }, startTLS: true, tls: CurlTLS(caFile: sink.ca)))
+        #expect(await transport.deliver(reply("Абонент <abonent@example.org>")) == .delivered)
+        let eml = try String(contentsOf: sink.state.appendingPathComponent("mail/000001.eml"), encoding: .utf8)
+        let meta = try String(contentsOf: sink.state.appendingPathComponent("mail/000001.json"), encoding: .utf8)
+        #expect(meta.contains("\"rcpt_tos\": [\"abonent@example.org\"]"))
+        #expect(meta.contains("\"tls\": true"))
+        #expect(eml.contains("\r\nIn-Reply-To: <orig@example.org>\r\n"))
+        #expect(eml.contains("References: <first@example.org>\r\n <orig@example.org>\r\n"))
+        #expect(eml.contains("\r\nAuto-Submitted: auto-replied\r\n"))
+        #expect(eml.contains("Subject: =?utf-8?"))
+        #expect(eml.hasPrefix("From: =?utf-8?"))
+
+        let bad = await transport.deliver(reply("bad@example.org"))
+        guard case .failed(let reason) = bad else {
+            Issue.record("a 550 must fail the reply for good: \(bad)")
+            return
+        }
+        #expect(reason.contains("550"))
+        guard case .retry(let later) = await transport.deliver(reply("later@example.org")) else {
+            Issue.record("a 451 must be retried")
+            return
+        }
+        #expect(later.contains("451"))
+    }
+
+    @Test func serverDownIsRetry() async {
+        let transport = SMTPTransport(configuration: .init(url: "smtp://127.0.0.1:\(freeLoopbackPort())", from: "r@example.test",
+                                                           timeout: .seconds(5)))
+        guard case .retry(let reason) = await transport.deliver(reply("a@example.org")) else {
+            Issue.record("a refused connection must be retried")
+            return
+        }
+        #expect(reason.contains("curl 7"))
+    }
+
+    @Test func selfSignedRefusedWithoutCAFile() async throws {
+        guard let sink = try startSink([:]) else { return }
+        defer { stopSink(sink.state) }
+        let transport = SMTPTransport(configuration: .init(
+            url: "smtp://localhost:\(sink.port)", from: "r@example.test", startTLS: true))
+        guard case .retry(let reason) = await transport.deliver(reply("a@example.org")) else {
+            Issue.record("a certificate problem is not a 5xx: retried")
+            return
+        }
+        #expect(reason.contains("curl 60"))
+    }
+}

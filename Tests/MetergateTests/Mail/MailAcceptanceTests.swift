@@ -1,0 +1,238 @@
+import Foundation
+import Testing
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The e-mail channel end to end: the built `metergate` against a real Dovecot (IMAP, POP3,
+/// IMAPS) and a real SMTP server (aiosmtpd) on loopback.
+@Suite("E-mail acceptance", .serialized)
+struct MailAcceptanceTests {
+    struct EmailCase {
+        var corpus: CorpusCase
+        var raw: [UInt8]
+        var sender: String
+        var messageID: String?
+        var subject: String
+    }
+
+    static func emailCases() throws -> [EmailCase] {
+        let lines = try Fixture.text("public.jsonl").split(separator: "\n")
+        let cases = try CorpusCase.all()
+        var result: [EmailCase] = []
+        for (line, corpus) in zip(lines, cases) where corpus.channel == "email" {
+            let object = try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any] ?? [:]
+            let raw: String
+            if let given = object["raw"] as? String {
+                raw = given
+            } else {
+                raw = "From: \(object["from"] as? String ?? "")\r\nTo: readings@example.test\r\n"
+                    + "Subject: \(object["subject"] as? String ?? "")\r\nDate: Fri, 20 Nov 2026 09:00:00 +0300\r\n"
+                    + "Message-ID: <\(corpus.id)@corpus.example>\r\nMIME-Version: 1.0\r\n"
+                    + "Content-Type: text/plain; charset=utf-8\r\n\r\n\(object["text"] as? String ?? "")\r\n"
+            }
+            let headers = mailHeaders(raw)
+            let from = headers["from"] ?? ""
+            let address = from.split(separator: "<").last.map { $0.replacingOccurrences(of: ">", with: "") } ?? from
+            result.append(EmailCase(
+                corpus: corpus, raw: Array(raw.utf8), sender: address.trimmingCharacters(in: .whitespaces).lowercased(),
+                messageID: headers["message-id"], subject: decodeEncodedWords(headers["subject"] ?? "")))
+        }
+        return result
+    }
+
+    func config(_ sandbox: Sandbox, peers: MailPeers, mailbox: String, after: String = "seen", extra: String = "") throws -> String {
+        try sandbox.write("accounts.csv", try Fixture.data("accounts.csv"))
+        try FileManager.default.createDirectory(at: sandbox.file("store"), withIntermediateDirectories: true)
+        let text = """
+            store:
+              path: \(jsonString(sandbox.file("store/metergate.sqlite").path))
+            policy:
+              max_increase: 5000
+              submission_days: "1-31"
+              max_messages_per_sender_per_hour: 20
+            mailboxes:
+              - name: readings
+                url: \(mailbox)
+                after: \(after)
+                poll_interval: 1s
+            \(extra)
+            sms: []
+            smtp:
+              url: smtp://127.0.0.1:\(peers.port("SMTP_SINK_PORT"))
+              from: "Показания <readings@example.test>"
+            log:
+              format: json
+              personal_data: true
+
+            """
+        return try sandbox.write("config-\(UUID().uuidString.prefix(6)).yaml", text).path
+    }
+
+    /// The corpus e-mails over IMAP, then over POP3: outcomes as the corpus expects, one correct
+    /// reply per answered message, and a second `--once` that does nothing.
+    @Test(arguments: ["imap", "pop3"])
+    func corpusOverRealServers(_ scheme: String) throws {
+        guard let peers = try MailPeers.start("corpus-\(scheme)") else { return }
+        defer { peers.stop() }
+        let sandbox = try Sandbox("mail-\(scheme)")
+        defer { sandbox.remove() }
+        let cases = try Self.emailCases()
+        #expect(cases.count >= 15)
+        let user = scheme == "imap" ? "readings@example.test" : "second@example.test"
+        let password = scheme == "imap" ? "secret" : "secret2"
+        try peers.deliver(cases.map(\.raw), user: user)
+        let url = scheme == "imap"
+            ? "imap://127.0.0.1:\(peers.port("DOVECOT_IMAP_PORT"))/INBOX"
+            : "pop3://127.0.0.1:\(peers.port("DOVECOT_POP3_PORT"))"
+        let config = try self.config(sandbox, peers: peers, mailbox: url, after: scheme == "imap" ? "move:Processed" : "delete",
+                                     extra: "    username: \(user)\n    password: \(password)")
+        // The IMAP run moves into Processed: create it first (a missing folder is an error, not a loss).
+        if scheme == "imap" {
+            try MailPeers.run("/usr/bin/curl", ["-s", "imap://127.0.0.1:\(peers.port("DOVECOT_IMAP_PORT"))/", "-u", "\(user):\(password)", "-X", "CREATE Processed"])
+        }
+        let imported = try sandbox.run(["accounts", "import", "accounts.csv", "--config", config])
+        #expect(imported.status == 0, "\(imported)")
+        let first = try sandbox.run(["run", "--once", "--config", config], timeout: 120)
+        #expect(first.status == 0, "\(first)")
+        let outcomes = LoggedOutcome.parse(first.stderr)
+        #expect(outcomes.count == cases.count, "\(first.stderr.suffix(3000))")
+        #expect(Set(outcomes.map(\.id)).count == outcomes.count)
+        #expect(outcomes.allSatisfy { $0.id.hasPrefix(scheme == "imap" ? "imap:readings:INBOX:" : "pop3:readings:") })
+
+        let replies = try peers.received()
+        var expectedReplies = 0
+        for item in cases {
+            let matching = outcomes.filter { $0.sender?.lowercased() == item.sender }
+            guard matching.count == 1, let outcome = matching.first else {
+                Issue.record("\(item.corpus.id): \(matching.count) outcomes for \(item.sender)")
+                continue
+            }
+            #expect(outcome.status == item.corpus.expect.status, "\(item.corpus.id): \(outcome.status)")
+            if let reason = item.corpus.expect.reason {
+                #expect(outcome.reason == reason || outcome.results.contains { $0.reason == reason }, "\(item.corpus.id)")
+            }
+            for want in item.corpus.expect.results {
+                let got = outcome.results.first { $0.uin == want.uin }
+                #expect(got != nil, "\(item.corpus.id): no result for UIN \(want.uin)")
+                if let readings = want.readings, let got {
+                    #expect(sameReadings(got.readings, readings), "\(item.corpus.id): \(got.readings) ≠ \(readings)")
+                }
+            }
+            let answered = replies.filter { $0.recipients.map { $0.lowercased() } == [item.sender] }
+            if item.corpus.expect.status == "ignored" {
+                #expect(answered.isEmpty, "\(item.corpus.id): an ignored message was answered")
+                continue
+            }
+            expectedReplies += 1
+            #expect(answered.count == 1, "\(item.corpus.id): \(answered.count) replies")
+            guard let reply = answered.first else { continue }
+            let headers = mailHeaders(reply.raw)
+            #expect(headers["auto-submitted"] == "auto-replied")
+            #expect(headers["to"]?.lowercased().contains(item.sender) == true)
+            #expect(headers["from"]?.contains("<readings@example.test>") == true)
+            #expect(headers["date"] != nil && headers["message-id"] != nil)
+            if let id = item.messageID {
+                #expect(headers["in-reply-to"] == id, "\(item.corpus.id)")
+                #expect(headers["references"]?.contains(id) == true, "\(item.corpus.id)")
+            }
+            let subject = decodeEncodedWords(headers["subject"] ?? "")
+            #expect(subject.hasPrefix("Re: "), "\(item.corpus.id): \(subject)")
+            #expect(headers["content-type"]?.lowercased().contains("charset=utf-8") == true)
+            #expect(!reply.raw.replacingOccurrences(of: "\r\n", with: "").contains("\n"), "bare LF in a reply")
+        }
+        #expect(replies.count == expectedReplies)
+
+        // Nothing new the second time: no new message, no new reply.
+        let second = try sandbox.run(["run", "--once", "--config", config], timeout: 60)
+        #expect(second.status == 0, "\(second)")
+        #expect(LoggedOutcome.parse(second.stderr).filter { !$0.id.isEmpty }.isEmpty || second.stderr.contains("0 replies delivered"))
+        #expect(LoggedOutcome.parse(second.stderr).isEmpty, "\(second.stderr.suffix(2000))")
+        #expect(try peers.received().count == replies.count)
+
+        // The after-action was applied: IMAP moved everything to Processed, POP3 deleted it.
+        let port = scheme == "imap" ? peers.port("DOVECOT_IMAP_PORT") : peers.port("DOVECOT_POP3_PORT")
+        if scheme == "imap" {
+            let status = try MailPeers.run("/usr/bin/curl", ["-s", "imap://127.0.0.1:\(port)/", "-u", "\(user):\(password)", "-X", "STATUS INBOX (MESSAGES)"])
+            #expect(status.contains("MESSAGES 0"), "\(status)")
+            let processed = try MailPeers.run("/usr/bin/curl", ["-s", "imap://127.0.0.1:\(port)/", "-u", "\(user):\(password)", "-X", "STATUS Processed (MESSAGES)"])
+            #expect(processed.contains("MESSAGES \(cases.count)"), "\(processed)")
+        } else {
+            let list = try MailPeers.run("/usr/bin/curl", ["-s", "pop3://127.0.0.1:\(port)/", "-u", "\(user):\(password)"])
+            #expect(list.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty, "\(list)")
+        }
+    }
+
+    /// imaps:// against Dovecot's self-signed certificate: a clear error by default, works with ca_file.
+    @Test func imapsVerifiesTheCertificate() throws {
+        guard let peers = try MailPeers.start("tls") else { return }
+        defer { peers.stop() }
+        let sandbox = try Sandbox("mail-tls")
+        defer { sandbox.remove() }
+        try peers.deliver([Array("From: tls@example.org\r\nSubject: 406479026293 160929\r\nMessage-ID: <tls@x>\r\n\r\n\r\n".utf8)], user: "readings@example.test")
+        let url = "imaps://localhost:\(peers.port("DOVECOT_IMAPS_PORT"))/INBOX"
+        let login = "    username: readings@example.test\n    password: secret"
+        let refused = try self.config(sandbox, peers: peers, mailbox: url, extra: login)
+        let failed = try sandbox.run(["run", "--once", "--config", refused], timeout: 60)
+        #expect(failed.status != 0)
+        #expect(failed.stderr.contains("certificate") && failed.stderr.contains("curl 60"), "\(failed.stderr.suffix(1500))")
+        #expect(failed.stderr.contains("imaps://localhost:\(peers.port("DOVECOT_IMAPS_PORT"))/"))
+
+        let trusted = try self.config(sandbox, peers: peers, mailbox: url, extra: login + "\n    ca_file: \(peers.dovecot["DOVECOT_CA_FILE"] ?? "")")
+        let worked = try sandbox.run(["run", "--once", "--config", trusted], timeout: 60)
+        #expect(worked.status == 0, "\(worked)")
+        #expect(LoggedOutcome.parse(worked.stderr).count == 1)
+        #expect(try peers.received().count == 1)
+    }
+
+    /// 2,000 mails, `metergate run` killed with SIGKILL at random moments ≥ 10 times, then let
+    /// finish: every mail in the ledger once, every reply at the sink.
+    @Test func survivesKillsWhileWorking() throws {
+        guard let peers = try MailPeers.start("crash") else { return }
+        defer { peers.stop() }
+        let sandbox = try Sandbox("mail-crash")
+        defer { sandbox.remove() }
+        let total = 2000
+        try peers.generate(total, user: "readings@example.test")
+        let url = "imap://127.0.0.1:\(peers.port("DOVECOT_IMAP_PORT"))/INBOX"
+        let config = try self.config(sandbox, peers: peers, mailbox: url, after: "delete",
+                                     extra: "    username: readings@example.test\n    password: secret")
+        _ = try sandbox.run(["accounts", "import", "accounts.csv", "--config", config])
+        var generator = SystemRandomNumberGenerator()
+        var kills = 0
+        for _ in 0..<12 {
+            let daemon = try Daemon(["run", "--config", config], in: sandbox.url)
+            usleep(UInt32.random(in: 250_000...900_000, using: &generator))
+            if daemon.isRunning {
+                kill(daemon.process.processIdentifier, SIGKILL)
+                daemon.process.waitUntilExit()
+                kills += 1
+            }
+            daemon.cleanUp()
+        }
+        #expect(kills >= 10)
+        // Let it finish.
+        for _ in 0..<10 {
+            let finish = try sandbox.run(["run", "--once", "--config", config], timeout: 300)
+            #expect(finish.status == 0, "\(finish.stderr.suffix(1500))")
+            if finish.stderr.contains("0 replies delivered"), LoggedOutcome.parse(finish.stderr).isEmpty { break }
+        }
+        let status = try sandbox.run(["status", "--config", config])
+        let today = status.stdoutText.split(separator: "\n").first { $0.hasPrefix("today:") } ?? ""
+        let counted = today.split(separator: ",").compactMap { part in Int(part.split(separator: " ").last ?? "") }.reduce(0, +)
+        #expect(counted == total, "\(status.stdoutText)")
+        #expect(status.stdoutText.contains("pending 0"), "\(status.stdoutText)")
+
+        let replies = try peers.received()
+        let inReplyTo = replies.compactMap { mailHeaders($0.raw)["in-reply-to"] }
+        let distinct = Set(inReplyTo)
+        // Every message answered (the generated ones are all answerable).
+        #expect(distinct.count == total, "\(distinct.count) distinct replies for \(total) mails")
+        // SMTP is at-least-once across a kill between the server's 250 and our commit: at most one
+        // repeat per kill, and only then.
+        #expect(replies.count - distinct.count <= kills, "\(replies.count - distinct.count) repeated replies after \(kills) kills")
+        print("crash test: \(kills) kills, \(replies.count) replies for \(distinct.count) messages")
+        let left = try MailPeers.run("/usr/bin/curl", ["-s", url.replacingOccurrences(of: "/INBOX", with: "/"), "-u", "readings@example.test:secret", "-X", "STATUS INBOX (MESSAGES)"])
+        #expect(left.contains("MESSAGES 0"), "\(left)")
+    }
+}
