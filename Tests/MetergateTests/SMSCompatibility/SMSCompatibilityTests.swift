@@ -61,9 +61,9 @@ struct SMSCompatibilityTests {
             try replayLine(["id": "c\(index)", "channel": "sms", "from": message.from, "text": message.text, "received_at": now])
         }
         try sandbox.write("input.jsonl", input.joined(separator: "\n") + "\n")
-        let referenceImport = try sandbox.run(["accounts", "import", "accounts.csv", "--config", referenceConfig])
+        let referenceImport = try await Peers.offPool { try sandbox.run(["accounts", "import", "accounts.csv", "--config", referenceConfig]) }
         try #require(referenceImport.status == 0, "\(referenceImport)")
-        let reference = try sandbox.run(["replay", "input.jsonl", "--config", referenceConfig])
+        let reference = try await Peers.offPool { try sandbox.run(["replay", "input.jsonl", "--config", referenceConfig]) }
         try #require(reference.status == 0, "\(reference)")
         let expected = try reference.stdoutLines.map(OutcomeLine.parse)
         try #require(expected.count == messages.count)
@@ -87,21 +87,23 @@ struct SMSCompatibilityTests {
                 sms:
                 \(feed)
                 """).path
-            let imported = try sandbox.run(["accounts", "import", "accounts.csv", "--config", config])
+            let imported = try await Peers.offPool { try sandbox.run(["accounts", "import", "accounts.csv", "--config", config]) }
             try #require(imported.status == 0, "\(imported)")
             try await driver.deliver(messages)
             let log: String
             if driver.pushes {
-                let daemon = try Daemon(["run", "--config", config], in: sandbox.url)
-                defer { daemon.cleanUp() }
                 let unique = messages.count
-                _ = waitUntil(timeout: 120) { Self.outcomes(daemon.stderr).count >= unique }
-                _ = waitUntil(timeout: 3) { false }  // a duplicate would show up as an extra outcome
-                let status = daemon.terminate(timeout: 30)
-                #expect(status == 0, "metergate run: \(daemon.stderr.suffix(2000))")
-                log = daemon.stderr
+                let (status, stderr) = try await Peers.offPool { () -> (Int32?, String) in
+                    let daemon = try Daemon(["run", "--config", config], in: sandbox.url)
+                    defer { daemon.cleanUp() }
+                    _ = waitUntil(timeout: 120) { Self.outcomes(daemon.stderr).count >= unique }
+                    _ = waitUntil(timeout: 3) { false }  // a duplicate would show up as an extra outcome
+                    return (daemon.terminate(timeout: 30), daemon.stderr)
+                }
+                #expect(status == 0, "metergate run: \(stderr.suffix(2000))")
+                log = stderr
             } else {
-                let run = try sandbox.run(["run", "--once", "--config", config], timeout: 300)
+                let run = try await Peers.offPool { try sandbox.run(["run", "--once", "--config", config], timeout: 300) }
                 try #require(run.status == 0, "\(run)")
                 log = run.stderr
             }
