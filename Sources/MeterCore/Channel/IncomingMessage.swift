@@ -102,3 +102,10 @@ public protocol ReplyTransport: Sendable {
     var name: String { get }
     func deliver(_ reply: OutgoingReply) async -> DeliveryResult
 }
+
+/// A transport that hands several replies to its peer at once (one transaction at Gammu
+/// SMSD's database instead of one per reply). The dispatcher gives it batches in which each
+/// recipient appears at most once; the results come back in the batch's order.
+public protocol BatchReplyTransport: ReplyTransport {
+    func deliver(batch replies: [OutgoingReply]) async -> [DeliveryResult]
+}

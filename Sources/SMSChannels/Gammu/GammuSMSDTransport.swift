@@ -13,7 +13,7 @@ import MeterCore
 /// `SendingDateTime` and `SendingTimeOut` are written in local time, as SMSD compares them
 /// with `datetime('now', 'localtime')` (the schema's defaults are UTC, which holds a reply
 /// back for hours west of Greenwich).
-public struct GammuSMSDTransport: ReplyTransport {
+public struct GammuSMSDTransport: BatchReplyTransport {
     public let name: String
     public let database: GammuSMSDDatabase
     public static let creatorID = "metergate"
@@ -28,31 +28,50 @@ public struct GammuSMSDTransport: ReplyTransport {
     }
 
     public func deliver(_ reply: OutgoingReply) async -> DeliveryResult {
-        let recipient = Contact.normalizePhone(reply.recipient)
-        guard Contact.isReplyablePhone(recipient) else {
-            return .failed(reason: "\(Contact.mask(recipient)) is not a phone number SMSD can send to")
+        await deliver(batch: [reply])[0]
+    }
+
+    /// All of `replies` in one SMSD transaction: SMSD's own SQLite connection waits for no
+    /// lock (it fails the statement and reconnects a second later), so we take the database
+    /// as seldom and as briefly as we can.
+    public func deliver(batch replies: [OutgoingReply]) async -> [DeliveryResult] {
+        var results = [DeliveryResult](repeating: .delivered, count: replies.count)
+        var sendable: [(index: Int, recipient: String, coding: String)] = []
+        for (index, reply) in replies.enumerated() {
+            let recipient = Contact.normalizePhone(reply.recipient)
+            guard Contact.isReplyablePhone(recipient) else {
+                results[index] = .failed(reason: "\(Contact.mask(recipient)) is not a phone number SMSD can send to")
+                continue
+            }
+            let coding = SMSText.coding(of: reply.body) == .gsm7 ? "Default_No_Compression" : "Unicode_No_Compression"
+            sendable.append((index, recipient, coding))
         }
-        let coding = SMSText.coding(of: reply.body) == .gsm7 ? "Default_No_Compression" : "Unicode_No_Compression"
+        guard !sendable.isEmpty else { return results }
         do {
             try database.write { db in
                 try GammuSMSDDatabase.createReplyTable(db)
-                if try Bool.fetchOne(db, sql: "SELECT 1 FROM metergate_replies WHERE reply_id = ?", arguments: [reply.id]) == true {
-                    return
+                for item in sendable {
+                    let reply = replies[item.index]
+                    // Handed over before (a crash before the ledger noted it): not again.
+                    if try Bool.fetchOne(db, sql: "SELECT 1 FROM metergate_replies WHERE reply_id = ?", arguments: [reply.id]) == true {
+                        continue
+                    }
+                    try db.execute(sql: """
+                        INSERT INTO outbox (DestinationNumber, TextDecoded, Coding, CreatorID, MultiPart,
+                            SendingDateTime, SendingTimeOut)
+                        VALUES (?, ?, ?, ?, 'false', datetime('now', 'localtime'), datetime('now', 'localtime'))
+                        """, arguments: [item.recipient, reply.body, item.coding, Self.creatorID])
+                    try db.execute(
+                        sql: "INSERT INTO metergate_replies (reply_id, outbox_id, feed) VALUES (?, ?, ?)",
+                        arguments: [reply.id, db.lastInsertedRowID, name])
                 }
-                try db.execute(sql: """
-                    INSERT INTO outbox (DestinationNumber, TextDecoded, Coding, CreatorID, MultiPart,
-                        SendingDateTime, SendingTimeOut)
-                    VALUES (?, ?, ?, ?, 'false', datetime('now', 'localtime'), datetime('now', 'localtime'))
-                    """, arguments: [recipient, reply.body, coding, Self.creatorID])
-                try db.execute(
-                    sql: "INSERT INTO metergate_replies (reply_id, outbox_id, feed) VALUES (?, ?, ?)",
-                    arguments: [reply.id, db.lastInsertedRowID, name])
             }
         } catch {
-            return .retry(reason: "\(error)")
+            for item in sendable { results[item.index] = .retry(reason: "\(error)") }
+            return results
         }
         _ = try? database.checkSentItems(logger: logger)
-        return .delivered
+        return results
     }
 }
 
@@ -82,10 +101,16 @@ extension GammuSMSDDatabase {
             return true
         }
         guard due else { return [] }
-        return try write { db -> [(replyID: Int64, status: String)] in
+        let open = try read { db, _ -> Bool in
             guard try Bool.fetchOne(
                 db, sql: "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'metergate_replies'") == true
-            else { return [] }
+            else { return false }
+            return try Bool.fetchOne(db, sql: """
+                SELECT 1 FROM metergate_replies r JOIN sentitems s ON s.ID = r.outbox_id WHERE r.fate IS NULL LIMIT 1
+                """) == true
+        }
+        guard open else { return [] }
+        return try write { db -> [(replyID: Int64, status: String)] in
             let rows = try Row.fetchAll(db, sql: """
                 SELECT r.reply_id, s.ID, s.DestinationNumber, s.Status, s.StatusError
                 FROM metergate_replies r JOIN sentitems s ON s.ID = r.outbox_id

@@ -22,3 +22,25 @@ extension Run {
         return GammuSMSDTransport(name: feed.name, database: GammuSMSDDatabase(path: database))
     }
 }
+
+/// Replies routed by feed are handed over in batches where the feed's transport takes them.
+extension FeedRoutedTransport: BatchReplyTransport {
+    func deliver(batch replies: [OutgoingReply]) async -> [DeliveryResult] {
+        var results = [DeliveryResult?](repeating: nil, count: replies.count)
+        var batches: [String: [Int]] = [:]
+        for (index, reply) in replies.enumerated() {
+            if let feed = try? ledger.replyFeed(outboxID: reply.id), byFeed[feed] is any BatchReplyTransport {
+                batches[feed, default: []].append(index)
+            } else {
+                results[index] = await deliver(reply)
+            }
+        }
+        for (feed, indices) in batches {
+            guard let transport = byFeed[feed] as? any BatchReplyTransport else { continue }
+            for (index, result) in zip(indices, await transport.deliver(batch: indices.map { replies[$0] })) {
+                results[index] = result
+            }
+        }
+        return results.map { $0 ?? .retry(reason: "not handed over") }
+    }
+}

@@ -84,33 +84,68 @@ struct OutboxDispatcher: Sendable {
                 let due = try ledger.dueReplies(channel: channel.rawValue, limit: 100)
                 if due.isEmpty { break }
                 var progressed = false
+                // A batching transport gets each recipient at most once per batch, so the loop
+                // guard still sees every earlier reply to a number as sent.
+                var batch: [StoredReply] = []
                 for stored in due {
+                    if transport is any BatchReplyTransport, batch.contains(where: { $0.recipient == stored.recipient }) {
+                        let count = try await deliver(batch, channel, transport)
+                        delivered += count
+                        if count > 0 { progressed = true }
+                        batch = []
+                    }
                     if try operations?.suppresses(stored) == true {
                         progressed = true
                         continue
                     }
-                    let reply = OutgoingReply(
-                        id: stored.id, channel: channel, recipient: stored.recipient, subject: stored.subject,
-                        inReplyTo: stored.inReplyTo, references: stored.references, body: stored.body,
-                        createdAt: stored.createdAt)
-                    switch await transport.deliver(reply) {
-                    case .delivered:
-                        try ledger.markReplySent(id: stored.id)
-                        operations?.delivered(stored)
-                        delivered += 1
-                        progressed = true
-                    case .retry(let reason):
-                        let delay = min(maximumBackoff, minimumBackoff * pow(2, Double(stored.attempts)))
-                        try ledger.markReplyFailed(id: stored.id, error: reason, permanent: false, retryAfter: delay)
-                        operations?.retried(stored)
-                        logger.warning("reply \(stored.id) via \(transport.name) will be retried in \(Int(delay))s: \(reason)")
-                    case .failed(let reason):
-                        try ledger.markReplyFailed(id: stored.id, error: reason, permanent: true, retryAfter: 0)
-                        operations?.failed(stored)
-                        logger.error("reply \(stored.id) via \(transport.name) failed for good: \(reason)")
+                    batch.append(stored)
+                    if !(transport is any BatchReplyTransport) {
+                        let count = try await deliver(batch, channel, transport)
+                        delivered += count
+                        if count > 0 { progressed = true }
+                        batch = []
                     }
                 }
+                let count = try await deliver(batch, channel, transport)
+                delivered += count
+                if count > 0 { progressed = true }
                 if !progressed { break }
+            }
+        }
+        return delivered
+    }
+
+    /// Hands `batch` to `transport` and records each result; returns how many were delivered.
+    private func deliver(_ batch: [StoredReply], _ channel: ChannelKind, _ transport: any ReplyTransport) async throws -> Int {
+        guard !batch.isEmpty else { return 0 }
+        let replies = batch.map { stored in
+            OutgoingReply(
+                id: stored.id, channel: channel, recipient: stored.recipient, subject: stored.subject,
+                inReplyTo: stored.inReplyTo, references: stored.references, body: stored.body,
+                createdAt: stored.createdAt)
+        }
+        var results: [DeliveryResult] = []
+        if let batching = transport as? any BatchReplyTransport {
+            results = await batching.deliver(batch: replies)
+        } else {
+            for reply in replies { results.append(await transport.deliver(reply)) }
+        }
+        var delivered = 0
+        for (stored, result) in zip(batch, results) {
+            switch result {
+            case .delivered:
+                try ledger.markReplySent(id: stored.id)
+                operations?.delivered(stored)
+                delivered += 1
+            case .retry(let reason):
+                let delay = min(maximumBackoff, minimumBackoff * pow(2, Double(stored.attempts)))
+                try ledger.markReplyFailed(id: stored.id, error: reason, permanent: false, retryAfter: delay)
+                operations?.retried(stored)
+                logger.warning("reply \(stored.id) via \(transport.name) will be retried in \(Int(delay))s: \(reason)")
+            case .failed(let reason):
+                try ledger.markReplyFailed(id: stored.id, error: reason, permanent: true, retryAfter: 0)
+                operations?.failed(stored)
+                logger.error("reply \(stored.id) via \(transport.name) failed for good: \(reason)")
             }
         }
         return delivered

@@ -27,8 +27,11 @@ struct GammuDriver: SMSPeerDriver {
     }
 
     func start(state: URL) async throws -> String {
-        let up = try Peers.run(Peers.scripts.appendingPathComponent("gammu-up.sh").path, [state.path],
-                               environment: ["GAMMU_POLL_S": pollSeconds], timeout: 30)
+        let poll = pollSeconds
+        let up = try await Peers.offPool {
+            try Peers.run(Peers.scripts.appendingPathComponent("gammu-up.sh").path, [state.path],
+                          environment: ["GAMMU_POLL_S": poll], timeout: 30)
+        }
         guard up.status == 0, let database = Peers.settings(up.stdout)["GAMMU_DATABASE"] else {
             throw HarnessError(description: "gammu-up.sh failed (\(up.status)): \(up.stderr)")
         }
@@ -63,19 +66,27 @@ struct GammuDriver: SMSPeerDriver {
             defer { value += rows }
             return value
         }
-        let inject = try Peers.run(Peers.scripts.appendingPathComponent("gammu-inject.sh").path, [state.path, "--jsonl", "-"],
-                                   stdin: Data((lines.joined(separator: "\n") + "\n").utf8), timeout: 300)
-        guard inject.status == 0 else { throw HarnessError(description: "gammu-inject.sh failed: \(inject.stderr)") }
-        let expected = before + rows
-        let stored = waitUntil(timeout: 60 + Double(rows) / 20) { ((try? count("SELECT COUNT(*) FROM inbox")) ?? 0) >= expected }
-        guard stored else {
-            throw HarnessError(description: "gammu-smsd stored \((try? count("SELECT COUNT(*) FROM inbox")) ?? -1) of \(expected) inbox rows; see \(state.path)/smsd.log")
+        let input = Data((lines.joined(separator: "\n") + "\n").utf8)
+        let total = rows
+        try await Peers.offPool {
+            let inject = try Peers.run(Peers.scripts.appendingPathComponent("gammu-inject.sh").path, [state.path, "--jsonl", "-"],
+                                       stdin: input, timeout: 300)
+            guard inject.status == 0 else { throw HarnessError(description: "gammu-inject.sh failed: \(inject.stderr)") }
+            let expected = before + total
+            let stored = waitUntil(timeout: 60 + Double(total) / 20) { ((try? count("SELECT COUNT(*) FROM inbox")) ?? 0) >= expected }
+            guard stored else {
+                throw HarnessError(description: "gammu-smsd stored \((try? count("SELECT COUNT(*) FROM inbox")) ?? -1) of \(expected) inbox rows; see \(state.path)/smsd.log")
+            }
         }
     }
 
     /// Waits until gammu-smsd has sent every reply metergate queued, then reads `sentitems`.
     func replies() async throws -> [PeerReply] {
         guard state.get() != nil else { return [] }
+        return try await Peers.offPool { try sentReplies() }
+    }
+
+    func sentReplies() throws -> [PeerReply] {
         let drained = waitUntil(timeout: 180) { ((try? count("SELECT COUNT(*) FROM outbox WHERE CreatorID = 'metergate'")) ?? 1) == 0 }
         guard drained else { throw HarnessError(description: "gammu-smsd did not send all replies within 180 s") }
         let rows = try query("""
@@ -113,7 +124,9 @@ struct GammuDriver: SMSPeerDriver {
 
     func stop() async {
         guard let (state, _) = state.get() else { return }
-        _ = try? Peers.run(Peers.scripts.appendingPathComponent("gammu-down.sh").path, [state.path], timeout: 30)
+        _ = try? await Peers.offPool {
+            try Peers.run(Peers.scripts.appendingPathComponent("gammu-down.sh").path, [state.path], timeout: 30)
+        }
     }
 
     func query(_ sql: String) throws -> [[String: Any]] {

@@ -63,9 +63,9 @@ struct SMSCompatibilityTests {
             try replayLine(["id": "c\(index)", "channel": "sms", "from": message.from, "text": message.text, "received_at": now])
         }
         try sandbox.write("input.jsonl", input.joined(separator: "\n") + "\n")
-        let referenceImport = try sandbox.run(["accounts", "import", "accounts.csv", "--config", referenceConfig])
+        let referenceImport = try await Peers.offPool { try sandbox.run(["accounts", "import", "accounts.csv", "--config", referenceConfig]) }
         try #require(referenceImport.status == 0, "\(referenceImport)")
-        let reference = try sandbox.run(["replay", "input.jsonl", "--config", referenceConfig])
+        let reference = try await Peers.offPool { try sandbox.run(["replay", "input.jsonl", "--config", referenceConfig]) }
         try #require(reference.status == 0, "\(reference)")
         let expected = try reference.stdoutLines.map(OutcomeLine.parse)
         try #require(expected.count == messages.count)
@@ -89,15 +89,15 @@ struct SMSCompatibilityTests {
                 sms:
                 \(feed)
                 """).path
-            let imported = try sandbox.run(["accounts", "import", "accounts.csv", "--config", config])
+            let imported = try await Peers.offPool { try sandbox.run(["accounts", "import", "accounts.csv", "--config", config]) }
             try #require(imported.status == 0, "\(imported)")
             let log: String
             if driver.pushes {
                 // A push gateway delivers concurrently, so two texts of one sender sent at once may
                 // arrive in either order (and the second may then read as a correction of the
                 // first). A person's second text comes later: each sender's k-th message goes in
-                // round k, after round k-1 is recorded.
-                let daemon = try Daemon(["run", "--config", config], in: sandbox.url)
+                // round k, after round k-1 is recorded. Waits run off the cooperative pool.
+                let daemon = try await Peers.offPool { try Daemon(["run", "--config", config], in: sandbox.url) }
                 defer { daemon.cleanUp() }
                 var seen: [String: Int] = [:]
                 var rounds: [[PhoneMessage]] = []
@@ -113,15 +113,15 @@ struct SMSCompatibilityTests {
                     try await driver.deliver(round)
                     delivered += round.count
                     let target = delivered
-                    _ = waitUntil(timeout: 120) { Self.outcomes(daemon.stderr).count >= target }
+                    _ = try await Peers.offPool { waitUntil(timeout: 120) { Self.outcomes(daemon.stderr).count >= target } }
                 }
-                _ = waitUntil(timeout: 3) { false }  // a duplicate would show up as an extra outcome
-                let status = daemon.terminate(timeout: 30)
+                _ = try await Peers.offPool { waitUntil(timeout: 3) { false } }  // a duplicate would show up as an extra outcome
+                let status = try await Peers.offPool { daemon.terminate(timeout: 30) }
                 #expect(status == 0, "metergate run: \(daemon.stderr.suffix(2000))")
                 log = daemon.stderr
             } else {
                 try await driver.deliver(messages)
-                let run = try sandbox.run(["run", "--once", "--config", config], timeout: 300)
+                let run = try await Peers.offPool { try sandbox.run(["run", "--once", "--config", config], timeout: 300) }
                 try #require(run.status == 0, "\(run)")
                 log = run.stderr
             }

@@ -43,6 +43,17 @@ enum Peers {
 
     static let scripts = Metergate.packageRoot.appendingPathComponent("scripts/peers")
 
+    /// Runs blocking work (waiting for a peer, a subprocess) on a thread of its own, so the
+    /// tests running beside this one keep the cooperative pool. `#expect` does not belong in
+    /// `body`: return what to check.
+    static func offPool<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+        try await withCheckedThrowingContinuation { continuation in
+            let thread = Thread { continuation.resume(with: Result { try body() }) }
+            thread.stackSize = 4 << 20
+            thread.start()
+        }
+    }
+
     /// `name` found on PATH (or in /usr/sbin, /usr/bin).
     static func installed(_ name: String) -> Bool {
         let path = (ProcessInfo.processInfo.environment["PATH"] ?? "") + ":/usr/sbin:/usr/bin:/sbin"
