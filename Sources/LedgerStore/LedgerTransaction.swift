@@ -10,6 +10,8 @@ public protocol LedgerTransaction {
     func hasMessage(channel: String, externalID: String) throws -> Bool
     /// Messages from `sender` received at or after `since`, on any channel.
     func countMessages(sender: String, since: Date) throws -> Int
+    /// Replies queued to `recipient` (not the ones replay only recorded) created since `since`.
+    func countReplies(recipient: String, since: Date) throws -> Int
     func account(uin: String) throws -> Account?
     /// The latest accepted values of an account, one per meter label.
     func latestAccepted(uin: String) throws -> [String: String]

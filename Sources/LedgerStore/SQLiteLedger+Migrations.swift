@@ -89,6 +89,9 @@ extension SQLiteLedger {
         migrator.registerMigration("v2: no index on processed_at (only status counts read it)") { db in
             try db.execute(sql: "DROP INDEX message_by_processed")
         }
+        migrator.registerMigration("v3: replies by recipient (the loop guard's question)") { db in
+            try db.execute(sql: "CREATE INDEX outbox_by_recipient ON outbox (recipient, sent_at)")
+        }
         return migrator
     }
 }

@@ -20,6 +20,7 @@ public final class SQLiteLedger: Sendable {
         } catch {
             throw LedgerError(.open, "cannot create the store's folder \(directory.path)", underlying: error)
         }
+        _ = Self.tuneSQLite
         var configuration = Configuration()
         configuration.busyMode = .timeout(10)
         configuration.prepareDatabase { db in
@@ -32,8 +33,9 @@ public final class SQLiteLedger: Sendable {
             }
             try db.execute(sql: "PRAGMA synchronous = FULL")
             // Random-key indexes (senders, UINs) of a store with millions of messages want
-            // more than SQLite's 2 MiB page cache; pages are allocated only as they are read.
-            try db.execute(sql: "PRAGMA cache_size = -32768")
+            // more than SQLite's 2 MiB page cache (128 MiB at most; pages are allocated only as they
+            // are read, so an idle daemon stays small).
+            try db.execute(sql: "PRAGMA cache_size = -131072")
             // Checkpoint every ~32 MiB of WAL rather than 4 MiB: index pages written by many
             // group commits are copied to the database once; the WAL file is cut back after.
             try db.execute(sql: "PRAGMA wal_autocheckpoint = 8192")

@@ -26,6 +26,16 @@ struct SQLiteLedgerTransaction: LedgerTransaction {
         return Int(count ?? 0)
     }
 
+    func countReplies(recipient: String, since: Date) throws -> Int {
+        let count = try statement(
+            "SELECT COUNT(*) FROM outbox WHERE recipient = ? AND created_at >= ? AND state <> 'recorded'"
+        ).first({
+            $0.bind(1, recipient)
+            $0.bind(2, since.timeIntervalSince1970)
+        }, read: { $0.int(0) ?? 0 })
+        return Int(count ?? 0)
+    }
+
     func account(uin: String) throws -> Account? {
         try statement("SELECT meters, previous, digits, phones, emails FROM account WHERE uin = ?").first({
             $0.bind(1, uin)

@@ -15,14 +15,25 @@ public enum Timestamp {
         var seconds = time_t(floor(date.timeIntervalSince1970)) + time_t(offset)
         var parts = tm()
         gmtime_r(&seconds, &parts)
-        var text = ""
-        text.reserveCapacity(25)
-        text += pad(Int(parts.tm_year) + 1900, 4) + "-" + pad(Int(parts.tm_mon) + 1, 2) + "-" + pad(Int(parts.tm_mday), 2)
-        text += "T" + pad(Int(parts.tm_hour), 2) + ":" + pad(Int(parts.tm_min), 2) + ":" + pad(Int(parts.tm_sec), 2)
-        if offset == 0 { return text + "Z" }
-        let sign = offset < 0 ? "-" : "+"
         let minutes = abs(offset) / 60
-        return text + sign + pad(minutes / 60, 2) + ":" + pad(minutes % 60, 2)
+        return String(unsafeUninitializedCapacity: 25) { buffer in
+            var at = 0
+            func put(_ byte: UInt8) { buffer[at] = byte; at += 1 }
+            func digits(_ value: Int, _ width: Int) {
+                var divisor = 1
+                for _ in 1..<width { divisor *= 10 }
+                var rest = max(0, value)
+                while divisor > 0 { put(UInt8(48 + (rest / divisor) % 10)); rest %= divisor * 10; divisor /= 10 }
+            }
+            digits(Int(parts.tm_year) + 1900, 4); put(45); digits(Int(parts.tm_mon) + 1, 2); put(45); digits(Int(parts.tm_mday), 2)
+            put(84); digits(Int(parts.tm_hour), 2); put(58); digits(Int(parts.tm_min), 2); put(58); digits(Int(parts.tm_sec), 2)
+            if offset == 0 {
+                put(90)
+            } else {
+                put(offset < 0 ? 45 : 43); digits(minutes / 60, 2); put(58); digits(minutes % 60, 2)
+            }
+            return at
+        }
     }
 
     /// Parses `YYYY-MM-DDTHH:MM[:SS[.fff]](Z|±HH:MM|±HHMM)` or a plain date `YYYY-MM-DD`
@@ -93,8 +104,4 @@ public enum Timestamp {
         return (Date(timeIntervalSince1970: utc - Double(local)), nil)
     }
 
-    private static func pad(_ value: Int, _ width: Int) -> String {
-        let digits = String(value)
-        return digits.count >= width ? digits : String(repeating: "0", count: width - digits.count) + digits
-    }
 }

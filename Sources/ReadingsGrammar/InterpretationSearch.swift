@@ -4,7 +4,34 @@ struct InterpretationSearch {
     struct Option {
         var values: [Val]
         var penalty: Int
-        var notes: [String]
+        var notes: [Note]
+    }
+
+    /// Why an interpretation cost what it did; worded only for the interpretations kept.
+    enum Note {
+        case joined(raw: String, value: MeterValue)
+        case decimalMark(comma: Bool)
+        case twoNumbers(raw: String)
+        case decimalNotDate(raw: String)
+        case numberNotPhone(raw: String)
+        case uinAfterHint(raw: String)
+        case anotherUIN(raw: String)
+        case readingNotUIN(raw: String)
+        case readingsBeforeUIN
+
+        var text: String {
+            switch self {
+            case .joined(let raw, let value): "joined '\(raw)' as \(value)"
+            case .decimalMark(let comma): "'\(comma ? "," : ".")' read as decimal \(comma ? "comma" : "point")"
+            case .twoNumbers(let raw): "'\(raw)' read as two numbers"
+            case .decimalNotDate(let raw): "'\(raw)' read as a decimal reading, not a date"
+            case .numberNotPhone(let raw): "'\(raw)' read as a number, not a phone"
+            case .uinAfterHint(let raw): "'\(raw)' after a reading hint read as a UIN"
+            case .anotherUIN(let raw): "'\(raw)' read as another UIN"
+            case .readingNotUIN(let raw): "'\(raw)' read as a reading, not a UIN"
+            case .readingsBeforeUIN: "readings written before the UIN"
+            }
+        }
     }
 
     let grammar: Grammar
@@ -61,14 +88,14 @@ struct InterpretationSearch {
             case .dateDecimal:
                 var options = [Option(values: [], penalty: 0, notes: [])]
                 if let v = decimalVal(atom) {
-                    options.append(Option(values: [v], penalty: 1, notes: ["'\(atom.raw)' read as a decimal reading, not a date"]))
+                    options.append(Option(values: [v], penalty: 1, notes: [.decimalNotDate(raw: atom.raw)]))
                 }
                 segments.append(options)
                 a += 1
             case .phoneNumber:
                 var options = [Option(values: [], penalty: 0, notes: [])]
                 if let v = integerVal([atom]) {
-                    options.append(Option(values: [v], penalty: 2, notes: ["'\(atom.raw)' read as a number, not a phone"]))
+                    options.append(Option(values: [v], penalty: 2, notes: [.numberNotPhone(raw: atom.raw)]))
                 }
                 segments.append(options)
                 a += 1
@@ -100,7 +127,7 @@ struct InterpretationSearch {
         let gaps = chain.count - 1
         for mask in 0..<(1 << gaps) {
             var groups: [[Atom]] = [[chain[0]]]
-            var notes: [String] = []
+            var notes: [Note] = []
             for g in 0..<gaps {
                 if mask & (1 << g) != 0 { groups[groups.count - 1].append(chain[g + 1]) } else { groups.append([chain[g + 1]]) }
             }
@@ -108,7 +135,7 @@ struct InterpretationSearch {
             var ok = true
             for group in groups.dropLast() {
                 guard let v = integerVal(group) else { ok = false; break }
-                if group.count > 1 { notes.append("joined '\(v.raw)' as \(v.value)") }
+                if group.count > 1 { notes.append(.joined(raw: v.raw, value: v.value)) }
                 values.append(v)
             }
             guard ok else { continue }
@@ -118,18 +145,18 @@ struct InterpretationSearch {
             if lastAtom.fraction != nil {
                 if let v = decimalVal(lastAtom, joinedWith: Array(last.dropLast())) {
                     var n = notes
-                    if last.count > 1 { n.append("joined '\(v.raw)' as \(v.value)") }
-                    n.append("'\(lastAtom.raw.contains(",") ? "," : ".")' read as decimal \(lastAtom.raw.contains(",") ? "comma" : "point")")
+                    if last.count > 1 { n.append(.joined(raw: v.raw, value: v.value)) }
+                    n.append(.decimalMark(comma: lastAtom.raw.contains(",")))
                     options.append(Option(values: values + [v], penalty: joins, notes: n))
                 }
                 if let v = integerVal(last, splitFraction: true), let f = fractionVal(lastAtom) {
                     var n = notes
-                    if last.count > 1 { n.append("joined '\(v.raw)' as \(v.value)") }
-                    n.append("'\(lastAtom.raw)' read as two numbers")
+                    if last.count > 1 { n.append(.joined(raw: v.raw, value: v.value)) }
+                    n.append(.twoNumbers(raw: lastAtom.raw))
                     options.append(Option(values: values + [v, f], penalty: joins + 1, notes: n))
                 }
             } else if let v = integerVal(last) {
-                if last.count > 1 { notes.append("joined '\(v.raw)' as \(v.value)") }
+                if last.count > 1 { notes.append(.joined(raw: v.raw, value: v.value)) }
                 options.append(Option(values: values + [v], penalty: joins, notes: notes))
             }
         }
@@ -191,7 +218,7 @@ struct InterpretationSearch {
         if s == segments.count {
             guard budget == 0 else { return }
             var values: [Val] = []
-            var notes: [String] = []
+            var notes: [Note] = []
             var penalty = 0
             for (k, o) in chosen.enumerated() {
                 let option = segments[k][o]
@@ -219,14 +246,14 @@ struct InterpretationSearch {
 
     // MARK: which values are UINs
 
-    private mutating func assignUINs(_ values: [Val], _ basePenalty: Int, _ notes: [String]) {
+    private mutating func assignUINs(_ values: [Val], _ basePenalty: Int, _ notes: [Note]) {
         guard !values.isEmpty else { return }
         var isUIN = [Bool](repeating: false, count: values.count)
         assign(values, 0, &isUIN, uinCount: 0, readingsSinceUIN: 0, leading: 0, basePenalty, notes)
     }
 
     private mutating func assign(_ values: [Val], _ i: Int, _ isUIN: inout [Bool], uinCount: Int, readingsSinceUIN: Int,
-                                 leading: Int, _ basePenalty: Int, _ notes: [String]) {
+                                 leading: Int, _ basePenalty: Int, _ notes: [Note]) {
         if limitReached { return }
         steps += 1
         if steps > Self.maxSteps { stop("search step limit reached"); return }
@@ -251,41 +278,49 @@ struct InterpretationSearch {
         }
     }
 
-    private mutating func emit(_ values: [Val], _ isUIN: [Bool], _ basePenalty: Int, _ baseNotes: [String]) {
+    private mutating func emit(_ values: [Val], _ isUIN: [Bool], _ basePenalty: Int, _ baseNotes: [Note]) {
         var penalty = basePenalty
-        var notes = baseNotes
         var submissions: [Submission] = []
         var leading: [Reading] = []
         for (k, v) in values.enumerated() {
             if isUIN[k] {
-                if v.afterHint && !v.uinLabeled {
-                    penalty += 2
-                    notes.append("'\(v.raw)' after a reading hint read as a UIN")
-                }
-                if !submissions.isEmpty && !v.uinLabeled { notes.append("'\(v.raw)' read as another UIN") }
+                if v.afterHint && !v.uinLabeled { penalty += 2 }
                 submissions.append(Submission(uin: v.uinText, uinLabeled: v.uinLabeled, readings: []))
             } else {
-                if v.canUIN {
-                    penalty += 1
-                    notes.append("'\(v.raw)' read as a reading, not a UIN")
-                }
+                if v.canUIN { penalty += 1 }
                 let reading = Reading(value: v.value, zone: v.zone, raw: v.raw)
                 if submissions.isEmpty { leading.append(reading) } else { submissions[submissions.count - 1].readings.append(reading) }
             }
         }
         if !leading.isEmpty {
             penalty += 2
-            notes.append("readings written before the UIN")
             submissions[0].readings.insert(contentsOf: leading, at: 0)
         }
-        if let existing = found.firstIndex(where: { $0.submissions == submissions }) {
-            if found[existing].penalty > penalty { found[existing] = Interpretation(submissions: submissions, penalty: penalty, notes: notes) }
-            return
-        }
-        if found.count >= grammar.maxInterpretations {
+        let existing = found.firstIndex(where: { $0.submissions == submissions })
+        if let existing, found[existing].penalty <= penalty { return }
+        if existing == nil, found.count >= grammar.maxInterpretations {
             stop("more than \(grammar.maxInterpretations) interpretations")
             return
         }
-        found.append(Interpretation(submissions: submissions, penalty: penalty, notes: notes))
+        let interpretation = Interpretation(
+            submissions: submissions, penalty: penalty, notes: notes(values, isUIN, baseNotes, leading: !leading.isEmpty))
+        if let existing { found[existing] = interpretation } else { found.append(interpretation) }
+    }
+
+    /// The notes of an interpretation `emit` keeps, in the order the values came.
+    private func notes(_ values: [Val], _ isUIN: [Bool], _ baseNotes: [Note], leading: Bool) -> [String] {
+        var notes = baseNotes
+        var uins = 0
+        for (k, v) in values.enumerated() {
+            if isUIN[k] {
+                if v.afterHint && !v.uinLabeled { notes.append(.uinAfterHint(raw: v.raw)) }
+                if uins > 0 && !v.uinLabeled { notes.append(.anotherUIN(raw: v.raw)) }
+                uins += 1
+            } else if v.canUIN {
+                notes.append(.readingNotUIN(raw: v.raw))
+            }
+        }
+        if leading { notes.append(.readingsBeforeUIN) }
+        return notes.map(\.text)
     }
 }

@@ -22,6 +22,10 @@ final class FakeLedger: LedgerTransaction {
         messages.filter { $0.sender == sender && $0.receivedAt >= since }.count
     }
 
+    func countReplies(recipient: String, since: Date) throws -> Int {
+        replies.filter { $0.recipient == recipient && $0.state == .pending }.count
+    }
+
     func account(uin: String) throws -> Account? { accounts[uin] }
 
     func latestAccepted(uin: String) throws -> [String: String] {

@@ -95,6 +95,30 @@ import Testing
         #expect(later.outcome.status == .accepted)
     }
 
+    @Test func repliesToOneNumberStayWithinTheHourlyLimitWhateverTheMessagesTimes() throws {
+        var policy = Policy(timeZone: TimeZone(identifier: "Europe/Moscow")!)
+        policy.maxMessagesPerSenderPerHour = 2
+        let processor = processor(policy: policy)
+        // A backlog: messages stamped hours apart (each hour's count is 1), answered now.
+        let results = try (0..<4).map { n in
+            try run(sms("b\(n)", "1234567 \(12001 + n)", at: Self.now.addingTimeInterval(Double(n) * 7200)), processor)
+        }
+        #expect(results.map(\.outcome.status) == [.accepted, .accepted, .accepted, .accepted])
+        #expect(ledger.submissions.count == 4)  // every reading is recorded
+        #expect(results.map(\.replyQueued) == [true, true, false, false])
+        #expect(ledger.replies.count == 2)
+        // Another number is not held back by this one.
+        let other = try run(sms("o1", "0012345 20001 8001", from: "+79031112233"), processor)
+        #expect(other.replyQueued)
+    }
+
+    @Test(arguments: ["8 (900) 000-00-00", "+7 900 000 00 00", "9000000000"])
+    func ourOwnNumberIsRecognisedHoweverItIsWritten(sender: String) throws {
+        let result = try run(sms("m1", "1234567 12345", from: sender))
+        #expect(result.outcome.reason == .ownMessage)
+        #expect(ledger.replies.isEmpty)
+    }
+
     @Test func anImplausibleIncreaseIsHeldAndRecorded() throws {
         let result = try run(sms("m1", "1234567 99999"))
         #expect(result.outcome.status == .held)

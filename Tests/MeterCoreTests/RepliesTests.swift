@@ -94,6 +94,16 @@ import Testing
         #expect(SMSText.coding(of: text) == coding)
         #expect(SMSText.length(of: text) == length)
     }
+
+    @Test func oneSegmentIs160GSM7SeptetsOr70UCS2Units() {
+        #expect(SMSText.fitsOneSegment(String(repeating: "a", count: 160)))
+        #expect(!SMSText.fitsOneSegment(String(repeating: "a", count: 161)))
+        #expect(!SMSText.fitsOneSegment(String(repeating: "a", count: 159) + "€"))  // the extension table counts 2
+        #expect(SMSText.fitsOneSegment(String(repeating: "я", count: 70)))
+        #expect(!SMSText.fitsOneSegment(String(repeating: "я", count: 71)))
+        #expect(SMSText.length(of: "Спасибо 😀") == 10)  // an emoji is two UTF-16 units
+        #expect(!SMSText.fitsOneSegment(String(repeating: "я", count: 69) + "😀"))
+    }
 }
 
 @Suite struct OutcomeJSONTests {

@@ -157,6 +157,9 @@ struct ValidatorCase: CustomTestStringConvertible, Sendable {
     @Test(arguments: [
         ("8 903 123-45-67", "+79031234567"), ("+7 (903) 123-45-67", "+79031234567"), ("79031234567", "+79031234567"),
         ("9031234567", "+79031234567"), ("+44 20 7946 0958", "+442079460958"), ("MTS", "MTS"), ("0611", "0611"),
+        ("8-903-123-45-67", "+79031234567"), ("8 (903) 123 45 67", "+79031234567"), (" +79031234567\n", "+79031234567"),
+        ("8\u{00A0}903\u{00A0}123\u{2011}45\u{2011}67", "+79031234567"), ("+7 903 123–45–67", "+79031234567"),
+        ("900", "900"), ("Beeline", "Beeline"), ("Tele2 ", "Tele2"),
     ])
     func normalizesPhones(text: String, normalized: String) {
         #expect(Contact.normalizePhone(text) == normalized)
@@ -167,11 +170,15 @@ struct ValidatorCase: CustomTestStringConvertible, Sendable {
         #expect(Contact.mask("ivanov@example.ru") == "iv***@example.ru")
         #expect(Contact.mask(nil) == "-")
         #expect(!Contact.mask("+79031234567").contains("123"))
+        #expect(Contact.mask(Contact.normalizePhone("8 903 555-22-04")) == "+7903***2204")
     }
 
     @Test func onlyRealNumbersAreAnswered() {
         #expect(Contact.isReplyablePhone("+79031234567"))
         #expect(!Contact.isReplyablePhone("0611"))
         #expect(!Contact.isReplyablePhone("MTS"))
+        #expect(!Contact.isReplyablePhone(Contact.normalizePhone("900")))
+        #expect(!Contact.isReplyablePhone(Contact.normalizePhone("Tele2")))
+        #expect(Contact.isReplyablePhone(Contact.normalizePhone("8 (903) 123-45-67")))
     }
 }

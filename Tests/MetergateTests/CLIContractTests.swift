@@ -202,6 +202,21 @@ struct CLIContractTests {
         let badValue = try sandbox.run(["check-config", "--config", config], environment: ["METERGATE_POLICY_MAX_INCREASE": "many"])
         #expect(badValue.status == 2, "a bad override is a configuration error: \(badValue)")
         #expect(badValue.stderr.contains("max_increase"), "\(badValue.stderr)")
+
+        // A list item's key: METERGATE_<LIST>_<INDEX>_<KEY>.
+        let listFile = sandbox.file("list.yaml")
+        try """
+            store:
+              path: \(sandbox.path)/list.sqlite
+            mailboxes:
+              - name: inbox
+                url: imap://127.0.0.1:10143/INBOX
+            """.write(to: listFile, atomically: true, encoding: .utf8)
+        let listed = try sandbox.run(["check-config", "--config", listFile.path])
+        #expect(listed.status == 0, "\(listed)")
+        let badItem = try sandbox.run(["check-config", "--config", listFile.path], environment: ["METERGATE_MAILBOXES_0_URL": "gopher://x"])
+        #expect(badItem.status == 2, "\(badItem)")
+        #expect(badItem.stderr.contains("mailboxes[0].url"), "\(badItem.stderr)")
     }
 
     @Test("parse shows the tokens and the interpretation with the readings; touches no store")

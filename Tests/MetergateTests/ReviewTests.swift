@@ -50,6 +50,10 @@ struct ReviewTests {
         let reject = try sandbox.run(["review", "reject", second.id, "--config", config])
         #expect(reject.status == 0, "\(reject)")
 
+        // Both decisions queue a reply to the sender (replay's own replies are never queued).
+        let status = try sandbox.run(["status", "--config", config])
+        #expect(status.stdoutText.contains("outbox: pending 2,"), "approve and reject each queue a reply: \(status.stdoutText)")
+
         let (after, _, rows) = try sandbox.exportRows(config: config)
         #expect(after.status == 0)
         let approved = rows.filter { $0["uin"] == "2000001" }

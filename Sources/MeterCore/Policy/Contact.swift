@@ -1,17 +1,20 @@
 /// Phone numbers and e-mail addresses: normalisation for matching, masking for logs.
 public enum Contact {
     /// E.164 for Russian-style numbers (`8 903 …`, `+7 (903) …`, `7903…` → `+7903…`);
-    /// other numbers keep their digits with a `+`; alphanumeric senders come back trimmed.
+    /// other numbers keep their digits with a `+`; alphanumeric senders and short codes come
+    /// back trimmed. Separators: spaces (also no-break and thin ones), `-` and the Unicode
+    /// dashes, `(`, `)`, `.`, `/`.
     public static func normalizePhone(_ text: String) -> String {
         // Fast path: already E.164.
         let utf8 = text.utf8
         if utf8.count >= 8, utf8.first == 0x2B, utf8.dropFirst().allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }) {
             return text
         }
-        let trimmed = text.trimmingCharacters(in: .whitespaces)
+        let trimmed = text.trimmingCharacters(in: .whitespacesAndNewlines)
         let digits = trimmed.unicodeScalars.filter { $0.properties.numericType == .decimal && $0.isASCII }
         let allowed = trimmed.unicodeScalars.allSatisfy {
             ($0.isASCII && ($0.properties.numericType == .decimal || " +-()./".unicodeScalars.contains($0)))
+                || separators.contains($0)
         }
         guard allowed, digits.count >= 5 else { return trimmed }
         var number = String(String.UnicodeScalarView(digits))
@@ -19,6 +22,11 @@ public enum Contact {
         if number.count == 10, number.hasPrefix("9") { number = "7" + number }
         return "+" + number
     }
+
+    /// No-break and thin spaces, hyphens and dashes people (and phones' contact lists) put in numbers.
+    static let separators: Set<Unicode.Scalar> = [
+        "\u{00A0}", "\u{2007}", "\u{2009}", "\u{202F}", "\u{2010}", "\u{2011}", "\u{2012}", "\u{2013}", "\u{2014}", "\u{2212}",
+    ]
 
     public static func normalizeEmail(_ text: String) -> String {
         text.trimmingCharacters(in: .whitespaces).lowercased()

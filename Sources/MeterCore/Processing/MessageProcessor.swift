@@ -193,7 +193,8 @@ public struct MessageProcessor: Sendable {
         var queued = false
         // Replay's replies are recorded with the message (`message.reply`) and never sent:
         // they take no outbox row.
-        if replyState == .pending, let reply = outcome.reply, let recipient = prepared.replyRecipient {
+        if replyState == .pending, let reply = outcome.reply, let recipient = prepared.replyRecipient,
+           try replyAllowed(to: recipient, on: message.channel, ledger) {
             _ = try ledger.enqueueReply(NewReply(
                 messageID: messageID, channel: message.channel.rawValue, recipient: recipient,
                 subject: message.channel == .email ? prepared.replySubject : nil,
@@ -201,6 +202,15 @@ public struct MessageProcessor: Sendable {
             queued = true
         }
         return processed(outcome, prepared, isNew: true, replyQueued: queued, json: json)
+    }
+
+    /// SMS: at most `maxMessagesPerSenderPerHour` replies to one number in any hour of real
+    /// time, however the messages' own times fall (a backlog after an outage, a phone with a
+    /// wrong clock); the message itself is recorded as usual.
+    private func replyAllowed(to recipient: String, on channel: ChannelKind, _ ledger: any LedgerTransaction) throws -> Bool {
+        guard channel == .sms else { return true }
+        let sent = try ledger.countReplies(recipient: recipient, since: Date().addingTimeInterval(-3600))
+        return sent < policy.maxMessagesPerSenderPerHour
     }
 
     private func overLimit(_ prepared: PreparedMessage, _ ledger: any LedgerTransaction) throws -> Outcome? {

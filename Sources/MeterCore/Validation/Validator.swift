@@ -30,7 +30,7 @@ public struct Validator: Sendable {
         if let sender {
             for index in results.indices {
                 guard let account = try accounts.account(results[index].uin) else { continue }
-                results[index].senderBound = sender.contains("@") ? account.emails.contains(sender) : account.phones.contains(sender)
+                results[index].senderBound = sender.utf8.contains(UInt8(ascii: "@")) ? account.emails.contains(sender) : account.phones.contains(sender)
             }
         }
         return results

@@ -24,11 +24,16 @@ struct Run: AsyncParsableCommand {
         for warning in configuration.warnings { logger.warning("\(warning)") }
         let runtime = try Runtime.open(configuration)
         let processor = try runtime.makeProcessor(replyState: .pending)
-        let pipeline = Pipeline(
+        var pipeline = Pipeline(
             ledger: runtime.ledger, processor: processor, logger: logger, personalData: configuration.logPersonalData)
         let feeds = Self.makeSources(configuration, ledger: runtime.ledger, logger: logger)
-        let dispatcher = OutboxDispatcher(
-            ledger: runtime.ledger, transports: Self.makeTransports(configuration, logger: logger), logger: logger)
+            + (try Self.makeProviderSources(configuration, ledger: runtime.ledger, logger: logger))
+        let transports = try Self.withProviderTransports(
+            Self.makeTransports(configuration, logger: logger), configuration, ledger: runtime.ledger, logger: logger)
+        var dispatcher = OutboxDispatcher(ledger: runtime.ledger, transports: transports, logger: logger)
+        let operations = Operations(configuration, runtime: runtime, processor: processor, feeds: feeds.map(\.source.name), logger: logger)
+        pipeline.operations = operations.pipeline
+        dispatcher.operations = operations.outbox
         if dispatcher.transports.isEmpty {
             logger.warning("no reply transport is configured (outbox.path, or SMTP/SMS senders in a later version): replies wait in the outbox")
         }
@@ -43,6 +48,7 @@ struct Run: AsyncParsableCommand {
                 return names.contains { !$0.hasPrefix(".") }
             }
             if settling { try await Task.sleep(for: .milliseconds(2500)) }
+            Self.logPushFeedsSkipped(configuration, logger: logger)
             for feed in feeds {
                 do {
                     while try await pipeline.pollOnce(feed.source, limit: 500) == 500 {}
@@ -58,11 +64,16 @@ struct Run: AsyncParsableCommand {
             return
         }
 
+        operations.metrics.bootstrap()
         var services: [any Service] = feeds.map {
-            PollingService(feed: $0.source, interval: $0.interval, pipeline: pipeline, ledger: runtime.ledger, logger: logger)
+            PollingService(feed: $0.source, interval: $0.interval, pipeline: pipeline, ledger: runtime.ledger, logger: logger,
+                           health: operations.health, metrics: operations.metrics)
         }
+        services += try Self.makePushServices(configuration, pipeline: pipeline, logger: logger)
         services.append(OutboxService(dispatcher: dispatcher, logger: logger))
-        services.append(SignalService(sink: sink, logger: logger))
+        let reloadLogger = logger
+        services.append(SignalService(sink: sink, logger: logger, reload: { operations.reload(runtime, logger: reloadLogger) }))
+        if let http = operations.httpService(runtime, logger: logger) { services.append(http) }
         let group = ServiceGroup(configuration: .init(
             services: services.map { .init(service: $0) }, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         try await group.run()
@@ -78,24 +89,34 @@ struct PollingService: Service {
     let pipeline: Pipeline
     let ledger: SQLiteLedger
     let logger: Logger
+    var health: HealthState?
+    var metrics: MetergateMetrics?
     var batch = 500
     var maximumBackoff: Duration = .seconds(300)
 
     func run() async throws {
         var failures = 0
+        var downSince = Date()
         while !Task.isShuttingDownGracefully, !Task.isCancelled {
             var wait = interval
             do {
                 let count = try await pipeline.pollOnce(feed, limit: batch)
-                if failures > 0 { logger.notice("feed \(feed.name) is up again after \(failures) failed poll(s)") }
+                if failures > 0 { FeedStateLog.up(feed.name, failures: failures, since: downSince, logger: logger) }
                 failures = 0
-                try? ledger.recordPoll(feed: feed.name, error: nil)
+                health?.pollSucceeded(feed.name)
+                metrics?.feedPolled(feed.name, at: Date())
+                storeWritten { try ledger.recordPoll(feed: feed.name, error: nil) }
                 if count == batch { wait = .zero }
             } catch {
                 failures += 1
-                try? ledger.recordPoll(feed: feed.name, error: "\(error)")
-                if failures == 1 { logger.error("feed \(feed.name) is down: \(error)") }
-                wait = min(maximumBackoff, interval * (1 << min(failures, 10)))
+                health?.pollFailed(feed.name, error: FeedStateLog.oneLine(error))
+                metrics?.feedFailed(feed.name, consecutiveFailures: failures)
+                storeWritten { try ledger.recordPoll(feed: feed.name, error: FeedStateLog.oneLine(error)) }
+                wait = min(max(maximumBackoff, interval), interval * (1 << min(failures, 10)))
+                if failures == 1 {
+                    downSince = Date()
+                    FeedStateLog.down(feed.name, error: error, retry: wait, logger: logger)
+                }
             }
             if wait > .zero {
                 let pause = wait
@@ -105,13 +126,18 @@ struct PollingService: Service {
     }
 }
 
-/// Delivers due replies every second until shutdown, then once more.
+/// Delivers due replies every second until shutdown, then once more; expires old ones each minute.
 struct OutboxService: Service {
     let dispatcher: OutboxDispatcher
     let logger: Logger
 
     func run() async throws {
+        var lastExpiry = ContinuousClock.now - .seconds(60)
         while !Task.isShuttingDownGracefully, !Task.isCancelled {
+            if ContinuousClock.now - lastExpiry >= .seconds(60) {
+                lastExpiry = .now
+                do { try dispatcher.operations?.expire() } catch { logger.error("outbox: \(error)") }
+            }
             do { try await dispatcher.deliverDue() } catch { logger.error("outbox: \(error)") }
             try? await cancelWhenGracefulShutdown { try await Task.sleep(for: .seconds(1)) }
         }
@@ -119,17 +145,19 @@ struct OutboxService: Service {
     }
 }
 
-/// SIGHUP reopens the log file (logrotate).
+/// SIGHUP reopens the log file (logrotate) and reloads the grammar and reply templates.
 struct SignalService: Service {
     let sink: MetergateLogHandler.Sink
     let logger: Logger
+    var reload: @Sendable () -> Void = {}
 
     func run() async throws {
         let signals = await UnixSignalsSequence(trapping: .sighup)
         await cancelWhenGracefulShutdown {
             for await _ in signals {
                 sink.reopen()
-                logger.notice("SIGHUP: log file reopened")
+                if sink.path != nil { logger.notice("SIGHUP: log file reopened", metadata: ["mg.event": "log-reopened"]) }
+                reload()
             }
         }
     }

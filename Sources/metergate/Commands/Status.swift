@@ -28,11 +28,15 @@ struct Status: AsyncParsableCommand {
             print(line)
         }
         let outbox = try ledger.outboxCounts()
-        print("outbox: pending \(outbox["pending"] ?? 0), sent \(outbox["sent"] ?? 0), failed \(outbox["failed"] ?? 0), expired \(outbox["expired"] ?? 0), replay-only \(outbox["recorded"] ?? 0)")
+        let oldest = try ledger.oldestDueReply().map { "; oldest due reply waiting \(Int(Date().timeIntervalSince($0)))s" } ?? ""
+        print("outbox: pending \(outbox["pending"] ?? 0), sent \(outbox["sent"] ?? 0), failed \(outbox["failed"] ?? 0), expired \(outbox["expired"] ?? 0), replay-only \(outbox["recorded"] ?? 0)\(oldest)")
         print("review: \(try ledger.heldSubmissions().count) held reading(s) waiting")
-        let counts = try ledger.messageCounts(since: today)
+        let counts = try ledger.messageCountsByReason(since: today)
         let order = ["accepted", "held", "duplicate", "rejected", "ignored"]
         print("today: " + order.map { "\($0) \(counts[$0] ?? 0)" }.joined(separator: ", "))
-        print("limits: \(configuration.policy.maxMessagesPerSenderPerHour) messages per sender per hour, \(configuration.policy.maxMessageBytes) bytes per message")
+        let operations = configuration.operations
+        print("limits: \(configuration.policy.maxMessagesPerSenderPerHour) messages per sender per hour, \(configuration.policy.maxMessageBytes) bytes per message, the same reply to the same recipient at most \(operations.maxSameReply) times per \(OutboxOperations.describe(operations.sameReplyWindow)), replies expire after \(OutboxOperations.describe(operations.outboxMaxAge))")
+        print("senders over the limit today: \(try ledger.rateLimitedSenders(since: today)) (\(counts["ignored:rate_limited"] ?? 0) message(s) ignored)")
+        print("health: /healthz and /metrics on \(operations.listenDescription); unhealthy after \(operations.unhealthyAfterFailedPolls) failed polls in a row or \(OutboxOperations.describe(operations.unhealthyAfter)) without a successful poll")
     }
 }

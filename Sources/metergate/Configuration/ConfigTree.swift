@@ -1,3 +1,4 @@
+import Configuration
 import Foundation
 import Yams
 
@@ -12,7 +13,7 @@ struct ConfigTree {
         "store.path", "store.url",
         "grammar.path", "replies.path",
         "policy.max_increase", "policy.submission_days", "policy.max_messages_per_sender_per_hour",
-        "policy.max_message_bytes", "policy.timezone",
+        "policy.max_message_bytes", "policy.timezone", "policy.max_same_reply", "policy.same_reply_window",
         "mailboxes[].name", "mailboxes[].url", "mailboxes[].username", "mailboxes[].password",
         "mailboxes[].password_file", "mailboxes[].password_env", "mailboxes[].poll_interval", "mailboxes[].after",
         "mailboxes[].tls_verify", "mailboxes[].starttls", "mailboxes[].ca_file", "mailboxes[].oauth2_token_file", "mailboxes[].path",
@@ -21,10 +22,11 @@ struct ConfigTree {
         "sms[].name", "sms[].kind", "sms[].database", "sms[].poll_interval", "sms[].listen", "sms[].secret",
         "sms[].secret_env", "sms[].secret_file", "sms[].sendsms_url", "sms[].username", "sms[].password",
         "sms[].password_env", "sms[].password_file", "sms[].base_url", "sms[].login", "sms[].inbox",
-        "sms[].processed", "sms[].number", "sms[].allowed_addresses",
-        "outbox.path",
+        "sms[].processed", "sms[].number", "sms[].allowed_addresses", "sms[].multipart_wait",
+        "sms[].tls_verify", "sms[].ca_file",
+        "outbox.path", "outbox.max_age",
         "log.format", "log.level", "log.file", "log.personal_data",
-        "http.listen", "http.unhealthy_after_failed_polls",
+        "http.listen", "http.unhealthy_after_failed_polls", "http.unhealthy_after",
     ]
 
     init(yaml: String, file: String, environment: [String: String]) throws {
@@ -79,6 +81,10 @@ struct ConfigTree {
                     }
                 }
             } else {
+                // A section with every key commented out (`grammar:` then comments) is empty, not unknown.
+                if value is NSNull, Self.knownKeys.contains(where: { $0.hasPrefix(path + ".") || $0.hasPrefix(path + "[].") }) {
+                    continue
+                }
                 guard Self.knownKeys.contains(path) else {
                     let section = path.split(separator: ".").first.map(String.init) ?? path
                     let hint = Self.knownKeys.filter { $0.hasPrefix(section + ".") }.sorted().joined(separator: ", ")
@@ -89,32 +95,45 @@ struct ConfigTree {
     }
 
     /// `METERGATE_STORE_PATH=…` overrides `store.path`; `METERGATE_MAILBOXES_0_PASSWORD`
-    /// overrides `mailboxes[0].password`.
+    /// overrides `mailboxes[0].password`. The variables are read through swift-configuration's
+    /// `EnvironmentVariablesProvider` (key `metergate.mailboxes.0.password` encodes to that
+    /// name), with passwords, secrets and tokens marked secret so that its access reporting
+    /// never prints them. A list item must exist in the file to be overridden.
     private mutating func applyEnvironment(_ environment: [String: String]) {
-        for (name, value) in environment where name.hasPrefix("METERGATE_") {
-            let rest = name.dropFirst("METERGATE_".count).lowercased()
-            for key in Self.knownKeys {
-                if let range = key.range(of: "[].") {
-                    let list = String(key[..<range.lowerBound])
-                    let itemKey = String(key[range.upperBound...])
-                    let prefix = list.replacingOccurrences(of: ".", with: "_") + "_"
-                    guard rest.hasPrefix(prefix) else { continue }
-                    let tail = rest.dropFirst(prefix.count)
-                    guard let underscore = tail.firstIndex(of: "_"), let index = Int(tail[..<underscore]),
-                          tail[tail.index(after: underscore)...] == itemKey else { continue }
-                    var items = root[list] as? [Any] ?? []
-                    guard index < items.count, var item = items[index] as? [String: Any] else { continue }
+        let ours = environment.filter { $0.key.hasPrefix("METERGATE_") }
+        guard !ours.isEmpty else { return }
+        let reader = ConfigReader(provider: EnvironmentVariablesProvider(
+            environmentVariables: ours, secretsSpecifier: .dynamic { name, _ in Self.isSecret(name) }))
+        for key in Self.knownKeys.sorted() {
+            let secret = Self.isSecret(key)
+            if let range = key.range(of: "[].") {
+                let list = String(key[..<range.lowerBound])
+                let itemKey = String(key[range.upperBound...])
+                guard var items = root[list] as? [Any] else { continue }
+                var changed = false
+                for index in items.indices {
+                    guard var item = items[index] as? [String: Any],
+                          let value = reader.string(forKey: ConfigKey(["metergate", list, String(index), itemKey]), isSecret: secret)
+                    else { continue }
                     item[itemKey] = value
                     items[index] = item
-                    root[list] = items
-                } else if key.replacingOccurrences(of: ".", with: "_") == rest {
-                    let parts = key.split(separator: ".").map(String.init)
-                    var section = root[parts[0]] as? [String: Any] ?? [:]
-                    section[parts[1]] = value
-                    root[parts[0]] = section
+                    changed = true
                 }
+                if changed { root[list] = items }
+            } else {
+                let parts = key.split(separator: ".").map(String.init)
+                guard let value = reader.string(forKey: ConfigKey(["metergate"] + parts), isSecret: secret) else { continue }
+                var section = root[parts[0]] as? [String: Any] ?? [:]
+                section[parts[1]] = value
+                root[parts[0]] = section
             }
         }
+    }
+
+    /// Keys (or variable names) whose values are credentials.
+    static func isSecret(_ key: String) -> Bool {
+        let lowered = key.lowercased()
+        return ["password", "secret", "token"].contains { lowered.hasSuffix($0) }
     }
 
     // MARK: typed access

@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import MeterCore
+import SMSChannels
 
 /// Everything `metergate` reads from its YAML file (contract §3), typed and checked.
 ///
@@ -16,11 +17,12 @@ import MeterCore
 ///   `after` (`seen` | `delete` | `move:FOLDER`), `tls_verify` (true), `ca_file`, `oauth2_token_file`
 /// - `smtp`: `url`, `from`, `username`, `password*`, `starttls`, `tls_verify`, `ca_file`
 /// - `sms[]`: `name`, `kind` (`files` | `gammu` | `kannel` | `smsc`), `inbox`/`processed`
-///   (files), `database` (gammu), `listen`/`secret*`/`sendsms_url`/`username`/`password*`
+///   (files), `database` (gammu; an SQLite path), `multipart_wait` (gammu, 60s), `listen`/`secret*`/`sendsms_url`/`username`/`password*`
 ///   (kannel), `base_url`/`login`/`password*` (smsc), `poll_interval` (5s), `number`
 /// - `outbox.path`: write replies as files here instead of sending them
 /// - `log.format` (`text` | `json`), `log.level` (`info`), `log.file`, `log.personal_data` (false)
-/// - `http.listen` (127.0.0.1:9108), `http.unhealthy_after_failed_polls` (3)
+/// - `http.listen` (127.0.0.1:9108), `http.unhealthy_after_failed_polls` (3), `http.unhealthy_after`,
+///   `outbox.max_age`, `policy.max_same_reply`, `policy.same_reply_window`: see `OperationsSettings`
 struct MetergateConfiguration {
     struct Mailbox {
         var name: String
@@ -55,6 +57,10 @@ struct MetergateConfiguration {
         var pollInterval: Duration
         var number: String?
         var secret: SecretReference?
+        var kannel: KannelSettings? = nil
+        var smsc: SMSCSettings? = nil
+        /// gammu: how long the parts of a long message are waited for.
+        var multipartWait: Duration = .seconds(60)
     }
 
     struct SecretReference: Sendable {
@@ -104,6 +110,8 @@ struct MetergateConfiguration {
     var logPersonalData: Bool
     var httpListen: String
     var unhealthyAfterFailedPolls: Int
+    /// Health, outbox lifetime, loop guard (`OperationsSettings`).
+    var operations: OperationsSettings
 
     /// The embedded default: everything under `./metergate-data/`.
     static let embeddedDefault = """
@@ -250,16 +258,25 @@ struct MetergateConfiguration {
             if kind == "files", try tree.string(item, "inbox", at: at + ".inbox") == nil {
                 throw ConfigurationError(file: tree.file, key: at + ".inbox", reason: "missing: the folder of SMS files")
             }
-            if kind == "gammu", try tree.string(item, "database", at: at + ".database") == nil {
-                throw ConfigurationError(file: tree.file, key: at + ".database", reason: "missing: the SMSD database (sqlite path or postgres url)")
+            if kind == "gammu" {
+                guard let database = try tree.string(item, "database", at: at + ".database") else {
+                    throw ConfigurationError(file: tree.file, key: at + ".database", reason: "missing: the SMSD database (sqlite path or postgres url)")
+                }
+                if let refusal = GammuSMSDDatabase.validate(database) {
+                    throw ConfigurationError(file: tree.file, key: at + ".database", reason: refusal)
+                }
             }
-            return SMSFeed(
+            var feed = SMSFeed(
                 name: name, kind: kind, inbox: try tree.string(item, "inbox", at: at + ".inbox"),
                 processed: try tree.string(item, "processed", at: at + ".processed"),
                 database: try tree.string(item, "database", at: at + ".database"),
                 pollInterval: try tree.duration(item, "poll_interval", at: at + ".poll_interval") ?? .seconds(5),
                 number: try tree.string(item, "number", at: at + ".number"),
                 secret: try Self.secret(tree, item, key: "password", at: at))
+            if kind == "kannel" { feed.kannel = try Self.kannelSettings(tree, item, at: at) }
+            if kind == "smsc" { feed.smsc = try Self.smscSettings(tree, item, at: at) }
+            feed.multipartWait = try tree.duration(item, "multipart_wait", at: at + ".multipart_wait") ?? feed.multipartWait
+            return feed
         }
         outboxPath = try tree.string(tree.section("outbox"), "path", at: "outbox.path")
         let log = tree.section("log")
@@ -277,6 +294,7 @@ struct MetergateConfiguration {
         let http = tree.section("http")
         httpListen = try tree.string(http, "listen", at: "http.listen") ?? "127.0.0.1:9108"
         unhealthyAfterFailedPolls = try tree.int(http, "unhealthy_after_failed_polls", at: "http.unhealthy_after_failed_polls", range: 1...1_000_000) ?? 3
+        operations = try OperationsSettings(tree: tree)
     }
 
     private static func existingFolder(_ path: String?, key: String, file: String, warnings: inout [String]) -> String? {
@@ -295,7 +313,7 @@ struct MetergateConfiguration {
         return nil
     }
 
-    private static func secret(_ tree: ConfigTree, _ item: [String: Any], key: String, at: String) throws -> SecretReference? {
+    static func secret(_ tree: ConfigTree, _ item: [String: Any], key: String, at: String) throws -> SecretReference? {
         let inline = try tree.string(item, key, at: "\(at).\(key)")
         let file = try tree.string(item, key + "_file", at: "\(at).\(key)_file")
         let environment = try tree.string(item, key + "_env", at: "\(at).\(key)_env")

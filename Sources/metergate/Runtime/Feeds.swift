@@ -29,6 +29,10 @@ extension Run {
                     ?? inboxURL.deletingLastPathComponent().appendingPathComponent("processed")
                 sources.append((GammuFilesSource(name: feed.name, inbox: inboxURL, processed: processed,
                                                  timeZone: configuration.policy.timeZone ?? .current), feed.pollInterval))
+            } else if feed.kind == "gammu", let source = gammuSource(feed, configuration, logger: logger) {
+                sources.append((source, feed.pollInterval))
+            } else if feed.kind == "kannel" || feed.kind == "smsc" {
+                continue  // SMSProviderFeeds.swift: makePushServices, makeProviderSources
             } else {
                 logger.error("sms \(feed.name): kind \(feed.kind) is not available in this version; feed skipped")
             }

@@ -42,6 +42,8 @@ struct MetergateLogHandler: LogHandler {
     let format: Format
     let sink: Sink
     var logLevel: Logger.Level
+    /// `log.personal_data`: when false, addresses and phone numbers are masked (`LogRedaction`).
+    var personalData = false
     var metadata: Logger.Metadata = [:]
     var metadataProvider: Logger.MetadataProvider?
 
@@ -54,21 +56,30 @@ struct MetergateLogHandler: LogHandler {
         let timestamp = Timestamp.iso8601(Date())
         var all = metadata
         if let extra = event.metadata { all.merge(extra) { $1 } }
+        // Outcome lines (`mg.status`) are masked by the pipeline itself; a 12-digit UIN is no phone.
+        let masksPersonalData = !personalData && all["mg.status"] == nil
+        let message = Self.redacted(event.message.description, personalData: masksPersonalData)
+        for (key, value) in all { if case .string(let text) = value { all[key] = .string(Self.redacted(text, personalData: masksPersonalData)) } }
         switch format {
         case .text:
             var line = timestamp
             if event.level != .info { line += " " + event.level.rawValue.uppercased() }
-            line += " " + event.message.description
+            line += " " + message
             let shown = all.filter { !$0.key.hasPrefix("mg.") }.sorted { $0.key < $1.key }
             for (key, value) in shown { line += " \(key)=\(value)" }
             sink.write(line + "\n")
         case .json:
-            var object: [String: Any] = ["time": timestamp, "level": event.level.rawValue, "message": event.message.description]
+            var object: [String: Any] = ["time": timestamp, "level": event.level.rawValue, "message": message]
             for (key, value) in all { object[key.hasPrefix("mg.") ? String(key.dropFirst(3)) : key] = Self.json(value) }
             if let data = try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes]) {
                 sink.write(String(decoding: data, as: UTF8.self) + "\n")
             }
         }
+    }
+
+    static func redacted(_ text: String, personalData: Bool) -> String {
+        let clean = LogRedaction.secrets(text)
+        return personalData ? LogRedaction.personalData(clean) : clean
     }
 
     private static func json(_ value: Logger.MetadataValue) -> Any {

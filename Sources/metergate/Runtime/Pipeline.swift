@@ -10,23 +10,37 @@ struct Pipeline: Sendable {
     let processor: MessageProcessor
     let logger: Logger
     let personalData: Bool
+    /// Metrics, the reloadable processor and the sender-limit notice (`metergate run`).
+    var operations: PipelineOperations?
 
     /// Polls `source` once and processes what it returned; returns how many messages came.
     func pollOnce(_ source: any MessageSource, limit: Int) async throws -> Int {
         let messages = try await source.poll(limit: limit)
         guard !messages.isEmpty else { return 0 }
-        let prepared = messages.map(processor.prepare)
-        let processor = self.processor
+        try await ingest(messages)
+        try await source.acknowledge(messages.map(\.externalID))
+        return messages.count
+    }
+
+    /// Records `messages` in one ledger transaction, then logs each outcome; returns only
+    /// after the commit (the push feeds answer their sender then, the polled ones acknowledge).
+    @discardableResult
+    func ingest(_ messages: [IncomingMessage]) async throws -> [ProcessedMessage] {
+        guard !messages.isEmpty else { return [] }
+        let polled = ContinuousClock.now
+        let processor = operations?.processors.current ?? self.processor
+        let prepared = operations?.prepare(messages, with: processor) ?? messages.map(processor.prepare)
         let results = try await ledger.transaction { ledger in
             try prepared.map { try processor.record($0, in: ledger) }
         }
+        operations?.recorded(results, since: polled)
         for (result, item) in zip(results, prepared) {
             let line = personalData
                 ? OutcomeLogLine.text(result.outcome, channel: result.channel, feed: result.feed, sender: item.sender,
                                       replyQueued: result.replyQueued, personalData: true)
                 : result.logLine
             var metadata: Logger.Metadata = [
-                "mg.channel": "\(result.channel.rawValue)", "mg.feed": "\(result.feed)", "mg.id": "\(result.externalID)",
+                "mg.channel": "\(result.channel.rawValue)", "mg.feed": "\(result.feed)", "mg.id": "\(personalData ? result.externalID : Contact.maskDigitRuns(in: result.externalID))",
                 "mg.status": "\(result.outcome.status.rawValue)",
             ]
             if let reason = result.outcome.reason { metadata["mg.reason"] = "\(reason.rawValue)" }
@@ -41,14 +55,13 @@ struct Pipeline: Sendable {
                 }
                 return .dictionary(fields)
             })
-            if result.isNew {
+            if result.isNew, operations?.logsQuietly(result, window: 3600, logger: logger) != true {
                 logger.info("\(line)", metadata: metadata)
             } else {
                 logger.debug("\(line)", metadata: metadata)
             }
         }
-        try await source.acknowledge(messages.map(\.externalID))
-        return messages.count
+        return results
     }
 }
 
@@ -59,6 +72,8 @@ struct OutboxDispatcher: Sendable {
     let logger: Logger
     var minimumBackoff: TimeInterval = 30
     var maximumBackoff: TimeInterval = 3600
+    /// The loop guard, the reply lifetime and the reply counters (`metergate run`).
+    var operations: OutboxOperations?
 
     /// Delivers every reply due now; returns how many were delivered.
     @discardableResult
@@ -70,6 +85,10 @@ struct OutboxDispatcher: Sendable {
                 if due.isEmpty { break }
                 var progressed = false
                 for stored in due {
+                    if try operations?.suppresses(stored) == true {
+                        progressed = true
+                        continue
+                    }
                     let reply = OutgoingReply(
                         id: stored.id, channel: channel, recipient: stored.recipient, subject: stored.subject,
                         inReplyTo: stored.inReplyTo, references: stored.references, body: stored.body,
@@ -77,14 +96,17 @@ struct OutboxDispatcher: Sendable {
                     switch await transport.deliver(reply) {
                     case .delivered:
                         try ledger.markReplySent(id: stored.id)
+                        operations?.delivered(stored)
                         delivered += 1
                         progressed = true
                     case .retry(let reason):
                         let delay = min(maximumBackoff, minimumBackoff * pow(2, Double(stored.attempts)))
                         try ledger.markReplyFailed(id: stored.id, error: reason, permanent: false, retryAfter: delay)
+                        operations?.retried(stored)
                         logger.warning("reply \(stored.id) via \(transport.name) will be retried in \(Int(delay))s: \(reason)")
                     case .failed(let reason):
                         try ledger.markReplyFailed(id: stored.id, error: reason, permanent: true, retryAfter: 0)
+                        operations?.failed(stored)
                         logger.error("reply \(stored.id) via \(transport.name) failed for good: \(reason)")
                     }
                 }

@@ -51,7 +51,9 @@ struct Runtime {
         let format = MetergateLogHandler.Format(rawValue: configuration?.logFormat ?? "text") ?? .text
         let level = override ?? configuration?.logLevel ?? .info
         LoggingSystem.bootstrap { label in
-            MetergateLogHandler(label: label, format: format, sink: sink, logLevel: level)
+            var handler = MetergateLogHandler(label: label, format: format, sink: sink, logLevel: level)
+            handler.personalData = configuration?.logPersonalData ?? false
+            return handler
         }
         return sink
     }

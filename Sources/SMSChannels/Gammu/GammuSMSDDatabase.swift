@@ -1,0 +1,109 @@
+import Foundation
+import GRDB
+import Synchronization
+
+/// A failure talking to Gammu SMSD's database: which database, and what went wrong.
+public struct GammuSMSDError: Error, Sendable, CustomStringConvertible {
+    public var database: String
+    public var message: String
+
+    public init(database: String, message: String) {
+        self.database = database
+        self.message = message
+    }
+
+    public var description: String { "gammu-smsd database \(database): \(message)" }
+}
+
+/// Gammu SMSD's SQLite database (`service = sql`, `driver = sqlite3`), shared with the
+/// running gammu-smsd: opened lazily (a missing file fails the poll, not the daemon), never
+/// created, its journal mode left as SMSD set it, every statement waiting up to
+/// `busyTimeout` for SMSD's locks.
+public final class GammuSMSDDatabase: Sendable {
+    public let path: String
+    public let busyTimeout: TimeInterval
+    private let state = Mutex<Opened?>(nil)
+    let sentItemsCheck = Mutex<Date>(.distantPast)
+
+    struct Opened: Sendable {
+        var queue: DatabaseQueue
+        /// Columns of `inbox` (newer schemas add `MessageID`, `SequencePosition`, `PartCount`).
+        var inboxColumns: Set<String>
+    }
+
+    public init(path: String, busyTimeout: TimeInterval = 10) {
+        self.path = path
+        self.busyTimeout = busyTimeout
+    }
+
+    /// Rejects what cannot be an SMSD SQLite path (a PostgreSQL URL) with one clear line.
+    public static func validate(_ database: String) -> String? {
+        let lowered = database.lowercased()
+        if lowered.hasPrefix("postgres://") || lowered.hasPrefix("postgresql://") {
+            return "PostgreSQL SMSD databases are not supported in this version; run gammu-smsd with driver = sqlite3 and give its file"
+        }
+        if lowered.contains("://") {
+            return "'\(database)' is not an SQLite file path (gammu-smsd with driver = sqlite3)"
+        }
+        return nil
+    }
+
+    func opened() throws -> Opened {
+        try state.withLock { current in
+            if let current { return current }
+            guard FileManager.default.fileExists(atPath: path) else {
+                throw GammuSMSDError(database: path, message: "no such file (is gammu-smsd running with service = sql, driver = sqlite3?)")
+            }
+            var configuration = Configuration()
+            configuration.label = "gammu-smsd"
+            configuration.busyMode = .timeout(busyTimeout)
+            configuration.foreignKeysEnabled = false
+            do {
+                let queue = try DatabaseQueue(path: path, configuration: configuration)
+                let columns = try queue.read { db -> Set<String> in
+                    let tables = try String.fetchSet(db, sql: "SELECT name FROM sqlite_master WHERE type = 'table'")
+                    let missing = ["inbox", "outbox", "sentitems"].filter { !tables.contains($0) }
+                    guard missing.isEmpty else {
+                        throw GammuSMSDError(database: path, message: "not an SMSD database: no table \(missing.joined(separator: ", "))")
+                    }
+                    return Set(try Row.fetchAll(db, sql: "PRAGMA table_info(inbox)").map { $0["name"] as String })
+                }
+                let opened = Opened(queue: queue, inboxColumns: columns)
+                current = opened
+                return opened
+            } catch let error as GammuSMSDError {
+                throw error
+            } catch {
+                throw GammuSMSDError(database: path, message: "\(error)")
+            }
+        }
+    }
+
+    /// Runs `body` in a write transaction (`BEGIN IMMEDIATE`, so SMSD's writer waits or we do).
+    func write<T>(_ body: (Database) throws -> T) throws -> T {
+        let queue = try opened().queue
+        do {
+            var value: T?
+            try queue.inTransaction(.immediate) { db in
+                value = try body(db)
+                return .commit
+            }
+            return value!
+        } catch let error as GammuSMSDError {
+            throw error
+        } catch {
+            throw GammuSMSDError(database: path, message: "\(error)")
+        }
+    }
+
+    func read<T>(_ body: (Database, Set<String>) throws -> T) throws -> T {
+        let opened = try opened()
+        do {
+            return try opened.queue.read { db in try body(db, opened.inboxColumns) }
+        } catch let error as GammuSMSDError {
+            throw error
+        } catch {
+            throw GammuSMSDError(database: path, message: "\(error)")
+        }
+    }
+}

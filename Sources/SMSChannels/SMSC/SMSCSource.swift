@@ -1,0 +1,158 @@
+import Foundation
+import Logging
+import MeterCore
+
+/// Where a polled feed keeps its cursor: the ledger (`feed.cursor`), so the cursor and the
+/// messages live and die together.
+package protocol FeedCursorStore: Sendable {
+    func feedCursor(feed: String) throws -> String?
+    func saveFeedCursor(_ cursor: String, feed: String) throws
+}
+
+/// Received SMS of an SMSC.ru-style provider, polled with get_answers after the last id we
+/// acknowledged (see `SMSCAPI` for the documented calls).
+///
+/// - `externalID`: `smsc:<feed>:<provider id>`; `receivedAt`: the provider's `sent` time.
+/// - The cursor (the highest acknowledged id) is read from the ledger at every poll and
+///   advanced only in `acknowledge`, i.e. after the messages are committed: after a crash the
+///   same answers come again and the ledger's `UNIQUE(channel, external_id)` ignores them.
+public final class SMSCSource: MessageSource {
+    public let name: String
+    public var channel: ChannelKind { .sms }
+    let baseURL: String
+    let login: String
+    let password: String
+    let cursor: any FeedCursorStore
+    let client: any SMSHTTPClient
+    private let logger: Logger
+
+    package init(
+        name: String, baseURL: String, login: String, password: String, cursor: any FeedCursorStore,
+        client: any SMSHTTPClient, logger: Logger
+    ) {
+        self.name = name
+        self.baseURL = baseURL
+        self.login = login
+        self.password = password
+        self.cursor = cursor
+        self.client = client
+        var logger = logger
+        logger[metadataKey: "mg.feed"] = "\(name)"
+        self.logger = logger
+    }
+
+    var idPrefix: String { "smsc:\(name):" }
+
+    /// Pages through get_answers from the acknowledged cursor until `limit` answers or an
+    /// empty page (the provider decides its page size).
+    public func poll(limit: Int) async throws -> [IncomingMessage] {
+        var after = try cursor.feedCursor(feed: name).flatMap { Int64($0) } ?? 0
+        var answers: [SMSCAPI.Answer] = []
+        while answers.count < limit {
+            let page = try await fetch(after: after).filter { $0.id > after }
+            guard let last = page.last else { break }
+            answers += page
+            after = last.id
+        }
+        let now = Date()
+        return answers.prefix(limit).map { answer in
+            IncomingMessage(
+                channel: .sms, feed: name, externalID: idPrefix + String(answer.id), sender: answer.phone,
+                text: answer.message, receivedAt: answer.time ?? now, utcOffset: answer.utcOffset)
+        }
+    }
+
+    private func fetch(after: Int64) async throws -> [SMSCAPI.Answer] {
+        let request = SMSCAPI.answersRequest(base: baseURL, login: login, password: password, afterID: after)
+        let response: SMSHTTPResponse
+        do {
+            response = try await client.send(request)
+        } catch {
+            throw SMSCError(description: "get_answers: \(error)")
+        }
+        guard response.status == 200 else {
+            throw SMSCError(description: "get_answers: HTTP \(response.status): \(response.text.prefix(200))")
+        }
+        return try SMSCAPI.answers(from: response.body)
+    }
+
+    public func acknowledge(_ externalIDs: [String]) async throws {
+        let ids = externalIDs.compactMap { $0.hasPrefix(idPrefix) ? Int64($0.dropFirst(idPrefix.count)) : nil }
+        guard let highest = ids.max() else { return }
+        let current = try cursor.feedCursor(feed: name).flatMap { Int64($0) } ?? 0
+        if highest > current { try cursor.saveFeedCursor(String(highest), feed: name) }
+    }
+}
+
+public struct SMSCError: Error, Sendable, CustomStringConvertible {
+    public var description: String
+}
+
+/// Replies through the provider's send call. `{"id", "cnt"}`: delivered (logged when the
+/// provider counted more than one part); errors 2, 3, 4, HTTP 5xx and no answer: retry;
+/// errors 1, 5, 6, 7, 8 and other HTTP 4xx: failed for good.
+///
+/// Sending is made idempotent across a crash with the provider's own rule: the documented
+/// error 9 refuses a send request identical to one made within the last minute. The request
+/// carries `id` = our reply id × 16 + the attempts recorded so far, so the repeat of an attempt
+/// whose answer was lost (metergate killed between the provider's acceptance and our
+/// bookkeeping, restarted within the minute) is identical and refused with 9, which we take as
+/// delivered; a deliberate retry after a recorded failure is a new attempt number, hence a new
+/// request. (A repeat more than a minute later is sent again: at least once, not exactly once.)
+public struct SMSCTransport: ReplyTransport {
+    public let name: String
+    let baseURL: String
+    let login: String
+    let password: String
+    let client: any SMSHTTPClient
+    let logger: Logger
+    /// Attempts already recorded for a reply (the outbox row's `attempts`).
+    let attempts: @Sendable (Int64) -> Int
+
+    package init(
+        name: String, baseURL: String, login: String, password: String, client: any SMSHTTPClient, logger: Logger,
+        attempts: @escaping @Sendable (Int64) -> Int = { _ in 0 }
+    ) {
+        self.name = name
+        self.baseURL = baseURL
+        self.login = login
+        self.password = password
+        self.client = client
+        self.logger = logger
+        self.attempts = attempts
+    }
+
+    /// The documented `id` range is 1…2147483647.
+    static func requestID(reply: Int64, attempts: Int) -> Int64 {
+        (reply * 16 + Int64(min(max(attempts, 0), 15))) % 2_147_483_647 + 1
+    }
+
+    public func deliver(_ reply: OutgoingReply) async -> DeliveryResult {
+        let request = SMSCAPI.sendRequest(
+            base: baseURL, login: login, password: password, phone: reply.recipient, text: reply.body,
+            id: Self.requestID(reply: reply.id, attempts: attempts(reply.id)))
+        let response: SMSHTTPResponse
+        do {
+            response = try await client.send(request)
+        } catch {
+            return .retry(reason: "SMSC send: \(error)")
+        }
+        switch response.status {
+        case 200..<300: break
+        case 408, 429, 500...: return .retry(reason: "SMSC send: HTTP \(response.status)")
+        default: return .failed(reason: "SMSC send: HTTP \(response.status): \(response.text.prefix(200))")
+        }
+        do {
+            let sent = try SMSCAPI.sendResult(from: response.body)
+            if sent.parts > 1 { logger.warning("reply \(reply.id) via \(name) went as \(sent.parts) SMS parts") }
+            return .delivered
+        } catch let error as SMSCAPI.APIError where error.isRepeatedRequest {
+            logger.notice("reply \(reply.id) via \(name): the provider already took this request (\(error)); counted as sent")
+            return .delivered
+        } catch let error as SMSCAPI.APIError {
+            return error.isTemporary ? .retry(reason: "SMSC send: \(error)") : .failed(reason: "SMSC send: \(error)")
+        } catch {
+            return .retry(reason: "SMSC send: \(error)")
+        }
+    }
+}

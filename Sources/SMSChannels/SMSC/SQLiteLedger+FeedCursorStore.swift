@@ -1,0 +1,3 @@
+import LedgerStore
+
+extension SQLiteLedger: FeedCursorStore {}

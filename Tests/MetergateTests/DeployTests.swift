@@ -1,0 +1,89 @@
+import Foundation
+import Testing
+
+/// Deploy/: the systemd unit verifies, the example configuration passes check-config, the
+/// alert rules pass promtool (systemd and prometheus come from scripts/peers/ops.packages).
+@Suite("Deploy/")
+struct DeployTests {
+    static let deploy = Metergate.packageRoot.appendingPathComponent("Deploy")
+
+    static func tool(_ name: String) -> String? {
+        ["/usr/bin/", "/bin/", "/usr/local/bin/"].map { $0 + name }.first { FileManager.default.isExecutableFile(atPath: $0) }
+    }
+
+    static var peersRequired: Bool { ProcessInfo.processInfo.environment["METERGATE_REQUIRE_PEERS"] == "1" }
+
+    static func run(_ tool: String, _ arguments: [String]) throws -> (status: Int32, output: String) {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: tool)
+        process.arguments = arguments
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = pipe
+        try process.run()
+        let data = pipe.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+    }
+
+    @Test("systemd-analyze verify Deploy/metergate.service passes, and the unit is hardened")
+    func systemdUnit() throws {
+        let unit = try String(contentsOf: Self.deploy.appendingPathComponent("metergate.service"), encoding: .utf8)
+        for directive in ["DynamicUser=yes", "StateDirectory=metergate", "ProtectSystem=strict", "NoNewPrivileges=yes",
+                          "Restart=on-failure", "ExecReload=/bin/kill -HUP $MAINPID"] {
+            #expect(unit.contains(directive), "the unit has \(directive)")
+        }
+        guard let analyze = Self.tool("systemd-analyze") else {
+            if Self.peersRequired { Issue.record("systemd-analyze is missing (scripts/peers/ops.packages lists systemd)") }
+            return
+        }
+        // verify checks that ExecStart's program exists: point it at the built binary, the rest verbatim.
+        let binary = try #require(Metergate.binary, "metergate binary not built")
+        let sandbox = try Sandbox("unit")
+        defer { sandbox.remove() }
+        let copy = try sandbox.write("metergate.service", unit.replacingOccurrences(of: "/usr/local/bin/metergate", with: binary.path))
+        let result = try Self.run(analyze, ["verify", copy.path])
+        #expect(result.status == 0 && result.output.isEmpty, "systemd-analyze verify: \(result.output)")
+    }
+
+    @Test("check-config Deploy/metergate.yaml passes; every key in it is documented in Deploy/CONFIGURATION.md")
+    func exampleConfiguration() throws {
+        let sandbox = try Sandbox("deploy-config")
+        defer { sandbox.remove() }
+        let example = Self.deploy.appendingPathComponent("metergate.yaml").path
+        let result = try sandbox.run(["check-config", "--config", example], timeout: 30)
+        #expect(result.status == 0, "\(result)")
+        #expect(result.stdoutText.hasPrefix("configuration OK"), "\(result)")
+
+        let reference = try String(contentsOf: Self.deploy.appendingPathComponent("CONFIGURATION.md"), encoding: .utf8)
+        var section = ""
+        var list = false
+        for line in try String(contentsOfFile: example, encoding: .utf8).split(separator: "\n") {
+            let text = line.drop { $0 == " " || $0 == "#" || $0 == "-" }.drop { $0 == " " }
+            guard let colon = text.firstIndex(of: ":"), text[..<colon].allSatisfy({ $0.isLetter || $0 == "_" }), !text[..<colon].isEmpty else { continue }
+            let key = String(text[..<colon])
+            if !line.hasPrefix(" "), !line.hasPrefix("#") {
+                section = key
+                list = text[text.index(after: colon)...].trimmingCharacters(in: .whitespaces).isEmpty && ["mailboxes", "sms"].contains(key)
+                continue
+            }
+            let path = list ? "\(section)[].\(key)" : "\(section).\(key)"
+            #expect(reference.contains("`\(path)`"), "\(path) (from Deploy/metergate.yaml) is documented in Deploy/CONFIGURATION.md")
+        }
+    }
+
+    @Test("promtool check rules Deploy/metergate-alerts.yml")
+    func alertRules() throws {
+        let rules = Self.deploy.appendingPathComponent("metergate-alerts.yml")
+        let text = try String(contentsOf: rules, encoding: .utf8)
+        for metric in ["metergate_feed_up", "metergate_outbox_pending", "metergate_review_held"] {
+            #expect(text.contains(metric), "an alert on \(metric)")
+        }
+        guard let promtool = Self.tool("promtool") else {
+            if Self.peersRequired { Issue.record("promtool is missing (scripts/peers/ops.packages lists prometheus)") }
+            return
+        }
+        let result = try Self.run(promtool, ["check", "rules", rules.path])
+        #expect(result.status == 0 && result.output.contains("SUCCESS"), "\(result.output)")
+    }
+}

@@ -1,0 +1,115 @@
+import Foundation
+import Testing
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Crash safety against the real gammu-smsd (issue 4 acceptance): 2,000 SMS (some in two
+/// UDH parts) reach SMSD's inbox, half before and half while `metergate run` is SIGKILLed
+/// at random moments a dozen times; then one full run. Every message must be in the ledger
+/// once, every inbox row marked processed, and exactly one reply row handed to SMSD per
+/// sender (in `outbox` or already in `sentitems`).
+@Suite("Gammu SMSD crash safety", .serialized)
+struct GammuCrashTests {
+    static let count = 2000
+    static let kills = 12
+
+    @Test func sigkillAtRandomMomentsLosesNothingAndAnswersOnce() async throws {
+        let driver = GammuDriver(pollSeconds: "0", multipartWait: "30s")
+        if let reason = driver.unavailableReason() {
+            if Peers.required { Issue.record("gammu: \(reason)") } else { print("gammu crash test skipped: \(reason)") }
+            return
+        }
+        let sandbox = try Sandbox("gammu-crash")
+        defer { sandbox.remove() }
+        var accounts = "uin,meters,previous,digits,phones,emails\n"
+        var messages: [PhoneMessage] = []
+        for index in 0..<Self.count {
+            let uin = String(8_000_000 + index)
+            accounts += "\(uin),T1,100,,,\n"
+            let from = "+7916" + String(format: "%07d", index)
+            if index % 40 == 0 {
+                messages.append(PhoneMessage(from: from, text: "Добрый день, показания по лицевому счёту \(uin): 150, спасибо", parts: 2))
+            } else {
+                messages.append(PhoneMessage(from: from, text: "\(uin) \(150 + index % 50)"))
+            }
+        }
+        try sandbox.write("accounts.csv", accounts)
+        let state = sandbox.file("peer")
+        try FileManager.default.createDirectory(at: state, withIntermediateDirectories: true)
+        let feed = try await driver.start(state: state)
+        do {
+            try await crashAndRecover(driver, sandbox: sandbox, feed: feed, messages: messages)
+        } catch {
+            await driver.stop()
+            throw error
+        }
+        await driver.stop()
+    }
+
+    func crashAndRecover(_ driver: GammuDriver, sandbox: Sandbox, feed: String, messages: [PhoneMessage]) async throws {
+        let store = sandbox.file("store.sqlite").path
+        let config = try sandbox.write("config.yaml", """
+            store:
+              path: \(jsonString(store))
+            log:
+              format: text
+              level: warning
+            sms:
+            \(feed.replacingOccurrences(of: "poll_interval: 1s", with: "poll_interval: 200ms"))
+            """).path
+        let imported = try sandbox.run(["accounts", "import", "accounts.csv", "--config", config], timeout: 120)
+        try #require(imported.status == 0, "\(imported)")
+
+        try await driver.deliver(Array(messages[..<(Self.count / 2)]))
+        var generator = SystemRandomNumberGenerator()
+        var killed = 0
+        for round in 0..<Self.kills {
+            if round == Self.kills / 2 { try await driver.deliver(Array(messages[(Self.count / 2)...])) }
+            let daemon = try Daemon(["run", "--config", config], in: sandbox.url)
+            usleep(UInt32.random(in: 150_000...1_500_000, using: &generator))
+            if daemon.isRunning {
+                kill(daemon.process.processIdentifier, SIGKILL)
+                killed += 1
+            }
+            daemon.process.waitUntilExit()
+            #expect(daemon.process.terminationReason == .uncaughtSignal || daemon.process.terminationStatus == 0,
+                    "metergate exited by itself: \(daemon.stderr.suffix(1000))")
+            daemon.cleanUp()
+        }
+        #expect(killed >= 10, "only \(killed) SIGKILLs landed")
+
+        // The full run: until SMSD's inbox is all processed and every reply handed over.
+        let daemon = try Daemon(["run", "--config", config], in: sandbox.url)
+        defer { daemon.cleanUp() }
+        let finished = waitUntil(timeout: 240) {
+            ((try? driver.count("SELECT COUNT(*) FROM inbox WHERE Processed = 'false'")) ?? 1) == 0
+                && ((try? driver.count("SELECT COUNT(*) FROM metergate_replies")) ?? 0) >= Self.count
+        }
+        usleep(1_500_000)  // a reply handed over twice would show up now
+        #expect(daemon.terminate(timeout: 30) == 0, "metergate run: \(daemon.stderr.suffix(2000))")
+        #expect(finished, "not finished in 240 s: \(daemon.stderr.suffix(2000))")
+
+        // Recorded once: one message per sender, each message once.
+        let ledger = try Peers.run("sqlite3", ["-cmd", ".timeout 10000", store, """
+            SELECT COUNT(*), COUNT(DISTINCT external_id), COUNT(DISTINCT sender) FROM message;
+            SELECT COUNT(*) FROM outbox WHERE state = 'sent';
+            SELECT COUNT(*) FROM (SELECT sender FROM message GROUP BY sender HAVING COUNT(*) > 1);
+            """])
+        let figures = ledger.stdout.split(whereSeparator: { $0 == "\n" || $0 == "|" }).map { Int($0) ?? -1 }
+        #expect(figures == [Self.count, Self.count, Self.count, Self.count, 0], "ledger: \(ledger.stdout) \(ledger.stderr)")
+
+        // Answered once: one reply row per sender at the peer (outbox + sentitems).
+        let perSender = try driver.query("""
+            SELECT DestinationNumber AS number, COUNT(*) AS replies FROM (
+                SELECT ID, DestinationNumber FROM outbox WHERE CreatorID = 'metergate'
+                UNION SELECT ID, DestinationNumber FROM sentitems WHERE CreatorID = 'metergate'
+            ) GROUP BY DestinationNumber
+            """)
+        #expect(perSender.count == Self.count, "\(perSender.count) senders answered of \(Self.count)")
+        let twice = perSender.filter { ($0["replies"] as? Int ?? 0) != 1 }
+        #expect(twice.isEmpty, "answered more than once: \(twice.prefix(5))")
+        #expect(try driver.count("SELECT COUNT(*) FROM inbox WHERE Processed <> 'true'") == 0)
+        print("gammu crash test: \(killed) SIGKILLs, \(figures.first ?? 0) messages recorded, \(perSender.count) senders answered once")
+    }
+}

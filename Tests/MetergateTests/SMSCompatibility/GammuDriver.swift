@@ -1,0 +1,136 @@
+import Foundation
+
+/// gammu-smsd with Gammu's dummy phone and an SQLite database (`kind: gammu`), started by
+/// `scripts/peers/gammu-up.sh`. Messages go in as the phone receives them
+/// (`gammu-inject.sh`: SMS-backup files in the dummy phone's inbox folder, long messages in
+/// UDH parts written last part first; a duplicate is the same SMS read twice), gammu-smsd
+/// stores them in `inbox`; replies are what gammu-smsd "sent" through the dummy phone, read
+/// from `sentitems` once `outbox` holds none of ours.
+struct GammuDriver: SMSPeerDriver {
+    let kind = "gammu"
+    let pushes = false
+    /// gammu-smsd's loop pause: 0 sends ~12 replies/s (1 sends one a second).
+    var pollSeconds = "0"
+    var multipartWait = "30s"
+    private let state = LockedBox<(state: URL, database: String)?>(nil)
+    private let injected = LockedBox(0)
+
+    func unavailableReason() -> String? {
+        for program in ["gammu-smsd", "sqlite3"] where !Peers.installed(program) {
+            return "\(program) is not installed (scripts/peers/gammu.packages)"
+        }
+        let drivers = ["/usr/lib/x86_64-linux-gnu/dbd/libdbdsqlite3.so", "/usr/lib/aarch64-linux-gnu/dbd/libdbdsqlite3.so", "/usr/lib/dbd/libdbdsqlite3.so"]
+        if !drivers.contains(where: { FileManager.default.fileExists(atPath: $0) }) {
+            return "libdbd-sqlite3 is not installed (scripts/peers/gammu.packages)"
+        }
+        return nil
+    }
+
+    func start(state: URL) async throws -> String {
+        let up = try Peers.run(Peers.scripts.appendingPathComponent("gammu-up.sh").path, [state.path],
+                               environment: ["GAMMU_POLL_S": pollSeconds], timeout: 30)
+        guard up.status == 0, let database = Peers.settings(up.stdout)["GAMMU_DATABASE"] else {
+            throw HarnessError(description: "gammu-up.sh failed (\(up.status)): \(up.stderr)")
+        }
+        self.state.set((state, database))
+        return """
+              - name: gammu
+                kind: gammu
+                database: \(jsonString(database))
+                poll_interval: 1s
+                multipart_wait: \(multipartWait)
+
+            """
+    }
+
+    /// Hands the messages to the dummy phone and waits until gammu-smsd has stored every part.
+    func deliver(_ messages: [PhoneMessage]) async throws {
+        guard let (state, _) = state.get() else { throw HarnessError(description: "gammu driver not started") }
+        let now = Int(Date().timeIntervalSince1970) - 600
+        var lines: [String] = []
+        var rows = 0
+        for (index, message) in messages.enumerated() {
+            let parts = max(1, message.parts)
+            let copies = message.duplicate ? 2 : 1
+            rows += parts * copies
+            var item: [String: Any] = [
+                "from": message.from, "text": message.text, "parts": parts, "sent": now + index, "copies": copies,
+            ]
+            if parts > 1 { item["order"] = Array((1...parts).reversed()) }
+            lines.append(String(decoding: try JSONSerialization.data(withJSONObject: item), as: UTF8.self))
+        }
+        let before = injected.update { value -> Int in
+            defer { value += rows }
+            return value
+        }
+        let inject = try Peers.run(Peers.scripts.appendingPathComponent("gammu-inject.sh").path, [state.path, "--jsonl", "-"],
+                                   stdin: Data((lines.joined(separator: "\n") + "\n").utf8), timeout: 300)
+        guard inject.status == 0 else { throw HarnessError(description: "gammu-inject.sh failed: \(inject.stderr)") }
+        let expected = before + rows
+        let stored = waitUntil(timeout: 60 + Double(rows) / 20) { ((try? count("SELECT COUNT(*) FROM inbox")) ?? 0) >= expected }
+        guard stored else {
+            throw HarnessError(description: "gammu-smsd stored \((try? count("SELECT COUNT(*) FROM inbox")) ?? -1) of \(expected) inbox rows; see \(state.path)/smsd.log")
+        }
+    }
+
+    /// Waits until gammu-smsd has sent every reply metergate queued, then reads `sentitems`.
+    func replies() async throws -> [PeerReply] {
+        guard state.get() != nil else { return [] }
+        let drained = waitUntil(timeout: 180) { ((try? count("SELECT COUNT(*) FROM outbox WHERE CreatorID = 'metergate'")) ?? 1) == 0 }
+        guard drained else { throw HarnessError(description: "gammu-smsd did not send all replies within 180 s") }
+        let rows = try query("""
+            SELECT ID, DestinationNumber AS number, TextDecoded AS text, Coding AS coding, Status AS status
+            FROM sentitems WHERE CreatorID = 'metergate' ORDER BY ID, SequencePosition
+            """)
+        var replies: [Int: PeerReply] = [:]
+        var order: [Int] = []
+        for row in rows {
+            guard let id = row["ID"] as? Int else { continue }
+            var text = row["text"] as? String ?? ""
+            // Sent as GSM-7, a letter outside the GSM alphabet reaches the phone as '?'.
+            if row["coding"] as? String == "Default_No_Compression" {
+                text = String(text.map { SMSSegment.gsmBasic.contains($0) || SMSSegment.gsmExtension.contains($0) ? $0 : "?" })
+            }
+            if (row["status"] as? String).map({ $0.hasPrefix("SendingOK") || $0 == "DeliveryOK" }) != true {
+                text = "[not sent: \(row["status"] ?? "?")] " + text
+            }
+            if var reply = replies[id] {
+                reply.text += text
+                reply.segments += 1
+                replies[id] = reply
+            } else {
+                order.append(id)
+                replies[id] = PeerReply(to: row["number"] as? String ?? "", text: text, segments: 1)
+            }
+        }
+        // Gammu's dummy phone sends any length as one row: count segments as a network would.
+        return order.compactMap { replies[$0] }.map { reply in
+            var reply = reply
+            if reply.segments == 1, SMSSegment.problem(reply.text) != nil { reply.segments = 2 }
+            return reply
+        }
+    }
+
+    func stop() async {
+        guard let (state, _) = state.get() else { return }
+        _ = try? Peers.run(Peers.scripts.appendingPathComponent("gammu-down.sh").path, [state.path], timeout: 30)
+    }
+
+    func query(_ sql: String) throws -> [[String: Any]] {
+        guard let (_, database) = state.get() else { return [] }
+        let result = try Peers.run("sqlite3", ["-cmd", ".timeout 10000", "-json", database, sql], timeout: 60)
+        guard result.status == 0 else { throw HarnessError(description: "sqlite3: \(result.stderr)") }
+        let text = result.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        if text.isEmpty { return [] }
+        return try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [[String: Any]] ?? []
+    }
+
+    func count(_ sql: String) throws -> Int {
+        guard let (_, database) = state.get() else { return 0 }
+        let result = try Peers.run("sqlite3", ["-cmd", ".timeout 10000", database, sql], timeout: 60)
+        guard result.status == 0, let value = Int(result.stdout.trimmingCharacters(in: .whitespacesAndNewlines)) else {
+            throw HarnessError(description: "sqlite3: \(result.stderr)")
+        }
+        return value
+    }
+}

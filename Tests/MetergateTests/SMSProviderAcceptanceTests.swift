@@ -1,0 +1,159 @@
+import Foundation
+import Testing
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// End to end against the real peers: the SMS cases of the public corpus go in as a phone sends
+/// them (Kannel + fakesmsc; the SMSC emulator of the documented API), the ledger holds the same
+/// outcome `replay` gives for each, and every message with a reply gets exactly one at the peer:
+/// one segment, readable Cyrillic.
+@Suite("SMS providers end to end", .serialized)
+struct SMSProviderAcceptanceTests {
+    static func peersAvailable(kannel: Bool) -> Bool {
+        let ok = SMSPeers.sqliteInstalled && (!kannel || SMSPeers.kannelInstalled)
+        if !ok, SMSPeers.requirePeers {
+            Issue.record("METERGATE_REQUIRE_PEERS=1 but a peer program is missing (kannel, kannel-extras, sqlite3)")
+        }
+        return ok
+    }
+
+    /// Delivers the corpus one message at a time (the corpus's order matters: a second reading
+    /// in a period is a duplicate), each after the previous one is in the ledger.
+    static func deliverCorpus(_ driver: some SMSPeerDriver, store: URL, daemon: Daemon) async throws -> [(PhoneMessage, String)] {
+        let cases = try SMSPeers.corpusSMS()
+        for (index, item) in cases.enumerated() {
+            try await driver.deliver([item.message])
+            let stored = waitUntil(timeout: 30) { SMSPeers.count(store, "SELECT COUNT(*) FROM message") >= index + 1 }
+            try #require(stored, "message \(index + 1) (\(item.id)) not in the ledger within 30 s; stderr: \(daemon.stderr.suffix(3000))")
+        }
+        return cases.map { ($0.message, $0.id) }
+    }
+
+    /// The ledger's outcomes, in arrival order, against `replay`'s for the same cases.
+    static func checkOutcomes(store: URL, cases: [(PhoneMessage, String)]) throws {
+        let rows = try SMSPeers.query(store, "SELECT outcome FROM message ORDER BY id")
+        #expect(rows.count == cases.count, "\(rows.count) messages recorded for \(cases.count) sent")
+        let replay = try CorpusReplay.shared.get()
+        for (row, item) in zip(rows, cases) {
+            let got = try OutcomeLine.parse(row["outcome"] as? String ?? "")
+            guard let want = replay.byID[item.1] else { continue }
+            #expect(got.status == want.status, "\(item.1) '\(item.0.text)': \(got) — replay: \(want)")
+            #expect(got.anyReason == want.anyReason, "\(item.1): \(got) — replay: \(want)")
+            #expect(got.results.map(\.uin) == want.results.map(\.uin), "\(item.1): \(got) — replay: \(want)")
+            for (g, w) in zip(got.results, want.results) {
+                #expect(sameReadings(g.readings, w.readings ?? []) || (g.readings ?? []).isEmpty == (w.readings ?? []).isEmpty,
+                        "\(item.1): \(got) — replay: \(want)")
+            }
+        }
+    }
+
+    /// Every queued reply sent, and exactly those at the peer: one segment, readable Cyrillic.
+    static func checkReplies(_ driver: some SMSPeerDriver & CurrentReplies, store: URL, daemon: Daemon) async throws {
+        let expected = try SMSPeers.query(store, "SELECT recipient, body FROM outbox WHERE channel = 'sms' ORDER BY id")
+        #expect(!expected.isEmpty)
+        let sent = waitUntil(timeout: 60) {
+            SMSPeers.count(store, "SELECT COUNT(*) FROM outbox WHERE state != 'sent'") == 0
+        }
+        let waiting = try SMSPeers.query(store, "SELECT state, last_error FROM outbox WHERE state != 'sent'")
+        #expect(sent, "replies still waiting: \(waiting); stderr: \(daemon.stderr.suffix(2000))")
+        var replies: [PeerReply] = []
+        _ = waitUntil(timeout: 30) {
+            replies = (try? driver.currentReplies()) ?? []
+            return replies.count >= expected.count
+        }
+        #expect(replies.count == expected.count, "\(replies.count) replies at the peer for \(expected.count) queued")
+        let want = expected.map { "\($0["recipient"] ?? "")|\($0["body"] ?? "")" }.sorted()
+        let got = replies.map { "\($0.to)|\($0.text)" }.sorted()
+        #expect(got == want)
+        for reply in replies {
+            #expect(reply.segments == 1, "not one segment: \(reply)")
+            #expect(SMSPeers.readableCyrillic(reply.text), "not readable Cyrillic: \(reply.text)")
+        }
+    }
+
+    @Test("Kannel + fakesmsc: the corpus SMS in, the same outcomes as replay, one reply each at the phone")
+    func kannelCorpus() async throws {
+        guard Self.peersAvailable(kannel: true) else { return }
+        let sandbox = try Sandbox("kannel")
+        defer { sandbox.remove() }
+        let driver = KannelDriver()
+        let item = try await driver.start(state: sandbox.url)
+        defer { driver.stopNow() }
+        let config = try SMSPeers.writeConfig(sandbox, smsItem: item)
+        try sandbox.write("accounts.csv", try Fixture.data("accounts.csv"))
+        let imported = try sandbox.run(["accounts", "import", "accounts.csv", "--config", config])
+        try #require(imported.status == 0, "\(imported)")
+        let daemon = try Daemon(["run", "--config", config], in: sandbox.url)
+        defer { daemon.cleanUp() }
+        try #require(waitUntil(timeout: 20) { daemon.stderr.contains("Kannel endpoint listening") }, "endpoint not up: \(daemon.stderr)")
+        let store = sandbox.file("store/metergate.sqlite")
+        let cases = try await Self.deliverCorpus(driver, store: store, daemon: daemon)
+        try Self.checkOutcomes(store: store, cases: cases)
+        try await Self.checkReplies(driver, store: store, daemon: daemon)
+        #expect(daemon.terminate(timeout: 15) == 0, "SIGTERM: \(daemon.stderr.suffix(1000))")
+    }
+
+    @Test("Kannel delivers a message again after a lost answer (same %I): recorded once, answered once")
+    func kannelRepeatedPush() async throws {
+        guard Self.peersAvailable(kannel: true) else { return }
+        let sandbox = try Sandbox("kannel-repeat")
+        defer { sandbox.remove() }
+        let driver = KannelDriver()
+        let item = try await driver.start(state: sandbox.url)
+        defer { driver.stopNow() }
+        let config = try SMSPeers.writeConfig(sandbox, smsItem: item)
+        try sandbox.write("accounts.csv", TestAccounts.basic)
+        try #require(try sandbox.run(["accounts", "import", "accounts.csv", "--config", config]).status == 0)
+        let daemon = try Daemon(["run", "--config", config], in: sandbox.url)
+        defer { daemon.cleanUp() }
+        try #require(waitUntil(timeout: 20) { daemon.stderr.contains("Kannel endpoint listening") }, "\(daemon.stderr)")
+        try await driver.deliver([PhoneMessage(from: "89031234567", text: "1234567 день 12500 ночь 6100", duplicate: true)])
+        let repeated = waitUntil(timeout: 20) { driver.proxyLog().count >= 2 }
+        let log = driver.proxyLog()
+        #expect(repeated, "Kannel did not repeat the push: \(log)")
+        #expect(log.first.map { $0.metergate == 200 && $0.kannel == 503 } == true, "\(log)")
+        #expect(log.dropFirst().allSatisfy { $0.metergate == 200 && $0.kannel == 200 }, "\(log)")
+        let store = sandbox.file("store/metergate.sqlite")
+        #expect(SMSPeers.count(store, "SELECT COUNT(*) FROM message") == 1)
+        #expect(SMSPeers.count(store, "SELECT COUNT(*) FROM submission") == 1)
+        _ = waitUntil(timeout: 20) { ((try? driver.currentReplies()) ?? []).count >= 1 }
+        usleep(1_500_000)
+        let replies = try await driver.replies()
+        #expect(replies.count == 1, "\(replies)")
+        #expect(replies.first?.to == "+79031234567")
+        #expect(daemon.terminate(timeout: 15) == 0)
+    }
+
+    @Test("SMSC emulator: the corpus SMS polled, the same outcomes as replay, one reply each, cursor in the ledger")
+    func smscCorpus() async throws {
+        guard Self.peersAvailable(kannel: false) else { return }
+        let sandbox = try Sandbox("smsc")
+        defer { sandbox.remove() }
+        let driver = SMSCDriver()
+        let item = try await driver.start(state: sandbox.url)
+        defer { driver.stopNow() }
+        let config = try SMSPeers.writeConfig(sandbox, smsItem: item)
+        try sandbox.write("accounts.csv", try Fixture.data("accounts.csv"))
+        let imported = try sandbox.run(["accounts", "import", "accounts.csv", "--config", config])
+        try #require(imported.status == 0, "\(imported)")
+        let daemon = try Daemon(["run", "--config", config], in: sandbox.url, environment: driver.environment)
+        defer { daemon.cleanUp() }
+        let store = sandbox.file("store/metergate.sqlite")
+        let cases = try await Self.deliverCorpus(driver, store: store, daemon: daemon)
+        try Self.checkOutcomes(store: store, cases: cases)
+        try await Self.checkReplies(driver, store: store, daemon: daemon)
+        let cursor = try SMSPeers.query(store, "SELECT cursor FROM feed WHERE name = 'smsc'").first?["cursor"] as? String
+        #expect(cursor == String(cases.count), "cursor \(cursor ?? "nil") after \(cases.count) answers")
+        #expect(daemon.terminate(timeout: 15) == 0, "SIGTERM: \(daemon.stderr.suffix(1000))")
+    }
+}
+
+/// A driver whose peer can be read synchronously (inside `waitUntil`, which must not block
+/// the cooperative pool waiting for async work).
+protocol CurrentReplies {
+    func currentReplies() throws -> [PeerReply]
+}
+
+extension KannelDriver: CurrentReplies {}
+extension SMSCDriver: CurrentReplies {}

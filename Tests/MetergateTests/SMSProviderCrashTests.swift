@@ -1,0 +1,140 @@
+import Foundation
+import Testing
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Crash safety of the SMS provider feeds against the real peers: nothing lost, nothing
+/// recorded or answered twice when `metergate run` is killed (SIGKILL) at random moments.
+@Suite("SMS providers under SIGKILL", .serialized)
+struct SMSProviderCrashTests {
+    static func kill9(_ daemon: Daemon) {
+        if daemon.isRunning { kill(daemon.process.processIdentifier, SIGKILL) }
+        daemon.process.waitUntilExit()
+    }
+
+    @Test("SMSC: 2,000 answers, SIGKILL at 12 random moments, then a full run: each recorded once, answered once")
+    func smscSIGKILL() async throws {
+        guard SMSProviderAcceptanceTests.peersAvailable(kannel: false) else { return }
+        let sandbox = try Sandbox("smsc-crash")
+        defer { sandbox.remove() }
+        let driver = SMSCDriver()
+        let item = try await driver.start(state: sandbox.url)
+        defer { driver.stopNow() }
+        let config = try SMSPeers.writeConfig(sandbox, smsItem: item)
+        try sandbox.write("accounts.csv", TestAccounts.basic)
+        try #require(try sandbox.run(["accounts", "import", "accounts.csv", "--config", config]).status == 0)
+        let total = 2000
+        let messages = (0..<total).map { n in
+            PhoneMessage(from: String(format: "+7900%07d", n), text: n.isMultiple(of: 3) ? "2000001 \(1001 + n)" : "9999\(n) 12")
+        }
+        try await driver.deliver(messages)
+        let store = sandbox.file("store/metergate.sqlite")
+        var generator = SystemRandomNumberGenerator()
+        for round in 0..<12 {
+            let daemon = try Daemon(["run", "--config", config], in: sandbox.url, environment: driver.environment)
+            usleep(UInt32.random(in: 300_000...1_800_000, using: &generator))
+            Self.kill9(daemon)
+            let recorded = SMSPeers.count(store, "SELECT COUNT(*) FROM message")
+            let sent = (try await driver.replies()).count
+            print("round \(round + 1): killed; \(recorded) recorded, \(sent) replies at the provider")
+            daemon.cleanUp()
+        }
+        let daemon = try Daemon(["run", "--config", config], in: sandbox.url, environment: driver.environment)
+        defer { daemon.cleanUp() }
+        let done = waitUntil(timeout: 180) {
+            SMSPeers.count(store, "SELECT COUNT(*) FROM message") == total
+                && SMSPeers.count(store, "SELECT COUNT(*) FROM outbox WHERE state = 'sent'") == total
+        }
+        #expect(done, "after the full run: \(SMSPeers.count(store, "SELECT COUNT(*) FROM message")) recorded, \(SMSPeers.count(store, "SELECT COUNT(*) FROM outbox WHERE state = 'sent'")) sent; \(daemon.stderr.suffix(1500))")
+        #expect(daemon.terminate(timeout: 15) == 0)
+        #expect(SMSPeers.count(store, "SELECT COUNT(*) FROM message") == total)
+        #expect(SMSPeers.count(store, "SELECT COUNT(DISTINCT external_id) FROM message") == total)
+        #expect(SMSPeers.count(store, "SELECT COUNT(*) FROM outbox") == total, "one reply queued per message")
+        let replies = try await driver.replies()
+        #expect(replies.count == total, "\(replies.count) replies sent by the provider for \(total) messages")
+        #expect(Set(replies.map(\.to)).count == total, "some number was answered twice")
+        let cursor = try SMSPeers.query(store, "SELECT cursor FROM feed WHERE name = 'smsc'").first?["cursor"] as? String
+        #expect(cursor == String(total))
+    }
+
+    @Test("Kannel: a store that refuses writes gets non-2xx answers, Kannel retries, the message is recorded once")
+    func kannelRefusedWrite() async throws {
+        guard SMSProviderAcceptanceTests.peersAvailable(kannel: true) else { return }
+        let sandbox = try Sandbox("kannel-busy")
+        defer { sandbox.remove() }
+        // Kannel retries a failed push 3 times, 2 s apart; our write waits 10 s for the lock.
+        let driver = KannelDriver(peerEnvironment: ["KANNEL_HTTP_RETRY": "3", "KANNEL_HTTP_RETRY_DELAY": "2"])
+        let item = try await driver.start(state: sandbox.url)
+        defer { driver.stopNow() }
+        let config = try SMSPeers.writeConfig(sandbox, smsItem: item)
+        try sandbox.write("accounts.csv", TestAccounts.basic)
+        try #require(try sandbox.run(["accounts", "import", "accounts.csv", "--config", config]).status == 0)
+        let store = sandbox.file("store/metergate.sqlite")
+        let daemon = try Daemon(["run", "--config", config], in: sandbox.url)
+        defer { daemon.cleanUp() }
+        try #require(waitUntil(timeout: 20) { daemon.stderr.contains("Kannel endpoint listening") }, "\(daemon.stderr)")
+        // Another writer holds the store until our write gives up (busy timeout 10 s).
+        let locker = Process()
+        locker.executableURL = URL(fileURLWithPath: "/usr/bin/sqlite3")
+        locker.arguments = [store.path]
+        let input = Pipe()
+        locker.standardInput = input
+        locker.standardOutput = FileHandle.nullDevice
+        try locker.run()
+        input.fileHandleForWriting.write(Data("BEGIN IMMEDIATE;\nINSERT INTO feed (name) VALUES ('lock-holder');\n".utf8))
+        usleep(500_000)
+        try await driver.deliver([PhoneMessage(from: "+79031234567", text: "1234567 12500 6100")])
+        let refused = waitUntil(timeout: 40) { daemon.stderr.contains("pushed messages not recorded") }
+        #expect(refused, "the push was not refused while the store was locked: \(daemon.stderr.suffix(1500))")
+        #expect(SMSPeers.count(store, "SELECT COUNT(*) FROM message") == 0)
+        input.fileHandleForWriting.write(Data("ROLLBACK;\n.quit\n".utf8))
+        try? input.fileHandleForWriting.close()
+        locker.waitUntilExit()
+        let recorded = waitUntil(timeout: 40) { SMSPeers.count(store, "SELECT COUNT(*) FROM message") == 1 }
+        #expect(recorded, "Kannel's retry did not get the message recorded: \(daemon.stderr.suffix(1500))")
+        let answered = waitUntil(timeout: 20) { ((try? driver.currentReplies()) ?? []).count == 1 }
+        #expect(answered)
+        usleep(3_000_000)  // any further retry would show now
+        #expect(SMSPeers.count(store, "SELECT COUNT(*) FROM message") == 1)
+        #expect(try await driver.replies().count == 1)
+        #expect(daemon.terminate(timeout: 15) == 0)
+    }
+
+    @Test("Kannel: 300 pushes while metergate is SIGKILLed 6 times: every message in the ledger once")
+    func kannelSIGKILL() async throws {
+        guard SMSProviderAcceptanceTests.peersAvailable(kannel: true) else { return }
+        let sandbox = try Sandbox("kannel-crash")
+        defer { sandbox.remove() }
+        // Kannel keeps retrying a push (1 s apart) while metergate is down.
+        let driver = KannelDriver(peerEnvironment: ["KANNEL_HTTP_RETRY": "60", "KANNEL_HTTP_RETRY_DELAY": "1"])
+        let item = try await driver.start(state: sandbox.url)
+        defer { driver.stopNow() }
+        let config = try SMSPeers.writeConfig(sandbox, smsItem: item)
+        try sandbox.write("accounts.csv", TestAccounts.basic)
+        try #require(try sandbox.run(["accounts", "import", "accounts.csv", "--config", config]).status == 0)
+        let store = sandbox.file("store/metergate.sqlite")
+        let total = 300
+        var daemon = try Daemon(["run", "--config", config], in: sandbox.url)
+        try #require(waitUntil(timeout: 20) { daemon.stderr.contains("Kannel endpoint listening") }, "\(daemon.stderr)")
+        // Six waves of 50 pushes; each wave meets a SIGKILL at a random moment and a restart.
+        var generator = SystemRandomNumberGenerator()
+        for wave in 0..<6 {
+            let messages = (0..<50).map { n in
+                PhoneMessage(from: String(format: "+7901%07d", wave * 50 + n), text: "9999\(wave * 50 + n) 12")
+            }
+            try await driver.deliver(messages)
+            usleep(UInt32.random(in: 50_000...600_000, using: &generator))
+            Self.kill9(daemon)
+            daemon.cleanUp()
+            daemon = try Daemon(["run", "--config", config], in: sandbox.url)
+        }
+        defer { daemon.cleanUp() }
+        let done = waitUntil(timeout: 120) { SMSPeers.count(store, "SELECT COUNT(*) FROM message") >= total }
+        usleep(3_000_000)
+        #expect(done, "\(SMSPeers.count(store, "SELECT COUNT(*) FROM message")) of \(total) recorded; \(daemon.stderr.suffix(1500))")
+        #expect(SMSPeers.count(store, "SELECT COUNT(*) FROM message") == total, "a message recorded twice or lost")
+        #expect(SMSPeers.count(store, "SELECT COUNT(DISTINCT sender) FROM message") == total)
+        #expect(daemon.terminate(timeout: 15) == 0)
+    }
+}
