@@ -55,7 +55,7 @@ sms: []
 $transport
 log:
   format: json
-  level: warning
+  level: info
 YAML
     "$bin" accounts import "$state/accounts.csv" --config "$state/$1.yaml" >/dev/null
 }
@@ -107,8 +107,35 @@ RC
 t0=$(now); getmail --getmaildir "$state/getmail" --rcfile getmailrc >/dev/null 2>"$state/getmail.log" || { echo "getmail failed:" >&2; tail -5 "$state/getmail.log" >&2; }; t1=$(now)
 getmail_s=$(elapsed "$t0" "$t1")
 getmail_n=$(ls "$state/getmail/Maildir/new" | wc -l)
+[[ "$getmail_n" == "$mails" ]] || { echo "getmail fetched $getmail_n of $mails:" >&2; tail -3 "$state/getmail.log" >&2; }
 
 rate() { echo "$1 / $2" | bc -l | xargs printf '%.0f'; }
+# Phases of a run from its json log (1 s resolution): start, last message recorded, end.
+phases() {
+    /usr/bin/python3 - "$1" <<'PY'
+import json, sys, datetime
+times = []; last_message = None
+for line in open(sys.argv[1], encoding="utf-8", errors="replace"):
+    try: o = json.loads(line)
+    except Exception: continue
+    t = datetime.datetime.fromisoformat(o["time"].replace("Z", "+00:00")).timestamp()
+    times.append(t)
+    if "id" in o and o.get("feed"): last_message = t
+print(f"{last_message - times[0]:.0f} {times[-1] - last_message:.0f}" if last_message else "0 0")
+PY
+}
+read -r smtp_poll smtp_send <<<"$(phases "$state/smtp.log")"
+# The sink's own ceiling: one python smtplib connection sending the same number of small mails.
+t0=$(now)
+/usr/bin/python3 - "$SMTP_SINK_PORT" "$mails" <<'PY'
+import smtplib, sys
+port, n = int(sys.argv[1]), int(sys.argv[2])
+with smtplib.SMTP("127.0.0.1", port) as s:
+    for i in range(n):
+        s.sendmail("r@example.test", [f"ceiling{i}@example.org"], f"Subject: ceiling {i}\r\n\r\nbody\r\n".encode())
+PY
+t1=$(now)
+sink_s=$(elapsed "$t0" "$t1")
 cat <<MD | tee -a "${RESULTS:-/dev/null}"
 
 ## E-mail channel: $mails mails over IMAP (Benchmarks/mail.sh)
@@ -120,6 +147,8 @@ on 127.0.0.1 ($deliver_s s for both mailboxes, indexing included).
 | run | wall | mails/s | result |
 |---|---|---|---|
 | \`run --once\`, IMAP fetch + process + ledger + **SMTP reply** to aiosmtpd | $smtp_s s | $(rate "$mails" "$smtp_s") | $replies replies at the sink |
+| … of which: fetch + parse + ledger (until the last message was logged) / SMTP replies | ~${smtp_poll} s / ~${smtp_send} s | ~$(rate "$mails" "$smtp_poll") / ~$(rate "$mails" "$smtp_send") | from the json log (1 s resolution) |
+| aiosmtpd sink ceiling: python smtplib, one connection, $mails small mails | $sink_s s | $(rate "$mails" "$sink_s") | peer ceiling (2 fsyncs per mail) |
 | same store again (nothing new) | $again_s s | — | $((again_replies - replies)) new replies |
 | \`run --once\`, IMAP + process + ledger, replies to the **file outbox** | $outbox_s s | $(rate "$mails" "$outbox_s") | $outbox_files reply files |
 | getmail6 $(dpkg-query -W -f='${Version}' getmail6), same mailbox → Maildir (download only) | $getmail_s s | $(rate "$getmail_n" "$getmail_s") | $getmail_n messages |

@@ -53,3 +53,26 @@ struct IMAPResponseTests {
         #expect(MailboxAfter("flag") == nil)
     }
 }
+
+@Suite("Mailbox login")
+struct MailboxLoginTests {
+    @Test func oauth2TokenFileIsReadAtEveryLogin() throws {
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("token-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: file) }
+        try "first-token\n".write(to: file, atomically: true, encoding: .utf8)
+        let settings = MailboxSettings(url: "imaps://127.0.0.1:1/INBOX", username: "u@example.test", oauth2TokenFile: file.path)
+        #expect(try settings.login().bearer == "first-token")
+        #expect(try settings.login().password == nil)
+        try "rotated-token".write(to: file, atomically: true, encoding: .utf8)
+        #expect(try settings.login().bearer == "rotated-token")
+        try "".write(to: file, atomically: true, encoding: .utf8)
+        #expect(throws: MailSourceError.self) { try settings.login() }
+    }
+
+    @Test func urlPartsAndPasswords() throws {
+        let settings = MailboxSettings(url: "imap://127.0.0.1:143/Readings%202026", password: { "pw" })
+        #expect(settings.parts.base == "imap://127.0.0.1:143")
+        #expect(settings.parts.path == "Readings 2026")
+        #expect(try settings.login().password == "pw")
+    }
+}

@@ -15,7 +15,11 @@ struct CheckConfig: AsyncParsableCommand {
         var problems: [String] = []
         for mailbox in configuration.mailboxes {
             do { _ = try mailbox.secret?.resolve(environment) } catch { problems.append("\(error)") }
+            if let token = mailbox.oauth2TokenFile, !FileManager.default.isReadableFile(atPath: token) {
+                problems.append("\(configuration.file): mailboxes: \(mailbox.name): oauth2_token_file: cannot read \(token)")
+            }
         }
+        do { _ = try configuration.smtp.secret?.resolve(environment) } catch { problems.append("\(error)") }
         for feed in configuration.sms {
             do { _ = try feed.secret?.resolve(environment) } catch { problems.append("\(error)") }
             do { _ = try feed.kannel?.secret?.resolve(environment) } catch { problems.append("\(error)") }

@@ -185,6 +185,36 @@ struct MailAcceptanceTests {
         #expect(try peers.received().count == 1)
     }
 
+    /// A 12 MB mail, a mail with broken MIME and a plain one over IMAP: each gets an outcome
+    /// (the big one `too_large`, fetched only up to the limit), nothing crashes, nothing is lost.
+    @Test func bigAndMalformedMailGetOutcomes() throws {
+        guard let peers = try MailPeers.start("odd") else { return }
+        defer { peers.stop() }
+        let sandbox = try Sandbox("mail-odd")
+        defer { sandbox.remove() }
+        let line = String(repeating: "0123456789abcdef", count: 4) + "\r\n"
+        let big = "From: big@example.org\r\nSubject: 406479026293 160930\r\nMessage-ID: <big@x>\r\n\r\n"
+            + String(repeating: line, count: 12 << 20 / line.utf8.count)
+        let broken = "From: broken@example.org\r\nSubject: =?koi8r?B?broken\r\nMessage-ID: <broken@x>\r\n"
+            + "MIME-Version: 1.0\r\nContent-Type: multipart/mixed\r\nContent-Transfer-Encoding: base64\r\n\r\n"
+            + "--nothing\r\n\u{01}\u{02}=?=\r\n--\r\n"
+        let plain = "From: plain@example.org\r\nSubject: 406479026293 160931\r\nMessage-ID: <plain@x>\r\n\r\n\r\n"
+        try peers.deliver([Array(big.utf8), Array(broken.utf8), Array(plain.utf8)], user: "readings@example.test")
+        let config = try self.config(sandbox, peers: peers, mailbox: "imap://127.0.0.1:\(peers.port("DOVECOT_IMAP_PORT"))/INBOX",
+                                     extra: "    username: readings@example.test\n    password: secret")
+        _ = try sandbox.run(["accounts", "import", "accounts.csv", "--config", config])
+        let run = try sandbox.run(["run", "--once", "--config", config], timeout: 120)
+        #expect(run.status == 0, "\(run.stderr.suffix(1500))")
+        let outcomes = LoggedOutcome.parse(run.stderr)
+        #expect(outcomes.count == 3, "\(run.stderr.suffix(1500))")
+        let bigOutcome = outcomes.first { $0.sender == "big@example.org" }
+        #expect(bigOutcome?.reason == "too_large", "\(String(describing: bigOutcome))")
+        #expect(outcomes.contains { $0.sender == "broken@example.org" })
+        #expect(outcomes.contains { $0.sender == "plain@example.org" })
+        let again = try sandbox.run(["run", "--once", "--config", config], timeout: 60)
+        #expect(again.status == 0 && LoggedOutcome.parse(again.stderr).isEmpty, "\(again.stderr.suffix(1000))")
+    }
+
     /// 2,000 mails, `metergate run` killed with SIGKILL at random moments ≥ 10 times, then let
     /// finish: every mail in the ledger once, every reply at the sink.
     @Test func survivesKillsWhileWorking() throws {
