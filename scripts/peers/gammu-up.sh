@@ -80,6 +80,11 @@ receivefrequency = $poll
 statusfrequency = 0
 CONF
 rm -f "$state/smsd.pid"
+# The daemon must not keep any descriptor of our caller open (a test runner's pipe would
+# never see its end): close everything above stderr first.
+for fd in $(ls /proc/$$/fd); do
+    [[ $fd -gt 2 ]] && eval "exec $fd>&-" 2>/dev/null || true
+done
 TZ=UTC setsid gammu-smsd -c "$state/smsdrc" --pid "$state/smsd.pid" </dev/null >"$state/smsd.out" 2>&1 &
 # Ready when SMSD has registered its phone.
 for _ in $(seq 1 100); do
