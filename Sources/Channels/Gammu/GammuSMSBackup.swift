@@ -1,4 +1,5 @@
 import Foundation
+import MeterCore
 
 /// A Gammu SMS backup file (`InboxFormat = detail`): an INI text with one
 /// `[SMSBackupNNN]` section per message part, written by `SaveSMSBackupTextFile` in
@@ -51,7 +52,7 @@ package struct GammuSMSBackup: Sendable, Hashable {
 
     private static func part(from section: [String: String], timeZone: TimeZone) -> Part {
         var sender: String?
-        if let hex = section["numberunicode"], let bytes = bytes(fromHex: hex), !bytes.isEmpty {
+        if let hex = section["numberunicode"], let bytes = Hex.bytes(hex), !bytes.isEmpty {
             sender = GammuInboxText.utf16(bytes[...], bigEndian: true)
         } else if var quoted = section["number"] {
             if quoted.hasPrefix("\""), quoted.hasSuffix("\""), quoted.count >= 2 {
@@ -70,36 +71,13 @@ package struct GammuSMSBackup: Sendable, Hashable {
             line += 1
         }
         var text: String?
-        if !isBinary, let bytes = bytes(fromHex: hex) {
+        if !isBinary, let bytes = Hex.bytes(hex) {
             text = GammuInboxText.utf16(bytes[...], bigEndian: true)
         }
         return Part(
             sender: sender, text: text, isBinary: isBinary,
             isStatusReport: section["pdu"]?.lowercased() == "status_report",
             dateTime: section["datetime"].flatMap { date(from: $0, timeZone: timeZone) })
-    }
-
-    private static func bytes(fromHex hex: String) -> [UInt8]? {
-        let digits = Array(hex.utf8)
-        guard digits.count % 2 == 0 else { return nil }
-        var bytes: [UInt8] = []
-        bytes.reserveCapacity(digits.count / 2)
-        var index = 0
-        while index < digits.count {
-            guard let high = nibble(digits[index]), let low = nibble(digits[index + 1]) else { return nil }
-            bytes.append(high << 4 | low)
-            index += 2
-        }
-        return bytes
-    }
-
-    private static func nibble(_ digit: UInt8) -> UInt8? {
-        switch digit {
-        case UInt8(ascii: "0")...UInt8(ascii: "9"): digit - UInt8(ascii: "0")
-        case UInt8(ascii: "a")...UInt8(ascii: "f"): digit - UInt8(ascii: "a") + 10
-        case UInt8(ascii: "A")...UInt8(ascii: "F"): digit - UInt8(ascii: "A") + 10
-        default: nil
-        }
     }
 
     /// `20261120T081500` (local) or `20261120T081500Z` (UTC).

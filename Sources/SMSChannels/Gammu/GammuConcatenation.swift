@@ -1,3 +1,5 @@
+import MeterCore
+
 /// The concatenation element of an SMS user data header (3GPP TS 23.040 §9.2.3.24.1 and
 /// .8): `050003RRNNMM` (8-bit reference) or `060804RRRRNNMM` (16-bit reference), possibly
 /// among other elements (port addressing, …), as Gammu SMSD writes it in hex in `UDH`.
@@ -14,7 +16,7 @@ package struct GammuConcatenation: Sendable, Hashable {
 
     /// nil when the header has no concatenation element or describes a single part.
     package init?(udhHex: String) {
-        guard let bytes = Self.bytes(fromHex: udhHex), let length = bytes.first, bytes.count >= Int(length) + 1 else {
+        guard let bytes = Hex.bytes(udhHex.filter { $0 != " " }).flatMap { $0.isEmpty ? nil : $0 }, let length = bytes.first, bytes.count >= Int(length) + 1 else {
             return nil
         }
         var index = 1
@@ -38,28 +40,5 @@ package struct GammuConcatenation: Sendable, Hashable {
             return
         }
         return nil
-    }
-
-    static func bytes(fromHex text: String) -> [UInt8]? {
-        let digits = Array(text.utf8).filter { $0 != 0x20 }
-        guard !digits.isEmpty, digits.count.isMultiple(of: 2) else { return nil }
-        var bytes: [UInt8] = []
-        bytes.reserveCapacity(digits.count / 2)
-        var index = 0
-        while index < digits.count {
-            guard let high = nibble(digits[index]), let low = nibble(digits[index + 1]) else { return nil }
-            bytes.append(high << 4 | low)
-            index += 2
-        }
-        return bytes
-    }
-
-    private static func nibble(_ digit: UInt8) -> UInt8? {
-        switch digit {
-        case 0x30...0x39: digit - 0x30
-        case 0x41...0x46: digit - 0x41 + 10
-        case 0x61...0x66: digit - 0x61 + 10
-        default: nil
-        }
     }
 }
