@@ -10,6 +10,11 @@ public struct CurlError: Error, Sendable, CustomStringConvertible {
     public var serverResponse: String?
     /// The URL of the request (never holds credentials: they go in options, not in URLs).
     public var url: String
+    /// SMTP: the end of the message data was handed to the server (its `.` may have gone out), so
+    /// the server may have accepted the message even though the transfer failed.
+    public var endOfDataSent = false
+    /// SMTP: the server answered after the end of the data (the answer in `serverResponse` is about it).
+    public var answeredAfterEndOfData = false
 
     public init(code: Int, message: String, serverResponse: String? = nil, url: String = "") {
         self.code = code

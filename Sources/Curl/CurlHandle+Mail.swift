@@ -39,6 +39,10 @@ public struct CurlMailRequest: Sendable {
     public var mailFrom: String?
     public var recipients: [String]
     public var upload: [UInt8]?
+    /// SMTP: called on the transfer's thread once the whole message went to libcurl, just before
+    /// the end of data (`CRLF.CRLF`) is sent: the last moment the server surely has not accepted
+    /// it. When it throws, the transfer is aborted without sending the end (curl 42).
+    public var beforeEndOfData: (@Sendable () throws -> Void)?
 
     public init(
         url: String, command: String? = nil, login: CurlLogin = .init(), requireTLS: Bool = false,
@@ -57,6 +61,7 @@ public struct CurlMailRequest: Sendable {
         self.mailFrom = mailFrom
         self.recipients = recipients
         self.upload = upload
+        self.beforeEndOfData = nil
     }
 }
 
@@ -87,6 +92,7 @@ extension CurlHandle {
         if let limit = request.maxBodyBytes { transfer.maxBodyBytes = limit }
         if let upload = request.upload { transfer.upload = upload }
         if let truncateAt = request.truncateAt { transfer.truncateAt = truncateAt }
+        transfer.beforeEndOfData = request.beforeEndOfData
         return try await perform(url: request.url, transfer) { options in
             try options.set(CURLOPT_PROTOCOLS_STR, "imap,imaps,pop3,pop3s,smtp,smtps")
             try options.setTLS(request.tls)

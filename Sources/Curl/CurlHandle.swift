@@ -89,14 +89,19 @@ public final class CurlHandle: @unchecked Sendable {
         guard code == CURLE_OK || (transfer.truncated && code == CURLE_WRITE_ERROR) else {
             var message = String(cString: curl_easy_strerror(code))
             let detail = String(cString: errorBuffer)
-            if transfer.bodyTooLarge {
+            if let refusal = transfer.endOfDataRefusal {
+                message = "aborted before the end of data: \(refusal)"
+            } else if transfer.bodyTooLarge {
                 message = "the message is larger than the limit of \(transfer.maxBodyBytes) bytes"
             } else if !detail.isEmpty, detail != message {
                 message += ": " + detail
             }
-            throw CurlError(
+            var error = CurlError(
                 code: Int(code.rawValue), message: message,
                 serverResponse: Self.lastAnswer(transfer.serverLines), url: url)
+            error.endOfDataSent = transfer.endOfDataSent
+            error.answeredAfterEndOfData = transfer.answeredAfterEndOfData
+            throw error
         }
         let result = finish(options, transfer)
         // libcurl 7.88 (Debian's CVE-2023-38039 fix) adds every response line of the handle's

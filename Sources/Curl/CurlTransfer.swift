@@ -14,6 +14,17 @@ final class CurlTransfer {
     /// Keep only this many bytes and stop the transfer there (reported as success, `truncated`).
     var truncateAt = Int.max
     var truncated = false
+    /// Called once, when the upload's last byte has been handed to libcurl and before libcurl
+    /// sends what ends it (SMTP: the `CRLF.CRLF` after which the server may accept the message).
+    /// When it throws, the transfer is aborted and the end is never sent.
+    var beforeEndOfData: (() throws -> Void)?
+    /// `beforeEndOfData` passed (sticky across `reset`: a first attempt may have sent the end).
+    var endOfDataSent = false
+    /// How many server lines had arrived when the end of data went out; all lines ever seen.
+    var serverLinesAtEndOfData = 0
+    var serverLineCount = 0
+    /// Why `beforeEndOfData` refused (the transfer was aborted before the end of data).
+    var endOfDataRefusal: String?
 
     static let serverLineLimit = 16
 
@@ -45,16 +56,33 @@ final class CurlTransfer {
         let text = String(decoding: UnsafeBufferPointer(start: pointer, count: min(count, 2048)), as: UTF8.self)
         for line in text.split(whereSeparator: { $0 == "\r" || $0 == "\n" }) where !line.isEmpty {
             serverLines.append(String(line.prefix(400)))
+            serverLineCount += 1
         }
         if serverLines.count > Self.serverLineLimit {
             serverLines.removeFirst(serverLines.count - Self.serverLineLimit)
         }
     }
 
-    /// Fills `buffer` with the next part of the upload; returns how many bytes were written.
+    /// The server answered after the end of the data went out.
+    var answeredAfterEndOfData: Bool { endOfDataSent && serverLineCount > serverLinesAtEndOfData }
+
+    /// Fills `buffer` with the next part of the upload; returns how many bytes were written, 0 at
+    /// the end, or `CURL_READFUNC_ABORT` when `beforeEndOfData` refused the end.
     func readUpload(into buffer: UnsafeMutablePointer<CChar>, capacity: Int) -> Int {
         let count = min(capacity, upload.count - uploadOffset)
-        guard count > 0 else { return 0 }
+        guard count > 0 else {
+            if let hook = beforeEndOfData {
+                do {
+                    try hook()
+                } catch {
+                    endOfDataRefusal = "\(error)"
+                    return Int(CURL_READFUNC_ABORT)
+                }
+                endOfDataSent = true
+                serverLinesAtEndOfData = serverLineCount
+            }
+            return 0
+        }
         upload.withUnsafeBufferPointer { source in
             UnsafeMutableRawPointer(buffer).copyMemory(from: source.baseAddress! + uploadOffset, byteCount: count)
         }

@@ -92,6 +92,9 @@ extension SQLiteLedger {
         migrator.registerMigration("v3: replies by recipient (the loop guard's question)") { db in
             try db.execute(sql: "CREATE INDEX outbox_by_recipient ON outbox (recipient, sent_at)")
         }
+        migrator.registerMigration("v4: outbox.data_sent_at (the end of a reply's data went to the server)") { db in
+            try db.execute(sql: "ALTER TABLE outbox ADD COLUMN data_sent_at REAL")
+        }
         return migrator
     }
 }

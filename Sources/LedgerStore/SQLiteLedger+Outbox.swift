@@ -2,14 +2,16 @@ import Foundation
 import GRDB
 
 extension SQLiteLedger {
-    /// Replies due for delivery on `channel`, oldest first.
-    public func dueReplies(channel: String, now: Date = Date(), limit: Int = 100) throws -> [StoredReply] {
+    /// Replies due for delivery on `channel`, oldest first (ids above `afterID`). A reply whose end
+    /// of data went to a server without a recorded answer (`data_sent_at`) is never due again.
+    public func dueReplies(channel: String, now: Date = Date(), afterID: Int64 = 0, limit: Int = 100) throws -> [StoredReply] {
         try read { db in
             try Row.fetchAll(db, sql: """
                 SELECT id, channel, recipient, subject, in_reply_to, refs, body, attempts, created_at
-                FROM outbox WHERE state = 'pending' AND channel = ? AND next_attempt_at <= ?
+                FROM outbox WHERE state = 'pending' AND channel = ? AND next_attempt_at <= ? AND id > ?
+                    AND data_sent_at IS NULL
                 ORDER BY id LIMIT ?
-                """, arguments: [channel, now.timeIntervalSince1970, limit]
+                """, arguments: [channel, now.timeIntervalSince1970, afterID, limit]
             ).map { row in
                 StoredReply(
                     id: row[0], channel: row[1], recipient: row[2], subject: row[3], inReplyTo: row[4],
@@ -31,7 +33,7 @@ extension SQLiteLedger {
     public func markReplyFailed(id: Int64, error: String, permanent: Bool, retryAfter delay: TimeInterval) throws {
         try write { db in
             try db.execute(sql: """
-                UPDATE outbox SET attempts = attempts + 1, last_error = ?,
+                UPDATE outbox SET attempts = attempts + 1, last_error = ?, data_sent_at = NULL,
                     state = CASE WHEN ? THEN 'failed' ELSE state END, next_attempt_at = ?
                 WHERE id = ?
                 """, arguments: [error, permanent, Date().timeIntervalSince1970 + delay, id])

@@ -10,7 +10,12 @@ import MeterCore
 /// RFC 2047-encoded, In-Reply-To, References, `Auto-Submitted: auto-replied`, UTF-8 body, CRLF)
 /// and sent to its one recipient. A 4xx answer, a refused or dropped connection, or a timeout is
 /// `.retry` (the outbox dispatcher backs off); a 5xx answer is `.failed`.
-public struct SMTPTransport: ReplyTransport {
+///
+/// `connections` replies go out at once, each over its own reused connection (one easy handle
+/// each, `perform` on the handle's own thread). The end of the DATA is the point of no return:
+/// `beforeCommit` runs just before libcurl sends the final `CRLF.CRLF`, and a transfer that
+/// fails after it without an answer from the server is `.inDoubt`, not `.retry`.
+public struct SMTPTransport: ConcurrentReplyTransport {
     public struct Configuration: Sendable {
         /// `smtp://host:port` or `smtps://host:port` (a path becomes the EHLO name).
         public var url: String
@@ -25,12 +30,15 @@ public struct SMTPTransport: ReplyTransport {
         public var startTLS: Bool
         public var tls: CurlTLS
         public var timeout: Duration
+        /// SMTP connections used at once (each a reused session).
+        public var connections: Int
 
         public init(
             url: String, from: String, envelopeFrom: String? = nil, username: String? = nil,
             password: (@Sendable () throws -> String?)? = nil, startTLS: Bool = false, tls: CurlTLS = .init(),
-            timeout: Duration = .seconds(60)
+            timeout: Duration = .seconds(60), connections: Int = 4
         ) {
+            self.connections = max(1, connections)
             self.url = url
             self.from = from
             self.envelopeFrom = envelopeFrom
@@ -45,7 +53,7 @@ public struct SMTPTransport: ReplyTransport {
     public let name: String
     public let configuration: Configuration
     private let composer: ReplyComposer
-    private let handle: CurlHandle
+    private let handles: [CurlHandle]
     private let domain: String
     private let envelopeFrom: String
     private let logger: Logger
@@ -54,7 +62,7 @@ public struct SMTPTransport: ReplyTransport {
         self.name = name
         self.configuration = configuration
         composer = ReplyComposer(from: configuration.from)
-        handle = CurlHandle(label: "smtp-\(name)")
+        handles = (0..<configuration.connections).map { CurlHandle(label: "smtp-\(name)-\($0)") }
         let address = MailAddress.parse(configuration.from)?.address ?? configuration.from
         envelopeFrom = configuration.envelopeFrom ?? address
         domain = address.split(separator: "@").last.map(String.init) ?? "metergate.invalid"
@@ -69,27 +77,44 @@ public struct SMTPTransport: ReplyTransport {
             messageID: "<reply.\(reply.id).\(reply.createdAt.timeIntervalSince1970.rounded())@\(domain)>", date: date)
     }
 
+    public var connections: Int { handles.count }
+
+    /// One reply over the first connection; a reply in doubt (no answer after the end of data) is
+    /// reported as `.retry`.
     public func deliver(_ reply: OutgoingReply) async -> DeliveryResult {
+        switch await deliver(reply, connection: 0, beforeCommit: {}) {
+        case .settled(let result): result
+        case .inDoubt(let reason): .retry(reason: reason)
+        }
+    }
+
+    public func deliver(
+        _ reply: OutgoingReply, connection: Int, beforeCommit: @escaping @Sendable () throws -> Void
+    ) async -> DeliveryAttempt {
         guard let recipient = MailAddress.parse(reply.recipient)?.address, recipient.contains("@") else {
-            return .failed(reason: "no usable recipient address")
+            return .settled(.failed(reason: "no usable recipient address"))
         }
         let password: String?
         do {
             password = try configuration.password?()
         } catch {
-            return .retry(reason: "cannot read the SMTP password: \(error)")
+            return .settled(.retry(reason: "cannot read the SMTP password: \(error)"))
         }
-        let request = CurlMailRequest(
+        var request = CurlMailRequest(
             url: configuration.url, login: CurlLogin(username: configuration.username, password: password),
             requireTLS: configuration.startTLS, tls: configuration.tls, timeout: configuration.timeout,
             mailFrom: "<\(envelopeFrom)>", recipients: ["<\(recipient)>"], upload: compose(reply))
+        request.beforeEndOfData = beforeCommit
         do {
-            _ = try await handle.mail(request)
-            return .delivered
+            _ = try await handles[connection % handles.count].mail(request)
+            return .settled(.delivered)
         } catch let error as CurlError {
-            return Self.result(of: error)
+            if error.endOfDataSent, !error.answeredAfterEndOfData {
+                return .inDoubt(reason: "no answer after the end of data: \(error.description)")
+            }
+            return .settled(Self.result(of: error))
         } catch {
-            return .retry(reason: "\(error)")
+            return .settled(.retry(reason: "\(error)"))
         }
     }
 

@@ -37,6 +37,7 @@ struct Run: AsyncParsableCommand {
         if dispatcher.transports.isEmpty {
             logger.warning("no reply transport is configured (outbox.path, or SMTP/SMS senders in a later version): replies wait in the outbox")
         }
+        try dispatcher.holdRepliesLeftInDoubt()
         logger.notice("metergate started: store \(configuration.storePath), \(feeds.count) feed(s): \(feeds.map(\.source.name).joined(separator: ", "))")
 
         if once {
@@ -49,17 +50,7 @@ struct Run: AsyncParsableCommand {
             }
             if settling { try await Task.sleep(for: .milliseconds(2500)) }
             Self.logPushFeedsSkipped(configuration, logger: logger)
-            for feed in feeds {
-                do {
-                    while try await pipeline.pollOnce(feed.source, limit: 500) == 500 {}
-                    try runtime.ledger.recordPoll(feed: feed.source.name, error: nil)
-                } catch {
-                    try? runtime.ledger.recordPoll(feed: feed.source.name, error: "\(error)")
-                    logger.error("feed \(feed.source.name) failed: \(error)")
-                    throw CommandFailure(message: "feed \(feed.source.name) failed: \(error)", code: 1)
-                }
-            }
-            let sent = try await dispatcher.deliverDue()
+            let sent = try await Self.runOnce(feeds, pipeline: pipeline, dispatcher: dispatcher, ledger: runtime.ledger, logger: logger)
             logger.notice("run --once finished: \(sent) repl\(sent == 1 ? "y" : "ies") delivered")
             return
         }

@@ -80,6 +80,10 @@ struct OutboxDispatcher: Sendable {
     func deliverDue() async throws -> Int {
         var delivered = 0
         for (channel, transport) in transports {
+            if let concurrent = transport as? any ConcurrentReplyTransport {
+                delivered += try await deliverConcurrently(channel, concurrent)
+                continue
+            }
             while true {
                 let due = try ledger.dueReplies(channel: channel.rawValue, limit: 100)
                 if due.isEmpty { break }

@@ -1,0 +1,59 @@
+import Foundation
+import LedgerStore
+import Logging
+import MeterCore
+import Synchronization
+
+/// `run --once`: every feed polled until drained while the outbox sends what each committed
+/// batch queued; it ends when the feeds are drained and nothing more is due.
+extension Run {
+    static func runOnce(
+        _ feeds: [(source: any MessageSource, interval: Duration)], pipeline: Pipeline, dispatcher: OutboxDispatcher,
+        ledger: SQLiteLedger, logger: Logger
+    ) async throws -> Int {
+        let progress = OnceProgress()
+        let sent = try await withThrowingTaskGroup(of: Int.self) { group in
+            group.addTask {
+                defer { progress.finish() }
+                for feed in feeds {
+                    do {
+                        while try await pipeline.pollOnce(feed.source, limit: 500) == 500 {}
+                        try ledger.recordPoll(feed: feed.source.name, error: nil)
+                    } catch {
+                        try? ledger.recordPoll(feed: feed.source.name, error: "\(error)")
+                        logger.error("feed \(feed.source.name) failed: \(error)")
+                        // What was recorded before the failure is still answered.
+                        progress.fail(CommandFailure(message: "feed \(feed.source.name) failed: \(error)", code: 1))
+                        return 0
+                    }
+                }
+                return 0
+            }
+            group.addTask {
+                var sent = 0
+                while true {
+                    // Read before delivering: everything committed before the feeds finished is seen.
+                    let finished = progress.isFinished
+                    let count = try await dispatcher.deliverDue()
+                    sent += count
+                    if finished { return sent }
+                    if count == 0 { try await Task.sleep(for: .milliseconds(20)) }
+                }
+            }
+            return try await group.reduce(0, +)
+        }
+        if let failure = progress.failure { throw failure }
+        return sent
+    }
+}
+
+/// Whether the feeds of `--once` are done, and how they failed.
+final class OnceProgress: Sendable {
+    private let state = Mutex<(finished: Bool, failure: (any Error)?)>((false, nil))
+
+    var isFinished: Bool { state.withLock { $0.finished } }
+    var failure: (any Error)? { state.withLock { $0.failure } }
+
+    func finish() { state.withLock { $0.finished = true } }
+    func fail(_ error: any Error) { state.withLock { $0.failure = error } }
+}
