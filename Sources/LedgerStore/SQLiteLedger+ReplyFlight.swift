@@ -6,13 +6,27 @@ import GRDB
 /// answer, for several replies in one commit.
 extension SQLiteLedger {
     /// One commit: reply `id` is about to pass its point of no return (`data_sent_at`), and the
-    /// replies `sent` were accepted by the server. Returns when it is on disk.
+    /// replies `sent` were accepted by the server.
+    ///
+    /// This commit is written to the WAL without waiting for its fsync (`synchronous = OFF` for
+    /// it alone): once `write(2)` returned it survives the process being killed, and the time from
+    /// the mark to the end of data stays a few microseconds instead of an fsync. The next commit
+    /// with `FULL` (`markRepliesSent`, any message batch) makes it durable against power loss.
     public func markReplyCommitting(id: Int64, sent: [Int64], at date: Date = Date()) throws {
-        try write { db in
-            try db.execute(
-                sql: "UPDATE outbox SET data_sent_at = ? WHERE id = ? AND state = 'pending'",
-                arguments: [date.timeIntervalSince1970, id])
-            try Self.markSent(sent, at: date, in: db)
+        try dbQueue.writeWithoutTransaction { db in
+            try db.execute(sql: "PRAGMA synchronous = OFF")
+            let marked = Result {
+                try db.inTransaction {
+                    try db.execute(
+                        sql: "UPDATE outbox SET data_sent_at = ? WHERE id = ? AND state = 'pending'",
+                        arguments: [date.timeIntervalSince1970, id])
+                    try Self.markSent(sent, at: date, in: db)
+                    return .commit
+                }
+            }
+            // Back to FULL before anything else commits on this connection.
+            try db.execute(sql: "PRAGMA synchronous = FULL")
+            try marked.get()
         }
     }
 

@@ -1,0 +1,118 @@
+import Foundation
+import Testing
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A mail server whose connection dies in the middle of a message body (a TCP proxy in front of
+/// the real Dovecot cuts it after N bytes of the fetch answer): the poll fails with a clear log
+/// line, nothing is recorded (not even half a message), nothing is marked seen or deleted, and
+/// the next poll gets every message whole.
+@Suite("E-mail: connection dropped mid-fetch", .serialized)
+struct MailDroppedConnectionTests {
+    /// A proxy child process (scripts/peers/cut-proxy.py), stopped by its own pid.
+    final class CutProxy {
+        let process = Process()
+        let state: URL
+        let port: Int
+
+        init(state: URL, target: String, trigger: String, cutAfter: Int) throws {
+            self.state = state
+            try FileManager.default.createDirectory(at: state, withIntermediateDirectories: true)
+            process.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
+            process.arguments = [MailPeers.scripts.appendingPathComponent("cut-proxy.py").path, state.path, target, trigger, "\(cutAfter)"]
+            process.standardOutput = FileHandle.nullDevice
+            process.standardError = FileHandle.nullDevice
+            try process.run()
+            let file = state.appendingPathComponent("port")
+            var port: Int?
+            for _ in 0..<200 where port == nil {
+                port = (try? String(contentsOf: file, encoding: .utf8)).flatMap { Int($0.trimmingCharacters(in: .whitespacesAndNewlines)) }
+                if port == nil { usleep(20_000) }
+            }
+            guard let port else {
+                process.terminate()
+                throw HarnessError(description: "cut-proxy.py did not start")
+            }
+            self.port = port
+        }
+
+        var didCut: Bool { FileManager.default.fileExists(atPath: state.appendingPathComponent("cut").path) }
+
+        func stop() {
+            if process.isRunning {
+                kill(process.processIdentifier, SIGTERM)
+                process.waitUntilExit()
+            }
+        }
+    }
+
+    static func mail(_ index: Int) -> [UInt8] {
+        let line = String(repeating: "Показания по счётчику, строка для объёма письма. ", count: 2) + "\r\n"
+        let text = "From: cut\(index)@example.org\r\nTo: readings@example.test\r\nSubject: 406479026293 16094\(index)\r\n"
+            + "Message-ID: <cut\(index)@example.org>\r\nDate: Fri, 20 Nov 2026 09:00:0\(index) +0300\r\nMIME-Version: 1.0\r\n"
+            + "Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n"
+            + String(repeating: line, count: 120)
+        return Array(text.utf8)
+    }
+
+    @Test(arguments: ["imap", "pop3"])
+    func pollFailsCleanlyAndTheNextPollGetsTheMessage(_ scheme: String) throws {
+        guard let peers = try MailPeers.start("cut-\(scheme)") else { return }
+        defer { peers.stop() }
+        let sandbox = try Sandbox("mail-cut-\(scheme)")
+        defer { sandbox.remove() }
+        let mails = (1...3).map(Self.mail)
+        let size = mails[0].count
+        try peers.deliver(mails, user: "readings@example.test")
+        let imap = scheme == "imap"
+        let target = peers.port(imap ? "DOVECOT_IMAP_PORT" : "DOVECOT_POP3_PORT")
+        // Cut the first message's answer a few hundred bytes before its end: past any "most of it
+        // came" tolerance, short of the end.
+        let proxy = try CutProxy(
+            state: peers.state.appendingPathComponent("cut-proxy"), target: target,
+            trigger: imap ? "BODY\\[\\]" : "^RETR ", cutAfter: size - 300)
+        defer { proxy.stop() }
+        let url = "\(scheme)://127.0.0.1:\(proxy.port)\(imap ? "/INBOX" : "/")"
+        let config = try MailAcceptanceTests().config(
+            sandbox, peers: peers, mailbox: url, after: imap ? "seen" : "delete",
+            extra: "    username: readings@example.test\n    password: secret")
+        _ = try sandbox.run(["accounts", "import", "accounts.csv", "--config", config])
+
+        let failed = try sandbox.run(["run", "--once", "--config", config], timeout: 120)
+        #expect(proxy.didCut)
+        #expect(failed.status == 1, "\(failed.stderr.suffix(1500))")
+        let failureLine = failed.stderr.split(separator: "\n").first { $0.contains("feed readings failed") }
+        #expect(failureLine != nil && failureLine!.contains("127.0.0.1:\(proxy.port)"), "\(failed.stderr.suffix(1500))")
+        #expect(LoggedOutcome.parse(failed.stderr).isEmpty, "a message was recorded from a cut connection: \(failed.stderr.suffix(1500))")
+        #expect(try peers.received().isEmpty)
+        let status = try sandbox.run(["status", "--config", config])
+        #expect(status.stdoutText.contains("today: ") && !status.stdoutText.split(separator: "\n").contains { line in
+            line.hasPrefix("today:") && line.split(separator: ",").contains { Int($0.split(separator: " ").last ?? "") ?? 0 > 0 }
+        }, "\(status.stdoutText)")
+        // Nothing touched at the source.
+        let direct = "\(scheme)://127.0.0.1:\(target)/"
+        if imap {
+            let seen = try MailPeers.run("/usr/bin/curl", ["-s", direct + "INBOX", "-u", "readings@example.test:secret", "-X", "UID SEARCH SEEN"])
+            #expect(seen.trimmingCharacters(in: .whitespacesAndNewlines) == "* SEARCH", "\(seen)")
+        } else {
+            let list = try MailPeers.run("/usr/bin/curl", ["-s", direct, "-u", "readings@example.test:secret"])
+            #expect(list.split(separator: "\n").count == 3, "\(list)")
+        }
+
+        // The next poll (the proxy cuts only once) gets all three, whole.
+        let again = try sandbox.run(["run", "--once", "--config", config], timeout: 120)
+        #expect(again.status == 0, "\(again.stderr.suffix(1500))")
+        let outcomes = LoggedOutcome.parse(again.stderr)
+        #expect(outcomes.count == 3, "\(again.stderr.suffix(1500))")
+        #expect(outcomes.allSatisfy { $0.status == "accepted" || $0.status == "duplicate" }, "\(outcomes.map(\.status))")
+        #expect(try peers.received().count == 3)
+        if imap {
+            let seen = try MailPeers.run("/usr/bin/curl", ["-s", direct + "INBOX", "-u", "readings@example.test:secret", "-X", "UID SEARCH SEEN"])
+            #expect(seen.contains("* SEARCH 1 2 3"), "\(seen)")
+        } else {
+            let list = try MailPeers.run("/usr/bin/curl", ["-s", direct, "-u", "readings@example.test:secret"])
+            #expect(list.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty, "\(list)")
+        }
+    }
+}
