@@ -50,9 +50,11 @@ enum IMAPResponse {
         var uid: UInt32
         var size: Int?
         var internalDate: (date: Date, offset: Int)?
+        /// `\Seen` among its FLAGS (nil when FLAGS were not asked for).
+        var seen: Bool?
     }
 
-    /// `* 5 FETCH (UID 12 RFC822.SIZE 3456 INTERNALDATE "21-Nov-2026 08:11:36 +0300")`.
+    /// `* 5 FETCH (UID 12 RFC822.SIZE 3456 INTERNALDATE "21-Nov-2026 08:11:36 +0300" FLAGS (\Seen))`.
     static func fetchItems(_ lines: [Substring]) -> [UInt32: FetchItem] {
         var items: [UInt32: FetchItem] = [:]
         for line in lines where line.hasPrefix("* ") && line.contains(" FETCH (") {
@@ -66,6 +68,11 @@ enum IMAPResponse {
             if let range = line.range(of: "INTERNALDATE \"") {
                 let rest = line[range.upperBound...]
                 if let end = rest.firstIndex(of: "\"") { item.internalDate = internalDate(rest[..<end]) }
+            }
+            if let range = line.range(of: "FLAGS (", options: .caseInsensitive) {
+                let rest = line[range.upperBound...]
+                let flags = rest[..<(rest.firstIndex(of: ")") ?? rest.endIndex)]
+                item.seen = flags.split(separator: " ").contains { $0.caseInsensitiveCompare("\\Seen") == .orderedSame }
             }
             items[uid] = item
         }

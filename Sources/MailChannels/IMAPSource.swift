@@ -102,7 +102,13 @@ public actor IMAPSource: MessageSource {
             let wanted = taken.filter { !known.contains(externalID(validity: validity, uid: $0)) }
             setAside += taken.filter { known.contains(externalID(validity: validity, uid: $0)) }
             let metadata = try await fetchMetadata(login, validity: validity, uids: wanted)
-            let bodies = try await fetchMessages(login, validity: validity, uids: wanted, metadata: metadata)
+            let bodies: [UInt32: [UInt8]]
+            do {
+                bodies = try await fetchMessages(login, validity: validity, uids: wanted, metadata: metadata)
+            } catch {
+                await unmarkSeen(login, validity: validity, uids: wanted.filter { metadata[$0]?.seen == false }, after: error)
+                throw error
+            }
             for uid in wanted {
                 let item = metadata[uid]
                 guard let raw = bodies[uid] else { throw MailSourceError("\(base): message UID \(uid) was not fetched") }
@@ -189,7 +195,7 @@ public actor IMAPSource: MessageSource {
         // (the rest of the buffer again at each line) and fails past 300 KiB: ~60 lines is safe.
         for set in IMAPResponse.sequenceSets(uids, chunk: 40) {
             let response = try await handle.mail(request(
-                mailboxURL + ";UIDVALIDITY=\(validity)", login, command: "UID FETCH \(set) (UID RFC822.SIZE INTERNALDATE)"))
+                mailboxURL + ";UIDVALIDITY=\(validity)", login, command: "UID FETCH \(set) (UID RFC822.SIZE INTERNALDATE FLAGS)"))
             items.merge(IMAPResponse.fetchItems(response.lines)) { $1 }
         }
         return items
@@ -241,6 +247,23 @@ public actor IMAPSource: MessageSource {
             throw MailSourceError("\(base): message UID \(uid) in \(mailbox) came with \(raw.count) of \(size) bytes; will fetch it again")
         }
         return raw
+    }
+
+    /// libcurl fetches with `BODY[]`, which sets `\Seen`: when the fetch failed (a connection
+    /// dropped mid-body), the messages that were unseen before are made unseen again, so a failed
+    /// poll leaves the mailbox as it was. Best effort: the failure being reported is the fetch's.
+    private func unmarkSeen(_ login: CurlLogin, validity: UInt32, uids: [UInt32], after failure: any Error) async {
+        guard !uids.isEmpty else { return }
+        let url = mailboxURL + ";UIDVALIDITY=\(validity)"
+        do {
+            for set in IMAPResponse.sequenceSets(uids, chunk: 50) {
+                _ = try await handle.mail(request(url, login, command: "UID STORE \(set) -FLAGS.SILENT (\\Seen)"))
+            }
+        } catch {
+            logger.warning(
+                "the fetch failed and \\Seen could not be taken back from \(uids.count) message(s) it touched: \(error)",
+                metadata: ["mg.mailbox": "\(mailbox)"])
+        }
     }
 
     private func isRecordedBefore(_ raw: [UInt8]) async throws -> Bool {

@@ -22,6 +22,8 @@ public actor POP3Source: MessageSource {
     private let base: String
     /// UIDLs known to be in the ledger (not asked again); the ledger is the truth after a restart.
     private var recorded: Set<String> = []
+    /// UIDL → the byte count of its last fetch that came shorter than its `LIST` size.
+    private var shortFetches: [String: Int] = [:]
 
     public init(
         name: String, settings: MailboxSettings, store: any MailboxStateStore,
@@ -76,8 +78,8 @@ public actor POP3Source: MessageSource {
                 logger.notice("POP3 session was re-opened during a batch; the batch stops at \(messages.count) messages")
                 break
             }
-            if let size, size <= settings.maxMessageBytes, response.body.count * 10 < size * 9 {
-                throw MailSourceError("\(base): message \(entry.uidl) came with \(response.body.count) of about \(size) bytes; will fetch it again")
+            if let size, size <= settings.maxMessageBytes, !response.truncated {
+                try checkComplete(response.body, uidl: entry.uidl, size: size)
             }
             messages.append(IncomingMessage(
                 channel: .email, feed: name, externalID: externalIDPrefix + entry.uidl, sender: nil,
@@ -102,6 +104,25 @@ public actor POP3Source: MessageSource {
     }
 
     // MARK: - Steps
+
+    /// libcurl 7.88 ends a `RETR` without an error when the connection closes before the
+    /// terminating `.`: a message shorter than its `LIST` size, or not ending in CRLF (libcurl
+    /// keeps the CRLF before the `.`), was cut off. A server whose `LIST` size is simply too large
+    /// gives the same whole message twice: then it is taken.
+    private func checkComplete(_ body: [UInt8], uidl: String, size: Int) throws {
+        let endsWithLine = body.isEmpty || body.suffix(2).elementsEqual([13, 10])
+        guard body.count < size || !endsWithLine else {
+            shortFetches[uidl] = nil
+            return
+        }
+        if endsWithLine, shortFetches[uidl] == body.count {
+            shortFetches[uidl] = nil
+            logger.warning("message \(uidl) came twice with \(body.count) bytes, though the server's LIST says \(size): taken as whole")
+            return
+        }
+        shortFetches[uidl] = body.count
+        throw MailSourceError("\(base): message \(uidl) came with \(body.count) of \(size) bytes\(endsWithLine ? "" : ", cut in the middle of a line") (the connection ended early?); will fetch it again")
+    }
 
     private func request(_ url: String, _ login: CurlLogin, command: String? = nil) -> CurlMailRequest {
         CurlMailRequest(

@@ -10,6 +10,18 @@ struct IMAPResponseTests {
         #expect(IMAPResponse.searchUIDs(["* SEARCH 1 2 5", "* SEARCH"]) == [1, 2, 5])
     }
 
+    @Test func fetchLinesGiveSeenFlag() {
+        let items = IMAPResponse.fetchItems([
+            "* 1 FETCH (UID 7 RFC822.SIZE 10 INTERNALDATE \"20-Nov-2026 08:59:00 +0300\" FLAGS (\\Seen \\Answered))",
+            "* 2 FETCH (UID 8 RFC822.SIZE 10 FLAGS (\\Recent) INTERNALDATE \"20-Nov-2026 08:59:00 +0300\")",
+            "* 3 FETCH (UID 9 RFC822.SIZE 10)",
+        ])
+        #expect(items[7]?.seen == true)
+        #expect(items[8]?.seen == false)
+        #expect(items[9]?.seen == nil)
+        #expect(items[8]?.size == 10 && items[8]?.internalDate != nil)
+    }
+
     @Test func fetchLinesGiveSizeAndInternalDate() throws {
         let items = IMAPResponse.fetchItems([
             "* 5 FETCH (UID 12 RFC822.SIZE 3456 INTERNALDATE \"20-Nov-2026 08:59:00 +0300\")",
