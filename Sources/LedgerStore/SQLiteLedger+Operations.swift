@@ -51,10 +51,11 @@ extension SQLiteLedger {
     /// How many replies with exactly this body went to `recipient` since `date` (sent or being sent).
     public func sameRepliesSent(recipient: String, body: String, since date: Date) throws -> Int {
         try read { db in
-            try Int.fetchOne(db, sql: """
+            // Asked before every reply: a cached statement.
+            try Int.fetchOne(db.cachedStatement(sql: """
                 SELECT COUNT(*) FROM outbox
                 WHERE recipient = ? AND state = 'sent' AND sent_at >= ? AND body = ?
-                """, arguments: [recipient, date.timeIntervalSince1970, body]) ?? 0
+                """), arguments: [recipient, date.timeIntervalSince1970, body]) ?? 0
         }
     }
 

@@ -14,18 +14,17 @@ extension SQLiteLedger {
     /// with `FULL` (`markRepliesSent`, any message batch) makes it durable against power loss.
     public func markReplyCommitting(id: Int64, sent: [Int64], at date: Date = Date()) throws {
         try dbQueue.writeWithoutTransaction { db in
-            try db.execute(sql: "PRAGMA synchronous = OFF")
+            try db.cachedStatement(sql: "PRAGMA synchronous = OFF").execute()
             let marked = Result {
                 try db.inTransaction {
-                    try db.execute(
-                        sql: "UPDATE outbox SET data_sent_at = ? WHERE id = ? AND state = 'pending'",
-                        arguments: [date.timeIntervalSince1970, id])
+                    try db.cachedStatement(sql: "UPDATE outbox SET data_sent_at = ? WHERE id = ? AND state = 'pending'")
+                        .execute(arguments: [date.timeIntervalSince1970, id])
                     try Self.markSent(sent, at: date, in: db)
                     return .commit
                 }
             }
             // Back to FULL before anything else commits on this connection.
-            try db.execute(sql: "PRAGMA synchronous = FULL")
+            try db.cachedStatement(sql: "PRAGMA synchronous = FULL").execute()
             try marked.get()
         }
     }

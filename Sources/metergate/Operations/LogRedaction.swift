@@ -12,10 +12,32 @@ enum LogRedaction {
     static func secrets(_ text: String) -> String {
         var text = text
         if text.contains("://") { text = urlPasswords(text) }
-        for key in secretKeys where text.range(of: key, options: .caseInsensitive) != nil {
+        // Every key ends in `=`: a text without one needs no (costly, case-insensitive) search.
+        guard text.utf8.contains(UInt8(ascii: "=")) else { return text }
+        for key in secretKeys where containsIgnoringASCIICase(text, key) {
             text = maskValues(after: key, in: text)
         }
         return text
+    }
+
+    /// `key` (ASCII) occurs in `text`, ignoring ASCII case: a byte scan, no Foundation bridging.
+    static func containsIgnoringASCIICase(_ text: String, _ key: String) -> Bool {
+        let key = Array(key.utf8).map { $0 | 0x20 }
+        guard let first = key.first else { return true }
+        var text = text
+        return text.withUTF8 { bytes in
+            guard bytes.count >= key.count else { return false }
+            var index = 0
+            while index + key.count <= bytes.count {
+                if bytes[index] | 0x20 == first {
+                    var matched = 1
+                    while matched < key.count, bytes[index + matched] | 0x20 == key[matched] { matched += 1 }
+                    if matched == key.count { return true }
+                }
+                index += 1
+            }
+            return false
+        }
     }
 
     static func personalData(_ text: String) -> String {

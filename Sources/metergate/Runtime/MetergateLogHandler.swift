@@ -69,11 +69,11 @@ struct MetergateLogHandler: LogHandler {
             for (key, value) in shown { line += " \(key)=\(value)" }
             sink.write(line + "\n")
         case .json:
-            var object: [String: Any] = ["time": timestamp, "level": event.level.rawValue, "message": message]
+            var object: [String: JSONLine.Value] = [
+                "time": .string(timestamp), "level": .string(event.level.rawValue), "message": .string(message),
+            ]
             for (key, value) in all { object[key.hasPrefix("mg.") ? String(key.dropFirst(3)) : key] = Self.json(value) }
-            if let data = try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes]) {
-                sink.write(String(decoding: data, as: UTF8.self) + "\n")
-            }
+            sink.write(JSONLine.encode(object) + "\n")
         }
     }
 
@@ -82,12 +82,12 @@ struct MetergateLogHandler: LogHandler {
         return personalData ? LogRedaction.personalData(clean) : clean
     }
 
-    private static func json(_ value: Logger.MetadataValue) -> Any {
+    private static func json(_ value: Logger.MetadataValue) -> JSONLine.Value {
         switch value {
-        case .string(let text): text
-        case .stringConvertible(let convertible): convertible.description
-        case .array(let items): items.map(json)
-        case .dictionary(let dictionary): dictionary.mapValues(json)
+        case .string(let text): .string(text)
+        case .stringConvertible(let convertible): .string(convertible.description)
+        case .array(let items): .array(items.map(json))
+        case .dictionary(let dictionary): .object(dictionary.mapValues(json))
         }
     }
 }
