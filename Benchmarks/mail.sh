@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # E-mail benchmark: MAILS generated mails (default 10,000) delivered into a private Dovecot, then
-#   1. `metergate run --once` over IMAP answering every mail through SMTP (aiosmtpd sink),
+#   1. `metergate run --once` over IMAP answering every mail through SMTP (aiosmtpd sink); replies
+#      go out over 4 SMTP connections while the mailbox is still being fetched,
 #   2. the same over IMAP with replies written to the file outbox (the SMTP sink out of the way),
 #   3. getmail6 downloading the same mailbox into a Maildir (Debian's getmail6), for comparison.
 # Prints a Markdown section (also appended to $RESULTS when set). Release build; loopback only.
@@ -70,8 +71,19 @@ t1=$(now)
 deliver_s=$(elapsed "$t0" "$t1")
 
 config smtp readings@example.test secret smtp
-t0=$(now); "$bin" run --once --config "$state/smtp.yaml" 2>"$state/smtp.log"; t1=$(now)
+# CPU seconds of each side of the SMTP run: metergate, Dovecot (its exited imap children are
+# counted in the master's cutime/cstime), the sink.
+ticks() { awk '{print $14+$15+$16+$17}' "/proc/$1/stat"; }
+cpu_s() { echo "$1 / $(getconf CLK_TCK)" | bc -l | xargs printf '%.1f'; }
+dovecot_pid=$(tr -dc 0-9 <"$state/dovecot/run/master.pid")
+sink_pid=$(tr -dc 0-9 <"$state/sink/smtp-sink.pid")
+dovecot0=$(ticks "$dovecot_pid"); sink0=$(ticks "$sink_pid"); load_before=$(cut -d' ' -f1-3 /proc/loadavg)
+t0=$(now); /usr/bin/time -o "$state/smtp.time" -f '%U %S' "$bin" run --once --config "$state/smtp.yaml" 2>"$state/smtp.log"; t1=$(now)
 smtp_s=$(elapsed "$t0" "$t1")
+load_after=$(cut -d' ' -f1-3 /proc/loadavg)
+sleep 1   # the imap processes of the run's connections exit
+dovecot_cpu=$(cpu_s "$(( $(ticks "$dovecot_pid") - dovecot0 ))"); sink_cpu=$(cpu_s "$(( $(ticks "$sink_pid") - sink0 ))")
+metergate_cpu=$(awk '{printf "%.1f", $1 + $2}' "$state/smtp.time")
 replies=$(ls "$SMTP_SINK_MAIL" | grep -c '\.eml$' || true)
 t0=$(now); "$bin" run --once --config "$state/smtp.yaml" 2>>"$state/smtp.log"; t1=$(now)
 again_s=$(elapsed "$t0" "$t1")
@@ -125,17 +137,26 @@ print(f"{last_message - times[0]:.0f} {times[-1] - last_message:.0f}" if last_me
 PY
 }
 read -r smtp_poll smtp_send <<<"$(phases "$state/smtp.log")"
-# The sink's own ceiling: one python smtplib connection sending the same number of small mails.
-t0=$(now)
-/usr/bin/python3 - "$SMTP_SINK_PORT" "$mails" <<'PY'
+# The sink's own ceiling: python smtplib sending the same number of small mails over one
+# connection, then over 4 connections at once (4 processes), as metergate does.
+ceiling() { # CONNECTIONS
+    /usr/bin/python3 - "$SMTP_SINK_PORT" "$mails" "$1" <<'PY'
 import smtplib, sys
-port, n = int(sys.argv[1]), int(sys.argv[2])
-with smtplib.SMTP("127.0.0.1", port) as s:
-    for i in range(n):
-        s.sendmail("r@example.test", [f"ceiling{i}@example.org"], f"Subject: ceiling {i}\r\n\r\nbody\r\n".encode())
+from multiprocessing import Process
+port, n, k = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])
+def send(part):
+    with smtplib.SMTP("127.0.0.1", port) as s:
+        for i in range(part, n, k):
+            s.sendmail("r@example.test", [f"ceiling{i}@example.org"], f"Subject: ceiling {i}\r\n\r\nbody\r\n".encode())
+workers = [Process(target=send, args=(p,)) for p in range(k)]
+for w in workers: w.start()
+for w in workers: w.join()
 PY
-t1=$(now)
+}
+t0=$(now); ceiling 1; t1=$(now)
 sink_s=$(elapsed "$t0" "$t1")
+t0=$(now); ceiling 4; t1=$(now)
+sink4_s=$(elapsed "$t0" "$t1")
 cat <<MD | tee -a "${RESULTS:-/dev/null}"
 
 ## E-mail channel: $mails mails over IMAP (Benchmarks/mail.sh)
@@ -146,9 +167,11 @@ on 127.0.0.1 ($deliver_s s for both mailboxes, indexing included).
 
 | run | wall | mails/s | result |
 |---|---|---|---|
-| \`run --once\`, IMAP fetch + process + ledger + **SMTP reply** to aiosmtpd | $smtp_s s | $(rate "$mails" "$smtp_s") | $replies replies at the sink |
-| … of which: fetch + parse + ledger (until the last message was logged) / SMTP replies | ~${smtp_poll} s / ~${smtp_send} s | ~$(rate "$mails" "$smtp_poll") / ~$(rate "$mails" "$smtp_send") | from the json log (1 s resolution) |
+| \`run --once\`, IMAP fetch + process + ledger + **SMTP reply** to aiosmtpd (first fetch to last reply accepted) | $smtp_s s | $(rate "$mails" "$smtp_s") | $replies replies at the sink |
+| … of which: until the last message was logged (replies going out meanwhile) / the replies after it | ~${smtp_poll} s / ~${smtp_send} s | ~$(rate "$mails" "$smtp_poll") / — | from the json log (1 s resolution) |
+| … CPU of that run: metergate / Dovecot / sink | $metergate_cpu s / $dovecot_cpu s / $sink_cpu s | — | load average $load_before before, $load_after after |
 | aiosmtpd sink ceiling: python smtplib, one connection, $mails small mails | $sink_s s | $(rate "$mails" "$sink_s") | peer ceiling (2 fsyncs per mail) |
+| aiosmtpd sink ceiling: python smtplib, 4 connections at once (4 processes) | $sink4_s s | $(rate "$mails" "$sink4_s") | peer ceiling with metergate's connection count |
 | same store again (nothing new) | $again_s s | — | $((again_replies - replies)) new replies |
 | \`run --once\`, IMAP + process + ledger, replies to the **file outbox** | $outbox_s s | $(rate "$mails" "$outbox_s") | $outbox_files reply files |
 | getmail6 $(dpkg-query -W -f='${Version}' getmail6), same mailbox → Maildir (download only) | $getmail_s s | $(rate "$getmail_n" "$getmail_s") | $getmail_n messages |
