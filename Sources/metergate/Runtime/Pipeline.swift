@@ -30,9 +30,23 @@ struct Pipeline: Sendable {
         let polled = ContinuousClock.now
         let processor = operations?.processors.current ?? self.processor
         let prepared = operations?.prepare(messages, with: processor) ?? messages.map(processor.prepare)
-        let results = try await ledger.transaction { ledger in
-            try prepared.map { try processor.record($0, in: ledger) }
+        var results: [ProcessedMessage] = []
+        // Commits of at most `commitChunk` messages: the outbox's marks get the store in between.
+        for start in stride(from: 0, to: prepared.count, by: Self.commitChunk) {
+            let chunk = Array(prepared[start..<min(start + Self.commitChunk, prepared.count)])
+            let recorded = try await ledger.transaction { ledger in
+                try chunk.map { try processor.record($0, in: ledger) }
+            }
+            log(recorded, chunk, since: polled)
+            results += recorded
         }
+        return results
+    }
+
+    /// How many messages one ledger commit holds at most.
+    static let commitChunk = 100
+
+    private func log(_ results: [ProcessedMessage], _ prepared: [PreparedMessage], since polled: ContinuousClock.Instant) {
         operations?.recorded(results, since: polled)
         for (result, item) in zip(results, prepared) {
             let line = personalData
@@ -61,7 +75,6 @@ struct Pipeline: Sendable {
                 logger.debug("\(line)", metadata: metadata)
             }
         }
-        return results
     }
 }
 

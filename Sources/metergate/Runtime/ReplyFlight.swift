@@ -1,3 +1,4 @@
+import Dispatch
 import Foundation
 import LedgerStore
 import MeterCore
@@ -39,7 +40,7 @@ final class ReplyFlight: Sendable {
 
     /// The next reply to send (its recipient now busy), or nil when nothing more is due.
     /// `admit` is asked once per reply (the loop guard); a reply it refuses is dropped here.
-    func next(admit: (StoredReply) throws -> Bool) async throws -> StoredReply? {
+    func next(admit: @escaping @Sendable (StoredReply) throws -> Bool) async throws -> StoredReply? {
         while true {
             enum Step { case take(StoredReply), fetch(after: Int64), wait, done }
             let step = state.withLock { state -> Step in
@@ -60,7 +61,7 @@ final class ReplyFlight: Sendable {
             case .take(let reply):
                 let admitted: Bool
                 do {
-                    admitted = try admit(reply)
+                    admitted = try await Self.offPool { try admit(reply) }
                 } catch {
                     release(reply.recipient)
                     throw error
@@ -70,7 +71,10 @@ final class ReplyFlight: Sendable {
             case .fetch(let after):
                 let fetched: [StoredReply]
                 do {
-                    fetched = try ledger.dueReplies(channel: channel.rawValue, afterID: after, limit: pageSize)
+                    let (ledger, channel, pageSize) = (ledger, channel, pageSize)
+                    fetched = try await Self.offPool {
+                        try ledger.dueReplies(channel: channel.rawValue, afterID: after, limit: pageSize)
+                    }
                 } catch {
                     state.withLock { $0.fetching = false }
                     throw error
@@ -83,11 +87,19 @@ final class ReplyFlight: Sendable {
                 }
             case .wait:
                 // Accepted replies hold their recipients until committed: commit them now.
-                try flush()
+                try await Self.offPool { try self.flush() }
                 try await Task.sleep(for: .milliseconds(2))
             case .done:
                 return nil
             }
+        }
+    }
+
+    /// Runs blocking store work (GRDB's synchronous API, which waits while a message batch
+    /// commits) on a global queue instead of a thread of the cooperative pool.
+    static func offPool<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+        try await withCheckedThrowingContinuation { continuation in
+            DispatchQueue.global().async { continuation.resume(with: Result { try body() }) }
         }
     }
 
