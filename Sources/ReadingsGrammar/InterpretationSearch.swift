@@ -14,6 +14,7 @@ struct InterpretationSearch {
         case twoNumbers(raw: String)
         case thousandsMark(raw: String, value: MeterValue)
         case decimalNotDate(raw: String)
+        case numbersNotDate(raw: String)
         case numberNotPhone(raw: String)
         case uinAfterHint(raw: String)
         case anotherUIN(raw: String)
@@ -27,6 +28,7 @@ struct InterpretationSearch {
             case .twoNumbers(let raw): "'\(raw)' read as two numbers"
             case .thousandsMark(let raw, let value): "'\(raw)' read as \(value) (a thousands mark)"
             case .decimalNotDate(let raw): "'\(raw)' read as a decimal reading, not a date"
+            case .numbersNotDate(let raw): "'\(raw)' read as two numbers, not a date"
             case .numberNotPhone(let raw): "'\(raw)' read as a number, not a phone"
             case .uinAfterHint(let raw): "'\(raw)' after a reading hint read as a UIN"
             case .anotherUIN(let raw): "'\(raw)' read as another UIN"
@@ -91,6 +93,13 @@ struct InterpretationSearch {
                 var options = [Option(values: [], penalty: 0, notes: [])]
                 if let v = decimalVal(atom) {
                     options.append(Option(values: [v], penalty: 1, notes: [.decimalNotDate(raw: atom.raw)]))
+                }
+                segments.append(options)
+                a += 1
+            case .datePair:
+                var options = [Option(values: [], penalty: 0, notes: [])]
+                if let v = integerVal(atom, splitFraction: true), let f = fractionVal(atom) {
+                    options.append(Option(values: [v, f], penalty: 1, notes: [.numbersNotDate(raw: atom.raw)]))
                 }
                 segments.append(options)
                 a += 1

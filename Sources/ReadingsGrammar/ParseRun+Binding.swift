@@ -223,8 +223,8 @@ extension ParseRun {
         }
     }
 
-    /// Labels written as one group, joined by '/' (`день/ночь 12345/2345`, `Т1/Т2: 100 200`,
-    /// `12345/2345 (день/ночь)`), pair in order with a group of as many numbers right after
+    /// Labels written as one group (`день/ночь 12345/2345`, `Т1 Т2: 100 200`,
+    /// `12345/2345 (день/ночь)`, `12345 2345 день ночь`), pair in order with a group of as many numbers right after
     /// them (or, failing that, right before them). A group that matches no such numbers binds
     /// none of its labels: the numbers are then read in the account's order, never paired
     /// crosswise. Returns the labels of every group.
@@ -234,7 +234,7 @@ extension ParseRun {
         while i < labels.count {
             var group = [labels[i]]
             var j = i + 1
-            while j < labels.count, onlySlash(between: group.last!, labels[j]) {
+            while j < labels.count, joinedLabels(group.last!, labels[j]) {
                 group.append(labels[j])
                 j += 1
             }
@@ -259,20 +259,21 @@ extension ParseRun {
         return grouped
     }
 
-    private func onlySlash(between a: Int, _ b: Int) -> Bool {
-        var slashes = 0
+    /// Two labels of one group: nothing but spaces and at most one '/', ',' or ';' between.
+    private func joinedLabels(_ a: Int, _ b: Int) -> Bool {
+        var marks = 0
         for k in (a + 1)..<b {
             switch pieces[k].kind {
             case .space: continue
-            case .punct(0x2F): slashes += 1
+            case .punct(let c) where c == 0x2F || c == 0x2C || c == 0x3B: marks += 1
             default: return false
             }
         }
-        return slashes == 1
+        return marks <= 1
     }
 
-    /// Free numbers joined by '/' or ';' (or else by spaces alone: every join of a group is of
-    /// the same kind), starting at `start` and going forward or backward, each with its
+    /// Free numbers joined by '/', ';' or ',' (or else by spaces alone: every join of a group is
+    /// of the same kind), starting at `start` and going forward or backward, each with its
     /// decimal fraction. The text's first UIN-shaped number never joins a group.
     private func numberGroup(from start: Int?, forward: Bool) -> [Int] {
         func free(_ k: Int) -> Bool {
@@ -290,7 +291,7 @@ extension ParseRun {
             while k >= 0, k < pieces.count {
                 if pieces[k].isSpace {
                     spaces += 1
-                } else if case .punct(let c) = pieces[k].kind, c == 0x2F || c == 0x3B {
+                } else if case .punct(let c) = pieces[k].kind, c == 0x2F || c == 0x3B || c == 0x2C {
                     slashes += 1
                 } else {
                     break
