@@ -116,8 +116,17 @@ struct InterpretationSearch {
                     let next = chain.last! + 1
                     guard next < atoms.count else { break }
                     let atom = atoms[next]
-                    guard atom.kind == .plain, atom.digits.utf8.count == 3, !atom.uinLabeled,
-                          atoms[chain[0]].digits.utf8.count <= 3, !atoms[chain[0]].uinLabeled else { break }
+                    let head = atoms[chain[0]]
+                    if head.uinLabeled {
+                        // "УИН 123 456 789": a labeled UIN written in groups of 1-4 digits.
+                        let sofar = chain.reduce(0) { $0 + atoms[$1].digits.utf8.count }
+                        guard head.digits.utf8.count < grammar.uinDigits.lowerBound, atom.kind == .plain,
+                              (1...4).contains(atom.digits.utf8.count), !atom.uinLabeled, atom.zone == nil,
+                              sofar < grammar.uinDigits.upperBound else { break }
+                    } else {
+                        guard atom.kind == .plain, atom.digits.utf8.count == 3, !atom.uinLabeled,
+                              head.digits.utf8.count <= 3 else { break }
+                    }
                     chain.append(next)
                 }
                 let options = chainOptions(chain.map { atoms[$0] })
@@ -133,6 +142,22 @@ struct InterpretationSearch {
     private func chainOptions(_ chain: [Atom]) -> [Option] {
         if chain.count == 1, chain[0].fraction == nil {
             return integerVal(chain).map { [Option(values: [$0], penalty: 0, notes: [])] } ?? []
+        }
+        if chain[0].uinLabeled {
+            // A labeled UIN in groups is all of them or none: no guessing where it ends.
+            var options = chainOptions([chain[0]])
+            var rest = chainOptions(Array(chain.dropFirst()).map { var a = $0; a.joinableToNext = false; return a })
+            if rest.isEmpty { rest = [Option(values: [], penalty: 0, notes: [])] }
+            options = options.flatMap { head in
+                rest.filter { $0.penalty == 0 }.map {
+                    Option(values: head.values + $0.values, penalty: head.penalty, notes: head.notes + $0.notes)
+                }
+            }
+            if chain.last!.fraction == nil, let v = integerVal(chain) {
+                // The label's own number is too short to be a UIN: the groups are the UIN.
+                return [Option(values: [v], penalty: 0, notes: [.joined(raw: v.raw, value: v.value)])]
+            }
+            return options
         }
         var options: [Option] = []
         let gaps = chain.count - 1
@@ -206,10 +231,13 @@ struct InterpretationSearch {
         // A UIN written in groups ("8 986 432") may be one when the groups make a UIN's length.
         let canUIN = grammar.uinDigits.contains(digits.utf8.count)
             && group.allSatisfy { $0.zone == nil && !$0.unit && $0.kind != .phoneNumber }
-        let canReading = value.significantIntegerDigits <= grammar.maxReadingDigits
+        // The groups after a UIN label are the labeled UIN, never a reading.
+        let labeled = first.uinLabeled
+        if labeled, !canUIN { return nil }
+        let canReading = !labeled && value.significantIntegerDigits <= grammar.maxReadingDigits
         guard canUIN || canReading else { return nil }
         return Val(value: value, raw: raw, uinText: digits, zone: group.lazy.compactMap(\.zone).first,
-                   uinLabeled: false, afterHint: first.afterHint, canUIN: canUIN, canReading: canReading)
+                   uinLabeled: labeled, afterHint: first.afterHint, canUIN: canUIN, canReading: canReading)
     }
 
     private func decimalVal(_ atom: Atom, joinedWith head: [Atom] = []) -> Val? {

@@ -205,15 +205,32 @@ extension ParseRun {
         }
         let after = labels.map { numberAfter($0, .label, maxGap: 4) }
         let before = labels.map { numberBefore($0) }
-        let suffixMode = after.last! == nil && before.allSatisfy { $0 != nil }
-            && zip(labels, before).allSatisfy { label, number in number.map { !pieces[$0].uinLabeled } ?? false }
+        /// The numbers each label takes when labels precede their numbers (falling back to the
+        /// number before) or follow them; a number is taken once.
+        func targets(suffix: Bool) -> [Int?] {
+            var taken = Set<Int>()
+            return labels.indices.map { n in
+                func usable(_ k: Int?) -> Int? {
+                    guard let k = free(k), !taken.contains(k), !isLoneUINCandidate(k) else { return nil }
+                    return k
+                }
+                let target = suffix ? usable(before[n]) : usable(after[n]) ?? usable(before[n])
+                if let target { taken.insert(target) }
+                return target
+            }
+        }
+        // Labels after their numbers ("21911 день 7779 ночь") only when the last label has no
+        // number after it and that reading binds more labels: a trailing empty label
+        // ("Т1 12345 Т2 2345 Т3") must not shift every reading to the label after it.
+        let prefix = targets(suffix: false)
+        var chosen = prefix
+        if after.last! == nil, before.allSatisfy({ $0.map { !pieces[$0].uinLabeled } ?? false }) {
+            let suffix = targets(suffix: true)
+            if suffix.compactMap({ $0 }).count > prefix.compactMap({ $0 }).count { chosen = suffix }
+        }
         for (n, label) in labels.enumerated() {
             guard case .phrase(.zone(let zone)) = pieces[label].kind else { continue }
-            var target = suffixMode ? free(before[n]) : free(after[n])
-            if !suffixMode, let candidate = target, isLoneUINCandidate(candidate) { target = nil }
-            if target == nil, !suffixMode, let candidate = free(before[n]), !isLoneUINCandidate(candidate) { target = candidate }
-            if suffixMode, let candidate = target, isLoneUINCandidate(candidate) { target = nil }
-            if let target {
+            if let target = chosen[n] {
                 pieces[target].zone = zone
                 if let fraction = fractionPart(ofInteger: target) { pieces[fraction].zone = zone }
                 note(piece: label, "label '\(string(of: pieces[label]))' → \(zone)")
