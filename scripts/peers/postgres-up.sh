@@ -68,8 +68,18 @@ if running; then
     exit 0
 fi
 
-# A free loopback port: bound once by the kernel's choice, then handed to the server.
-port=$(/usr/bin/python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+# A free loopback port: the one of the last start when it is still free (clients keep their
+# URL across a restart), otherwise bound once by the kernel's choice, then handed to the server.
+port=$(/usr/bin/python3 - "$(cat "$state/port" 2>/dev/null || echo 0)" <<'PY'
+import socket, sys
+s = socket.socket()
+try:
+    s.bind(("127.0.0.1", int(sys.argv[1])))
+except OSError:
+    s.bind(("127.0.0.1", 0))
+print(s.getsockname()[1])
+PY
+)
 echo "$port" > "$state/port"
 
 if [[ ! -s $state/data/PG_VERSION ]]; then
