@@ -73,6 +73,7 @@ fi
 port=$(/usr/bin/python3 - "$(cat "$state/port" 2>/dev/null || echo 0)" <<'PY'
 import socket, sys
 s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the server binds: TIME_WAIT is no obstacle
 try:
     s.bind(("127.0.0.1", int(sys.argv[1])))
 except OSError:
