@@ -106,7 +106,7 @@ let package = Package(
         .testTarget(name: "ChannelsTests", dependencies: ["Channels", "MeterCore"]),
         .testTarget(name: "MailChannelsTests", dependencies: ["MailChannels", "Curl", "MeterCore", "MailMessage"]),
         .testTarget(name: "PostgreSQLTests", dependencies: ["PostgreSQL"]),
-        .testTarget(name: "SMSChannelsTests", dependencies: ["SMSChannels", "Curl", "MeterCore", "LedgerStore"]),
+        .testTarget(name: "SMSChannelsTests", dependencies: ["SMSChannels", "Curl", "MeterCore", "LedgerStore", "PostgreSQL"]),
         .testTarget(name: "MetergateTests", dependencies: [], resources: [.copy("Fixtures")]),
     ]
 )

@@ -122,20 +122,21 @@ public final class GammuSMSDPostgres: GammuSMSDStore {
                 throw PostgresError(code: .unexpectedResult, message: "a claim is open on the connection meant for replies")
             }
             try self.prepare(session)
-            try session.transaction {
-                for reply in replies {
-                    // Handed over before (a crash before the ledger noted it): not again.
-                    try session.execute("""
-                        WITH handed AS (
-                            INSERT INTO outbox ("DestinationNumber", "TextDecoded", "Coding", "CreatorID", "MultiPart")
-                            SELECT $1, $2, $3, $4, false
-                            WHERE NOT EXISTS (SELECT 1 FROM metergate_replies WHERE instance = $5 AND reply_id = $6)
-                            RETURNING "ID")
-                        INSERT INTO metergate_replies (instance, reply_id, outbox_id, feed) SELECT $5, $6, "ID", $7 FROM handed
-                        """, [reply.recipient, reply.text, reply.coding, GammuSMSDTransport.creatorID, instance,
-                              String(reply.replyID), feed])
-                }
-            }
+            // One statement for the whole batch (each round trip costs a context switch to the
+            // server): outbox IDs drawn from its sequence first, so each reply row knows its ID;
+            // replies noted before (handed over before a crash) are left out.
+            try session.execute("""
+                WITH input AS (
+                    SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[]) AS i(reply_id, number, body, coding)),
+                fresh AS (
+                    SELECT i.*, nextval(pg_get_serial_sequence('outbox', 'ID')) AS outbox_id FROM input i
+                    WHERE NOT EXISTS (SELECT 1 FROM metergate_replies r WHERE r.instance = $5 AND r.reply_id = i.reply_id)),
+                handed AS (
+                    INSERT INTO outbox ("ID", "DestinationNumber", "TextDecoded", "Coding", "CreatorID", "MultiPart")
+                    SELECT outbox_id, number, body, coding, $6, false FROM fresh ORDER BY outbox_id)
+                INSERT INTO metergate_replies (instance, reply_id, outbox_id, feed) SELECT $5, reply_id, outbox_id, $7 FROM fresh
+                """, [Self.array(replies.map(\.replyID)), Self.textArray(replies.map(\.recipient)), Self.textArray(replies.map(\.text)),
+                      Self.textArray(replies.map(\.coding)), instance, GammuSMSDTransport.creatorID, feed])
         }
     }
 
