@@ -23,7 +23,7 @@ SEND_SAMPLE=${SEND_SAMPLE:-1000}
 DRIVER=${GAMMU_DRIVER:-sqlite3}
 export GAMMU_DRIVER=$DRIVER
 [[ $DRIVER == sqlite3 || $DRIVER == pgsql ]] || { echo "GAMMU_DRIVER must be sqlite3 or pgsql" >&2; exit 2; }
-DATA=${DATA:-$BENCH/.data/gammu$([[ $DRIVER == pgsql ]] && echo -pgsql)}
+DATA=${DATA:-$BENCH/.data/gammu$([[ $DRIVER == pgsql ]] && echo -pgsql || true)}
 RESULTS=${RESULTS:-$BENCH/results.md}
 SCRATCH=$REPO/.build-bench
 log() { printf '[gammu bench %s] %s\n' "$(date +%T)" "$*" >&2; }
