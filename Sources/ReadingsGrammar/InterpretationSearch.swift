@@ -12,7 +12,9 @@ struct InterpretationSearch {
         case joined(raw: String, value: MeterValue)
         case decimalMark(comma: Bool)
         case twoNumbers(raw: String)
+        case thousandsMark(raw: String, value: MeterValue)
         case decimalNotDate(raw: String)
+        case numbersNotDate(raw: String)
         case numberNotPhone(raw: String)
         case uinAfterHint(raw: String)
         case anotherUIN(raw: String)
@@ -24,7 +26,9 @@ struct InterpretationSearch {
             case .joined(let raw, let value): "joined '\(raw)' as \(value)"
             case .decimalMark(let comma): "'\(comma ? "," : ".")' read as decimal \(comma ? "comma" : "point")"
             case .twoNumbers(let raw): "'\(raw)' read as two numbers"
+            case .thousandsMark(let raw, let value): "'\(raw)' read as \(value) (a thousands mark)"
             case .decimalNotDate(let raw): "'\(raw)' read as a decimal reading, not a date"
+            case .numbersNotDate(let raw): "'\(raw)' read as two numbers, not a date"
             case .numberNotPhone(let raw): "'\(raw)' read as a number, not a phone"
             case .uinAfterHint(let raw): "'\(raw)' after a reading hint read as a UIN"
             case .anotherUIN(let raw): "'\(raw)' read as another UIN"
@@ -92,6 +96,13 @@ struct InterpretationSearch {
                 }
                 segments.append(options)
                 a += 1
+            case .datePair:
+                var options = [Option(values: [], penalty: 0, notes: [])]
+                if let v = integerVal(atom, splitFraction: true), let f = fractionVal(atom) {
+                    options.append(Option(values: [v, f], penalty: 1, notes: [.numbersNotDate(raw: atom.raw)]))
+                }
+                segments.append(options)
+                a += 1
             case .phoneNumber:
                 var options = [Option(values: [], penalty: 0, notes: [])]
                 if let v = integerVal([atom]) {
@@ -149,6 +160,12 @@ struct InterpretationSearch {
                     n.append(.decimalMark(comma: lastAtom.raw.contains(",")))
                     options.append(Option(values: values + [v], penalty: joins, notes: n))
                 }
+                // "17.300": a decimal 17.3 to a careful reader, or 17300 written with a
+                // thousands mark; offered too, and the accounts decide (both fitting: ambiguous).
+                if last.count == 1, let v = thousandsVal(lastAtom) {
+                    options.append(Option(values: values + [v], penalty: joins + 1,
+                                          notes: notes + [.thousandsMark(raw: lastAtom.raw, value: v.value)]))
+                }
                 if let v = integerVal(last, splitFraction: true), let f = fractionVal(lastAtom) {
                     var n = notes
                     if last.count > 1 { n.append(.joined(raw: v.raw, value: v.value)) }
@@ -202,6 +219,15 @@ struct InterpretationSearch {
         let raw = (head.map(\.raw) + [atom.raw]).joined(separator: " ")
         return Val(value: value, raw: raw, uinText: digits, zone: head.lazy.compactMap(\.zone).first ?? atom.zone,
                    uinLabeled: false, afterHint: (head.first ?? atom).afterHint, canUIN: false, canReading: true)
+    }
+
+    /// "17.300", "1,250": one to three digits, a mark, exactly three digits.
+    private func thousandsVal(_ atom: Atom) -> Val? {
+        guard let fraction = atom.fraction, fraction.utf8.count == 3, (1...3).contains(atom.digits.utf8.count),
+              atom.digits.utf8.first != UInt8(ascii: "0"),
+              let value = MeterValue(atom.digits + fraction) else { return nil }
+        return Val(value: value, raw: atom.raw, uinText: atom.digits + fraction, zone: atom.zone, uinLabeled: false,
+                   afterHint: atom.afterHint, canUIN: false, canReading: true)
     }
 
     private func fractionVal(_ atom: Atom) -> Val? {
