@@ -195,6 +195,25 @@ struct GammuSMSDPostgresTests {
         ])
     }
 
+    @Test func pollsOnAfterTheServerRestarted() async throws {
+        guard let database = try await start() else { return }
+        defer { database.remove() }
+        try await database.receive("+79031234567", "1234567 12345")
+        let feed = try database.source("a")
+        let first = try await feed.poll(limit: 10)
+        try await feed.acknowledge(first.map(\.externalID))
+        // The server goes away and comes back on the same port (postgres-up.sh keeps it).
+        let scripts = Self.scripts.path, state = database.state.path
+        #expect(system("\(scripts)/postgres-down.sh \(state) >/dev/null 2>&1") == 0)
+        #expect(system("\(scripts)/postgres-up.sh \(state) >/dev/null 2>&1") == 0)
+        try await database.receive("+79031234568", "7654321 200")
+        // The idle connection is found dead at the first statement and opened again: no failed poll.
+        let second = try await feed.poll(limit: 10)
+        #expect(second.map(\.externalID) == ["gammu:gw:2"])
+        try await feed.acknowledge(second.map(\.externalID))
+        #expect(try await database.rows(#"SELECT count(*) FROM inbox WHERE "Processed""#)[0, 0] == "2")
+    }
+
     @Test func aServerThatIsDownFailsThePollWithTheDatabaseNamedAndNoPassword() async throws {
         let port = 1 + Int.random(in: 20_000...40_000)
         let store = try GammuSMSDPostgres("postgresql://smsd:hunter2@127.0.0.1:\(port)/smsd?connect_timeout=2", instance: "x")

@@ -69,14 +69,14 @@ struct GammuPostgresInstancesTests {
         defer { for daemon in daemons { daemon.cleanUp() } }
         try await driver.deliver(Array(messages[(Self.count / 2)...]))
         let (finished, statuses, logs) = try await Peers.offPool { () -> (Bool, [Int32?], [String]) in
-            let finished = waitUntil(timeout: 240) {
+            let finished = waitUntil(timeout: 360) {
                 ((try? driver.count(#"SELECT COUNT(*) FROM inbox WHERE "Processed" = 'false'"#)) ?? 1) == 0
                     && ((try? driver.count("SELECT COUNT(*) FROM metergate_replies")) ?? 0) >= count
             }
             usleep(1_500_000)  // a message taken twice, or a reply handed over twice, would show up now
             return (finished, daemons.map { $0.terminate(timeout: 30) }, daemons.map(\.stderr))
         }
-        #expect(finished, "not finished in 240 s: \(logs.map { $0.suffix(1500) })")
+        #expect(finished, "not finished in 360 s: \(logs.map { $0.suffix(1500) })")
         #expect(statuses == [0, 0], "metergate run: \(logs.map { $0.suffix(1500) })")
 
         // Each message in exactly one ledger; both instances took part.
