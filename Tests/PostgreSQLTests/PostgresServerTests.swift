@@ -13,8 +13,9 @@ struct PostgresServerTests {
         var url: String
         var password: String
 
-        func stop() {
-            _ = system("\(PostgresServerTests.scripts.path)/postgres-down.sh \(state.path) >/dev/null 2>&1")
+        /// `keep`: a restart follows (the cluster stays where it is).
+        func stop(keep: Bool = true) {
+            _ = system("\(PostgresServerTests.scripts.path)/postgres-down.sh \(state.path)\(keep ? " --keep" : "") >/dev/null 2>&1")
         }
 
         func start() -> Bool {
@@ -22,7 +23,7 @@ struct PostgresServerTests {
         }
 
         func remove() {
-            stop()
+            stop(keep: false)
             try? FileManager.default.removeItem(at: state)
             try? FileManager.default.removeItem(atPath: state.path + ".err")
         }

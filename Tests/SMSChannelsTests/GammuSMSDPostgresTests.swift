@@ -204,7 +204,7 @@ struct GammuSMSDPostgresTests {
         try await feed.acknowledge(first.map(\.externalID))
         // The server goes away and comes back on the same port (postgres-up.sh keeps it).
         let scripts = Self.scripts.path, state = database.state.path
-        #expect(system("\(scripts)/postgres-down.sh \(state) >/dev/null 2>&1") == 0)
+        #expect(system("\(scripts)/postgres-down.sh \(state) --keep >/dev/null 2>&1") == 0)
         #expect(system("\(scripts)/postgres-up.sh \(state) >/dev/null 2>&1") == 0)
         try await database.receive("+79031234568", "7654321 200")
         // The idle connection is found dead at the first statement and opened again: no failed poll.

@@ -12,12 +12,17 @@
 #   PG_USER       its owner, the role clients log in as (default smsd)
 #   PG_FSYNC=off  a server that does not fsync (faster, loses data on a machine crash; default on)
 #
-# STATE/data          the cluster; STATE/postgres.log the server's log
+# STATE/data          the cluster, STATE/postgres.log the server's log, its socket in STATE —
+#                     or, when the `postgres` user cannot enter STATE (a parent folder closed to
+#                     it), all three in a folder of its own /tmp/metergate-postgres-*, named in
+#                     STATE/home and removed by postgres-down.sh
 # STATE/postgres.pid  the postmaster's pid (postgres-down.sh stops it, nothing else)
 set -euo pipefail
 state=${1:?usage: postgres-up.sh STATE}
 mkdir -p "$state"
 state=$(cd "$state" && pwd)
+home=$state
+[[ -s $state/home ]] && home=$(cat "$state/home")
 database=${PG_DATABASE:-smsd}
 user=${PG_USER:-smsd}
 
@@ -45,7 +50,7 @@ settings() {
 PG_STATE=$state
 PG_HOST=127.0.0.1
 PG_PORT=$port
-PG_SOCKET_DIR=$state
+PG_SOCKET_DIR=$home
 PG_DATABASE=$database
 PG_USER=$user
 PG_PASSWORD_FILE=$state/password
@@ -60,7 +65,7 @@ running() {
     pid=$(cat "$state/postgres.pid" 2>/dev/null) || return 1
     [[ -n $pid && -r /proc/$pid/cmdline ]] || return 1
     [[ $(awk '{print $3}' "/proc/$pid/stat" 2>/dev/null) != Z ]] || return 1
-    tr '\0' ' ' < "/proc/$pid/cmdline" | grep -q -- "-D $state/data"
+    tr '\0' ' ' < "/proc/$pid/cmdline" | grep -q -- "-D $home/data"
 }
 
 if running; then
@@ -83,20 +88,24 @@ PY
 )
 echo "$port" > "$state/port"
 
-if [[ ! -s $state/data/PG_VERSION ]]; then
-    rm -rf "$state/data"
+if [[ ! -s $home/data/PG_VERSION ]]; then
     [[ -s $state/password ]] || /usr/bin/python3 -c 'import secrets; print(secrets.token_hex(12))' > "$state/password"
-    mkdir -p "$state/data"
     if [[ $(id -u) -eq 0 ]]; then
-        # The owner must reach the state folder and own the cluster.
+        # The owner must reach the cluster's folder and own it.
         chmod 755 "$state"
-        chown postgres "$state/data"
-        runuser -u postgres -- test -x "$state" \
-            || { echo "postgres-up.sh: user postgres cannot enter $state (a parent folder is closed to it)" >&2; exit 1; }
+        home=$state
+        if ! runuser -u postgres -- test -x "$state"; then
+            home=$(mktemp -d /tmp/metergate-postgres-XXXXXX)
+            chmod 755 "$home"
+            echo "$home" > "$state/home"
+        fi
     fi
-    as_owner "$bindir/initdb" -D "$state/data" -U postgres -E UTF8 --locale=C.UTF-8 --auth-local=trust --auth-host=scram-sha-256 \
+    rm -rf "$home/data"
+    mkdir -p "$home/data"
+    [[ $(id -u) -eq 0 ]] && chown postgres "$home/data"
+    as_owner "$bindir/initdb" -D "$home/data" -U postgres -E UTF8 --locale=C.UTF-8 --auth-local=trust --auth-host=scram-sha-256 \
         >"$state/initdb.log" 2>&1 || { echo "postgres-up.sh: initdb failed; see $state/initdb.log" >&2; tail -5 "$state/initdb.log" >&2; exit 1; }
-    cat > "$state/data/pg_hba.conf" <<HBA
+    cat > "$home/data/pg_hba.conf" <<HBA
 local all postgres trust
 local all all scram-sha-256
 host all all 127.0.0.1/32 scram-sha-256
@@ -104,9 +113,9 @@ HBA
     fresh=1
 fi
 if [[ $(id -u) -eq 0 ]]; then
-    touch "$state/postgres.log"
-    chown postgres "$state/postgres.log"
-    chown postgres "$state"
+    touch "$home/postgres.log"
+    chown postgres "$home/postgres.log"
+    chown postgres "$home"
 fi
 
 rm -f "$state/postgres.pid"
@@ -115,23 +124,23 @@ rm -f "$state/postgres.pid"
 for fd in $(ls /proc/$$/fd); do
     [[ $fd -gt 2 ]] && eval "exec $fd>&-" 2>/dev/null || true
 done
-as_owner setsid "$bindir/postgres" -D "$state/data" -c listen_addresses=127.0.0.1 -c port="$port" \
-    -c unix_socket_directories="$state" -c timezone=UTC -c log_timezone=UTC -c fsync="${PG_FSYNC:-on}" \
+as_owner setsid "$bindir/postgres" -D "$home/data" -c listen_addresses=127.0.0.1 -c port="$port" \
+    -c unix_socket_directories="$home" -c timezone=UTC -c log_timezone=UTC -c fsync="${PG_FSYNC:-on}" \
     -c max_connections=60 -c shared_buffers=32MB \
-    </dev/null >>"$state/postgres.log" 2>&1 &
+    </dev/null >>"$home/postgres.log" 2>&1 &
 for _ in $(seq 1 200); do
-    pid=$(head -1 "$state/data/postmaster.pid" 2>/dev/null || true)
-    if [[ -n $pid ]] && "$bindir/pg_isready" -q -h "$state" -p "$port" -U postgres; then
+    pid=$(head -1 "$home/data/postmaster.pid" 2>/dev/null || true)
+    if [[ -n $pid ]] && "$bindir/pg_isready" -q -h "$home" -p "$port" -U postgres; then
         echo "$pid" > "$state/postgres.pid"
         break
     fi
     sleep 0.05
 done
-running || { echo "postgres-up.sh: the server did not start; see $state/postgres.log:" >&2; tail -5 "$state/postgres.log" >&2; exit 1; }
+running || { echo "postgres-up.sh: the server did not start; see $home/postgres.log:" >&2; tail -5 "$home/postgres.log" >&2; exit 1; }
 
 if [[ ${fresh:-0} == 1 ]]; then
     password=$(cat "$state/password")
-    psql -X -q -v ON_ERROR_STOP=1 -h "$state" -p "$port" -U postgres -d postgres \
+    psql -X -q -v ON_ERROR_STOP=1 -h "$home" -p "$port" -U postgres -d postgres \
         -v user="$user" -v password="$password" -v database="$database" >/dev/null <<'SQL'
 CREATE ROLE :"user" LOGIN PASSWORD :'password';
 CREATE DATABASE :"database" OWNER :"user" ENCODING 'UTF8';
