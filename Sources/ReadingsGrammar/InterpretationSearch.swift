@@ -143,7 +143,7 @@ struct InterpretationSearch {
         if chain.count == 1, chain[0].fraction == nil {
             return integerVal(chain).map { [Option(values: [$0], penalty: 0, notes: [])] } ?? []
         }
-        if chain[0].uinLabeled {
+        if chain[0].uinLabeled, chain.count > 1 {
             // A labeled UIN in groups is all of them or none: no guessing where it ends.
             var options = chainOptions([chain[0]])
             var rest = chainOptions(Array(chain.dropFirst()).map { var a = $0; a.joinableToNext = false; return a })
