@@ -111,8 +111,11 @@ extension ParseRun {
     /// For an `aside_near` phrase: its kind when a phrase of that kind stands before it on the
     /// same line (`ул. Ленина, д. 5`) or right after its number (`д. 5, кв. 12`).
     private func nearbyAsideKind(_ index: Int) -> String? {
-        guard !grammar.asideNear.isEmpty,
-              let kind = grammar.asideNear[PhraseTable.key(of: string(of: pieces[index]).unicodeScalars)] else { return nil }
+        guard !grammar.asideNear.isEmpty else { return nil }
+        let scalars = raw[pieces[index].first].start..<raw[pieces[index].end - 1].end
+        guard scalars.count <= grammar.asideNearLongest * 2,
+              let kind = grammar.asideNear[PhraseTable.key(of: scalars.lazy.compactMap { Unicode.Scalar(self.text.scalars[$0]) })]
+        else { return nil }
         func isKind(_ piece: Piece) -> Bool {
             if case .phrase(.aside(let other)) = piece.kind { return other == kind }
             return false
