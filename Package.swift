@@ -57,6 +57,9 @@ let package = Package(
         // libcurl (IMAP, POP3, SMTP, HTTP) through non-variadic wrappers, and the Swift layer over it.
         .systemLibrary(name: "CCurl", pkgConfig: "libcurl", providers: [.apt(["libcurl4-openssl-dev"])]),
         .target(name: "Curl", dependencies: ["CCurl", .product(name: "Logging", package: "swift-log")], swiftSettings: strict),
+        // libpq (PostgreSQL's C client) and the Swift layer over it (Gammu SMSD on PostgreSQL).
+        .systemLibrary(name: "CLibPQ", pkgConfig: "libpq", providers: [.apt(["libpq-dev"])]),
+        .target(name: "PostgreSQL", dependencies: ["CLibPQ"], swiftSettings: strict),
         // E-mail channels: IMAP and POP3 sources, SMTP replies.
         .target(
             name: "MailChannels",
@@ -67,7 +70,7 @@ let package = Package(
         .target(
             name: "SMSChannels",
             dependencies: [
-                "Curl", "MeterCore", "LedgerStore",
+                "Curl", "MeterCore", "LedgerStore", "PostgreSQL",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
@@ -102,7 +105,8 @@ let package = Package(
         .testTarget(name: "MeterCoreTests", dependencies: ["MeterCore", "LedgerStore", "ReadingsGrammar", "DefaultFiles"]),
         .testTarget(name: "ChannelsTests", dependencies: ["Channels", "MeterCore"]),
         .testTarget(name: "MailChannelsTests", dependencies: ["MailChannels", "Curl", "MeterCore", "MailMessage"]),
-        .testTarget(name: "SMSChannelsTests", dependencies: ["SMSChannels", "Curl", "MeterCore", "LedgerStore"]),
+        .testTarget(name: "PostgreSQLTests", dependencies: ["PostgreSQL"]),
+        .testTarget(name: "SMSChannelsTests", dependencies: ["SMSChannels", "Curl", "MeterCore", "LedgerStore", "PostgreSQL"]),
         .testTarget(name: "MetergateTests", dependencies: [], resources: [.copy("Fixtures")]),
     ]
 )

@@ -244,6 +244,19 @@ fi
     cat "$RUN/times"
     [[ -s $RUN/tokenizer.txt ]] && cat "$RUN/tokenizer.txt"
     echo '```'
-} >"$RESULTS.new"
-mv "$RESULTS.new" "$RESULTS"
-cat "$RESULTS"
+} >"$RUN/core.md"
+# The core figures replace the part of results.md between the core markers (or go on top);
+# the channel benchmarks' sections below them are kept.
+python3 - "$RESULTS" "$RUN/core.md" <<'PY'
+import pathlib, sys
+results, core = pathlib.Path(sys.argv[1]), pathlib.Path(sys.argv[2]).read_text()
+begin, end = "<!-- core benchmarks: begin -->", "<!-- core benchmarks: end -->"
+block = f"{begin}\n{core.rstrip()}\n{end}\n"
+old = results.read_text() if results.exists() else ""
+if begin in old and end in old:
+    new = old[:old.index(begin)] + block + old[old.index(end) + len(end):].lstrip("\n")
+else:
+    new = block + ("\n" + old if old else "")
+results.write_text(new)
+PY
+cat "$RUN/core.md"

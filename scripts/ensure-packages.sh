@@ -2,7 +2,7 @@
 # Installs the Debian packages metergate needs to build and test, when missing.
 # usage: scripts/ensure-packages.sh [extra packages...]
 set -euo pipefail
-needed=(libsqlite3-dev libcurl4-openssl-dev libssl-dev python3 "$@")
+needed=(libsqlite3-dev libcurl4-openssl-dev libpq-dev libssl-dev python3 "$@")
 missing=()
 for package in "${needed[@]}"; do
     dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")

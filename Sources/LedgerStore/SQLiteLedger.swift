@@ -9,10 +9,17 @@ public final class SQLiteLedger: Sendable {
     let dbQueue: DatabaseQueue
     /// Prepared statements of the message path, for `dbQueue`'s single connection.
     let statements = RawStatements()
+    /// Checkpoints the WAL off the writer's thread.
+    let checkpointer: WALCheckpointer
     public let path: String
 
     /// Opens (creating when missing) and migrates the ledger at `path`.
-    public init(path: String) throws {
+    public convenience init(path: String) throws {
+        try self.init(path: path, checkpointFrames: 8192)
+    }
+
+    /// `checkpointFrames`: the WAL length (pages) that starts a checkpoint (tests use small ones).
+    init(path: String, checkpointFrames: Int32) throws {
         self.path = path
         let directory = URL(fileURLWithPath: path).deletingLastPathComponent()
         do {
@@ -36,9 +43,7 @@ public final class SQLiteLedger: Sendable {
             // more than SQLite's 2 MiB page cache (128 MiB at most; pages are allocated only as they
             // are read, so an idle daemon stays small).
             try db.execute(sql: "PRAGMA cache_size = -131072")
-            // Checkpoint every ~32 MiB of WAL rather than 4 MiB: index pages written by many
-            // group commits are copied to the database once; the WAL file is cut back after.
-            try db.execute(sql: "PRAGMA wal_autocheckpoint = 8192")
+            // The WAL file is cut back to 64 MiB after a checkpoint emptied it.
             try db.execute(sql: "PRAGMA journal_size_limit = 67108864")
         }
         do {
@@ -50,6 +55,17 @@ public final class SQLiteLedger: Sendable {
             try Self.migrator.migrate(dbQueue)
         } catch {
             throw LedgerError(.migrate, "cannot migrate the store \(path)", underlying: error)
+        }
+        // Checkpoint every ~32 MiB of WAL rather than 4 MiB (index pages written by many group
+        // commits are copied to the database once), on a connection of its own.
+        do {
+            checkpointer = try WALCheckpointer(path: path, threshold: checkpointFrames)
+        } catch {
+            throw LedgerError(.open, "cannot open the store \(path) for checkpoints", underlying: error)
+        }
+        let checkpointer = self.checkpointer
+        dbQueue.inDatabase { db in
+            if let connection = db.sqliteConnection { checkpointer.install(on: connection) }
         }
     }
 

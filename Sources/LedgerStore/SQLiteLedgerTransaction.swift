@@ -74,27 +74,33 @@ struct SQLiteLedgerTransaction: LedgerTransaction {
     /// One index walk over the account's recent accepted and held submissions (the newest
     /// 200: an account with more in one period is not a real case).
     func priorState(uin: String, period: String, values: [String]) throws -> (latestAccepted: [String: String], alreadyRecorded: Bool) {
+        // No ORDER BY: sorting the rows would take a temporary b-tree on every message; an
+        // account has a few rows a year, and the newest accepted one is picked here.
         let statement = try statement("""
-            SELECT status, period, meters, vals FROM submission
-            WHERE uin = ? AND status IN ('accepted', 'held') ORDER BY id DESC LIMIT 200
+            SELECT id, status, period, meters, vals FROM submission
+            WHERE uin = ? AND status IN ('accepted', 'held')
             """)
         defer { statement.reset() }
         statement.bind(1, uin)
         let joined = SQLiteLedger.joined(values)
-        var latest: [String: String]?
+        var latestID: Int64 = .min
+        var latest: (meters: String, values: String)?
         var recorded = false
         while try statement.step() {
-            if latest == nil, statement.text(0) == "accepted" {
-                var map: [String: String] = [:]
-                for (meter, value) in zip(SQLiteLedger.split(statement.text(2) ?? ""), SQLiteLedger.split(statement.text(3) ?? "")) {
-                    map[meter] = value
-                }
-                latest = map
+            let id = statement.int(0) ?? .min
+            if id > latestID, statement.text(1) == "accepted" {
+                latestID = id
+                latest = (statement.text(3) ?? "", statement.text(4) ?? "")
             }
-            if !recorded, statement.text(1) == period, statement.text(3) == joined { recorded = true }
-            if latest != nil, recorded { break }
+            if !recorded, statement.text(2) == period, statement.text(4) == joined { recorded = true }
         }
-        return (latest ?? [:], recorded)
+        var map: [String: String] = [:]
+        if let latest {
+            for (meter, value) in zip(SQLiteLedger.split(latest.meters), SQLiteLedger.split(latest.values)) {
+                map[meter] = value
+            }
+        }
+        return (map, recorded)
     }
 
     func insertMessage(_ message: NewMessage) throws -> Int64 {

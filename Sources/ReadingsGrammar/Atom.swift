@@ -4,6 +4,8 @@ struct Atom {
         case plain
         /// "20.11": a date by default, a decimal reading as a penalised alternative.
         case dateDecimal
+        /// "20/11": a date by default, two numbers (`digits`, `fraction`) as a penalised alternative.
+        case datePair
         /// "89031234567": a phone by default, a number as a penalised alternative.
         case phoneNumber
     }

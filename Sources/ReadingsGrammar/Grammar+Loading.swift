@@ -1,6 +1,6 @@
 extension Grammar {
     static let listKeys = ["uin", "uin_filler", "hint", "zone", "meter", "noise", "unit", "aside",
-                           "aside_after", "month", "year_word", "quote_intro", "lookalike"]
+                           "aside_after", "aside_near", "month", "year_word", "quote_intro", "lookalike"]
     static let settingKeys = ["uin_digits", "fraction_digits", "max_reading_digits",
                               "max_interpretations", "thousands_separators"]
 
@@ -71,6 +71,16 @@ extension Grammar {
                     throw fail(.conflict, "look-alike '\(item)' already stands for \(Character(Unicode.Scalar(old)))")
                 }
                 lookalikes[s] = UInt8(digit.value)
+            }
+            return
+        case "aside_near":
+            guard let argument, !argument.isEmpty else {
+                throw fail(.badValue, "'aside_near' needs a kind, e.g. 'aside_near address: д'")
+            }
+            for item in items {
+                let phraseKey = PhraseTable.key(of: item.unicodeScalars)
+                guard !phraseKey.isEmpty else { throw fail(.emptySynonym, "synonym '\(item)' has no letters, digits or symbols") }
+                asideNear[phraseKey] = argument.lowercased()
             }
             return
         case "zone", "meter":

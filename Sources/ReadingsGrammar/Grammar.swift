@@ -20,6 +20,13 @@ public struct Grammar: Sendable {
     /// Look-alike character → ASCII digit byte.
     var lookalikes = LookalikeTable()
     var phrases = PhraseTable()
+    /// `aside_near KIND: …`: folded phrase → KIND. Such a phrase (usually also a label, like
+    /// `д`) sets the number after it aside only beside a KIND phrase (`ул. Ленина д. 5 кв. 12`).
+    var asideNear: [[UInt32]: String] = [:] {
+        didSet { asideNearLongest = asideNear.keys.map(\.count).max() ?? 0 }
+    }
+    /// The longest `asideNear` key, in scalars (a quick rejection).
+    private(set) var asideNearLongest = 0
     /// Folded phrase key → where it was defined (only while loading).
     var origins: [[UInt32]: Origin] = [:]
 

@@ -12,7 +12,9 @@ struct InterpretationSearch {
         case joined(raw: String, value: MeterValue)
         case decimalMark(comma: Bool)
         case twoNumbers(raw: String)
+        case thousandsMark(raw: String, value: MeterValue)
         case decimalNotDate(raw: String)
+        case numbersNotDate(raw: String)
         case numberNotPhone(raw: String)
         case uinAfterHint(raw: String)
         case anotherUIN(raw: String)
@@ -24,7 +26,9 @@ struct InterpretationSearch {
             case .joined(let raw, let value): "joined '\(raw)' as \(value)"
             case .decimalMark(let comma): "'\(comma ? "," : ".")' read as decimal \(comma ? "comma" : "point")"
             case .twoNumbers(let raw): "'\(raw)' read as two numbers"
+            case .thousandsMark(let raw, let value): "'\(raw)' read as \(value) (a thousands mark)"
             case .decimalNotDate(let raw): "'\(raw)' read as a decimal reading, not a date"
+            case .numbersNotDate(let raw): "'\(raw)' read as two numbers, not a date"
             case .numberNotPhone(let raw): "'\(raw)' read as a number, not a phone"
             case .uinAfterHint(let raw): "'\(raw)' after a reading hint read as a UIN"
             case .anotherUIN(let raw): "'\(raw)' read as another UIN"
@@ -92,6 +96,13 @@ struct InterpretationSearch {
                 }
                 segments.append(options)
                 a += 1
+            case .datePair:
+                var options = [Option(values: [], penalty: 0, notes: [])]
+                if let v = integerVal(atom, splitFraction: true), let f = fractionVal(atom) {
+                    options.append(Option(values: [v, f], penalty: 1, notes: [.numbersNotDate(raw: atom.raw)]))
+                }
+                segments.append(options)
+                a += 1
             case .phoneNumber:
                 var options = [Option(values: [], penalty: 0, notes: [])]
                 if let v = integerVal([atom]) {
@@ -105,8 +116,17 @@ struct InterpretationSearch {
                     let next = chain.last! + 1
                     guard next < atoms.count else { break }
                     let atom = atoms[next]
-                    guard atom.kind == .plain, atom.digits.utf8.count == 3, !atom.uinLabeled,
-                          atoms[chain[0]].digits.utf8.count <= 3, !atoms[chain[0]].uinLabeled else { break }
+                    let head = atoms[chain[0]]
+                    if head.uinLabeled {
+                        // "УИН 123 456 789": a labeled UIN written in groups of 1-4 digits.
+                        let sofar = chain.reduce(0) { $0 + atoms[$1].digits.utf8.count }
+                        guard head.digits.utf8.count < grammar.uinDigits.lowerBound, atom.kind == .plain,
+                              (1...4).contains(atom.digits.utf8.count), !atom.uinLabeled, atom.zone == nil,
+                              sofar < grammar.uinDigits.upperBound else { break }
+                    } else {
+                        guard atom.kind == .plain, atom.digits.utf8.count == 3, !atom.uinLabeled,
+                              head.digits.utf8.count <= 3 else { break }
+                    }
                     chain.append(next)
                 }
                 let options = chainOptions(chain.map { atoms[$0] })
@@ -122,6 +142,22 @@ struct InterpretationSearch {
     private func chainOptions(_ chain: [Atom]) -> [Option] {
         if chain.count == 1, chain[0].fraction == nil {
             return integerVal(chain).map { [Option(values: [$0], penalty: 0, notes: [])] } ?? []
+        }
+        if chain[0].uinLabeled, chain.count > 1 {
+            // A labeled UIN in groups is all of them or none: no guessing where it ends.
+            var options = chainOptions([chain[0]])
+            var rest = chainOptions(Array(chain.dropFirst()).map { var a = $0; a.joinableToNext = false; return a })
+            if rest.isEmpty { rest = [Option(values: [], penalty: 0, notes: [])] }
+            options = options.flatMap { head in
+                rest.filter { $0.penalty == 0 }.map {
+                    Option(values: head.values + $0.values, penalty: head.penalty, notes: head.notes + $0.notes)
+                }
+            }
+            if chain.last!.fraction == nil, let v = integerVal(chain) {
+                // The label's own number is too short to be a UIN: the groups are the UIN.
+                return [Option(values: [v], penalty: 0, notes: [.joined(raw: v.raw, value: v.value)])]
+            }
+            return options
         }
         var options: [Option] = []
         let gaps = chain.count - 1
@@ -148,6 +184,12 @@ struct InterpretationSearch {
                     if last.count > 1 { n.append(.joined(raw: v.raw, value: v.value)) }
                     n.append(.decimalMark(comma: lastAtom.raw.contains(",")))
                     options.append(Option(values: values + [v], penalty: joins, notes: n))
+                }
+                // "17.300": a decimal 17.3 to a careful reader, or 17300 written with a
+                // thousands mark; offered too, and the accounts decide (both fitting: ambiguous).
+                if last.count == 1, let v = thousandsVal(lastAtom) {
+                    options.append(Option(values: values + [v], penalty: joins + 1,
+                                          notes: notes + [.thousandsMark(raw: lastAtom.raw, value: v.value)]))
                 }
                 if let v = integerVal(last, splitFraction: true), let f = fractionVal(lastAtom) {
                     var n = notes
@@ -189,10 +231,13 @@ struct InterpretationSearch {
         // A UIN written in groups ("8 986 432") may be one when the groups make a UIN's length.
         let canUIN = grammar.uinDigits.contains(digits.utf8.count)
             && group.allSatisfy { $0.zone == nil && !$0.unit && $0.kind != .phoneNumber }
-        let canReading = value.significantIntegerDigits <= grammar.maxReadingDigits
+        // The groups after a UIN label are the labeled UIN, never a reading.
+        let labeled = first.uinLabeled
+        if labeled, !canUIN { return nil }
+        let canReading = !labeled && value.significantIntegerDigits <= grammar.maxReadingDigits
         guard canUIN || canReading else { return nil }
         return Val(value: value, raw: raw, uinText: digits, zone: group.lazy.compactMap(\.zone).first,
-                   uinLabeled: false, afterHint: first.afterHint, canUIN: canUIN, canReading: canReading)
+                   uinLabeled: labeled, afterHint: first.afterHint, canUIN: canUIN, canReading: canReading)
     }
 
     private func decimalVal(_ atom: Atom, joinedWith head: [Atom] = []) -> Val? {
@@ -202,6 +247,15 @@ struct InterpretationSearch {
         let raw = (head.map(\.raw) + [atom.raw]).joined(separator: " ")
         return Val(value: value, raw: raw, uinText: digits, zone: head.lazy.compactMap(\.zone).first ?? atom.zone,
                    uinLabeled: false, afterHint: (head.first ?? atom).afterHint, canUIN: false, canReading: true)
+    }
+
+    /// "17.300", "1,250": one to three digits, a mark, exactly three digits.
+    private func thousandsVal(_ atom: Atom) -> Val? {
+        guard let fraction = atom.fraction, fraction.utf8.count == 3, (1...3).contains(atom.digits.utf8.count),
+              atom.digits.utf8.first != UInt8(ascii: "0"),
+              let value = MeterValue(atom.digits + fraction) else { return nil }
+        return Val(value: value, raw: atom.raw, uinText: atom.digits + fraction, zone: atom.zone, uinLabeled: false,
+                   afterHint: atom.afterHint, canUIN: false, canReading: true)
     }
 
     private func fractionVal(_ atom: Atom) -> Val? {

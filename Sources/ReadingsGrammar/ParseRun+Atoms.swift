@@ -16,6 +16,11 @@ extension ParseRun {
                 atoms.append(Atom(kind: .dateDecimal, digits: digits(ofRaw: a), fraction: digits(ofRaw: b), raw: whole,
                                   integerRaw: string(raw[a].start, raw[a].end), fractionRaw: string(raw[b].start, raw[b].end)))
                 atomPiece.append(index)
+            case .dateOrPair:
+                let a = piece.first, b = piece.first + 2
+                atoms.append(Atom(kind: .datePair, digits: digits(ofRaw: a), fraction: digits(ofRaw: b), raw: string(of: piece),
+                                  integerRaw: string(raw[a].start, raw[a].end), fractionRaw: string(raw[b].start, raw[b].end)))
+                atomPiece.append(index)
             case .phone(maybeNumber: true):
                 let whole = string(of: piece)
                 atoms.append(Atom(kind: .phoneNumber, digits: digits(ofRaw: piece.first), raw: whole, integerRaw: whole, fractionRaw: ""))

@@ -92,7 +92,13 @@ extension ParseRun {
                     pieces[target].uinLabeled = true
                 }
             case .zone:
-                zoneLabels.append(index)
+                if let kind = nearbyAsideKind(index) {
+                    pieces[index].kind = .phrase(.aside(kind))
+                    note(piece: index, "'\(string(of: pieces[index]))' read as part of an \(kind)")
+                    bindAside(index, kind)
+                } else {
+                    zoneLabels.append(index)
+                }
             case .noise:
                 note(piece: index, "noise")
             default:
@@ -100,6 +106,40 @@ extension ParseRun {
             }
         }
         bindZones(zoneLabels)
+    }
+
+    /// For an `aside_near` phrase: its kind when a phrase of that kind stands before it on the
+    /// same line (`ул. Ленина, д. 5`) or right after its number (`д. 5, кв. 12`).
+    private func nearbyAsideKind(_ index: Int) -> String? {
+        guard !grammar.asideNear.isEmpty else { return nil }
+        let scalars = raw[pieces[index].first].start..<raw[pieces[index].end - 1].end
+        guard scalars.count <= grammar.asideNearLongest * 2,
+              let kind = grammar.asideNear[PhraseTable.key(of: scalars.lazy.compactMap { Unicode.Scalar(self.text.scalars[$0]) })]
+        else { return nil }
+        func isKind(_ piece: Piece) -> Bool {
+            if case .phrase(.aside(let other)) = piece.kind { return other == kind }
+            return false
+        }
+        // Back over the street's words and the address's own numbers; any other number or
+        // label (a UIN, a reading) ends the address.
+        var k = index - 1
+        while k >= 0, index - k <= 12, pieces[k].kind != .newline {
+            if isKind(pieces[k]) { return kind }
+            if pieces[k].isNumber, pieces[k].aside != kind { break }
+            if case .phrase(let meaning) = pieces[k].kind, meaning != .noise { break }
+            k -= 1
+        }
+        guard let number = numberAfter(index, .label, maxGap: 3) else { return nil }
+        k = number + 1
+        while k < pieces.count, k - number <= 5 {
+            if isKind(pieces[k]) { return kind }
+            switch pieces[k].kind {
+            case .space, .punct: k += 1
+            case .word where raw[pieces[k].first].length == 1 && pieces[k].end - pieces[k].first == 1: k += 1  // "5а"
+            default: return nil
+            }
+        }
+        return nil
     }
 
     private mutating func setAside(_ index: Int, _ kind: String) {
@@ -158,7 +198,9 @@ extension ParseRun {
 
     /// Meter labels bind to the next number ("день 21911"); when the text writes them after
     /// the numbers ("21911 день 7779 ночь") they bind to the number before.
-    private mutating func bindZones(_ labels: [Int]) {
+    private mutating func bindZones(_ allLabels: [Int]) {
+        let grouped = bindLabelGroups(allLabels)
+        let labels = allLabels.filter { !grouped.contains($0) }
         guard !labels.isEmpty else { return }
         func free(_ k: Int?) -> Int? {
             guard let k, pieces[k].zone == nil, pieces[k].aside == nil, !pieces[k].uinLabeled else { return nil }
@@ -166,15 +208,32 @@ extension ParseRun {
         }
         let after = labels.map { numberAfter($0, .label, maxGap: 4) }
         let before = labels.map { numberBefore($0) }
-        let suffixMode = after.last! == nil && before.allSatisfy { $0 != nil }
-            && zip(labels, before).allSatisfy { label, number in number.map { !pieces[$0].uinLabeled } ?? false }
+        /// The numbers each label takes when labels precede their numbers (falling back to the
+        /// number before) or follow them; a number is taken once.
+        func targets(suffix: Bool) -> [Int?] {
+            var taken = Set<Int>()
+            return labels.indices.map { n in
+                func usable(_ k: Int?) -> Int? {
+                    guard let k = free(k), !taken.contains(k), !isLoneUINCandidate(k) else { return nil }
+                    return k
+                }
+                let target = suffix ? usable(before[n]) : usable(after[n]) ?? usable(before[n])
+                if let target { taken.insert(target) }
+                return target
+            }
+        }
+        // Labels after their numbers ("21911 день 7779 ночь") only when the last label has no
+        // number after it and that reading binds more labels: a trailing empty label
+        // ("Т1 12345 Т2 2345 Т3") must not shift every reading to the label after it.
+        let prefix = targets(suffix: false)
+        var chosen = prefix
+        if after.last! == nil, before.allSatisfy({ $0.map { !pieces[$0].uinLabeled } ?? false }) {
+            let suffix = targets(suffix: true)
+            if suffix.compactMap({ $0 }).count > prefix.compactMap({ $0 }).count { chosen = suffix }
+        }
         for (n, label) in labels.enumerated() {
             guard case .phrase(.zone(let zone)) = pieces[label].kind else { continue }
-            var target = suffixMode ? free(before[n]) : free(after[n])
-            if !suffixMode, let candidate = target, isLoneUINCandidate(candidate) { target = nil }
-            if target == nil, !suffixMode, let candidate = free(before[n]), !isLoneUINCandidate(candidate) { target = candidate }
-            if suffixMode, let candidate = target, isLoneUINCandidate(candidate) { target = nil }
-            if let target {
+            if let target = chosen[n] {
                 pieces[target].zone = zone
                 if let fraction = fractionPart(ofInteger: target) { pieces[fraction].zone = zone }
                 note(piece: label, "label '\(string(of: pieces[label]))' → \(zone)")
@@ -182,5 +241,92 @@ extension ParseRun {
                 note(piece: label, "label '\(string(of: pieces[label]))' (\(zone)) has no number")
             }
         }
+    }
+
+    /// Labels written as one group (`день/ночь 12345/2345`, `Т1 Т2: 100 200`,
+    /// `12345/2345 (день/ночь)`, `12345 2345 день ночь`), pair in order with a group of as many numbers right after
+    /// them (or, failing that, right before them). A group that matches no such numbers binds
+    /// none of its labels: the numbers are then read in the account's order, never paired
+    /// crosswise. Returns the labels of every group.
+    private mutating func bindLabelGroups(_ labels: [Int]) -> Set<Int> {
+        var grouped = Set<Int>()
+        var i = 0
+        while i < labels.count {
+            var group = [labels[i]]
+            var j = i + 1
+            while j < labels.count, joinedLabels(group.last!, labels[j]) {
+                group.append(labels[j])
+                j += 1
+            }
+            i = j
+            guard group.count >= 2 else { continue }
+            grouped.formUnion(group)
+            let names = group.map { string(of: pieces[$0]) }.joined(separator: "/")
+            let after = numberGroup(from: numberAfter(group.last!, .label, maxGap: 4), forward: true)
+            let before = numberGroup(from: numberBefore(group.first!), forward: false)
+            let numbers = after.count == group.count ? after : before.count == group.count ? before.reversed() : []
+            guard !numbers.isEmpty else {
+                note(piece: group[0], "labels '\(names)' match no group of \(group.count) numbers: not used")
+                continue
+            }
+            for (label, number) in zip(group, numbers) {
+                guard case .phrase(.zone(let zone)) = pieces[label].kind else { continue }
+                pieces[number].zone = zone
+                if let fraction = fractionPart(ofInteger: number) { pieces[fraction].zone = zone }
+            }
+            note(piece: group[0], "labels '\(names)' → the \(group.count) numbers in order")
+        }
+        return grouped
+    }
+
+    /// Two labels of one group: nothing but spaces and at most one '/', ',' or ';' between.
+    private func joinedLabels(_ a: Int, _ b: Int) -> Bool {
+        var marks = 0
+        for k in (a + 1)..<b {
+            switch pieces[k].kind {
+            case .space: continue
+            case .punct(let c) where c == 0x2F || c == 0x2C || c == 0x3B: marks += 1
+            default: return false
+            }
+        }
+        return marks <= 1
+    }
+
+    /// Free numbers joined by '/', ';' or ',' (or else by spaces alone: every join of a group is
+    /// of the same kind), starting at `start` and going forward or backward, each with its
+    /// decimal fraction. The text's first UIN-shaped number never joins a group.
+    private func numberGroup(from start: Int?, forward: Bool) -> [Int] {
+        func free(_ k: Int) -> Bool {
+            pieces[k].isNumber && pieces[k].zone == nil && pieces[k].aside == nil && !pieces[k].uinLabeled
+                && !isLoneUINCandidate(k)
+        }
+        guard let start, free(start) else { return [] }
+        var group = [forward ? start : integerPart(ofFraction: start) ?? start]
+        var bySlash: Bool?
+        while group.count < 16 {
+            let last = group.last!
+            var k = forward ? (fractionPart(ofInteger: last) ?? last) + 1 : last - 1
+            var spaces = 0
+            var slashes = 0
+            while k >= 0, k < pieces.count {
+                if pieces[k].isSpace {
+                    spaces += 1
+                } else if case .punct(let c) = pieces[k].kind, c == 0x2F || c == 0x3B || c == 0x2C {
+                    slashes += 1
+                } else {
+                    break
+                }
+                k += forward ? 1 : -1
+            }
+            guard slashes <= 1, spaces + slashes > 0, bySlash == nil || bySlash == (slashes == 1),
+                  k >= 0, k < pieces.count, free(k) else { break }
+            bySlash = slashes == 1
+            if !forward, let integer = integerPart(ofFraction: k) {
+                group.append(integer)
+            } else {
+                group.append(k)
+            }
+        }
+        return group
     }
 }

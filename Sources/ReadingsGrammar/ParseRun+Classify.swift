@@ -179,6 +179,10 @@ extension ParseRun {
 
     private mutating func classifyDigits(at i: Int) -> Int {
         if let end = dateEnd(at: i) {
+            if end == i + 3, isPunct(i + 1, 0x2F) {
+                addAside(.dateOrPair, i, end, "date set aside (or two numbers)")
+                return end
+            }
             let maybeDecimal = end == i + 3 && isPunct(i + 1, 0x2E) && raw[i + 2].length == 2 && raw[i].length <= 2
             addAside(.date(maybeDecimal: maybeDecimal), i, end, maybeDecimal ? "date set aside (or a decimal reading)" : "date set aside")
             return end
@@ -229,6 +233,11 @@ extension ParseRun {
             }
             if end == nil, sep != 0x2D, a.length <= 2, (1...12).contains(a.value), b.length == 4,
                (1900...2099).contains(b.value), !followedByDigitsAfterPunct(i + 3) {
+                end = i + 3
+            }
+            // "20/11" after a reading: a day and month, or two small readings.
+            if end == nil, sep == 0x2F, a.length <= 2, (1...31).contains(a.value), b.length <= 2, (1...12).contains(b.value),
+               !followedByDigitsAfterPunct(i + 3), !(i >= 2 && punct(i - 1) != nil && raw[i - 2].kind == .digits) {
                 end = i + 3
             }
             if end == nil, sep == 0x2E, a.length <= 2, (1...31).contains(a.value), b.length == 2, (1...12).contains(b.value),

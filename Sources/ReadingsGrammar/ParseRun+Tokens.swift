@@ -12,7 +12,7 @@ extension ParseRun {
             case .symbol: kind = .noise
             case .punct, .space: kind = .separator
             case .newline: kind = .lineBreak
-            case .date: kind = .date
+            case .date, .dateOrPair: kind = .date
             case .time: kind = .time
             case .phone: kind = .phone
             case .email: kind = .email

@@ -10,6 +10,8 @@ struct Piece {
         case newline
         case phrase(PhraseMeaning)
         case date(maybeDecimal: Bool)
+        /// "20/11": a day and month by default, two readings as a penalised alternative.
+        case dateOrPair
         case time
         case phone(maybeNumber: Bool)
         case email

@@ -56,7 +56,10 @@ struct TextNormalizer {
             count += 1
             var s = scalar.value
             if s >= 0x80 {
-                if Self.isSpaceLike(s) {
+                if Self.isSuperscriptOrFraction(s) {
+                    // "м³", "½": NFKC would make digits of them; they are never a reading.
+                    s = Self.nonJoinableMark
+                } else if Self.isSpaceLike(s) {
                     s = thousandsSeparators.contains(s) ? 0x20 : Self.nonJoinableMark
                 } else if s == 0x1F {
                     s = 0x09
@@ -130,6 +133,12 @@ struct TextNormalizer {
         (s >= 0x200B && s <= 0x200D) || s == 0x2060 || s == 0xFEFF || s == 0xAD
             || (s >= 0xFE00 && s <= 0xFE0F) || s == 0x20E3 || (s >= 0xE0100 && s <= 0xE01EF) || s == 0xFFFE || s == 0xFFFF
             || (s >= 0x2061 && s <= 0x2064) || s == 0x200E || s == 0x200F || (s >= 0x202A && s <= 0x202E)
+    }
+
+    /// Superscript and subscript digits and signs (`²`, `³`, `¹`, `⁴`, `₂`), vulgar fractions (`½`).
+    static func isSuperscriptOrFraction(_ s: UInt32) -> Bool {
+        s == 0xB2 || s == 0xB3 || s == 0xB9 || (s >= 0xBC && s <= 0xBE) || (s >= 0x2070 && s <= 0x209F)
+            || (s >= 0x2150 && s <= 0x215F) || s == 0x2189
     }
 
     static func isDash(_ s: UInt32) -> Bool {

@@ -43,6 +43,8 @@ struct GrammarLoadingTests {
         ("unit: 1квт", 1, "must not start with a digit"),
         ("thousands_separators = space, tab2", 1, "unknown space 'tab2'"),
         ("aside: тел", 1, "needs a kind"),
+        ("aside_near: д", 1, "needs a kind"),
+        ("aside_near address: д, ,", 1, "empty synonym"),
     ]
 
     @Test(arguments: broken)

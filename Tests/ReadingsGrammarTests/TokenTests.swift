@@ -72,6 +72,9 @@ struct TokenTests {
         ("№ 5", "№ 5"),
         ("ｋＷｈ", "kWh"),
         ("и\u{0306}", "й"),
+        ("12345 м³", "12345 м "),
+        ("12345 ½", "12345  "),
+        ("x²", "x "),
     ]
 
     @Test(arguments: normalizations)

@@ -185,8 +185,10 @@ struct SMSDDatabaseFile {
         #expect(!FileManager.default.fileExists(atPath: "/nonexistent/smsd.db"))
     }
 
-    @Test func postgresURLsAreRefused() {
-        #expect(GammuSMSDDatabase.validate("postgres://smsd@127.0.0.1/smsd")?.contains("PostgreSQL") == true)
+    @Test func postgresURLsAreTakenAndMalformedOnesRefused() {
+        #expect(GammuSMSDDatabase.validate("postgres://smsd@127.0.0.1/smsd") == nil)
+        #expect(GammuSMSDDatabase.validate("postgresql://smsd@127.0.0.1:70000/smsd")?.contains("PostgreSQL") == true)
+        #expect(GammuSMSDDatabase.validate("mysql://smsd@127.0.0.1/smsd")?.contains("postgresql://") == true)
         #expect(GammuSMSDDatabase.validate("/var/spool/gammu/smsd.db") == nil)
     }
 }

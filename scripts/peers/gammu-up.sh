@@ -9,6 +9,10 @@
 #   GAMMU_PHONE_ID     SMSD's PhoneID (default harness)
 #   GAMMU_WAL=1        put the new database in WAL mode (SMSD ingests ~10x faster; default:
 #                      the rollback journal SMSD's schema comes with)
+#   GAMMU_DRIVER       sqlite3 (default) or pgsql: SMSD's `native_pgsql` driver against a
+#                      PostgreSQL server of its own started by postgres-up.sh in STATE/postgres
+#                      (schema: examples/pgsql.sql; GAMMU_DATABASE is then its URL, without the
+#                      password, which is in GAMMU_PASSWORD_FILE)
 # GAMMU_POLL_S=0 makes SMSD loop without pausing: it then "sends" one outbox row per loop,
 # ~12/s with the dummy phone (1/s at the default), at the price of a busy CPU core.
 #
@@ -22,16 +26,46 @@ mkdir -p "$state"
 state=$(cd "$state" && pwd)
 poll=${GAMMU_POLL_S:-1}
 phone_id=${GAMMU_PHONE_ID:-harness}
-schema=${GAMMU_SCHEMA:-/usr/share/doc/gammu-smsd/examples/sqlite.sql}
+driver=${GAMMU_DRIVER:-sqlite3}
+[[ $driver == sqlite3 || $driver == pgsql ]] || { echo "gammu-up.sh: GAMMU_DRIVER must be sqlite3 or pgsql" >&2; exit 2; }
+if [[ $driver == pgsql ]]; then
+    schema=${GAMMU_SCHEMA:-/usr/share/doc/gammu-smsd/examples/pgsql.sql}
+else
+    schema=${GAMMU_SCHEMA:-/usr/share/doc/gammu-smsd/examples/sqlite.sql}
+fi
+here=$(cd "$(dirname "$0")" && pwd)
 
 command -v gammu-smsd >/dev/null || { echo "gammu-up.sh: gammu-smsd is not installed (scripts/peers/gammu.packages)" >&2; exit 127; }
-[[ -e /usr/lib/x86_64-linux-gnu/dbd/libdbdsqlite3.so || -n $(find /usr/lib -name 'libdbdsqlite3.so' -print -quit 2>/dev/null) ]] \
+[[ $driver == pgsql ]] || [[ -e /usr/lib/x86_64-linux-gnu/dbd/libdbdsqlite3.so || -n $(find /usr/lib -name 'libdbdsqlite3.so' -print -quit 2>/dev/null) ]] \
     || { echo "gammu-up.sh: libdbd-sqlite3 is not installed (scripts/peers/gammu.packages)" >&2; exit 127; }
 
+# The PostgreSQL server (pgsql): started, or only its settings when it runs.
+if [[ $driver == pgsql ]]; then
+    pg_settings=$("$here/postgres-up.sh" "$state/postgres") || exit 1
+    eval "$(grep -E '^PG_[A-Z_]+=' <<<"$pg_settings" | sed 's/^/export /')"
+    export PGPASSWORD
+    PGPASSWORD=$(cat "$PG_PASSWORD_FILE")
+fi
+pg() {
+    psql -X -q -At -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "$PG_PORT" -U "$PG_USER" -d "$PG_DATABASE" "$@"
+}
+
 settings() {
+    if [[ $driver == pgsql ]]; then
+        cat <<SETTINGS
+GAMMU_DRIVER=pgsql
+GAMMU_DATABASE=$PG_URL
+GAMMU_PASSWORD_FILE=$PG_PASSWORD_FILE
+GAMMU_PG_PORT=$PG_PORT
+GAMMU_PG_USER=$PG_USER
+GAMMU_PG_DATABASE=$PG_DATABASE
+GAMMU_PG_STATE=$PG_STATE
+SETTINGS
+    else
+        echo "GAMMU_DATABASE=$state/smsd.db"
+    fi
     cat <<SETTINGS
 GAMMU_STATE=$state
-GAMMU_DATABASE=$state/smsd.db
 GAMMU_PHONE_DIR=$state/phone
 GAMMU_PHONE_ID=$phone_id
 GAMMU_PID=$(cat "$state/smsd.pid" 2>/dev/null || echo 0)
@@ -51,7 +85,13 @@ if running; then
     exit 0
 fi
 
-if [[ ! -s $state/smsd.db ]]; then
+if [[ $driver == pgsql ]]; then
+    if [[ $(pg -c "SELECT to_regclass('inbox') IS NOT NULL") != t ]]; then
+        [[ -r $schema ]] || { echo "gammu-up.sh: schema $schema not found (set GAMMU_SCHEMA)" >&2; exit 1; }
+        # PostgreSQL >= 9 has plpgsql already: the schema's CREATE LANGUAGE would fail.
+        grep -v '^CREATE LANGUAGE plpgsql;' "$schema" | pg >/dev/null
+    fi
+elif [[ ! -s $state/smsd.db ]]; then
     [[ -r $schema ]] || { echo "gammu-up.sh: schema $schema not found (set GAMMU_SCHEMA)" >&2; exit 1; }
     sqlite3 "$state/smsd.db" < "$schema"
     [[ ${GAMMU_WAL:-0} == 1 ]] && sqlite3 "$state/smsd.db" "PRAGMA journal_mode = WAL" >/dev/null
@@ -65,9 +105,12 @@ device = $state/phone/
 
 [smsd]
 service = sql
-driver = sqlite3
-database = smsd.db
-dbdir = $state/
+$(if [[ $driver == pgsql ]]; then
+    printf 'driver = native_pgsql\nhost = 127.0.0.1:%s\nuser = %s\npassword = %s\ndatabase = %s\n' \
+        "$PG_PORT" "$PG_USER" "$PGPASSWORD" "$PG_DATABASE"
+else
+    printf 'driver = sqlite3\ndatabase = smsd.db\ndbdir = %s/\n' "$state"
+fi)
 logfile = $state/smsd.log
 debuglevel = 0
 phoneid = $phone_id
@@ -89,7 +132,8 @@ TZ=UTC setsid gammu-smsd -c "$state/smsdrc" --pid "$state/smsd.pid" </dev/null >
 # Ready when SMSD has registered its phone.
 for _ in $(seq 1 100); do
     if [[ -s $state/smsd.pid ]] && running \
-        && [[ $(sqlite3 "$state/smsd.db" "SELECT COUNT(*) FROM phones WHERE ID = '$phone_id'" 2>/dev/null) == 1 ]]; then
+        && [[ $(if [[ $driver == pgsql ]]; then pg -c "SELECT COUNT(*) FROM phones WHERE \"ID\" = '$phone_id'"; \
+                else sqlite3 "$state/smsd.db" "SELECT COUNT(*) FROM phones WHERE ID = '$phone_id'"; fi 2>/dev/null) == 1 ]]; then
         settings | tee "$state/gammu.env"
         exit 0
     fi

@@ -167,7 +167,7 @@ public struct MessageProcessor: Sendable {
             } else {
                 let results = try validator.decide(
                     parse.interpretations, limitReached: parse.limitReached, period: period, sender: prepared.sender,
-                    in: ledger)
+                    accounts: prepared.accounts, in: ledger)
                 outcome = Outcome(
                     id: id, status: results.first?.status ?? .rejected,
                     reason: results.first.map(\.reason) ?? (parse.limitReached ? .ambiguous : .unparsed),

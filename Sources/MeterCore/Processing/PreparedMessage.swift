@@ -1,4 +1,5 @@
 import Foundation
+import LedgerStore
 import ReadingsGrammar
 
 /// A message after the pure work (MIME, parsing) and before the ledger: can be prepared on
@@ -23,6 +24,15 @@ public struct PreparedMessage: Sendable {
     public var replySubject: String?
     public var inReplyTo: String?
     public var references: [String]
+    /// Accounts looked up before the transaction (`AccountReader`), keyed by UIN, nil for an
+    /// unknown one; a UIN not in here is looked up inside the transaction.
+    public var accounts: [String: Account?] = [:]
+
+    /// Every UIN any interpretation names.
+    public var candidateUINs: [String] {
+        guard case .parsed(let parse) = verdict else { return [] }
+        return parse.interpretations.flatMap { $0.submissions.map(\.uin) }
+    }
 }
 
 /// A recorded message: its outcome, whether it was new, and the operator's log line.

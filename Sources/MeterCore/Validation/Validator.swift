@@ -23,9 +23,9 @@ public struct Validator: Sendable {
     /// The results for one message, one per UIN.
     public func decide(
         _ interpretations: [Interpretation], limitReached: Bool, period: String, sender: String? = nil,
-        in ledger: any LedgerTransaction
+        accounts known: [String: Account?] = [:], in ledger: any LedgerTransaction
     ) throws -> [SubmissionOutcome] {
-        var accounts = AccountCache(ledger: ledger)
+        var accounts = AccountCache(ledger: ledger, known: known)
         var results = try choose(interpretations, limitReached: limitReached, period: period, accounts: &accounts, ledger: ledger)
         if let sender {
             for index in results.indices {
@@ -212,10 +212,11 @@ public struct Validator: Sendable {
 /// Accounts looked up once per message.
 struct AccountCache {
     let ledger: any LedgerTransaction
-    private var cache: [String: Account?] = [:]
+    private var cache: [String: Account?]
 
-    init(ledger: any LedgerTransaction) {
+    init(ledger: any LedgerTransaction, known: [String: Account?] = [:]) {
         self.ledger = ledger
+        cache = known
     }
 
     mutating func account(_ uin: String) throws -> Account? {

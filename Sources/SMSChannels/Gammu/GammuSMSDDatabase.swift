@@ -1,15 +1,19 @@
 import Foundation
 import GRDB
+import PostgreSQL
 import Synchronization
 
-/// A failure talking to Gammu SMSD's database: which database, and what went wrong.
+/// A failure talking to Gammu SMSD's database: which database, and what went wrong (for
+/// PostgreSQL, `cause` holds the server's message and SQLSTATE).
 public struct GammuSMSDError: Error, Sendable, CustomStringConvertible {
     public var database: String
     public var message: String
+    public var cause: PostgresError?
 
-    public init(database: String, message: String) {
+    public init(database: String, message: String, cause: PostgresError? = nil) {
         self.database = database
         self.message = message
+        self.cause = cause
     }
 
     public var description: String { "gammu-smsd database \(database): \(message)" }
@@ -19,8 +23,9 @@ public struct GammuSMSDError: Error, Sendable, CustomStringConvertible {
 /// running gammu-smsd: opened lazily (a missing file fails the poll, not the daemon), never
 /// created, its journal mode left as SMSD set it, every statement waiting up to
 /// `busyTimeout` for SMSD's locks.
-public final class GammuSMSDDatabase: Sendable {
+public final class GammuSMSDDatabase: GammuSMSDStore {
     public let path: String
+    public var label: String { path }
     public let busyTimeout: TimeInterval
     private let state = Mutex<Opened?>(nil)
     let sentItemsCheck = Mutex<Date>(.distantPast)
@@ -36,14 +41,18 @@ public final class GammuSMSDDatabase: Sendable {
         self.busyTimeout = busyTimeout
     }
 
-    /// Rejects what cannot be an SMSD SQLite path (a PostgreSQL URL) with one clear line.
+    /// Rejects what can be neither an SMSD SQLite path nor a PostgreSQL URL, in one clear line.
     public static func validate(_ database: String) -> String? {
-        let lowered = database.lowercased()
-        if lowered.hasPrefix("postgres://") || lowered.hasPrefix("postgresql://") {
-            return "PostgreSQL SMSD databases are not supported in this version; run gammu-smsd with driver = sqlite3 and give its file"
+        if PostgresURL.isPostgresURL(database) {
+            do {
+                _ = try PostgresURL(parsing: database)
+                return nil
+            } catch {
+                return "not a usable PostgreSQL URL: \(error.message)"
+            }
         }
-        if lowered.contains("://") {
-            return "'\(database)' is not an SQLite file path (gammu-smsd with driver = sqlite3)"
+        if database.lowercased().contains("://") {
+            return "'\(database)' is neither an SQLite file path (gammu-smsd with driver = sqlite3) nor a postgresql:// URL (driver = native_pgsql)"
         }
         return nil
     }

@@ -1,5 +1,4 @@
 import Foundation
-import GRDB
 import Logging
 import MeterCore
 import Synchronization
@@ -20,12 +19,15 @@ import Synchronization
 ///   processed, it is marked processed at once (its content is in the ledger already).
 /// - `acknowledge` sets `Processed = 'true'` on every row of the message, after the ledger
 ///   commit (the pipeline's order).
+/// - Several instances may poll one PostgreSQL SMSD database: the rows of the messages a poll
+///   returns are claimed (`GammuSMSDStore.claim`) until they are acknowledged; a message with a
+///   row another instance holds is left to that instance.
 public final class GammuSMSDSource: MessageSource {
     public static let idPrefix = "gammu:"
 
     public let name: String
     public var channel: ChannelKind { .sms }
-    public let database: GammuSMSDDatabase
+    public let database: any GammuSMSDStore
     public let multipartWait: TimeInterval
     public let timeZone: TimeZone
     /// How far back (in row IDs) repeats of processed rows are looked for.
@@ -37,7 +39,7 @@ public final class GammuSMSDSource: MessageSource {
     private let waitingNoted = Mutex<Set<Int64>>([])
 
     public init(
-        name: String, database: GammuSMSDDatabase, multipartWait: TimeInterval = 60, timeZone: TimeZone = .current,
+        name: String, database: any GammuSMSDStore, multipartWait: TimeInterval = 60, timeZone: TimeZone = .current,
         logger: Logger = Logger(label: "metergate.sms.gammu")
     ) {
         self.name = name
@@ -60,43 +62,30 @@ public final class GammuSMSDSource: MessageSource {
         /// (group key, total, sequence) of a part of a long message.
         var part: (key: String, total: Int, sequence: Int)?
 
+        init(_ row: GammuInboxRow) {
+            id = row.id
+            sender = row.sender
+            text = row.text
+            receivedAt = row.receivedAt
+            udh = row.udh
+            raw = row.raw
+            age = row.age
+            if let multipart = row.multipart {
+                part = ("m\(multipart.message)", multipart.total, multipart.sequence)
+            } else if let concatenation = GammuConcatenation(udhHex: row.udh) {
+                part = ("\(row.sender)\u{1}\(concatenation.reference)\u{1}\(concatenation.total)",
+                        concatenation.total, concatenation.sequence)
+            }
+        }
+
         var repeatKey: String { "\(sender)\u{1}\(receivedAt)\u{1}\(udh)\u{1}\(text)\u{1}\(raw)" }
     }
 
     public func poll(limit: Int) async throws -> [IncomingMessage] {
         let fetchLimit = max(limit * 4, 2000)
-        let lookback = repeatLookback
-        let (rows, earlier) = try database.read { db, columns -> ([InboxRow], Set<String>) in
-            let multipart = columns.isSuperset(of: ["MessageID", "SequencePosition", "PartCount"])
-            let extra = multipart ? ", MessageID, SequencePosition, PartCount" : ""
-            let rows = try Row.fetchAll(db, sql: """
-                SELECT ID, SenderNumber, TextDecoded, ReceivingDateTime, UDH, Text,
-                    (julianday('now') - julianday(UpdatedInDB)) * 86400\(extra)
-                FROM inbox WHERE Processed = 'false' ORDER BY ID LIMIT ?
-                """, arguments: [fetchLimit]
-            ).map { row in
-                var inbox = InboxRow(
-                    id: row[0], sender: row[1] ?? "", text: row[2] ?? "", receivedAt: (row[3] as String?) ?? "",
-                    udh: row[4] ?? "", raw: row[5] ?? "", age: row[6] ?? 0, part: nil)
-                if multipart, let total: Int = row[9], total > 1, let message: Int64 = row[7], let sequence: Int = row[8] {
-                    inbox.part = ("m\(message)", total, sequence)
-                } else if let concatenation = GammuConcatenation(udhHex: inbox.udh) {
-                    inbox.part = ("\(inbox.sender)\u{1}\(concatenation.reference)\u{1}\(concatenation.total)",
-                                  concatenation.total, concatenation.sequence)
-                }
-                return inbox
-            }
-            guard let first = rows.first?.id, let last = rows.last?.id else { return ([], []) }
-            let earlier = try Row.fetchAll(db, sql: """
-                SELECT SenderNumber, ReceivingDateTime, UDH, TextDecoded, Text FROM inbox
-                WHERE ID >= ? AND ID < ? AND Processed <> 'false'
-                """, arguments: [first - lookback, last]
-            ).map { row in
-                InboxRow(id: 0, sender: row[0] ?? "", text: row[3] ?? "", receivedAt: (row[1] as String?) ?? "",
-                         udh: row[2] ?? "", raw: row[4] ?? "", age: 0).repeatKey
-            }
-            return (rows, Set(earlier))
-        }
+        let batch = try await database.unprocessed(limit: fetchLimit, lookback: repeatLookback)
+        let rows = batch.rows.map(InboxRow.init)
+        let earlier = Set(batch.earlier.map { InboxRow($0).repeatKey })
         guard !rows.isEmpty else { return [] }
 
         // Repeats: of processed rows (marked at once), of rows in this batch (acknowledged along).
@@ -116,10 +105,7 @@ public final class GammuSMSDSource: MessageSource {
             }
         }
         if !repeatsOfProcessed.isEmpty {
-            try database.write { db in
-                try db.execute(
-                    sql: "UPDATE inbox SET Processed = 'true' WHERE ID IN (\(repeatsOfProcessed.map(String.init).joined(separator: ",")))")
-            }
+            try await database.markProcessed(repeatsOfProcessed)
             logger.notice("gammu inbox: \(repeatsOfProcessed.count) row(s) repeat an already processed SMS; marked processed")
         }
 
@@ -139,10 +125,10 @@ public final class GammuSMSDSource: MessageSource {
             }
         }
 
-        var messages: [IncomingMessage] = []
-        var acknowledged: [String: [Int64]] = [:]
+        // The messages ready to go, up to `limit`: complete, or waited for long enough.
+        var ready: [(group: [InboxRow], text: String)] = []
         for group in groups.sorted(by: { $0[0].id < $1[0].id }) {
-            if messages.count == limit { break }
+            if ready.count == limit { break }
             let parts = group.sorted { ($0.part?.sequence ?? 0) < ($1.part?.sequence ?? 0) }
             let firstID = group[0].id
             var text = parts[0].text
@@ -168,15 +154,35 @@ public final class GammuSMSDSource: MessageSource {
                     previous = sequence
                 }
             }
+            ready.append((parts, text))
+        }
+
+        // Claimed for this instance: a message with any row another instance holds is left to it.
+        let wanted = ready.flatMap { item in item.group.flatMap { [$0.id] + (aliases[$0.id] ?? []) } }
+        let claimed = wanted.isEmpty ? [] : try await database.claim(wanted)
+        var messages: [IncomingMessage] = []
+        var acknowledged: [String: [Int64]] = [:]
+        var leftToOthers = 0
+        for (parts, text) in ready {
+            let firstID = parts.map(\.id).min() ?? parts[0].id
+            let ids = parts.flatMap { [$0.id] + (aliases[$0.id] ?? []) }
+            guard ids.allSatisfy(claimed.contains) else {
+                leftToOthers += 1
+                continue
+            }
             waitingNoted.withLock { _ = $0.remove(firstID) }
             let id = Self.idPrefix + name + ":" + String(firstID)
-            acknowledged[id] = group.flatMap { [$0.id] + (aliases[$0.id] ?? []) }
+            acknowledged[id] = ids
             messages.append(IncomingMessage(
                 channel: .sms, feed: name, externalID: id, sender: parts[0].sender.isEmpty ? nil : parts[0].sender,
                 text: text, receivedAt: date(parts[0].receivedAt) ?? Date()))
         }
+        if leftToOthers > 0 {
+            logger.debug("gammu inbox: \(leftToOthers) message(s) taken by another instance meanwhile")
+        }
+        if messages.isEmpty { await database.releaseClaims() }
         pending.withLock { $0 = acknowledged }
-        _ = try? database.checkSentItems(logger: logger)
+        _ = try? await database.checkSentItems(logger: logger, force: false)
         return messages
     }
 
@@ -191,13 +197,11 @@ public final class GammuSMSDSource: MessageSource {
                 ids.append(id)
             }
         }
-        guard !ids.isEmpty else { return }
-        try database.write { db in
-            for chunk in stride(from: 0, to: ids.count, by: 500) {
-                let list = ids[chunk..<min(chunk + 500, ids.count)].map(String.init).joined(separator: ",")
-                try db.execute(sql: "UPDATE inbox SET Processed = 'true' WHERE ID IN (\(list))")
-            }
+        guard !ids.isEmpty else {
+            await database.releaseClaims()
+            return
         }
+        try await database.markProcessed(ids)
         pending.withLock { known in for id in externalIDs { known[id] = nil } }
     }
 

@@ -37,46 +37,68 @@ struct Replay: AsyncParsableCommand {
         }
         var lines = LineReader(handle: handle)
         var lineNumber = 0
-        var pending: [(line: Int, parsed: ReplayLine)] = []
+        var pending: [(line: Int, bytes: ArraySlice<UInt8>)] = []
         var badLines = 0
         let writer = ReplayWriter(ledger: runtime.ledger, processor: processor, logger: logger, file: file)
+        // One account reader per core; without them the writer looks accounts up itself.
+        let readers = (0..<ProcessInfo.processInfo.activeProcessorCount).compactMap { _ in
+            try? runtime.ledger.makeAccountReader()
+        }
 
-        // Reading and parsing batch N+1 overlaps recording and committing batch N.
+        // Reading, decoding and preparing batch N+1 overlaps recording and committing batch N.
+        func submit() throws {
+            let batch = Self.prepare(pending, processor, readers)
+            badLines += batch.entries.count(where: { if case .bad = $0.parsed { true } else { false } })
+            try writer.submit(batch.entries, prepared: batch.prepared)
+            pending.removeAll(keepingCapacity: true)
+        }
         while let line = lines.next() {
             lineNumber += 1
             if line.allSatisfy({ $0 == 32 || $0 == 9 || $0 == 13 }) { continue }
-            let parsed = ReplayLine.parse(line, lineNumber: lineNumber)
-            if case .bad = parsed { badLines += 1 }
-            pending.append((lineNumber, parsed))
-            if pending.count >= max(1, batch) {
-                try writer.submit(pending, prepared: Self.prepare(pending, processor))
-                pending.removeAll(keepingCapacity: true)
-            }
+            pending.append((lineNumber, line))
+            if pending.count >= max(1, batch) { try submit() }
         }
-        if !pending.isEmpty { try writer.submit(pending, prepared: Self.prepare(pending, processor)) }
+        if !pending.isEmpty { try submit() }
         try writer.finish()
         if badLines > 0 { printError("\(file): \(badLines) line(s) were not valid messages") }
     }
 
-    static func prepare(_ entries: [(line: Int, parsed: ReplayLine)], _ processor: MessageProcessor) -> [PreparedMessage] {
-        prepareInParallel(entries.compactMap { entry -> IncomingMessage? in
-            if case .message(let message) = entry.parsed { return message }
-            return nil
-        }, processor)
-    }
-
-    /// Parsing and MIME decoding are pure: spread them over the cores.
-    static func prepareInParallel(_ messages: [IncomingMessage], _ processor: MessageProcessor) -> [PreparedMessage] {
-        let results = ResultSlots<PreparedMessage>(count: messages.count)
-        let workers = max(1, min(ProcessInfo.processInfo.activeProcessorCount, messages.count / 16))
+    /// Decoding the lines, parsing, MIME and account lookups need no writer: they are spread
+    /// over the cores, so the single writer only decides and writes.
+    static func prepare(
+        _ lines: [(line: Int, bytes: ArraySlice<UInt8>)], _ processor: MessageProcessor, _ readers: [AccountReader]
+    ) -> (entries: [(line: Int, parsed: ReplayLine)], prepared: [PreparedMessage]) {
+        let decoded = ResultSlots<ReplayLine>(count: lines.count)
+        let prepared = ResultSlots<PreparedMessage?>(count: lines.count)
+        let workers = max(1, min(ProcessInfo.processInfo.activeProcessorCount, lines.count / 16))
         DispatchQueue.concurrentPerform(iterations: workers) { worker in
+            var mine: [Int] = []
             var index = worker
-            while index < messages.count {
-                results.set(index, processor.prepare(messages[index]))
+            while index < lines.count {
+                let line = ReplayLine.parse(lines[index].bytes, lineNumber: lines[index].line)
+                decoded.set(index, line)
+                if case .message(let message) = line {
+                    prepared.set(index, processor.prepare(message))
+                    mine.append(index)
+                } else {
+                    prepared.set(index, nil)
+                }
                 index += workers
             }
+            // A failed lookup is not an error here: the writer then looks the account up itself.
+            guard worker < readers.count,
+                  let found = try? readers[worker].accounts(mine.lazy.flatMap { prepared[$0]!.candidateUINs })
+            else { return }
+            for index in mine {
+                let uins = prepared[index]!.candidateUINs
+                guard !uins.isEmpty else { continue }
+                prepared.update(index) { message in
+                    for uin in uins { if let account = found[uin] { message!.accounts[uin] = account } }
+                }
+            }
         }
-        return results.values
+        let entries = zip(lines, decoded.values).map { (line: $0.line, parsed: $1) }
+        return (entries, prepared.values.compactMap { $0 })
     }
 }
 
@@ -151,6 +173,10 @@ final class ResultSlots<T>: @unchecked Sendable {
     init(count: Int) { storage = Array(repeating: nil, count: count) }
 
     func set(_ index: Int, _ value: T) { storage[index] = value }
+
+    subscript(index: Int) -> T { storage[index]! }
+
+    func update(_ index: Int, _ change: (inout T) -> Void) { change(&storage[index]!) }
 
     var values: [T] { storage.map { $0! } }
 }

@@ -17,7 +17,7 @@ import SMSChannels
 ///   `after` (`seen` | `delete` | `move:FOLDER`), `tls_verify` (true), `ca_file`, `oauth2_token_file`
 /// - `smtp`: `url`, `from`, `username`, `password*`, `starttls`, `tls_verify`, `ca_file`
 /// - `sms[]`: `name`, `kind` (`files` | `gammu` | `kannel` | `smsc`), `inbox`/`processed`
-///   (files), `database` (gammu; an SQLite path), `multipart_wait` (gammu, 60s), `listen`/`secret*`/`sendsms_url`/`username`/`password*`
+///   (files), `database` (gammu; an SQLite path or a postgres URL, `password*` its password), `multipart_wait` (gammu, 60s), `listen`/`secret*`/`sendsms_url`/`username`/`password*`
 ///   (kannel), `base_url`/`login`/`password*` (smsc), `poll_interval` (5s), `number`
 /// - `outbox.path`: write replies as files here instead of sending them
 /// - `log.format` (`text` | `json`), `log.level` (`info`), `log.file`, `log.personal_data` (false)

@@ -64,7 +64,7 @@ extension Run {
         let environment = ProcessInfo.processInfo.environment
         var byFeed: [String: any ReplyTransport] = [:]
         for feed in configuration.sms {
-            if feed.kind == "gammu", let transport = gammuTransport(feed) {
+            if feed.kind == "gammu", let transport = try gammuTransport(feed, configuration) {
                 byFeed[feed.name] = transport
             } else if feed.kind == "kannel", let settings = feed.kannel {
                 let client = CurlSMSHTTPClient(label: "kannel.\(feed.name)", verifyTLS: settings.tlsVerify, caFile: settings.caFile)

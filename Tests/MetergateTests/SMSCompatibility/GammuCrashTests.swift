@@ -8,19 +8,21 @@ import Glibc
 /// UDH parts) reach SMSD's inbox, half before and half while `metergate run` is SIGKILLed
 /// at random moments a dozen times; then one full run. Every message must be in the ledger
 /// once, every inbox row marked processed, and exactly one reply row handed to SMSD per
-/// sender (in `outbox` or already in `sentitems`).
+/// sender (in `outbox` or already in `sentitems`). Once with SMSD's SQLite database, once with
+/// PostgreSQL (`native_pgsql`).
 @Suite("Gammu SMSD crash safety", .serialized)
 struct GammuCrashTests {
     static let count = 2000
     static let kills = 12
 
-    @Test func sigkillAtRandomMomentsLosesNothingAndAnswersOnce() async throws {
-        let driver = GammuDriver(pollSeconds: "0", multipartWait: "30s")
+    @Test(arguments: ["sqlite3", "pgsql"])
+    func sigkillAtRandomMomentsLosesNothingAndAnswersOnce(database: String) async throws {
+        let driver = GammuDriver(pollSeconds: "0", multipartWait: "30s", driver: database)
         if let reason = driver.unavailableReason() {
-            if Peers.required { Issue.record("gammu: \(reason)") } else { print("gammu crash test skipped: \(reason)") }
+            if Peers.required { Issue.record("\(driver.kind): \(reason)") } else { print("\(driver.kind) crash test skipped: \(reason)") }
             return
         }
-        let sandbox = try Sandbox("gammu-crash")
+        let sandbox = try Sandbox("gammu-crash-\(database)")
         defer { sandbox.remove() }
         var accounts = "uin,meters,previous,digits,phones,emails\n"
         var messages: [PhoneMessage] = []
@@ -77,7 +79,7 @@ struct GammuCrashTests {
             let daemon = try Daemon(["run", "--config", config], in: sandbox.url)
             defer { daemon.cleanUp() }
             let finished = waitUntil(timeout: 240) {
-                ((try? driver.count("SELECT COUNT(*) FROM inbox WHERE Processed = 'false'")) ?? 1) == 0
+                ((try? driver.count(#"SELECT COUNT(*) FROM inbox WHERE "Processed" = 'false'"#)) ?? 1) == 0
                     && ((try? driver.count("SELECT COUNT(*) FROM metergate_replies")) ?? 0) >= count
             }
             usleep(1_500_000)  // a reply handed over twice would show up now
@@ -97,16 +99,16 @@ struct GammuCrashTests {
 
         // Answered once: one reply row per sender at the peer (outbox + sentitems).
         let perSender = try await Peers.offPool { try driver.query("""
-            SELECT DestinationNumber AS number, COUNT(*) AS replies FROM (
-                SELECT ID, DestinationNumber FROM outbox WHERE CreatorID = 'metergate'
-                UNION SELECT ID, DestinationNumber FROM sentitems WHERE CreatorID = 'metergate'
-            ) GROUP BY DestinationNumber
+            SELECT "DestinationNumber" AS number, COUNT(*) AS replies FROM (
+                SELECT "ID", "DestinationNumber" FROM outbox WHERE "CreatorID" = 'metergate'
+                UNION SELECT "ID", "DestinationNumber" FROM sentitems WHERE "CreatorID" = 'metergate'
+            ) AS handed GROUP BY "DestinationNumber"
             """).map { $0.mapValues { "\($0)" } } }
         #expect(perSender.count == Self.count, "\(perSender.count) senders answered of \(Self.count)")
         let twice = perSender.filter { $0["replies"] != "1" }
         #expect(twice.isEmpty, "answered more than once: \(twice.prefix(5))")
-        #expect(try await Peers.offPool { try driver.count("SELECT COUNT(*) FROM inbox WHERE Processed <> 'true'") } == 0)
-        print("gammu crash test: \(killed) SIGKILLs, \(figures.first ?? 0) messages recorded, \(perSender.count) senders answered once")
+        #expect(try await Peers.offPool { try driver.count(#"SELECT COUNT(*) FROM inbox WHERE "Processed" <> 'true'"#) } == 0)
+        print("\(driver.kind) crash test: \(killed) SIGKILLs, \(figures.first ?? 0) messages recorded, \(perSender.count) senders answered once")
     }
 
     struct Round: Sendable {

@@ -6,16 +6,34 @@ import Foundation
 /// UDH parts written last part first; a duplicate is the same SMS read twice), gammu-smsd
 /// stores them in `inbox`; replies are what gammu-smsd "sent" through the dummy phone, read
 /// from `sentitems` once `outbox` holds none of ours.
+///
+/// `driver: "pgsql"` (kind `gammu-postgres`): the same with SMSD's `native_pgsql` driver and a
+/// PostgreSQL server of its own (`postgres-up.sh`, started by `gammu-up.sh`); metergate gets
+/// the URL and the password in `password_file`. The SQL below quotes identifiers, which both
+/// databases read alike (PostgreSQL's schema has mixed-case names).
 struct GammuDriver: SMSPeerDriver {
-    let kind = "gammu"
+    var kind: String { driver == "pgsql" ? "gammu-postgres" : "gammu" }
     let pushes = false
     /// gammu-smsd's loop pause: 0 sends ~12 replies/s (1 sends one a second).
     var pollSeconds = "0"
     var multipartWait = "30s"
+    /// SMSD's database: `sqlite3` or `pgsql`.
+    var driver = "sqlite3"
     private let state = LockedBox<(state: URL, database: String)?>(nil)
+    private let settings = LockedBox<[String: String]>([:])
     private let injected = LockedBox(0)
 
     func unavailableReason() -> String? {
+        if driver == "pgsql" {
+            for program in ["gammu-smsd", "psql"] where !Peers.installed(program) {
+                return "\(program) is not installed (scripts/peers/gammu.packages, postgres.packages)"
+            }
+            let servers = (try? FileManager.default.contentsOfDirectory(atPath: "/usr/lib/postgresql")) ?? []
+            if !servers.contains(where: { FileManager.default.isExecutableFile(atPath: "/usr/lib/postgresql/\($0)/bin/postgres") }) {
+                return "the PostgreSQL server is not installed (scripts/peers/postgres.packages)"
+            }
+            return nil
+        }
         for program in ["gammu-smsd", "sqlite3"] where !Peers.installed(program) {
             return "\(program) is not installed (scripts/peers/gammu.packages)"
         }
@@ -27,20 +45,23 @@ struct GammuDriver: SMSPeerDriver {
     }
 
     func start(state: URL) async throws -> String {
-        let poll = pollSeconds
+        let poll = pollSeconds, driver = driver
         let up = try await Peers.offPool {
             try Peers.run(Peers.scripts.appendingPathComponent("gammu-up.sh").path, [state.path],
-                          environment: ["GAMMU_POLL_S": poll], timeout: 30)
+                          environment: ["GAMMU_POLL_S": poll, "GAMMU_DRIVER": driver], timeout: 60)
         }
-        guard up.status == 0, let database = Peers.settings(up.stdout)["GAMMU_DATABASE"] else {
+        let settings = Peers.settings(up.stdout)
+        guard up.status == 0, let database = settings["GAMMU_DATABASE"] else {
             throw HarnessError(description: "gammu-up.sh failed (\(up.status)): \(up.stderr)")
         }
         self.state.set((state, database))
+        self.settings.set(settings)
+        let password = settings["GAMMU_PASSWORD_FILE"].map { "    password_file: \(jsonString($0))\n" } ?? ""
         return """
               - name: gammu
                 kind: gammu
                 database: \(jsonString(database))
-                poll_interval: 1s
+            \(password)    poll_interval: 1s
                 multipart_wait: \(multipartWait)
 
             """
@@ -87,11 +108,11 @@ struct GammuDriver: SMSPeerDriver {
     }
 
     func sentReplies() throws -> [PeerReply] {
-        let drained = waitUntil(timeout: 180) { ((try? count("SELECT COUNT(*) FROM outbox WHERE CreatorID = 'metergate'")) ?? 1) == 0 }
+        let drained = waitUntil(timeout: 180) { ((try? count(#"SELECT COUNT(*) FROM outbox WHERE "CreatorID" = 'metergate'"#)) ?? 1) == 0 }
         guard drained else { throw HarnessError(description: "gammu-smsd did not send all replies within 180 s") }
         let rows = try query("""
-            SELECT ID, DestinationNumber AS number, TextDecoded AS text, Coding AS coding, Status AS status
-            FROM sentitems WHERE CreatorID = 'metergate' ORDER BY ID, SequencePosition
+            SELECT "ID", "DestinationNumber" AS number, "TextDecoded" AS text, "Coding" AS coding, "Status" AS status
+            FROM sentitems WHERE "CreatorID" = 'metergate' ORDER BY "ID", "SequencePosition"
             """)
         var replies: [Int: PeerReply] = [:]
         var order: [Int] = []
@@ -129,10 +150,13 @@ struct GammuDriver: SMSPeerDriver {
         }
     }
 
+    /// Rows as JSON objects (`sqlite3 -json`, or PostgreSQL's `json_agg`).
     func query(_ sql: String) throws -> [[String: Any]] {
         guard let (_, database) = state.get() else { return [] }
-        let result = try Peers.run("sqlite3", ["-cmd", ".timeout 10000", "-json", database, sql], timeout: 60)
-        guard result.status == 0 else { throw HarnessError(description: "sqlite3: \(result.stderr)") }
+        let result = driver == "pgsql"
+            ? try psql("SELECT COALESCE(json_agg(q), '[]') FROM (\(sql)) q")
+            : try Peers.run("sqlite3", ["-cmd", ".timeout 10000", "-json", database, sql], timeout: 60)
+        guard result.status == 0 else { throw HarnessError(description: "\(driver): \(result.stderr)") }
         let text = result.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
         if text.isEmpty { return [] }
         return try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [[String: Any]] ?? []
@@ -140,10 +164,23 @@ struct GammuDriver: SMSPeerDriver {
 
     func count(_ sql: String) throws -> Int {
         guard let (_, database) = state.get() else { return 0 }
-        let result = try Peers.run("sqlite3", ["-cmd", ".timeout 10000", database, sql], timeout: 60)
+        let result = driver == "pgsql"
+            ? try psql(sql) : try Peers.run("sqlite3", ["-cmd", ".timeout 10000", database, sql], timeout: 60)
         guard result.status == 0, let value = Int(result.stdout.trimmingCharacters(in: .whitespacesAndNewlines)) else {
-            throw HarnessError(description: "sqlite3: \(result.stderr)")
+            throw HarnessError(description: "\(driver): \(result.stderr)")
         }
         return value
+    }
+
+    /// One statement through `psql` as SMSD's role, unaligned, tuples only.
+    func psql(_ sql: String) throws -> (status: Int32, stdout: String, stderr: String) {
+        let settings = settings.get()
+        guard let port = settings["GAMMU_PG_PORT"], let user = settings["GAMMU_PG_USER"], let database = settings["GAMMU_PG_DATABASE"],
+              let passwordFile = settings["GAMMU_PASSWORD_FILE"] else {
+            throw HarnessError(description: "gammu-postgres driver not started")
+        }
+        let password = try String(contentsOfFile: passwordFile, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+        return try Peers.run("psql", ["-X", "-q", "-At", "-v", "ON_ERROR_STOP=1", "-h", "127.0.0.1", "-p", port, "-U", user, "-d", database, "-c", sql],
+                             environment: ["PGPASSWORD": password, "PGCONNECT_TIMEOUT": "10"], timeout: 60)
     }
 }

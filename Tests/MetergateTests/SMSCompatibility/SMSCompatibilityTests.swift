@@ -13,6 +13,7 @@ struct SMSCompatibilityTests {
     static let drivers: [any SMSPeerDriver] = [
         FilesDriver(),
         GammuDriver(),
+        GammuDriver(driver: "pgsql"),
         KannelDriver(),
         SMSCDriver(),
     ]

@@ -1,0 +1,145 @@
+import Foundation
+import PostgreSQL
+import Testing
+
+/// The Swift layer against a real PostgreSQL server of its own (scripts/peers/postgres-up.sh).
+@Suite("PostgreSQL server", .serialized)
+struct PostgresServerTests {
+    static let scripts = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent().appendingPathComponent("scripts/peers")
+
+    struct Server {
+        var state: URL
+        var url: String
+        var password: String
+
+        /// `keep`: a restart follows (the cluster stays where it is).
+        func stop(keep: Bool = true) {
+            _ = system("\(PostgresServerTests.scripts.path)/postgres-down.sh \(state.path)\(keep ? " --keep" : "") >/dev/null 2>&1")
+        }
+
+        func start() -> Bool {
+            system("\(PostgresServerTests.scripts.path)/postgres-up.sh \(state.path) >/dev/null 2>>\(state.path).err") == 0
+        }
+
+        func remove() {
+            stop(keep: false)
+            try? FileManager.default.removeItem(at: state)
+            try? FileManager.default.removeItem(atPath: state.path + ".err")
+        }
+    }
+
+    func startServer() throws -> Server? {
+        let installed = ((try? FileManager.default.contentsOfDirectory(atPath: "/usr/lib/postgresql")) ?? [])
+            .contains { FileManager.default.isExecutableFile(atPath: "/usr/lib/postgresql/\($0)/bin/postgres") }
+        guard installed else {
+            #expect(ProcessInfo.processInfo.environment["METERGATE_REQUIRE_PEERS"] != "1", "the PostgreSQL server is not installed")
+            return nil
+        }
+        let state = FileManager.default.temporaryDirectory.appendingPathComponent("pg-layer-\(UUID().uuidString.prefix(8))")
+        var server = Server(state: state, url: "", password: "")
+        guard server.start() else {
+            Issue.record("postgres-up.sh failed: \((try? String(contentsOfFile: state.path + ".err", encoding: .utf8)) ?? "")")
+            server.remove()
+            return nil
+        }
+        let settings = try String(contentsOf: state.appendingPathComponent("postgres.env"), encoding: .utf8)
+        for line in settings.split(separator: "\n") where line.hasPrefix("PG_URL=") {
+            server.url = String(line.dropFirst("PG_URL=".count))
+        }
+        server.password = try String(contentsOf: state.appendingPathComponent("password"), encoding: .utf8)
+            .trimmingCharacters(in: .whitespacesAndNewlines)
+        return server
+    }
+
+    @Test func parameterisedStatementsTransactionsAndServerErrors() async throws {
+        guard let server = try startServer() else { return }
+        defer { server.remove() }
+        let connection = PostgresConnection(url: try PostgresURL(parsing: server.url), password: server.password, label: "test")
+        try await connection.withSession { session in
+            try session.execute("CREATE TABLE readings (id serial PRIMARY KEY, sender text UNIQUE, note text)")
+        }
+        // Arguments never become SQL: a quote and a statement in a value stay text.
+        let tricky = "O'Brien'); DROP TABLE readings; --"
+        let inserted = try await connection.withSession { session in
+            try session.query("INSERT INTO readings (sender, note) VALUES ($1, $2), ($3, $4) RETURNING id",
+                              ["+79031234567", "Показания 12345 ✓", tricky, nil])
+        }
+        #expect(inserted.count == 2 && inserted.columns == ["id"])
+        let rows = try await connection.withSession { session in
+            try session.query("SELECT sender, note, id FROM readings ORDER BY id")
+        }
+        #expect(rows.rows.map { $0[0] } == ["+79031234567", tricky])
+        #expect(rows[0, 1] == "Показания 12345 ✓" && rows[1, 1] == nil)
+        #expect(try rows.int64(1, 2) == 2)
+
+        // A unique violation: the server's SQLSTATE and message, the connection still usable.
+        do {
+            _ = try await connection.withSession { session in
+                try session.execute("INSERT INTO readings (sender) VALUES ($1)", ["+79031234567"])
+            }
+            Issue.record("a duplicate was inserted")
+        } catch let error as PostgresError {
+            #expect(error.code == .serverError && error.sqlState == "23505", "\(error)")
+            #expect(error.message.contains("readings_sender_key") && error.statement == "INSERT INTO readings (sender)")
+            #expect(error.detail?.contains("already exists") == true && !error.isTransient)
+        }
+        // A transaction whose body fails is rolled back.
+        struct Abandon: Error {}
+        await #expect(throws: Abandon.self) {
+            try await connection.withSession { session in
+                try session.transaction {
+                    try session.execute("INSERT INTO readings (sender) VALUES ('+79030000000')")
+                    throw Abandon()
+                }
+            }
+        }
+        let count = try await connection.withSession { session in
+            (try session.query("SELECT count(*) FROM readings").int64(0, 0), session.inTransaction)
+        }
+        #expect(count.0 == 2 && count.1 == false)
+        // A syntax error names its statement.
+        await #expect {
+            try await connection.withSession { session in try session.execute("SELEC 1") }
+        } throws: { error in
+            (error as? PostgresError)?.sqlState == "42601" && (error as? PostgresError)?.code == .serverError
+        }
+    }
+
+    @Test func aWrongPasswordFailsTheConnectionWithoutShowingIt() async throws {
+        guard let server = try startServer() else { return }
+        defer { server.remove() }
+        let connection = PostgresConnection(url: try PostgresURL(parsing: server.url), password: "not-the-password")
+        do {
+            _ = try await connection.withSession { session in try session.query("SELECT 1") }
+            Issue.record("logged in with a wrong password")
+        } catch let error as PostgresError {
+            #expect(error.code == .connectionFailed && error.isTransient)
+            #expect(error.message.contains("password authentication failed"), "\(error)")
+            #expect(!error.description.contains("not-the-password"))
+        }
+    }
+
+    @Test func reconnectsAfterTheServerWentAway() async throws {
+        guard let server = try startServer() else { return }
+        defer { server.remove() }
+        let connection = PostgresConnection(url: try PostgresURL(parsing: server.url), password: server.password)
+        let before = try await connection.withSession { session in try session.query("SELECT pg_backend_pid()")[0, 0] }
+        server.stop()
+        await #expect {
+            try await connection.withSession { session in try session.query("SELECT 1") }
+        } throws: { error in
+            (error as? PostgresError)?.isConnectionProblem == true
+        }
+        #expect(server.start(), "postgres-up.sh could not start the server again")
+        let after = try await connection.withSession { session in try session.query("SELECT pg_backend_pid()")[0, 0] }
+        #expect(after != nil && after != before)
+
+        // Idle across a restart: the first statement finds the connection dead and the body
+        // runs again on a new one.
+        server.stop()
+        #expect(server.start())
+        let again = try await connection.withSession { session in try session.query("SELECT 42")[0, 0] }
+        #expect(again == "42")
+    }
+}
