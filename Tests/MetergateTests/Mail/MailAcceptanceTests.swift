@@ -234,20 +234,34 @@ struct MailAcceptanceTests {
         var kills = 0
         var held: Set<Int> = []
         var killedWhileSending = 0
-        for _ in 0..<12 {
+        let sinkFolder = peers.sink["SMTP_SINK_MAIL"] ?? ""
+        func sinkCount() -> Int {
+            ((try? FileManager.default.contentsOfDirectory(atPath: sinkFolder)) ?? []).filter { $0.hasSuffix(".eml") && !$0.hasPrefix(".") }.count
+        }
+        for round in 0..<12 {
+            let startCount = sinkCount()
             let daemon = try Daemon(["run", "--config", config], in: sandbox.url)
-            usleep(UInt32.random(in: 250_000...900_000, using: &generator))
+            if round % 2 == 1 {
+                // Every other kill lands while replies are going out: wait (up to 5 s) until this
+                // run's first reply reached the sink, then a little more.
+                let deadline = Date().addingTimeInterval(5)
+                while sinkCount() <= startCount, Date() < deadline, daemon.isRunning { usleep(10_000) }
+                usleep(UInt32.random(in: 0...200_000, using: &generator))
+            } else {
+                usleep(UInt32.random(in: 250_000...900_000, using: &generator))
+            }
             if daemon.isRunning {
-                let before = try peers.received().count
+                let before = sinkCount()
                 kill(daemon.process.processIdentifier, SIGKILL)
                 daemon.process.waitUntilExit()
                 kills += 1
-                if before > 0, before < total { killedWhileSending += 1 }
+                if before > startCount, before < total { killedWhileSending += 1 }
             }
             held.formUnion(Self.repliesHeldInDoubt(daemon.stderr))
             daemon.cleanUp()
         }
         #expect(kills >= 10)
+        #expect(killedWhileSending >= 3, "only \(killedWhileSending) kills landed while replies were going out")
         // Let it finish.
         for _ in 0..<10 {
             let finish = try sandbox.run(["run", "--once", "--config", config], timeout: 300)
