@@ -47,12 +47,15 @@ public struct MailboxSettings: Sendable {
     /// A larger message is kept only up to this many bytes (+1, so the pipeline sees it is too large).
     public var maxMessageBytes: Int
     public var timeout: Duration
+    /// IMAP: connections fetching message bodies at once (each one round trip per message).
+    public var fetchConnections: Int
 
     public init(
         url: String, username: String? = nil, password: (@Sendable () throws -> String?)? = nil,
         oauth2TokenFile: String? = nil, startTLS: Bool = false, tls: CurlTLS = .init(), after: MailboxAfter = .seen,
-        maxMessageBytes: Int = 10 << 20, timeout: Duration = .seconds(120)
+        maxMessageBytes: Int = 10 << 20, timeout: Duration = .seconds(120), fetchConnections: Int = 1
     ) {
+        self.fetchConnections = max(1, fetchConnections)
         self.url = url
         self.username = username
         self.password = password

@@ -14,7 +14,8 @@ import SMSChannels
 ///   `policy.timezone` (the system's)
 /// - `mailboxes[]`: `name`, `url` (`maildir:PATH`, `imap://`, `imaps://`, `pop3://`, `pop3s://`),
 ///   `username`, `password` | `password_file` | `password_env`, `poll_interval` (30s),
-///   `after` (`seen` | `delete` | `move:FOLDER`), `tls_verify` (true), `ca_file`, `oauth2_token_file`
+///   `after` (`seen` | `delete` | `move:FOLDER`), `tls_verify` (true), `ca_file`, `oauth2_token_file`,
+///   `fetch_connections` (IMAP: 1, up to 8)
 /// - `smtp`: `url`, `from`, `username`, `password*`, `starttls`, `tls_verify`, `ca_file`
 /// - `sms[]`: `name`, `kind` (`files` | `gammu` | `kannel` | `smsc`), `inbox`/`processed`
 ///   (files), `database` (gammu; an SQLite path or a postgres URL, `password*` its password), `multipart_wait` (gammu, 60s), `listen`/`secret*`/`sendsms_url`/`username`/`password*`
@@ -37,6 +38,8 @@ struct MetergateConfiguration {
         var caFile: String?
         var oauth2TokenFile: String?
         var startTLS: Bool
+        /// IMAP: connections fetching message bodies at once.
+        var fetchConnections = 1
     }
 
     /// `smtp.*` beyond `url` and `from`.
@@ -227,13 +230,17 @@ struct MetergateConfiguration {
             if startTLS, scheme == "imaps" || scheme == "pop3s" {
                 throw ConfigurationError(file: tree.file, key: at + ".starttls", reason: "\(scheme):// is already TLS; starttls is for imap:// and pop3://")
             }
+            let fetchConnections = try tree.int(item, "fetch_connections", at: at + ".fetch_connections", range: 1...8) ?? 1
+            if fetchConnections > 1, !scheme.hasPrefix("imap") {
+                throw ConfigurationError(file: tree.file, key: at + ".fetch_connections", reason: "only IMAP fetches over several connections")
+            }
             return Mailbox(
                 name: name, url: url, scheme: scheme,
                 path: scheme == "maildir" ? String(url.dropFirst("maildir:".count)).replacingOccurrences(of: "//", with: "", options: .anchored) : nil,
                 pollInterval: try tree.duration(item, "poll_interval", at: at + ".poll_interval") ?? .seconds(30),
                 after: after, username: try tree.string(item, "username", at: at + ".username"), secret: secret,
                 tlsVerify: try tree.bool(item, "tls_verify", at: at + ".tls_verify") ?? true,
-                caFile: caFile, oauth2TokenFile: tokenFile, startTLS: startTLS)
+                caFile: caFile, oauth2TokenFile: tokenFile, startTLS: startTLS, fetchConnections: fetchConnections)
         }
         let smtp = tree.section("smtp")
         smtpURL = try tree.string(smtp, "url", at: "smtp.url")

@@ -18,7 +18,7 @@ extension Run {
             password: password,
             oauth2TokenFile: mailbox.oauth2TokenFile, startTLS: mailbox.startTLS,
             tls: CurlTLS(verify: mailbox.tlsVerify, caFile: mailbox.caFile), after: after,
-            maxMessageBytes: max(configuration.policy.maxMessageBytes, 10 << 20))
+            maxMessageBytes: max(configuration.policy.maxMessageBytes, 10 << 20), fetchConnections: mailbox.fetchConnections)
         let store = LedgerMailboxState(ledger: ledger)
         switch mailbox.scheme {
         case "imap", "imaps":
