@@ -137,6 +137,13 @@ struct CLIContractTests {
         BadConfig(name: "bad mailbox after", key: "mailboxes[0].after") {
             $0.replacingOccurrences(of: "after: seen", with: "after: burn")
         },
+        BadConfig(name: "mailbox fetch_connections out of range", key: "mailboxes[0].fetch_connections") {
+            $0.replacingOccurrences(of: "after: seen", with: "after: seen\n    fetch_connections: 9")
+        },
+        BadConfig(name: "mailbox fetch_connections on POP3", key: "mailboxes[0].fetch_connections") {
+            $0.replacingOccurrences(of: "after: seen", with: "after: seen\n    fetch_connections: 2")
+                .replacingOccurrences(of: "imap://127.0.0.1:10143/INBOX", with: "pop3://127.0.0.1:10110/")
+        },
     ]
 
     @Test("check-config exits 2 naming the key at fault", arguments: badConfigs)
