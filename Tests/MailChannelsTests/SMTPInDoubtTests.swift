@@ -1,0 +1,90 @@
+import Curl
+import Foundation
+import MeterCore
+import Synchronization
+import Testing
+#if canImport(Glibc)
+import Glibc
+#endif
+@testable import MailChannels
+
+/// The point of no return of an SMTP reply against the real aiosmtpd sink: the mark runs just
+/// before the end of DATA; a connection that dies after it without an answer is in doubt (the
+/// sink has the mail); a mark that fails keeps the end of DATA from being sent at all.
+@Suite("SMTP: the end of DATA", .serialized)
+struct SMTPInDoubtTests {
+    final class Marks: Sendable {
+        let count = Mutex(0)
+    }
+
+    struct Refused: Error, CustomStringConvertible {
+        var description: String { "the store refused the mark" }
+    }
+
+    func mails(_ sink: URL) -> [String] {
+        ((try? FileManager.default.contentsOfDirectory(atPath: sink.appendingPathComponent("mail").path)) ?? [])
+            .filter { $0.hasSuffix(".eml") && !$0.hasPrefix(".") }
+    }
+
+    @Test func noAnswerAfterTheEndOfDataIsInDoubtAndARefusedMarkSendsNothing() async throws {
+        let tests = SMTPTransportTests()
+        guard let sink = try tests.startSink([:]) else { return }
+        defer { tests.stopSink(sink.state) }
+        // A proxy that lets everything through until the client's end of DATA, then closes the
+        // connection before the server's answer reaches the client.
+        let proxyState = sink.state.appendingPathComponent("cut-proxy")
+        try FileManager.default.createDirectory(at: proxyState, withIntermediateDirectories: true)
+        let proxy = Process()
+        proxy.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
+        proxy.arguments = [SMTPTransportTests.scripts.appendingPathComponent("cut-proxy.py").path, proxyState.path,
+                           "\(sink.port)", "(?:^|\\n)\\.\\r\\n", "0"]
+        proxy.standardOutput = FileHandle.nullDevice
+        proxy.standardError = FileHandle.nullDevice
+        try proxy.run()
+        defer {
+            // SIGKILL: a child of the test runner inherits its blocked SIGTERM.
+            kill(proxy.processIdentifier, SIGKILL)
+            proxy.waitUntilExit()
+        }
+        var proxyPort: Int?
+        for _ in 0..<200 where proxyPort == nil {
+            proxyPort = (try? String(contentsOf: proxyState.appendingPathComponent("port"), encoding: .utf8))
+                .flatMap { Int($0.trimmingCharacters(in: .whitespacesAndNewlines)) }
+            if proxyPort == nil { usleep(20_000) }
+        }
+        let port = try #require(proxyPort)
+
+        let marks = Marks()
+        let cut = SMTPTransport(configuration: .init(url: "smtp://127.0.0.1:\(port)", from: "r@example.test", timeout: .seconds(10)))
+        let attempt = await cut.deliver(tests.reply("doubt@example.org"), connection: 0, beforeCommit: { marks.count.withLock { $0 += 1 } })
+        guard case .inDoubt(let reason) = attempt else {
+            Issue.record("no answer after the end of DATA must be in doubt, not \(attempt)")
+            return
+        }
+        #expect(FileManager.default.fileExists(atPath: proxyState.appendingPathComponent("cut").path))
+        #expect(marks.count.withLock { $0 } == 1)
+        #expect(reason.contains("no answer after the end of data"), "\(reason)")
+        // The sink did get it: holding it rather than sending it again was right.
+        var received = mails(sink.state)
+        for _ in 0..<100 where received.isEmpty {
+            usleep(50_000)
+            received = mails(sink.state)
+        }
+        #expect(received.count == 1)
+
+        // A mark that cannot be written: the transfer is aborted before the end of DATA, the
+        // server keeps nothing, and the reply is simply retried later.
+        let direct = SMTPTransport(configuration: .init(url: "smtp://127.0.0.1:\(sink.port)", from: "r@example.test", timeout: .seconds(10)))
+        let refused = await direct.deliver(tests.reply("never@example.org"), connection: 1, beforeCommit: { throw Refused() })
+        guard case .settled(.retry(let why)) = refused else {
+            Issue.record("a refused mark must end as a retry, not \(refused)")
+            return
+        }
+        #expect(why.contains("aborted before the end of data"), "\(why)")
+        usleep(500_000)
+        #expect(mails(sink.state).count == 1, "the sink kept a message whose end of DATA was never sent")
+        // And the same transport, unhindered, delivers.
+        #expect(await direct.deliver(tests.reply("fine@example.org"), connection: 1, beforeCommit: {}) == .settled(.delivered))
+        #expect(mails(sink.state).count == 2)
+    }
+}
