@@ -31,6 +31,7 @@ public final class PostgresConnection: @unchecked Sendable {
     }
 
     /// Runs `body` on the connection's queue with a live session.
+    @discardableResult
     public func withSession<T: Sendable>(_ body: @escaping @Sendable (PostgresSession) throws -> T) async throws -> T {
         try await withCheckedThrowingContinuation { continuation in
             queue.async {

@@ -16,7 +16,7 @@ package struct GammuConcatenation: Sendable, Hashable {
 
     /// nil when the header has no concatenation element or describes a single part.
     package init?(udhHex: String) {
-        guard let bytes = Hex.bytes(udhHex.filter { $0 != " " }).flatMap { $0.isEmpty ? nil : $0 }, let length = bytes.first, bytes.count >= Int(length) + 1 else {
+        guard let bytes = Hex.bytes(udhHex.filter { $0 != " " }).flatMap({ $0.isEmpty ? nil : $0 }), let length = bytes.first, bytes.count >= Int(length) + 1 else {
             return nil
         }
         var index = 1
