@@ -103,9 +103,10 @@ struct Replay: AsyncParsableCommand {
 }
 
 /// Records and commits replay batches on its own serial queue, one batch behind the reader,
-/// and prints each batch's outcome lines after its commit, in input order.
+/// and prints each batch's outcome lines after its commit, in input order (on a queue of their own).
 final class ReplayWriter: Sendable {
     private let queue = DispatchQueue(label: "metergate.replay.writer")
+    private let printer = DispatchQueue(label: "metergate.replay.printer")
     private let inFlight = DispatchSemaphore(value: 2)
     private let failure = Mutex<(any Error)?>(nil)
     let ledger: SQLiteLedger
@@ -135,9 +136,10 @@ final class ReplayWriter: Sendable {
         }
     }
 
-    /// Waits for every queued batch; throws the writer's first error.
+    /// Waits for every queued batch and its lines; throws the writer's first error.
     func finish() throws {
         queue.sync {}
+        printer.sync {}
         if let error = failure.withLock({ $0 }) { throw error }
     }
 
@@ -146,6 +148,12 @@ final class ReplayWriter: Sendable {
         let processed = try ledger.transaction { ledger in
             try prepared.map { try processor.record($0, in: ledger) }
         }
+        // The batch is committed: its lines are printed on their own queue, in order, while
+        // this one records the next batch.
+        printer.async { [self] in print(entries, processed) }
+    }
+
+    private func print(_ entries: [(line: Int, parsed: ReplayLine)], _ processed: [ProcessedMessage]) {
         var output = ""
         output.reserveCapacity(processed.count * 200)
         var index = 0
