@@ -18,35 +18,12 @@ struct GammuCrashTests {
     @Test(arguments: ["sqlite3", "pgsql"])
     func sigkillAtRandomMomentsLosesNothingAndAnswersOnce(database: String) async throws {
         let driver = GammuDriver(pollSeconds: "0", multipartWait: "30s", driver: database)
-        if let reason = driver.unavailableReason() {
-            if Peers.required { Issue.record("\(driver.kind): \(reason)") } else { print("\(driver.kind) crash test skipped: \(reason)") }
-            return
-        }
         let sandbox = try Sandbox("gammu-crash-\(database)")
         defer { sandbox.remove() }
-        var accounts = "uin,meters,previous,digits,phones,emails\n"
-        var messages: [PhoneMessage] = []
-        for index in 0..<Self.count {
-            let uin = String(8_000_000 + index)
-            accounts += "\(uin),T1,100,,,\n"
-            let from = "+7916" + String(format: "%07d", index)
-            if index % 40 == 0 {
-                messages.append(PhoneMessage(from: from, text: "Добрый день, показания по лицевому счёту \(uin): 150, спасибо", parts: 2))
-            } else {
-                messages.append(PhoneMessage(from: from, text: "\(uin) \(150 + index % 50)"))
-            }
-        }
-        try sandbox.write("accounts.csv", accounts)
-        let state = sandbox.file("peer")
-        try FileManager.default.createDirectory(at: state, withIntermediateDirectories: true)
-        let feed = try await driver.start(state: state)
-        do {
+        try await withGammuLoad(driver, sandbox: sandbox, count: Self.count, uinBase: 8_000_000, phonePrefix: "+7916", longEvery: 40) {
+            feed, messages in
             try await crashAndRecover(driver, sandbox: sandbox, feed: feed, messages: messages)
-        } catch {
-            await driver.stop()
-            throw error
         }
-        await driver.stop()
     }
 
     func crashAndRecover(_ driver: GammuDriver, sandbox: Sandbox, feed: String, messages: [PhoneMessage]) async throws {

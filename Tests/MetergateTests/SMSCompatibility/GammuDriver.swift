@@ -1,4 +1,5 @@
 import Foundation
+import Testing
 
 /// gammu-smsd with Gammu's dummy phone and an SQLite database (`kind: gammu`), started by
 /// `scripts/peers/gammu-up.sh`. Messages go in as the phone receives them
@@ -183,4 +184,42 @@ struct GammuDriver: SMSPeerDriver {
         return try Peers.run("psql", ["-X", "-q", "-At", "-v", "ON_ERROR_STOP=1", "-h", "127.0.0.1", "-p", port, "-U", user, "-d", database, "-c", sql],
                              environment: ["PGPASSWORD": password, "PGCONNECT_TIMEOUT": "10"], timeout: 60)
     }
+}
+
+/// A Gammu load test's set-up: `count` accounts (UINs from `uinBase`, one meter, previous 100),
+/// one message from each of `count` phones (`phonePrefix` + 7 digits), every `longEvery`-th a
+/// two-part message, gammu-smsd started in the sandbox; `body` runs with the feed and the
+/// messages, and the peer is stopped after it. Returns false (after recording or printing why)
+/// when the peer is not available.
+func withGammuLoad(
+    _ driver: GammuDriver, sandbox: Sandbox, count: Int, uinBase: Int, phonePrefix: String, longEvery: Int,
+    _ body: (_ feed: String, _ messages: [PhoneMessage]) async throws -> Void
+) async throws {
+    if let reason = driver.unavailableReason() {
+        if Peers.required { Issue.record("\(driver.kind): \(reason)") } else { print("\(driver.kind) load test skipped: \(reason)") }
+        return
+    }
+    var accounts = "uin,meters,previous,digits,phones,emails\n"
+    var messages: [PhoneMessage] = []
+    for index in 0..<count {
+        let uin = String(uinBase + index)
+        accounts += "\(uin),T1,100,,,\n"
+        let from = phonePrefix + String(format: "%07d", index)
+        if index % longEvery == 0 {
+            messages.append(PhoneMessage(from: from, text: "Добрый день, показания по лицевому счёту \(uin): 150, спасибо", parts: 2))
+        } else {
+            messages.append(PhoneMessage(from: from, text: "\(uin) \(150 + index % 50)"))
+        }
+    }
+    try sandbox.write("accounts.csv", accounts)
+    let state = sandbox.file("peer")
+    try FileManager.default.createDirectory(at: state, withIntermediateDirectories: true)
+    let feed = try await driver.start(state: state)
+    do {
+        try await body(feed, messages)
+    } catch {
+        await driver.stop()
+        throw error
+    }
+    await driver.stop()
 }

@@ -11,35 +11,12 @@ struct GammuPostgresInstancesTests {
 
     @Test func twoInstancesNeverTakeTheSameMessage() async throws {
         let driver = GammuDriver(pollSeconds: "0", multipartWait: "30s", driver: "pgsql")
-        if let reason = driver.unavailableReason() {
-            if Peers.required { Issue.record("\(driver.kind): \(reason)") } else { print("\(driver.kind) two-instance test skipped: \(reason)") }
-            return
-        }
         let sandbox = try Sandbox("gammu-pg-instances")
         defer { sandbox.remove() }
-        var accounts = "uin,meters,previous,digits,phones,emails\n"
-        var messages: [PhoneMessage] = []
-        for index in 0..<Self.count {
-            let uin = String(8_100_000 + index)
-            accounts += "\(uin),T1,100,,,\n"
-            let from = "+7917" + String(format: "%07d", index)
-            if index % 30 == 0 {
-                messages.append(PhoneMessage(from: from, text: "Добрый день, показания по лицевому счёту \(uin): 150, спасибо", parts: 2))
-            } else {
-                messages.append(PhoneMessage(from: from, text: "\(uin) \(150 + index % 50)"))
-            }
-        }
-        try sandbox.write("accounts.csv", accounts)
-        let state = sandbox.file("peer")
-        try FileManager.default.createDirectory(at: state, withIntermediateDirectories: true)
-        let feed = try await driver.start(state: state)
-        do {
+        try await withGammuLoad(driver, sandbox: sandbox, count: Self.count, uinBase: 8_100_000, phonePrefix: "+7917", longEvery: 30) {
+            feed, messages in
             try await run(driver, sandbox: sandbox, feed: feed, messages: messages)
-        } catch {
-            await driver.stop()
-            throw error
         }
-        await driver.stop()
     }
 
     func run(_ driver: GammuDriver, sandbox: Sandbox, feed: String, messages: [PhoneMessage]) async throws {
