@@ -114,30 +114,32 @@ public struct Outcome: Sendable, Hashable {
 
 /// A tiny JSON writer for outcome lines: fast, stable key order, correct escaping
 /// (control characters, U+2028/U+2029 and invisible characters escaped).
-struct JSONLine {
-    private(set) var text = ""
+package struct JSONLine {
+    package private(set) var text = ""
     private var needsComma = [false]
 
-    mutating func open() {
+    package init() {}
+
+    package mutating func open() {
         text += "{"
         needsComma.append(false)
     }
 
-    mutating func close() {
+    package mutating func close() {
         text += "}"
         needsComma.removeLast()
     }
 
-    mutating func key(_ name: String) {
+    package mutating func key(_ name: String) {
         if needsComma[needsComma.count - 1] { text += "," }
         needsComma[needsComma.count - 1] = true
         string(name)
         text += ":"
     }
 
-    mutating func raw(_ fragment: String) { text += fragment }
+    package mutating func raw(_ fragment: String) { text += fragment }
 
-    mutating func string(_ value: String) {
+    package mutating func string(_ value: String) {
         text += "\""
         // Fast path: nothing to escape (no quote, backslash, control byte, C1/U+2028/U+2029/BOM lead bytes).
         if !value.utf8.contains(where: { $0 < 0x20 || $0 == 0x22 || $0 == 0x5C || $0 == 0xC2 || $0 == 0xE2 || $0 == 0xEF }) {

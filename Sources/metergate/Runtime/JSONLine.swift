@@ -1,7 +1,8 @@
-/// One JSON object written as one line, keys sorted, `/` not escaped: what `JSONSerialization`
-/// with `.sortedKeys, .withoutEscapingSlashes` writes for strings, arrays and objects, without
-/// its bridging (the log writes one line per message).
-enum JSONLine {
+import MeterCore
+
+/// One log record written as one JSON line, keys sorted, through the outcome lines' writer
+/// (`MeterCore.JSONLine`: the same escaping), without `JSONSerialization`'s bridging.
+enum LogJSON {
     /// A log value: text, a list, or an object.
     indirect enum Value {
         case string(String)
@@ -10,53 +11,29 @@ enum JSONLine {
     }
 
     static func encode(_ object: [String: Value]) -> String {
-        var output: [UInt8] = []
-        output.reserveCapacity(512)
-        write(.object(object), to: &output)
-        return String(decoding: output, as: UTF8.self)
+        var json = JSONLine()
+        write(.object(object), to: &json)
+        return json.text
     }
 
-    private static func write(_ value: Value, to output: inout [UInt8]) {
+    private static func write(_ value: Value, to json: inout JSONLine) {
         switch value {
         case .string(let text):
-            writeString(text, to: &output)
+            json.string(text)
         case .array(let items):
-            output.append(UInt8(ascii: "["))
+            json.raw("[")
             for (index, item) in items.enumerated() {
-                if index > 0 { output.append(UInt8(ascii: ",")) }
-                write(item, to: &output)
+                if index > 0 { json.raw(",") }
+                write(item, to: &json)
             }
-            output.append(UInt8(ascii: "]"))
+            json.raw("]")
         case .object(let object):
-            output.append(UInt8(ascii: "{"))
-            for (index, key) in object.keys.sorted().enumerated() {
-                if index > 0 { output.append(UInt8(ascii: ",")) }
-                writeString(key, to: &output)
-                output.append(UInt8(ascii: ":"))
-                write(object[key]!, to: &output)
+            json.open()
+            for key in object.keys.sorted() {
+                json.key(key)
+                write(object[key]!, to: &json)
             }
-            output.append(UInt8(ascii: "}"))
+            json.close()
         }
-    }
-
-    private static let hex = Array("0123456789abcdef".utf8)
-
-    private static func writeString(_ text: String, to output: inout [UInt8]) {
-        output.append(UInt8(ascii: "\""))
-        for byte in text.utf8 {
-            switch byte {
-            case UInt8(ascii: "\""): output += [UInt8(ascii: "\\"), UInt8(ascii: "\"")]
-            case UInt8(ascii: "\\"): output += [UInt8(ascii: "\\"), UInt8(ascii: "\\")]
-            case 0x0A: output += [UInt8(ascii: "\\"), UInt8(ascii: "n")]
-            case 0x0D: output += [UInt8(ascii: "\\"), UInt8(ascii: "r")]
-            case 0x09: output += [UInt8(ascii: "\\"), UInt8(ascii: "t")]
-            case 0x08: output += [UInt8(ascii: "\\"), UInt8(ascii: "b")]
-            case 0x0C: output += [UInt8(ascii: "\\"), UInt8(ascii: "f")]
-            case 0..<0x20:
-                output += Array("\\u00".utf8) + [hex[Int(byte >> 4)], hex[Int(byte & 0x0F)]]
-            default: output.append(byte)
-            }
-        }
-        output.append(UInt8(ascii: "\""))
     }
 }

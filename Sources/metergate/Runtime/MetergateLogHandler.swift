@@ -69,11 +69,11 @@ struct MetergateLogHandler: LogHandler {
             for (key, value) in shown { line += " \(key)=\(value)" }
             sink.write(line + "\n")
         case .json:
-            var object: [String: JSONLine.Value] = [
+            var object: [String: LogJSON.Value] = [
                 "time": .string(timestamp), "level": .string(event.level.rawValue), "message": .string(message),
             ]
             for (key, value) in all { object[key.hasPrefix("mg.") ? String(key.dropFirst(3)) : key] = Self.json(value) }
-            sink.write(JSONLine.encode(object) + "\n")
+            sink.write(LogJSON.encode(object) + "\n")
         }
     }
 
@@ -82,7 +82,7 @@ struct MetergateLogHandler: LogHandler {
         return personalData ? LogRedaction.personalData(clean) : clean
     }
 
-    private static func json(_ value: Logger.MetadataValue) -> JSONLine.Value {
+    private static func json(_ value: Logger.MetadataValue) -> LogJSON.Value {
         switch value {
         case .string(let text): .string(text)
         case .stringConvertible(let convertible): .string(convertible.description)
