@@ -302,25 +302,25 @@ extension ParseRun {
         }
         guard let start, free(start) else { return [] }
         var group = [forward ? start : integerPart(ofFraction: start) ?? start]
-        var bySlash: Bool?
+        var byMark: Bool?
         while group.count < 16 {
             let last = group.last!
             var k = forward ? (fractionPart(ofInteger: last) ?? last) + 1 : last - 1
             var spaces = 0
-            var slashes = 0
+            var marks = 0
             while k >= 0, k < pieces.count {
                 if pieces[k].isSpace {
                     spaces += 1
                 } else if case .punct(let c) = pieces[k].kind, c == 0x2F || c == 0x3B || c == 0x2C {
-                    slashes += 1
+                    marks += 1
                 } else {
                     break
                 }
                 k += forward ? 1 : -1
             }
-            guard slashes <= 1, spaces + slashes > 0, bySlash == nil || bySlash == (slashes == 1),
+            guard marks <= 1, spaces + marks > 0, byMark == nil || byMark == (marks == 1),
                   k >= 0, k < pieces.count, free(k) else { break }
-            bySlash = slashes == 1
+            byMark = marks == 1
             if !forward, let integer = integerPart(ofFraction: k) {
                 group.append(integer)
             } else {

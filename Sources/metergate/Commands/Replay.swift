@@ -72,26 +72,25 @@ struct Replay: AsyncParsableCommand {
         let prepared = ResultSlots<PreparedMessage?>(count: lines.count)
         let workers = max(1, min(ProcessInfo.processInfo.activeProcessorCount, lines.count / 16))
         DispatchQueue.concurrentPerform(iterations: workers) { worker in
-            var mine: [Int] = []
+            // The messages of this worker that name UINs, with those UINs.
+            var named: [(index: Int, uins: [String])] = []
             var index = worker
             while index < lines.count {
                 let line = ReplayLine.parse(lines[index].bytes, lineNumber: lines[index].line)
                 decoded.set(index, line)
                 if case .message(let message) = line {
-                    prepared.set(index, processor.prepare(message))
-                    mine.append(index)
+                    let message = processor.prepare(message)
+                    let uins = message.candidateUINs
+                    if !uins.isEmpty { named.append((index, uins)) }
+                    prepared.set(index, message)
                 } else {
                     prepared.set(index, nil)
                 }
                 index += workers
             }
             // A failed lookup is not an error here: the writer then looks the account up itself.
-            guard worker < readers.count,
-                  let found = try? readers[worker].accounts(mine.lazy.flatMap { prepared[$0]!.candidateUINs })
-            else { return }
-            for index in mine {
-                let uins = prepared[index]!.candidateUINs
-                guard !uins.isEmpty else { continue }
+            guard worker < readers.count, let found = try? readers[worker].accounts(named.lazy.flatMap(\.uins)) else { return }
+            for (index, uins) in named {
                 prepared.update(index) { message in
                     for uin in uins { if let account = found[uin] { message!.accounts[uin] = account } }
                 }
@@ -150,10 +149,10 @@ final class ReplayWriter: Sendable {
         }
         // The batch is committed: its lines are printed on their own queue, in order, while
         // this one records the next batch.
-        printer.async { [self] in print(entries, processed) }
+        printer.async { [self] in printLines(entries, processed) }
     }
 
-    private func print(_ entries: [(line: Int, parsed: ReplayLine)], _ processed: [ProcessedMessage]) {
+    private func printLines(_ entries: [(line: Int, parsed: ReplayLine)], _ processed: [ProcessedMessage]) {
         var output = ""
         output.reserveCapacity(processed.count * 200)
         var index = 0
