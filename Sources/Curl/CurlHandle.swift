@@ -103,6 +103,16 @@ public final class CurlHandle: @unchecked Sendable {
             error.answeredAfterEndOfData = transfer.answeredAfterEndOfData
             throw error
         }
+        if let stripped = transfer.strippedLine {
+            // The answer lost part of a line: never taken as the server's (a listing cut short
+            // would look like less new mail). The connection's state is unknown: start afresh.
+            curl_easy_cleanup(handle)
+            handle = curl_easy_init()
+            throw CurlError(
+                code: Int(CURLE_WEIRD_SERVER_REPLY.rawValue),
+                message: "a server response line was longer than the receive buffer and was cut (\(stripped)); the answer is not used",
+                serverResponse: Self.lastAnswer(transfer.serverLines), url: url)
+        }
         let result = finish(options, transfer)
         // libcurl 7.88 (Debian's CVE-2023-38039 fix) adds every response line of the handle's
         // life to one counter and fails transfers once it passes 300 KiB: start a fresh handle

@@ -25,6 +25,9 @@ final class CurlTransfer {
     var serverLineCount = 0
     /// Why `beforeEndOfData` refused (the transfer was aborted before the end of data).
     var endOfDataRefusal: String?
+    /// libcurl said it cut a response line it found too long (`Excessive server response line
+    /// length received … Stripping`): what the transfer returned is not the server's answer.
+    var strippedLine: String?
 
     static let serverLineLimit = 16
 
@@ -36,6 +39,7 @@ final class CurlTransfer {
         uploadOffset = 0
         bodyTooLarge = false
         truncated = false
+        strippedLine = nil
     }
 
     func appendBody(_ pointer: UnsafePointer<UInt8>, _ count: Int) -> Bool {
@@ -119,11 +123,20 @@ enum CurlCallbacks {
     }
 
     /// Keeps what the server said (`CURLINFO_HEADER_IN`: protocol response lines); never what we
-    /// sent, which holds credentials.
+    /// sent, which holds credentials. Of libcurl's own text only the note that it cut a line.
     static let debug: ccurl_debug_callback = { _, type, data, size, context in
-        guard type == CURLINFO_HEADER_IN, let context, let data else { return 0 }
+        guard let context, let data else { return 0 }
         let transfer = Unmanaged<CurlTransfer>.fromOpaque(context).takeUnretainedValue()
-        data.withMemoryRebound(to: UInt8.self, capacity: size) { transfer.appendServerText($0, size) }
+        if type == CURLINFO_HEADER_IN {
+            data.withMemoryRebound(to: UInt8.self, capacity: size) { transfer.appendServerText($0, size) }
+        } else if type == CURLINFO_TEXT, transfer.strippedLine == nil {
+            let text = data.withMemoryRebound(to: UInt8.self, capacity: size) {
+                String(decoding: UnsafeBufferPointer(start: $0, count: min(size, 200)), as: UTF8.self)
+            }
+            if text.hasPrefix("Excessive server response line length") {
+                transfer.strippedLine = String(text.prefix { $0 != "\n" && $0 != "\r" })
+            }
+        }
         return 0
     }
 }

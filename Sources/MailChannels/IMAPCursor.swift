@@ -26,6 +26,77 @@ struct IMAPCursor: Codable, Sendable, Hashable {
 
 /// Parsers for the untagged lines libcurl hands back from custom IMAP commands.
 enum IMAPResponse {
+    /// The mailbox as a `SELECT` reported it.
+    struct MailboxView: Sendable, Hashable {
+        var exists: UInt32
+        var validity: UInt32
+        var uidNext: UInt32
+    }
+
+    /// `* 3 EXISTS`, `* OK [UIDVALIDITY 1795248658] …`, `* OK [UIDNEXT 4] …` → the view; nil when
+    /// one of the three is missing.
+    static func mailboxView(_ lines: [Substring]) -> MailboxView? {
+        var exists: UInt32?
+        var validity: UInt32?
+        var uidNext: UInt32?
+        for line in lines where line.hasPrefix("* ") {
+            let words = line.split(separator: " ")
+            if words.count == 3, words[2].uppercased() == "EXISTS", let count = UInt32(words[1]) {
+                exists = count
+            } else if words.count >= 4, words[1].uppercased() == "OK" {
+                let code = words[2].uppercased()
+                let value = UInt32(words[3].filter(\.isNumber))
+                if code == "[UIDVALIDITY" { validity = value } else if code == "[UIDNEXT" { uidNext = value }
+            }
+        }
+        guard let exists, let validity, let uidNext else { return nil }
+        return MailboxView(exists: exists, validity: validity, uidNext: uidNext)
+    }
+
+    /// `* 5 EXPUNGE` or `* VANISHED …`: message numbers moved under the listing.
+    static func isExpunge(_ line: Substring) -> Bool {
+        let words = line.split(separator: " ")
+        guard words.count >= 2, words[0] == "*" else { return false }
+        if words[1].uppercased() == "VANISHED" { return true }
+        return words.count == 3 && UInt32(words[1]) != nil && words[2].uppercased() == "EXPUNGE"
+    }
+
+    /// `* CAPABILITY IMAP4rev1 ESEARCH …` → the words, upper-cased.
+    static func capabilities(_ lines: [Substring]) -> Set<String> {
+        Set(lines.filter { $0.uppercased().hasPrefix("* CAPABILITY ") }.flatMap { $0.split(separator: " ").dropFirst(2).map { $0.uppercased() } })
+    }
+
+    /// `* ESEARCH (TAG "A5") UID COUNT 3 ALL 4:5,9` → (3, [4, 5, 9]), at most `first` UIDs
+    /// expanded; nil without an ESEARCH line.
+    static func esearch(_ lines: [Substring], first: Int) -> (count: Int, uids: [UInt32])? {
+        guard let line = lines.first(where: { $0.uppercased().hasPrefix("* ESEARCH") }) else { return nil }
+        let words = line.split(separator: " ")
+        var count = 0
+        var uids: [UInt32] = []
+        var index = 0
+        while index < words.count {
+            let word = words[index].uppercased()
+            if word == "COUNT", index + 1 < words.count {
+                count = Int(words[index + 1]) ?? 0
+                index += 1
+            } else if word == "ALL", index + 1 < words.count {
+                for range in words[index + 1].split(separator: ",") where uids.count < first {
+                    let ends = range.split(separator: ":").compactMap { UInt32($0) }
+                    guard let low = ends.min(), let high = ends.max() else { continue }
+                    var uid = low
+                    while uid <= high, uids.count < first {
+                        uids.append(uid)
+                        if uid == high { break }
+                        uid += 1
+                    }
+                }
+                index += 1
+            }
+            index += 1
+        }
+        return (count, uids)
+    }
+
     /// `* STATUS INBOX (MESSAGES 3 UIDNEXT 4 UIDVALIDITY 1795248658)` → the named numbers.
     static func statusItems(_ lines: [Substring]) -> [String: UInt32] {
         var items: [String: UInt32] = [:]

@@ -6,8 +6,11 @@ import MeterCore
 /// An IMAP mailbox polled through libcurl (`imap://`, `imaps://`, STARTTLS).
 ///
 /// Messages are identified by (mailbox, UIDVALIDITY, UID) — `imap:<feed>:<mailbox>:<validity>:<uid>`
-/// — never by `\Seen`. Each poll: `STATUS` (UIDVALIDITY, UIDNEXT), `UID SEARCH UID next:…` in
-/// windows, one `UID FETCH set (UID RFC822.SIZE INTERNALDATE)`, then each message whole through
+/// — never by `\Seen`. Each poll: `SELECT` (EXISTS, UIDVALIDITY, UIDNEXT, fresh even on a
+/// connection that has the mailbox selected), `UID SEARCH UNSEEN` (for `/healthz`), the UIDs of
+/// the messages from the cursor on by sequence number (`UID SEARCH a:b`, each window checked to
+/// hold one UID per message), `UID FETCH set (UID RFC822.SIZE INTERNALDATE FLAGS)` in small
+/// sets, then each message whole through
 /// the URL `…/MAILBOX;UIDVALIDITY=v/;UID=n` (libcurl 7.88 returns only the first line of a
 /// custom `UID FETCH … BODY[]`). A message larger than `maxMessageBytes` is fetched only up to
 /// that size + 1 (`;PARTIAL=`), so the pipeline records it as too large.
@@ -19,7 +22,7 @@ import MeterCore
 /// A UIDVALIDITY change (the server rebuilt the mailbox) is logged; the messages present at that
 /// moment are compared by Message-ID (or bytes) with what this feed recorded before, and those
 /// already recorded are only acknowledged, not returned.
-public actor IMAPSource: MessageSource {
+public actor IMAPSource: MessageSource, MailboxObserving {
     public nonisolated let name: String
     public nonisolated var channel: ChannelKind { .email }
     public let settings: MailboxSettings
@@ -36,6 +39,9 @@ public actor IMAPSource: MessageSource {
     private var pending: Set<UInt32> = []
     private var polledThrough: UInt32 = 0
     private var recordedFingerprints: Set<String>?
+    private var observation: MailboxObservation?
+    /// The server's CAPABILITY words, asked once.
+    private var capabilities: Set<String>?
 
     public init(
         name: String, settings: MailboxSettings, store: any MailboxStateStore,
@@ -66,10 +72,8 @@ public actor IMAPSource: MessageSource {
         guard limit > 0 else { return [] }
         let login = try settings.login()
         try await loadCursor()
-        let status = try await self.status(login)
-        guard let validity = status["UIDVALIDITY"], let uidNext = status["UIDNEXT"] else {
-            throw MailSourceError("\(base): STATUS \(mailbox) gave no UIDVALIDITY/UIDNEXT")
-        }
+        let view = try await select(login)
+        let validity = view.validity
         var cursor: IMAPCursor
         if let known = self.cursor, known.validity == validity {
             cursor = known
@@ -78,7 +82,7 @@ public actor IMAPSource: MessageSource {
                 logger.warning(
                     "UIDVALIDITY of \(mailbox) changed from \(known.validity) to \(validity): the messages now in the mailbox are checked against the ones already recorded (by Message-ID) and not answered again",
                     metadata: ["mg.mailbox": "\(mailbox)"])
-                cursor = IMAPCursor(mailbox: mailbox, validity: validity, next: 1, dedupeBelow: uidNext)
+                cursor = IMAPCursor(mailbox: mailbox, validity: validity, next: 1, dedupeBelow: view.uidNext)
             } else {
                 cursor = IMAPCursor(mailbox: mailbox, validity: validity, next: 1, dedupeBelow: 0)
             }
@@ -86,19 +90,28 @@ public actor IMAPSource: MessageSource {
             self.cursor = cursor
             pending = []
         }
+        observation = await observe(login, view: view)
 
-        // The UIDs from `next` on, in windows (7.88 cuts long untagged lines), until `limit`
-        // messages are in hand; already-recorded ones are set aside and do not count.
+        // The messages whose UID is `next` or more are the last ones by sequence number (UIDs
+        // ascend with it). They are listed in windows of sequence numbers, each of which must
+        // come back with exactly one UID per message: a listing that does not add up is an
+        // error (retried at the next poll), never a smaller set of new mail. Already-recorded
+        // ones (a crash before the cursor moved) are set aside and do not count.
         pending = []
         polledThrough = cursor.next &- 1
         var messages: [IncomingMessage] = []
         var setAside: [UInt32] = []
-        var low = cursor.next
-        while messages.count < limit, low < uidNext {
-            let high = min(low &+ 1999, uidNext - 1)
-            let found = try await search(login, validity: validity, low: low, high: high)
-            let taken = Array(found.prefix(limit - messages.count))
-            let scanned = taken.count < found.count ? taken.last! : high
+        var sequence = view.exists &+ 1
+        if view.uidNext > cursor.next, view.exists > 0 {
+            sequence = try await firstSequence(login, view: view, atOrAbove: cursor.next)
+        }
+        observation?.listedNew = Int(view.exists) - Int(sequence) + 1
+        while messages.count < limit, sequence <= view.exists {
+            let high = min(view.exists, sequence &+ UInt32(min(Self.listWindow, limit - messages.count)) &- 1)
+            let taken = try await uids(login, view: view, from: sequence, through: high)
+            guard let first = taken.first, first >= cursor.next else {
+                throw MailSourceError("\(base): the listing of \(mailbox) does not add up (messages \(sequence):\(high) have UIDs below \(cursor.next), the next one expected); will list again")
+            }
             // Already recorded (a crash before the cursor moved): acknowledged, not fetched again.
             let known = try await store.knownExternalIDs(taken.map { externalID(validity: validity, uid: $0) })
             let wanted = taken.filter { !known.contains(externalID(validity: validity, uid: $0)) }
@@ -123,8 +136,10 @@ public actor IMAPSource: MessageSource {
                     raw: raw, receivedAt: item?.internalDate?.date ?? Date(), utcOffset: item?.internalDate?.offset))
             }
             pending.formUnion(taken)
-            polledThrough = scanned
-            low = scanned &+ 1
+            // The cursor may pass only UIDs listed here: every UID between two listed ones that
+            // is not listed does not exist (the window held one UID per message).
+            polledThrough = taken.last!
+            sequence = high &+ 1
         }
         if !setAside.isEmpty {
             try await applyAfter(login, validity: validity, uids: setAside)
@@ -133,6 +148,13 @@ public actor IMAPSource: MessageSource {
         if pending.isEmpty, polledThrough >= cursor.next { try await advance(through: polledThrough) }
         return messages
     }
+
+    /// How many messages one listing asks for: at most ~11 KB of `* SEARCH` line with 10-digit
+    /// UIDs, far inside the receive buffer.
+    static let listWindow = 1000
+
+    /// What the last poll saw of the server, for `/metrics` and `/healthz`.
+    public func lastObservation() -> MailboxObservation? { observation }
 
     public func acknowledge(_ externalIDs: [String]) async throws {
         guard let cursor else { return }
@@ -179,17 +201,94 @@ public actor IMAPSource: MessageSource {
         self.cursor = cursor
     }
 
-    private func status(_ login: CurlLogin) async throws -> [String: UInt32] {
-        let response = try await handle.mail(request(
-            base + "/", login, command: "STATUS \(IMAPResponse.quoted(mailbox)) (UIDVALIDITY UIDNEXT MESSAGES)"))
-        return IMAPResponse.statusItems(response.lines)
+    /// `SELECT` of the mailbox, on every poll, even when the connection has it selected already:
+    /// the server then reports its mailbox as it is now. (RFC 3501 §6.3.10: STATUS must not be
+    /// used on the selected mailbox to check for new mail; Dovecot answers it from the
+    /// connection's own, stale view, so a daemon whose connection stays open saw nothing new.)
+    private func select(_ login: CurlLogin) async throws -> IMAPResponse.MailboxView {
+        let response = try await handle.mail(request(base + "/", login, command: "SELECT \(IMAPResponse.quoted(mailbox))"))
+        guard let view = IMAPResponse.mailboxView(response.lines) else {
+            throw MailSourceError("\(base): SELECT \(mailbox) gave no EXISTS/UIDVALIDITY/UIDNEXT")
+        }
+        return view
     }
 
-    private func search(_ login: CurlLogin, validity: UInt32, low: UInt32, high: UInt32) async throws -> [UInt32] {
+    /// The UIDs of the messages with sequence numbers `low...high` (all within the view's EXISTS),
+    /// ascending; exactly one per message, each below UIDNEXT, or the listing is refused.
+    private func uids(_ login: CurlLogin, view: IMAPResponse.MailboxView, from low: UInt32, through high: UInt32) async throws -> [UInt32] {
+        let set = low == high ? "\(low)" : "\(low):\(high)"
         let response = try await handle.mail(request(
-            mailboxURL + ";UIDVALIDITY=\(validity)", login, command: "UID SEARCH UID \(low):\(high)"))
-        return IMAPResponse.searchUIDs(response.lines).filter { $0 >= low && $0 <= high }.sorted()
+            mailboxURL + ";UIDVALIDITY=\(view.validity)", login, command: "UID SEARCH \(set)"))
+        let lines = response.lines
+        if lines.contains(where: IMAPResponse.isExpunge) {
+            throw MailSourceError("\(base): messages of \(mailbox) were expunged while it was being listed; will list again")
+        }
+        let found = Array(Set(IMAPResponse.searchUIDs(lines))).sorted()
+        let expected = Int(high - low) + 1
+        guard lines.contains(where: { $0.hasPrefix("* SEARCH") }), found.count == expected, found.allSatisfy({ $0 < view.uidNext }) else {
+            throw MailSourceError("\(base): the listing of \(mailbox) does not add up: messages \(set) gave \(found.count) UIDs below UIDNEXT \(view.uidNext), \(expected) expected; will list again")
+        }
+        return found
     }
+
+    /// The sequence number of the first message whose UID is `next` or more (EXISTS + 1: none).
+    private func firstSequence(_ login: CurlLogin, view: IMAPResponse.MailboxView, atOrAbove next: UInt32) async throws -> UInt32 {
+        // The answer lies in low...high. With dense UIDs (the usual case) the new messages are the
+        // last `UIDNEXT - next`, and one probe of two messages finds it.
+        var low: UInt32 = 1
+        var high = view.exists &+ 1
+        let span = view.uidNext &- next
+        let guess = span >= view.exists ? 1 : view.exists - span + 1
+        let probeLow = guess > 1 ? guess - 1 : guess
+        for (offset, uid) in try await uids(login, view: view, from: probeLow, through: guess).enumerated() {
+            let sequence = probeLow + UInt32(offset)
+            if uid >= next { high = min(high, sequence) } else { low = max(low, sequence + 1) }
+        }
+        while low < high {
+            let middle = low + (high - low) / 2
+            let uid = try await uids(login, view: view, from: middle, through: middle)[0]
+            if uid >= next { high = middle } else { low = middle + 1 }
+        }
+        return low
+    }
+
+    /// The server's unseen messages (`\Seen` unset) that the ledger does not hold: each one taken
+    /// is `\Seen` (or gone) after its poll, so one that stays is mail metergate does not fetch.
+    /// Best effort: a failure leaves the observation without them, not the poll failed.
+    private func observe(_ login: CurlLogin, view: IMAPResponse.MailboxView) async -> MailboxObservation {
+        var result = MailboxObservation(serverMessages: Int(view.exists))
+        do {
+            if capabilities == nil {
+                let response = try await handle.mail(request(base + "/", login, command: "CAPABILITY"))
+                capabilities = IMAPResponse.capabilities(response.lines)
+            }
+            let url = mailboxURL + ";UIDVALIDITY=\(view.validity)"
+            let count: Int
+            let oldest: [UInt32]
+            if capabilities?.contains("ESEARCH") == true {
+                let response = try await handle.mail(request(url, login, command: "UID SEARCH RETURN (COUNT ALL) UNSEEN"))
+                guard let answer = IMAPResponse.esearch(response.lines, first: Self.observedUnseen) else {
+                    throw MailSourceError("no ESEARCH answer")
+                }
+                (count, oldest) = answer
+            } else {
+                let response = try await handle.mail(request(url, login, command: "UID SEARCH UNSEEN"))
+                let all = Array(Set(IMAPResponse.searchUIDs(response.lines))).sorted()
+                (count, oldest) = (all.count, Array(all.prefix(Self.observedUnseen)))
+            }
+            let ids = oldest.map { externalID(validity: view.validity, uid: $0) }
+            let known = try await store.knownExternalIDs(ids)
+            result.serverUnseen = count
+            result.serverUnfetched = count - known.count
+            result.oldestUnfetched = ids.first { !known.contains($0) }
+        } catch {
+            logger.debug("unseen messages of \(mailbox) not counted: \(error)")
+        }
+        return result
+    }
+
+    /// How many of the oldest unseen UIDs are checked against the ledger at each poll.
+    static let observedUnseen = 200
 
     private func fetchMetadata(_ login: CurlLogin, validity: UInt32, uids: [UInt32]) async throws -> [UInt32: IMAPResponse.FetchItem] {
         var items: [UInt32: IMAPResponse.FetchItem] = [:]

@@ -5,14 +5,15 @@ import MeterCore
 
 /// A POP3 mailbox polled through libcurl (`pop3://`, `pop3s://`, STLS).
 ///
-/// Messages are identified by UIDL — `pop3:<feed>:<uidl>`. Each poll lists `UIDL` and `LIST`
-/// (sizes) in one session, leaves out the ids the ledger already holds, and `RETR`s the rest
+/// Messages are identified by UIDL — `pop3:<feed>:<uidl>`. Each poll opens a new session (a
+/// POP3 session never sees mail that arrived after it began), lists `UIDL` and `LIST` (sizes,
+/// which must name the same messages 1…n), leaves out the ids the ledger already holds, and `RETR`s the rest
 /// (message numbers are only valid within that session: when libcurl had to reconnect, the batch
 /// stops there). `acknowledge` (after the ledger commit) does nothing with `after: seen` (the
 /// mail stays on the server, the ledger remembers it); with `after: delete` it lists UIDL again,
 /// `DELE`s those messages and ends the session with `QUIT`, which makes the deletions final.
 /// A crash before `QUIT` rolls them back: they are fetched again, and the ledger knows them.
-public actor POP3Source: MessageSource {
+public actor POP3Source: MessageSource, MailboxObserving {
     public nonisolated let name: String
     public nonisolated var channel: ChannelKind { .email }
     public let settings: MailboxSettings
@@ -24,6 +25,7 @@ public actor POP3Source: MessageSource {
     private var recorded: Set<String> = []
     /// UIDL → the byte count of its last fetch that came shorter than its `LIST` size.
     private var shortFetches: [String: Int] = [:]
+    private var observation: MailboxObservation?
 
     public init(
         name: String, settings: MailboxSettings, store: any MailboxStateStore,
@@ -45,18 +47,28 @@ public actor POP3Source: MessageSource {
         try await poll(limit: limit, deletingRecorded: settings.after == .delete)
     }
 
+    /// What the last poll saw of the server, for `/metrics` and `/healthz`.
+    public func lastObservation() -> MailboxObservation? { observation }
+
     private func poll(limit: Int, deletingRecorded: Bool) async throws -> [IncomingMessage] {
         guard limit > 0 else { return [] }
         let login = try settings.login()
+        // A POP3 session sees the maildrop as it was when it began (RFC 1939): each poll starts
+        // a new one (QUIT, then USER/PASS), or a daemon would never see new mail.
+        await handle.closeConnections()
         let listing = try await uidList(login)
+        observation = MailboxObservation(serverMessages: listing.count, serverUnfetched: 0)
         guard !listing.isEmpty else { return [] }
-        let sizes = try await sizeList(login)
+        let sizes = try await sizeList(login, count: listing.count)
         var unknown = listing.filter { !recorded.contains($0.uidl) }
         if !unknown.isEmpty {
             let known = try await store.knownExternalIDs(unknown.map { externalIDPrefix + $0.uidl })
             let knownUIDLs = Set(known.map { String($0.dropFirst(externalIDPrefix.count)) })
             recorded.formUnion(knownUIDLs)
             unknown.removeAll { knownUIDLs.contains($0.uidl) }
+            observation?.serverUnfetched = unknown.count
+            observation?.listedNew = unknown.count
+            observation?.oldestUnfetched = unknown.first.map { externalIDPrefix + $0.uidl }
             if deletingRecorded, !knownUIDLs.isEmpty {
                 // Recorded earlier but not deleted (a crash before QUIT): delete them now, then
                 // list again in the new session.
@@ -130,21 +142,33 @@ public actor POP3Source: MessageSource {
             timeout: settings.timeout, maxBodyBytes: settings.maxMessageBytes + (1 << 20))
     }
 
+    /// `UIDL`: one line per message, numbered 1…n in order with distinct UIDLs, or the listing
+    /// is refused (retried at the next poll), never taken as less mail.
     private func uidList(_ login: CurlLogin) async throws -> [(number: Int, uidl: String)] {
         let response = try await handle.mail(request(base + "/", login, command: "UIDL"))
-        return response.lines.compactMap { line in
+        let lines = response.lines
+        let listing = lines.compactMap { line -> (number: Int, uidl: String)? in
             let words = line.split(separator: " ", maxSplits: 1)
             guard words.count == 2, let number = Int(words[0]) else { return nil }
             return (number, String(words[1]).trimmingCharacters(in: .whitespaces))
         }
+        guard listing.count == lines.count, listing.enumerated().allSatisfy({ $0.offset + 1 == $0.element.number }),
+              Set(listing.map(\.uidl)).count == listing.count, !listing.contains(where: { $0.uidl.isEmpty }) else {
+            throw MailSourceError("\(base): the UIDL listing does not add up (\(lines.count) lines, not messages 1…n with distinct ids); will list again")
+        }
+        return listing
     }
 
-    private func sizeList(_ login: CurlLogin) async throws -> [Int: Int] {
+    /// `LIST` in the same session as `UIDL`: the same messages 1…`count`.
+    private func sizeList(_ login: CurlLogin, count: Int) async throws -> [Int: Int] {
         let response = try await handle.mail(request(base + "/", login))
         var sizes: [Int: Int] = [:]
         for line in response.lines {
             let words = line.split(separator: " ")
             if words.count >= 2, let number = Int(words[0]), let size = Int(words[1]) { sizes[number] = size }
+        }
+        guard response.newConnections == 0, sizes.count == count, sizes.keys.allSatisfy({ (1...count).contains($0) }) else {
+            throw MailSourceError("\(base): LIST gave \(sizes.count) messages where UIDL gave \(count)\(response.newConnections > 0 ? " (the session was re-opened in between)" : ""); will list again")
         }
         return sizes
     }

@@ -2,14 +2,15 @@
 """Delivers messages into the Dovecot that dovecot-up.sh started (reads STATE/dovecot.env).
 
   mail-deliver.py --state STATE [--user U] [--method maildir|lmtp] [--mailbox FOLDER] FILE|DIR...
-  mail-deliver.py --state STATE --generate N [--subject 'Reading {i}'] [--body '...'] [--from a@b]
+  mail-deliver.py --state STATE --generate N [--first I] [--subject 'Reading {i}'] [--body '...'] [--from a@b]
+  mail-deliver.py --state STATE --min-next-uid U [...]   (doveadm: the mailbox's next UIDs are U or more)
 
 maildir: files written to Maildir/tmp, renamed into new/ (owned by the mail user; Dovecot assigns
 UIDs at its next look), fast. lmtp: one LMTP transaction per message (the real delivery path).
 A file's modification time becomes the message's INTERNALDATE: --date-from-header sets it from
 the message's first Received:/Date: header. Loopback only.
 """
-import argparse, email.utils, os, pwd, smtplib, socket, sys, time
+import argparse, email.utils, os, pwd, smtplib, socket, subprocess, sys, time
 
 def env(state):
     values = {}
@@ -36,7 +37,7 @@ def header_date(raw):
     return None
 
 def generated(args):
-    for i in range(1, args.generate + 1):
+    for i in range(args.first, args.first + args.generate):
         serial = 1000000 + i
         sender = args.sender.format(i=i, serial=serial)
         subject = args.subject.format(i=i, serial=serial, value=10000 + i)
@@ -63,6 +64,9 @@ def main():
     p.add_argument("--method", choices=["maildir", "lmtp"], default="maildir")
     p.add_argument("--mailbox", default="INBOX")
     p.add_argument("--generate", type=int, default=0)
+    p.add_argument("--first", type=int, default=1, help="number of the first generated message ({i})")
+    p.add_argument("--min-next-uid", type=int, default=0,
+                   help="before delivering: doveadm mailbox update --min-next-uid (high UIDs, as real providers have)")
     p.add_argument("--subject", default="Reading {i}")
     p.add_argument("--body", default="{serial} {value}")
     p.add_argument("--from", dest="sender", default="abonent{i}@example.org")
@@ -71,6 +75,13 @@ def main():
     args = p.parse_args()
     settings = env(args.state)
     user = args.user or settings["DOVECOT_USER"]
+    if args.min_next_uid:
+        conf = os.path.join(settings["DOVECOT_STATE"], "dovecot.conf")
+        # The mailbox must exist (a user's INBOX does once Dovecot has looked at it).
+        subprocess.run(["doveadm", "-c", conf, "mailbox", "status", "-u", user, "uidnext", args.mailbox],
+                       check=True, stdout=subprocess.DEVNULL)
+        subprocess.run(["doveadm", "-c", conf, "mailbox", "update", "-u", user,
+                        "--min-next-uid", str(args.min_next_uid), args.mailbox], check=True)
     messages = list(sources(args.paths)) + list(generated(args))
     if args.method == "lmtp":
         with smtplib.LMTP("127.0.0.1", int(settings["DOVECOT_LMTP_PORT"])) as lmtp:

@@ -3,6 +3,7 @@ import Channels
 import Foundation
 import LedgerStore
 import Logging
+import MailChannels
 import MailMessage
 import MeterCore
 import ServiceLifecycle
@@ -96,6 +97,7 @@ struct PollingService: Service {
                 failures = 0
                 health?.pollSucceeded(feed.name)
                 metrics?.feedPolled(feed.name, at: Date())
+                await observeMailbox()
                 storeWritten { try ledger.recordPoll(feed: feed.name, error: nil) }
                 if count == batch { wait = .zero }
             } catch {
@@ -114,6 +116,18 @@ struct PollingService: Service {
                 try? await cancelWhenGracefulShutdown { try await Task.sleep(for: pause) }
             }
         }
+    }
+}
+
+extension PollingService {
+    /// A mailbox's view of the server after a successful poll: metrics, and `/healthz` when the
+    /// same message stays unfetched poll after poll.
+    func observeMailbox() async {
+        guard let mailbox = feed as? any MailboxObserving, let seen = await mailbox.lastObservation() else { return }
+        let polls = health?.mailboxObserved(feed.name, oldestUnfetched: seen.oldestUnfetched) ?? 0
+        metrics?.mailboxObserved(
+            feed.name, messages: seen.serverMessages, unseen: seen.serverUnseen, unfetched: seen.serverUnfetched,
+            listedNew: seen.listedNew, unfetchedPolls: polls)
     }
 }
 

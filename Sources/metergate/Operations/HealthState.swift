@@ -11,7 +11,16 @@ final class HealthState: Sendable {
         var consecutiveFailures = 0
         var lastSuccess: Date?
         var lastError: String?
+        /// A mailbox: its oldest message the ledger does not hold, and at how many successful
+        /// polls in a row it was still there.
+        var oldestUnfetched: String?
+        var unfetchedPolls = 0
     }
+
+    /// `/healthz` fails once a mailbox's oldest unfetched message has been there at more than
+    /// this many successful polls in a row (it waited this many poll intervals: mail the feed
+    /// sees on the server but does not take). Documented in README.md and Deploy/CONFIGURATION.md.
+    static let unfetchedPollsLimit = 5
 
     private struct State {
         var feeds: [String: Feed] = [:]
@@ -42,6 +51,25 @@ final class HealthState: Sendable {
         }
     }
 
+    /// A mailbox's successful poll reported `oldest` as its oldest message not in the ledger
+    /// (nil: none); returns at how many polls in a row that message has been seen.
+    @discardableResult
+    func mailboxObserved(_ feed: String, oldestUnfetched oldest: String?) -> Int {
+        state.withLock { state in
+            var entry = state.feeds[feed, default: Feed()]
+            if oldest == nil {
+                entry.unfetchedPolls = 0
+            } else if oldest == entry.oldestUnfetched {
+                entry.unfetchedPolls += 1
+            } else {
+                entry.unfetchedPolls = 1
+            }
+            entry.oldestUnfetched = oldest
+            state.feeds[feed] = entry
+            return entry.unfetchedPolls
+        }
+    }
+
     /// Returns the feed's run of failures, this one included.
     @discardableResult
     func pollFailed(_ feed: String, error: String) -> Int {
@@ -67,6 +95,9 @@ final class HealthState: Sendable {
         for (name, feed) in snapshot.feeds.sorted(by: { $0.key < $1.key }) {
             if feed.consecutiveFailures >= failedPollsLimit {
                 return "feed \(name) failed \(feed.consecutiveFailures) polls in a row: \(feed.lastError ?? "?")"
+            }
+            if feed.unfetchedPolls > Self.unfetchedPollsLimit, let oldest = feed.oldestUnfetched {
+                return "feed \(name) polls but does not fetch: \(oldest) has been on the server, not in the ledger, at \(feed.unfetchedPolls) successful polls in a row (limit \(Self.unfetchedPollsLimit))"
             }
             let since = feed.lastSuccess ?? startedAt
             let silent = now.timeIntervalSince(since)

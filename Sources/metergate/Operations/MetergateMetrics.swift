@@ -15,6 +15,10 @@ import Prometheus
 ///   `replies_failed_total{channel}`, `replies_expired_total`, `replies_suppressed_total{channel}` counters
 /// - `feed_errors_total{feed}` counter, `feed_up{feed}` gauge (1/0),
 ///   `feed_consecutive_failures{feed}` gauge, `feed_last_success_timestamp_seconds{feed}` gauge (unix seconds)
+/// - `mailbox_messages{feed}`, `mailbox_server_unseen{feed}` (IMAP), `mailbox_server_unfetched{feed}`
+///   gauges: the server's counts at the last poll (messages; unseen; those the ledger does not
+///   hold), next to ours, `mailbox_listed_new{feed}` (new by the feed's own listing), and
+///   `mailbox_unfetched_polls{feed}` (polls in a row the oldest unfetched message was there)
 /// - `review_held` gauge: held readings waiting for an operator
 /// - `sender_limit_hits_total{channel}` counter: messages ignored over the sender limit
 /// - `limit_sender_messages_per_hour`, `limit_message_bytes`, `limit_same_reply_max`,
@@ -81,6 +85,15 @@ final class MetergateMetrics: Sendable {
         CoreMetrics.Counter(label: "metergate_feed_errors_total", dimensions: [("feed", feed)], factory: factory).increment()
         gauge("metergate_feed_up", [("feed", feed)]).record(0)
         gauge("metergate_feed_consecutive_failures", [("feed", feed)]).record(consecutiveFailures)
+    }
+
+    /// What a mailbox's last successful poll saw on the server, next to ours.
+    func mailboxObserved(_ feed: String, messages: Int, unseen: Int?, unfetched: Int?, listedNew: Int, unfetchedPolls: Int) {
+        gauge("metergate_mailbox_messages", [("feed", feed)]).record(messages)
+        if let unseen { gauge("metergate_mailbox_server_unseen", [("feed", feed)]).record(unseen) }
+        if let unfetched { gauge("metergate_mailbox_server_unfetched", [("feed", feed)]).record(unfetched) }
+        gauge("metergate_mailbox_listed_new", [("feed", feed)]).record(listedNew)
+        gauge("metergate_mailbox_unfetched_polls", [("feed", feed)]).record(unfetchedPolls)
     }
 
     /// A feed that has never polled yet: known, down, never successful.
