@@ -35,6 +35,9 @@ public struct CurlMailRequest: Sendable {
     /// Keep only the first this-many bytes of the body and end the transfer there (the connection
     /// is closed): the response says `truncated`.
     public var truncateAt: Int?
+    /// `CURLOPT_BUFFERSIZE`: a response line longer than half of it that arrives over several
+    /// reads is cut by libcurl, and the transfer then fails (`CurlMailRequest.receiveBufferSize`).
+    public var receiveBufferSize = CurlMailRequest.receiveBufferSize
     /// SMTP: the envelope sender (`<>` for the null reverse-path) and recipients, and the message.
     public var mailFrom: String?
     public var recipients: [String]
@@ -105,7 +108,7 @@ extension CurlHandle {
             // receive buffer when the line arrives over several reads (a distant server), and says
             // so only in its verbose text: a 2,000-UID `* SEARCH` line (8.9 KB) lost most of its
             // UIDs with the default 16 KiB. Every handle asks for the same size at every transfer.
-            try options.set(CURLOPT_BUFFERSIZE, CurlMailRequest.receiveBufferSize)
+            try options.set(CURLOPT_BUFFERSIZE, request.receiveBufferSize)
             try options.setTLS(request.tls)
             try options.setTimeout(request.timeout)
             try options.set(CURLOPT_SERVER_RESPONSE_TIMEOUT, max(1, Int(request.timeout.components.seconds)))

@@ -88,3 +88,26 @@ struct MailboxLoginTests {
         #expect(try settings.login().password == "pw")
     }
 }
+
+@Suite("IMAP listings")
+struct IMAPListingParserTests {
+    @Test func selectGivesTheMailboxView() {
+        let lines: [Substring] = [
+            "* FLAGS (\\Answered \\Seen)", "* OK [PERMANENTFLAGS (\\Seen \\*)] Flags permitted.", "* 3 EXISTS", "* 0 RECENT",
+            "* OK [UNSEEN 1] First unseen.", "* OK [UIDVALIDITY 1795248658] UIDs valid", "* OK [UIDNEXT 1000004] Predicted next UID",
+        ]
+        #expect(IMAPResponse.mailboxView(lines) == .init(exists: 3, validity: 1795248658, uidNext: 1000004))
+        #expect(IMAPResponse.mailboxView(Array(lines.dropLast())) == nil)
+    }
+
+    @Test func expungesAndCapabilitiesAndESearch() {
+        #expect(IMAPResponse.isExpunge("* 5 EXPUNGE"))
+        #expect(IMAPResponse.isExpunge("* VANISHED 4:7"))
+        #expect(!IMAPResponse.isExpunge("* 5 EXISTS") && !IMAPResponse.isExpunge("* SEARCH 5 EXPUNGE"))
+        #expect(IMAPResponse.capabilities(["* CAPABILITY IMAP4rev1 esearch MOVE"]) == ["IMAP4REV1", "ESEARCH", "MOVE"])
+        let answer = IMAPResponse.esearch(["* ESEARCH (TAG \"A5\") UID COUNT 5 ALL 4:5,9,1000000:1000001"], first: 4)
+        #expect(answer?.count == 5 && answer?.uids == [4, 5, 9, 1000000])
+        #expect(IMAPResponse.esearch(["* ESEARCH (TAG \"A5\") UID COUNT 0"], first: 4).map { $0.count == 0 && $0.uids.isEmpty } == true)
+        #expect(IMAPResponse.esearch(["* SEARCH 1"], first: 4) == nil)
+    }
+}
