@@ -135,7 +135,8 @@ struct MailFieldTests {
         try #require(waitUntil(timeout: 20) { Self.httpPort(daemon) != nil }, "\(daemon.stderr.suffix(2000))")
         let port = Self.httpPort(daemon)!
         // The first polls found the mailbox empty; the connection now stays open.
-        try #require(waitUntil(timeout: 10) { Self.get(port, "/metrics")?.body.contains("metergate_mailbox_messages{feed=\"readings\"} 0") == true })
+        try #require(waitUntil(timeout: 10) { Self.get(port, "/metrics")?.body.contains("metergate_feed_up{feed=\"readings\"} 1") == true })
+        usleep(1_500_000)
         let waves = 4, size = 5
         var took: [Double] = []
         for wave in 0..<waves {
@@ -169,7 +170,10 @@ struct MailFieldTests {
         PacedCase(scheme: "imap", after: "seen", daemon: true, fetchConnections: 4),
         PacedCase(scheme: "imap", after: "move:Processed", daemon: false, fetchConnections: 4),
         PacedCase(scheme: "imap", after: "delete", daemon: true, fetchConnections: 4),
-        PacedCase(scheme: "pop3", after: "delete", daemon: false, fetchConnections: 1),
+        // POP3 after `delete` costs a DELE round trip per message on top (measured: 133 s for
+        // 2,000 through the relay); `seen` keeps the suite within a few minutes.
+        PacedCase(scheme: "pop3", after: "seen", daemon: false, fetchConnections: 1),
+        PacedCase(scheme: "pop3", after: "seen", daemon: true, fetchConnections: 1),
     ]
 
     /// 2,000 new mails with 7-digit UIDs on a server 15 ms away (each way, through a relay that
