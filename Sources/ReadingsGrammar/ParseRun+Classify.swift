@@ -178,6 +178,14 @@ extension ParseRun {
     // MARK: digits
 
     private mutating func classifyDigits(at i: Int) -> Int {
+        if raw[i].glued {
+            // "abc8", "8abc", "Т112345": letters the grammar does not know make it a code.
+            var piece = Piece(.number, i, i + 1)
+            piece.aside = "code"
+            pieces.append(piece)
+            note(raw[i].start, raw[i].end, "digits glued to letters set aside (a code)")
+            return i + 1
+        }
         if let end = dateEnd(at: i) {
             if end == i + 3, isPunct(i + 1, 0x2F) {
                 addAside(.dateOrPair, i, end, "date set aside (or two numbers)")

@@ -145,8 +145,24 @@ import Testing
 
     static let header = "From: Иван <Owner@Example.ru>\r\nTo: readings@example.test\r\nMessage-ID: <m1@example.ru>\r\n"
 
+    /// A subject and a body that give other readings are two readings of one message: ambiguous.
+    @Test func aSubjectAndABodyThatDisagreeAreAmbiguous() throws {
+        let raw = Self.header + "Subject: Re: 1234567 12345\r\n\r\n1234567 12399\r\n"
+        let result = try run(mail("e1", raw))
+        #expect(result.outcome.status == .rejected)
+        #expect(result.outcome.reason == .ambiguous)
+        #expect(ledger.submissions.isEmpty)
+    }
+
+    /// A forward's subject is the forwarded mail's: only the sender's new text counts.
+    @Test func aForwardsSubjectDoesNotCount() throws {
+        let raw = Self.header + "Subject: Fwd: 1234567 12345\r\n\r\n1234567 12399\r\n\r\n---------- Forwarded message ---------\r\n1234567 12345\r\n"
+        let result = try run(mail("e1", raw))
+        #expect(result.outcome.results.first?.readings == ["12399"])
+    }
+
     @Test func theSubjectIsTriedFirst() throws {
-        let raw = Self.header + "Subject: Re: Fwd: 1234567 12345\r\n\r\n1234567 12399\r\n"
+        let raw = Self.header + "Subject: Re: 1234567 12345\r\n\r\nДобрый день, показания в теме. Иван\r\n"
         let result = try run(mail("e1", raw))
         #expect(result.outcome.results.first?.readings == ["12345"])
         let reply = try #require(ledger.replies.first)
