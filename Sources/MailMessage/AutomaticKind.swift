@@ -3,7 +3,7 @@ public enum AutomaticKind: String, Sendable {
     case autoReplied, bulk, list, bounce
 
     /// Rules, first match wins (a bounce is also often `Auto-Submitted`, so bounces come first):
-    static func detect(headers: [MailHeader], from: MailAddress?, returnPath: String?, contentType: ContentType) -> AutomaticKind? {
+    static func detect(headers: [MailHeader], subject: String = "", from: MailAddress?, returnPath: String?, contentType: ContentType) -> AutomaticKind? {
         func value(_ name: String) -> String? { headers.first(named: name)?.trimmingASCIIWhitespace().lowercased() }
         func has(_ name: String) -> Bool { headers.first(named: name) != nil }
 
@@ -33,7 +33,7 @@ public enum AutomaticKind: String, Sendable {
         if let v = value("x-autoreply-type") ?? value("x-ms-exchange-inbox-rules-loop") ?? value("x-auto-reply"), !v.isEmpty { return .autoReplied }
         // Auto-reply 5: the subject of an auto-reply or out-of-office notice, in the languages of
         // common responders (Gmail, Outlook, iCloud, Yandex, Mail.ru, Zimbra …).
-        if let subject = headers.first(named: "subject").map({ EncodedWord.decode($0) }), isAutoReplySubject(subject) {
+        if isAutoReplySubject(String(subject.prefix(300))) {
             return .autoReplied
         }
 

@@ -92,7 +92,12 @@ enum ReplyStripper {
         return out
     }
 
-    static func meaningfulText(_ text: String) -> String {
+    static func meaningfulText(_ text: String) -> String { split(text).meaningful }
+
+    /// The sender's text, and the lines that may be quoted or may be the sender's: a line right
+    /// after a long '>' line (mail clients wrap long quoted lines and may drop the '>' of the
+    /// continuation). Those lines are kept out of the text; the caller decides what they mean.
+    static func split(_ text: String) -> (meaningful: String, uncertain: String) {
         let bytes = Array(text.replacingLineEnds().utf8)
         var lines: [Line] = []
         var start = 0
@@ -147,8 +152,14 @@ enum ReplyStripper {
         }
         // Quoted lines at any depth, with optional leading blanks; trailing blanks trimmed.
         var kept: [ArraySlice<UInt8>] = []
+        var uncertain: [UInt8] = []
         for (index, line) in lines[..<cut].enumerated() where !dropped.contains(index) {
             if line.quoted { continue }
+            if index > 0, lines[index - 1].quoted, lines[index - 1].trimmed.count >= 60, !line.isBlank {
+                if !uncertain.isEmpty { uncertain.append(0x0A) }
+                uncertain.append(contentsOf: line.trimmed)
+                continue
+            }
             var r = line.raw
             while let l = r.last, l == 0x20 || l == 0x09 || l == 0x0D { r = r.dropLast() }
             kept.append(r)
@@ -161,7 +172,7 @@ enum ReplyStripper {
             if k > 0 { out.append(0x0A) }
             out.append(contentsOf: l)
         }
-        return String(decoding: HeaderBlock.trimWSP(out[...]), as: UTF8.self)
+        return (String(decoding: HeaderBlock.trimWSP(out[...]), as: UTF8.self), String(decoding: uncertain, as: UTF8.self))
     }
 
     // MARK: - Separators

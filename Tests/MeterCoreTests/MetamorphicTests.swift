@@ -105,6 +105,8 @@ import Testing
         QuoteFormat(client: "Finnish", plain: "ma 16. marraskuuta 2026 klo 16.37 Ivan Petrov\n<ivan@example.ru> kirjoitti:\n\n%OLD%", html: nil),
         QuoteFormat(client: "Polish", plain: "W dniu 16.11.2026 o 16:37, Ivan <ivan@example.ru> pisze:\n> %OLD%", html: nil),
         QuoteFormat(client: "Ukrainian", plain: "пн, 16 лист. 2026 р. о 16:37 Іван <ivan@example.ru> написав:\n\n%OLD%", html: nil),
+        // A long quoted line wrapped by the client, the continuation without its '>'.
+        QuoteFormat(client: "Lazy quote continuation", plain: "On Mon, Nov 16, 2026 at 4:37 PM Office <office@example.test> wrote:\n> Добрый день! Ваши показания за прошлый месяц приняты, вот что вы передали:\n%OLD%", html: nil),
         QuoteFormat(client: "iOS Outlook fr", plain: "Envoyé à partir de Outlook pour iOS\n________________________________\nFrom: Ivan <ivan@example.ru>\nSent: Monday, November 16, 2026 4:37:12 PM\nTo: readings@example.test\nSubject: Показания\n\n%OLD%", html: nil),
     ]
 

@@ -68,6 +68,7 @@ public struct MessageProcessor: Sendable {
         prepared.replyRecipient = prepared.sender
         let subject: String
         let body: String
+        let uncertain: String
         if let raw = message.raw {
             let tooLarge = raw.count > policy.maxMessageBytes
             let mail = MailMessage(raw: tooLarge ? Self.headerBlock(of: raw) : raw)
@@ -92,9 +93,10 @@ public struct MessageProcessor: Sendable {
             }
             subject = mail.subject
             body = mail.meaningfulText
+            uncertain = mail.uncertainText
         } else {
             subject = message.subject ?? ""
-            body = MailText.meaningfulText(ofPlainBody: message.text ?? "")
+            (body, uncertain) = MailText.split(plainBody: message.text ?? "")
             prepared.replySubject = Self.replySubject(subject)
             if let sender = prepared.sender, ownSenders.contains(sender) {
                 prepared.verdict = .ignored(.ownMessage)
@@ -133,6 +135,19 @@ public struct MessageProcessor: Sendable {
             let text = ([cleanSubject] + lines).joined(separator: "\n")
             prepared.verdict = .parsed(parser.parse(String(text.prefix(16_384))))
             prepared.text = text
+        }
+        // A line that may be quoted (a wrapped '>' line) or may be the sender's: its numbers,
+        // when the text read does not hold them too, are another possible reading.
+        if uncertain.utf8.contains(where: { $0 >= 0x30 && $0 <= 0x39 }), case .parsed(let used) = prepared.verdict,
+           !used.limitReached, !used.interpretations.isEmpty {
+            let doubtful = parser.parse(String(uncertain.prefix(4096)))
+            if Self.saysMore(doubtful, than: used) {
+                prepared.verdict = .parsed(ParseResult(
+                    normalized: used.normalized, tokens: used.tokens,
+                    diagnostics: used.diagnostics + [Diagnostic(
+                        token: "", range: 0..<0, message: "a line that may be quoted gives other numbers: ambiguous")],
+                    interpretations: used.interpretations, limitReached: true))
+            }
         }
         return prepared
     }
