@@ -3,7 +3,7 @@ public enum AutomaticKind: String, Sendable {
     case autoReplied, bulk, list, bounce
 
     /// Rules, first match wins (a bounce is also often `Auto-Submitted`, so bounces come first):
-    static func detect(headers: [MailHeader], from: MailAddress?, returnPath: String?, contentType: ContentType) -> AutomaticKind? {
+    static func detect(headers: [MailHeader], subject: String = "", from: MailAddress?, returnPath: String?, contentType: ContentType) -> AutomaticKind? {
         func value(_ name: String) -> String? { headers.first(named: name)?.trimmingASCIIWhitespace().lowercased() }
         func has(_ name: String) -> Bool { headers.first(named: name) != nil }
 
@@ -25,6 +25,17 @@ public enum AutomaticKind: String, Sendable {
         if let v = value("x-auto-response-suppress"), v.contains("all") || v.contains("oof") { return .autoReplied }
         // Auto-reply 3: `Precedence: auto_reply` (some vacation programs).
         if let v = value("precedence"), v == "auto_reply" || v == "auto-reply" { return .autoReplied }
+        // Auto-reply 4: iCloud's vacation responder (`X-Apple-Action: VACATION`), responder mailers.
+        if let v = value("x-apple-action"), v.contains("vacation") || v.contains("auto") { return .autoReplied }
+        if let v = value("x-mailer"), ["vacation", "autorespond", "auto-respond", "autoreply", "auto-reply", "out of office"].contains(where: { v.contains($0) }) {
+            return .autoReplied
+        }
+        if let v = value("x-autoreply-type") ?? value("x-ms-exchange-inbox-rules-loop") ?? value("x-auto-reply"), !v.isEmpty { return .autoReplied }
+        // Auto-reply 5: the subject of an auto-reply or out-of-office notice, in the languages of
+        // common responders (Gmail, Outlook, iCloud, Yandex, Mail.ru, Zimbra …).
+        if isAutoReplySubject(String(subject.prefix(300))) {
+            return .autoReplied
+        }
 
         // List: RFC 2369 List-* headers (RFC 3834 §2 "MAY ignore"), RFC 2919 List-Id, `Precedence: list`,
         // and list-robot senders `owner-*` / `*-request` (RFC 3834 §2).
@@ -36,6 +47,48 @@ public enum AutomaticKind: String, Sendable {
 
         // Bulk: `Precedence: bulk` or `junk` (RFC 2076; a hint every responder honours).
         if let v = value("precedence"), v == "bulk" || v == "junk" { return .bulk }
+        // A loop marker a responder or list robot sets (procmail, majordomo, vacation programs).
+        if has("x-loop") { return .autoReplied }
         return nil
+    }
+
+    /// Subject prefixes auto-responders write (lower-cased); compared at the start of the subject
+    /// after any "Re:"/"Fwd:", or anywhere for the unmistakable phrases.
+    static let autoReplyPrefixes: [String] = [
+        "auto reply", "auto-reply", "autoreply", "automatic reply", "auto response", "auto-response", "autoresponse",
+        "automatische antwort", "autosvar", "automatisch antwoord", "réponse automatique", "reponse automatique",
+        "risposta automatica", "respuesta automática", "respuesta automatica", "resposta automática",
+        "odpowiedź automatyczna", "automatická odpověď", "автоответ", "автоматический ответ", "автоответчик",
+        "автоматична відповідь", "автовідповідь", "out of office", "out of the office", "abwesenheitsnotiz",
+        "absence du bureau", "fuori sede", "fuera de la oficina", "vacation reply", "vacation response",
+        "не в офисе", "вне офиса", "undeliverable", "delivery status notification",
+        "returned mail", "недоставленное сообщение", "не доставлено",
+    ]
+    private static let autoReplyPhrases = ["out of office", "automatic reply", "auto-reply", "autoreply", "автоответ", "abwesenheitsnotiz"]
+
+    static func isAutoReplySubject(_ subject: String) -> Bool {
+        let lower = subject.lowercased().trimmingASCIIWhitespace()
+        var rest = Substring(lower)
+        // Skip "re:", "fwd:", "[ext]" and the like.
+        while true {
+            let trimmed = rest.drop(while: { $0 == " " || $0 == "\t" })
+            if trimmed.hasPrefix("[") , let close = trimmed.firstIndex(of: "]") {
+                rest = trimmed[trimmed.index(after: close)...]
+                continue
+            }
+            let word = trimmed.prefix(while: { $0.isLetter })
+            if !word.isEmpty, word.count <= 6, trimmed.dropFirst(word.count).first == ":",
+               !autoReplyPrefixes.contains(where: { $0 == word }) {
+                rest = trimmed.dropFirst(word.count + 1)
+                continue
+            }
+            rest = trimmed
+            break
+        }
+        for prefix in autoReplyPrefixes where rest.hasPrefix(prefix) {
+            let after = rest.dropFirst(prefix.count).first
+            if after == nil || after == ":" || after == " " || after == "(" || after == "-" || after == "：" || after == "," { return true }
+        }
+        return autoReplyPhrases.contains { lower.contains($0) }
     }
 }

@@ -1,14 +1,30 @@
 /// HTML to plain text, for HTML-only mail. Drops `<script>`, `<style>`, `<head>`, `<title>` content,
-/// comments, and quoted earlier mail (`<blockquote>`, Gmail `gmail_quote`, Thunderbird
-/// `moz-cite-prefix`, Yahoo `yahoo_quoted`, Outlook `divRplyFwdMsg`); block elements give line
-/// breaks; entities are decoded; whitespace is collapsed.
+/// comments, and quoted earlier mail (`<blockquote>` — Yandex, Mail.ru, Apple Mail —, Gmail
+/// `gmail_quote`, Thunderbird `moz-cite-prefix`, Yahoo `yahoo_quoted`, Zoho `zmail_extra`), and
+/// everything after Outlook's reply markers (`divRplyFwdMsg`, `appendonsend`, the bordered
+/// splitter div, `<hr id="stopSpelling">`) and Zimbra's divider; block elements give line
+/// breaks; entities are decoded; whitespace is collapsed. Header blocks that are not in such a
+/// container ("Date: … Subject: … From: …") are left to `ReplyStripper`, which finds them by shape.
 public enum HTMLText {
     private static let skipContent: Set<String> = ["script", "style", "head", "title", "template", "noscript"]
     private static let lineBreakTags: Set<String> = [
         "p", "div", "tr", "li", "ul", "ol", "table", "h1", "h2", "h3", "h4", "h5", "h6",
         "pre", "section", "article", "header", "footer", "dl", "dt", "dd", "hr", "address", "center", "form", "body",
     ]
-    private static let quoteClasses = ["gmail_quote", "moz-cite-prefix", "yahoo_quoted", "divrplyfwdmsg", "protonmail_quote", "js-quote"]
+    private static let quoteClasses = [
+        "gmail_quote", "moz-cite-prefix", "yahoo_quoted", "protonmail_quote", "js-quote", "zmail_extra",
+        "mail-quote-collapse", "yandex_quote", "aol_quote", "tutanota_quote",
+    ]
+    /// Markers after which everything is the earlier mail: Outlook's reply header container and
+    /// the element before it (`divRplyFwdMsg`, `appendonsend`, Outlook for Mac's
+    /// `OLK_SRC_BODY_SECTION`, the new Outlook's reference container), Outlook.com's
+    /// `<hr id="stopSpelling">`, Zimbra's divider and quoted-text markers.
+    private static let cutMarkers = [
+        "divrplyfwdmsg", "appendonsend", "olk_src_body_section", "mail-editor-reference-message-container",
+        "stopspelling", "__divider__", "__quoted_text__", "reply-intro",
+    ]
+    /// Outlook desktop's splitter: `<div style="border:none;border-top:solid #E1E1E1 1.0pt;…">`.
+    private static let outlookSplitters = ["border-top:solid #e1e1e1", "border-top:solid #b5c4df", "border-top: solid #e1e1e1", "border-top: solid #b5c4df"]
 
     public static func toText(_ html: String) -> String {
         let s = Array(html.unicodeScalars)
@@ -29,7 +45,7 @@ public enum HTMLText {
             out.append(c)
         }
 
-        while i < s.count {
+        scan: while i < s.count {
             let c = s[i]
             if c == "<" {
                 // Comment
@@ -51,6 +67,13 @@ public enum HTMLText {
                         i = skipElement(s, name: name, from: i, nested: true)
                         newline()
                         continue
+                    }
+                    if name == "div" || name == "hr" || name == "span" || name == "p", !tag.attributes.isEmpty {
+                        let attrs = tag.attributes.lowercased()
+                        if cutMarkers.contains(where: { attrs.contains($0) })
+                            || (name == "div" && outlookSplitters.contains(where: { attrs.contains($0) })) {
+                            break scan
+                        }
                     }
                     if name == "div" || name == "span" || name == "p" {
                         let attrs = tag.attributes.lowercased()

@@ -11,6 +11,9 @@ public struct MailMessage: Sendable {
     public var automatic: AutomaticKind?
     public var bodyText: String
     public var meaningfulText: String
+    /// Lines that may be quoted text or the sender's (see `ReplyStripper.split`); not in
+    /// `meaningfulText`. Numbers here that the sender's text lacks make the message ambiguous.
+    public var uncertainText: String
     public var defects: [MailDefect]
     /// The MIME tree (the root is the message itself).
     public var root: MIMEPart
@@ -36,10 +39,10 @@ public struct MailMessage: Sendable {
         self.references = refs
         // The declared type counts (a multipart/report whose parts could not be split is still a report).
         let declaredType = root.headers.first(named: "content-type").flatMap(ContentType.parse) ?? root.contentType
-        self.automatic = AutomaticKind.detect(headers: root.headers, from: from, returnPath: returnPath, contentType: declaredType)
+        self.automatic = AutomaticKind.detect(headers: root.headers, subject: subject, from: from, returnPath: returnPath, contentType: declaredType)
         let body = BodySelector(limits: limits).text(of: root, defects: &defects)
         self.bodyText = body
-        self.meaningfulText = ReplyStripper.meaningfulText(body)
+        (self.meaningfulText, self.uncertainText) = ReplyStripper.split(body)
         self.defects = defects
     }
 

@@ -5,4 +5,9 @@ public enum MailText {
     public static func meaningfulText(ofPlainBody text: String) -> String {
         ReplyStripper.meaningfulText(text)
     }
+
+    /// The sender's text and the lines that may be quoted or may be the sender's.
+    public static func split(plainBody text: String) -> (meaningful: String, uncertain: String) {
+        ReplyStripper.split(text)
+    }
 }

@@ -25,6 +25,9 @@ struct Atom {
     var afterHint = false
     /// A single thousands-separator space follows, then another atom.
     var joinableToNext = false
+    /// "12345,6 789": a single thousands-separator space follows the fraction, then another
+    /// atom; the comma may separate two readings, the second written in groups (6789).
+    var fractionJoinableToNext = false
 }
 
 /// One value offered to the UIN assignment.

@@ -120,7 +120,12 @@ extension Grammar {
                 throw fail(.emptySynonym, "synonym '\(item)' has no letters, digits or symbols")
             }
             if ScalarClass.isDigit(phraseKey[0]) {
-                throw fail(.badValue, "synonym '\(item)' must not start with a digit")
+                // A utility's meter code ("1д", "2н", "1T") written glued to the value: a zone
+                // or meter synonym may start with a digit when letters follow it.
+                let isZone: Bool = if case .zone = meaning { true } else { false }
+                guard isZone, phraseKey.contains(where: { ScalarClass.isLetter($0) }) else {
+                    throw fail(.badValue, "synonym '\(item)' must not start with a digit (only a zone or meter code such as '1д' may)")
+                }
             }
             if let origin = origins[phraseKey] {
                 if origin.meaning == meaning { continue }

@@ -57,7 +57,7 @@ struct InterpretationSearch {
 
     mutating func run() -> [Interpretation] {
         guard !atoms.isEmpty else { return [] }
-        if atoms.allSatisfy({ $0.kind == .plain && $0.fraction == nil && !$0.joinableToNext }) {
+        if atoms.allSatisfy({ $0.kind == .plain && $0.fraction == nil && !$0.joinableToNext && !$0.fractionJoinableToNext }) {
             // No branch point but the choice of UINs (most texts).
             var values: [Val] = []
             values.reserveCapacity(atoms.count)
@@ -129,9 +129,39 @@ struct InterpretationSearch {
                     }
                     chain.append(next)
                 }
-                let options = chainOptions(chain.map { atoms[$0] })
+                var options = chainOptions(chain.map { atoms[$0] })
+                var end = chain.last!
+                let last = atoms[end]
+                // "12345,6 789": a decimal 12345.6 and 789, or 12345 and 6 789 (= 6789) with the
+                // comma separating two readings. Both are offered; the accounts decide.
+                if last.fractionJoinableToNext, !last.uinLabeled, let fraction = last.fraction, end + 1 < atoms.count {
+                    let next = atoms[end + 1]
+                    if next.kind == .plain, next.digits.utf8.count == 3, next.fraction == nil, !next.uinLabeled {
+                        if options.isEmpty { options = [Option(values: [], penalty: 0, notes: [])] }
+                        let tail = chainOptions([next].map { var a = $0; a.joinableToNext = false; return a })
+                        var combined: [Option] = []
+                        for head in options {
+                            for t in tail {
+                                combined.append(Option(values: head.values + t.values, penalty: head.penalty + t.penalty,
+                                                       notes: head.notes + t.notes))
+                            }
+                        }
+                        if chain.count == 1, let integer = integerVal(last, splitFraction: true) {
+                            var fractionAtom = next
+                            fractionAtom.digits = fraction
+                            fractionAtom.raw = last.fractionRaw
+                            fractionAtom.zone = nil
+                            if let joined = integerVal([fractionAtom, next]) {
+                                combined.append(Option(values: [integer, joined], penalty: 2,
+                                                       notes: [.twoNumbers(raw: last.raw), .joined(raw: joined.raw, value: joined.value)]))
+                            }
+                        }
+                        options = combined.sorted { $0.penalty < $1.penalty }
+                        end += 1
+                    }
+                }
                 segments.append(options.isEmpty ? [Option(values: [], penalty: 0, notes: [])] : options)
-                a = chain.last! + 1
+                a = end + 1
             }
         }
         return segments

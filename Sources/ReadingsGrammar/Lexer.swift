@@ -19,6 +19,11 @@ struct RawToken {
     var lookalike = false
     /// For `.space`: a single space that may separate thousands.
     var joinable = false
+    /// For `.digits`: letters the grammar does not know are glued to it (`abc8`, `8abc`): a
+    /// code, never a reading or a UIN.
+    var glued = false
+    /// For `.digits`: a grammar phrase is glued to it (`УИН3462933`, `ЛС123`, `155431квт`).
+    var gluedToPhrase = false
 
     var length: Int { end - start }
 }
@@ -117,18 +122,64 @@ struct Lexer {
             tokens.append(RawToken(kind: .word, start: start, end: end))
             return
         }
-        // Mixed: keep whole when the grammar knows it ("т1", "сч2"); otherwise split at letter/digit boundaries.
-        if grammar.phrases.lookup(PhraseTable.key(of: (start..<end).lazy.compactMap { Unicode.Scalar(s[$0]) })) != nil {
+        // Mixed: keep whole when the grammar knows it ("т1", "сч2", an operator's "1д").
+        let keyOfWhole = PhraseTable.key(of: (start..<end).lazy.compactMap { Unicode.Scalar(s[$0]) })
+        if grammar.phrases.lookup(keyOfWhole) != nil {
             tokens.append(RawToken(kind: .word, start: start, end: end))
             return
         }
+        // Otherwise split at letter/digit boundaries, taking the longest grammar phrase that
+        // ends at a boundary ("1д12345" → "1д" + "12345" when the grammar names "1д"). Digits
+        // glued to letters the grammar does not know are a code ("abc8", "Т112345").
+        var boundaries: [Int] = []
         var k = start
         while k < end {
             let isDigit = ScalarClass.isDigit(s[k])
             var j = k + 1
             while j < end, ScalarClass.isDigit(s[j]) == isDigit { j += 1 }
-            tokens.append(RawToken(kind: isDigit ? .digits : .word, start: k, end: j))
+            boundaries.append(j)
             k = j
+        }
+        var pieces: [(start: Int, end: Int, phrase: Bool, digits: Bool)] = []
+        k = start
+        var b = 0
+        while k < end {
+            var taken = false
+            var m = boundaries.count - 1
+            while m >= b {
+                let stop = boundaries[m]
+                if m > b || !ScalarClass.isDigit(s[k]) {
+                    let key = PhraseTable.key(of: (k..<stop).lazy.compactMap { Unicode.Scalar(s[$0]) })
+                    if !key.isEmpty, let meaning = grammar.phrases.lookup(key) {
+                        // Noise says what the letters are not, not what the digits are.
+                        pieces.append((k, stop, meaning != .noise, false))
+                        k = stop
+                        b = m + 1
+                        taken = true
+                        break
+                    }
+                }
+                m -= 1
+            }
+            if taken { continue }
+            let stop = boundaries[b]
+            pieces.append((k, stop, false, ScalarClass.isDigit(s[k])))
+            k = stop
+            b += 1
+        }
+        for (n, piece) in pieces.enumerated() {
+            guard piece.digits else {
+                tokens.append(RawToken(kind: .word, start: piece.start, end: piece.end))
+                continue
+            }
+            let neighbours = [n > 0 ? pieces[n - 1] : nil, n + 1 < pieces.count ? pieces[n + 1] : nil].compactMap { $0 }
+            var token = RawToken(kind: .digits, start: piece.start, end: piece.end)
+            // A phrase with digits glued on both sides ("2н6789") labels one of them, but which?
+            let shared = (n >= 2 && pieces[n - 1].phrase && pieces[n - 2].digits)
+                || (n + 2 < pieces.count && pieces[n + 1].phrase && pieces[n + 2].digits)
+            token.glued = shared || neighbours.contains { !$0.phrase }
+            token.gluedToPhrase = neighbours.contains { $0.phrase }
+            tokens.append(token)
         }
     }
 

@@ -5,6 +5,7 @@ extension ParseRun {
     mutating func buildAtoms() -> [Atom] {
         var atoms: [Atom] = []
         var atomPiece: [Int] = []
+        var fractionPiece: [Int: Int] = [:]
         var index = 0
         let longest = max(grammar.uinDigits.upperBound, grammar.maxReadingDigits)
         while index < pieces.count {
@@ -42,6 +43,7 @@ extension ParseRun {
                     atom.raw = string(pieces: index, f)
                     atom.zone = atom.zone ?? pieces[f].zone
                     atom.unit = atom.unit || pieces[f].unit
+                    fractionPiece[atoms.count] = f
                     atoms.append(atom)
                     atomPiece.append(index)
                     index = f
@@ -60,6 +62,10 @@ extension ParseRun {
             if q == p + 2, case .space(joinable: true) = pieces[p + 1].kind,
                atoms[n].kind == .plain, atoms[n + 1].kind == .plain {
                 atoms[n].joinableToNext = true
+            }
+            if let f = fractionPiece[n], q == f + 2, case .space(joinable: true) = pieces[f + 1].kind,
+               atoms[n].kind == .plain, atoms[n + 1].kind == .plain {
+                atoms[n].fractionJoinableToNext = true
             }
         }
         if atoms.count > Self.maxAtoms {

@@ -89,7 +89,13 @@ extension ParseRun {
                 if let target = numberAfter(index, .label) { pieces[target].afterHint = true }
             case .uinLabel:
                 if let target = numberAfter(index, .uin), pieces[target].aside == nil {
-                    pieces[target].uinLabeled = true
+                    let token = raw[pieces[target].first]
+                    if token.gluedToPhrase, target == index + 1, !grammar.uinDigits.contains(token.length) {
+                        // "ЛС123": glued to a UIN label it can only be a UIN, and it is too short for one.
+                        setAside(target, "code")
+                    } else {
+                        pieces[target].uinLabeled = true
+                    }
                 }
             case .zone:
                 if let kind = nearbyAsideKind(index) {
@@ -106,6 +112,46 @@ extension ParseRun {
             }
         }
         bindZones(zoneLabels)
+        setAsideBracketedAddresses()
+    }
+
+    /// "(Ленина 5-12)", "[пр. Мира 7, 45]": words and short numbers in brackets, with no label
+    /// of ours, are an address; their numbers are set aside.
+    private mutating func setAsideBracketedAddresses() {
+        var index = 0
+        while index < pieces.count {
+            guard case .punct(let open) = pieces[index].kind, open == 0x28 || open == 0x5B else { index += 1; continue }
+            let close: UInt32 = open == 0x28 ? 0x29 : 0x5D
+            var k = index + 1
+            var words = 0
+            var numbers: [Int] = []
+            var clean = true
+            while k < pieces.count, k - index <= 24 {
+                let piece = pieces[k]
+                if piece.kind == .punct(close) { break }
+                switch piece.kind {
+                case .word: words += 1
+                case .number:
+                    if piece.aside == nil {
+                        if piece.zone != nil || piece.uinLabeled || piece.unit || raw[piece.first].length > 4 { clean = false }
+                        numbers.append(k)
+                    }
+                case .phrase(let meaning):
+                    switch meaning {
+                    case .aside, .noise, .asideAfter: break
+                    default: clean = false
+                    }
+                case .newline, .quoted: clean = false
+                default: break
+                }
+                if !clean { break }
+                k += 1
+            }
+            if clean, k < pieces.count, pieces[k].kind == .punct(close), words > 0, !numbers.isEmpty {
+                for number in numbers { setAside(number, "address") }
+            }
+            index = k > index ? k : index + 1
+        }
     }
 
     /// For an `aside_near` phrase: its kind when a phrase of that kind stands before it on the
@@ -158,12 +204,32 @@ extension ParseRun {
                 return
             }
             if pieces[k].isNumber { break }
+            if kind == "address", pieces[k].kind == .word { break }
             guard isGap(pieces[k], .uin) || pieces[k].kind == .symbol else { return }
             k += 1
             skipped += 1
         }
+        var words = 0
+        if kind == "address", k < pieces.count, pieces[k].kind == .word {
+            // A street's name between the street word and the house: "ул. Ленина 5-12",
+            // "проспект Мира, 5". At most three words, and a house number of at most 4 digits.
+            while k < pieces.count, words <= 3 {
+                if pieces[k].kind == .word { words += 1 } else if !isGap(pieces[k], .uin), pieces[k].kind != .punct(0x2C) { break }
+                k += 1
+            }
+            guard words <= 3, k < pieces.count, pieces[k].isNumber, raw[pieces[k].first].length <= 4 else { return }
+        }
         guard k < pieces.count, pieces[k].isNumber, pieces[k].aside == nil else { return }
         setAside(k, kind)
+        if kind == "address" {
+            // "5-12", "5/2", "5а": the flat or building written straight after the house.
+            var j = k + 1
+            if j < pieces.count, pieces[j].kind == .word, raw[pieces[j].first].length == 1 { j += 1 }
+            if j + 1 < pieces.count, pieces[j].kind == .punct(0x2D) || pieces[j].kind == .punct(0x2F),
+               pieces[j + 1].isNumber, raw[pieces[j + 1].first].length <= 4 {
+                setAside(j + 1, kind)
+            }
+        }
         if kind == "phone" {
             // Absorb the rest of a grouped phone number: "123-45-67", "8 903 123 45 67".
             var total = raw[pieces[k].first].length

@@ -178,6 +178,26 @@ extension ParseRun {
     // MARK: digits
 
     private mutating func classifyDigits(at i: Int) -> Int {
+        // "л/с1234567": the letters glued on the left finish a phrase that began before them.
+        let leftPhrase = i > 0 && raw[i - 1].end == raw[i].start && raw[i - 1].kind == .word
+            && pieces.last.map { if case .phrase = $0.kind { return $0.end == i } else { return false } } ?? false
+        let rightLetters = i + 1 < raw.count && raw[i + 1].start == raw[i].end && raw[i + 1].kind == .word
+        // (Not when those letters are a phrase on their own: then the lexer saw the phrase and
+        // marked the digits for another reason, such as digits on both sides: "2н6789".)
+        let scalars = text.scalars
+        if raw[i].glued, leftPhrase, !rightLetters,
+           grammar.phrases.lookup(PhraseTable.key(of: (raw[i - 1].start..<raw[i - 1].end).map { Unicode.Scalar(scalars[$0]) ?? " " })) == nil {
+            raw[i].glued = false
+            raw[i].gluedToPhrase = true
+        }
+        if raw[i].glued {
+            // "abc8", "8abc", "Т112345": letters the grammar does not know make it a code.
+            var piece = Piece(.number, i, i + 1)
+            piece.aside = "code"
+            pieces.append(piece)
+            note(raw[i].start, raw[i].end, "digits glued to letters set aside (a code)")
+            return i + 1
+        }
         if let end = dateEnd(at: i) {
             if end == i + 3, isPunct(i + 1, 0x2F) {
                 addAside(.dateOrPair, i, end, "date set aside (or two numbers)")

@@ -72,6 +72,24 @@ struct HeaderAndAutomaticTests {
         ("From: owner-list@example.com", .list),
         ("From: list-request@example.com", .list),
         ("X-Mailer: Outlook", nil),
+        // iCloud's vacation responder sends no Auto-Submitted header.
+        ("X-Apple-Action: VACATION", .autoReplied),
+        ("X-Loop: vacation@example.com", .autoReplied),
+        ("X-Mailer: Vacation 1.2", .autoReplied),
+        // Auto-reply subjects in the languages of common responders.
+        ("Subject: Auto reply: Показания", .autoReplied),
+        ("Subject: Automatic reply: Readings", .autoReplied),
+        ("Subject: Автоответ: Re: Показания", .autoReplied),
+        ("Subject: =?UTF-8?B?0JDQstGC0L7QvtGC0LLQtdGCOiDQn9C+0LrQsNC30LDQvdC40Y8=?=", .autoReplied),
+        ("Subject: Out of Office: 1234567 12345", .autoReplied),
+        ("Subject: Abwesenheitsnotiz: Zähler", .autoReplied),
+        ("Subject: Réponse automatique : Relevé", .autoReplied),
+        ("Subject: Risposta automatica: Lettura", .autoReplied),
+        ("Subject: Odpowiedź automatyczna: Odczyt", .autoReplied),
+        ("Subject: RE: Auto-Reply: x", .autoReplied),
+        // A person's subjects.
+        ("Subject: Re: Показания 1234567 12345", nil),
+        ("Subject: Показания за ноябрь", nil),
     ])
     func automatic(_ header: String, _ expected: AutomaticKind?) {
         #expect(mail(header + "\n\nbody").automatic == expected)

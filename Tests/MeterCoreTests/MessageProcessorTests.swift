@@ -145,8 +145,37 @@ import Testing
 
     static let header = "From: Иван <Owner@Example.ru>\r\nTo: readings@example.test\r\nMessage-ID: <m1@example.ru>\r\n"
 
+    /// A subject and a body that give other readings are two readings of one message: ambiguous.
+    @Test func aSubjectAndABodyThatDisagreeAreAmbiguous() throws {
+        let raw = Self.header + "Subject: Re: 1234567 12345\r\n\r\n1234567 12399\r\n"
+        let result = try run(mail("e1", raw))
+        #expect(result.outcome.status == .rejected)
+        #expect(result.outcome.reason == .ambiguous)
+        #expect(ledger.submissions.isEmpty)
+    }
+
+    /// A line right after a long '>' line may be the quote's wrapped continuation or the
+    /// sender's answer: its other numbers make the message ambiguous, never a reading.
+    @Test func aLineThatMayBeQuotedMakesOtherNumbersAmbiguous() throws {
+        let body = "1234567 12345\r\n\r\n> Добрый день! Напоминаем, что показания по лицевому счету 1234567 за октябрь были\r\n12200\r\n"
+        let result = try run(mail("e1", Self.header + "Subject: Re: Показания\r\n\r\n" + body))
+        #expect(result.outcome.reason == .ambiguous)
+        #expect(ledger.submissions.isEmpty)
+        // The same continuation repeating the sender's own numbers changes nothing.
+        let same = "1234567 12345\r\n\r\n> Добрый день! Напоминаем, что показания по лицевому счету надо передать до\r\n25 числа\r\n"
+        let accepted = try run(mail("e2", Self.header.replacingOccurrences(of: "<m1@", with: "<m2@") + "Subject: Re: Показания\r\n\r\n" + same))
+        #expect(accepted.outcome.status == .accepted)
+    }
+
+    /// A forward's subject is the forwarded mail's: only the sender's new text counts.
+    @Test func aForwardsSubjectDoesNotCount() throws {
+        let raw = Self.header + "Subject: Fwd: 1234567 12345\r\n\r\n1234567 12399\r\n\r\n---------- Forwarded message ---------\r\n1234567 12345\r\n"
+        let result = try run(mail("e1", raw))
+        #expect(result.outcome.results.first?.readings == ["12399"])
+    }
+
     @Test func theSubjectIsTriedFirst() throws {
-        let raw = Self.header + "Subject: Re: Fwd: 1234567 12345\r\n\r\n1234567 12399\r\n"
+        let raw = Self.header + "Subject: Re: 1234567 12345\r\n\r\nДобрый день, показания в теме. Иван\r\n"
         let result = try run(mail("e1", raw))
         #expect(result.outcome.results.first?.readings == ["12345"])
         let reply = try #require(ledger.replies.first)

@@ -68,6 +68,7 @@ public struct MessageProcessor: Sendable {
         prepared.replyRecipient = prepared.sender
         let subject: String
         let body: String
+        let uncertain: String
         if let raw = message.raw {
             let tooLarge = raw.count > policy.maxMessageBytes
             let mail = MailMessage(raw: tooLarge ? Self.headerBlock(of: raw) : raw)
@@ -92,9 +93,10 @@ public struct MessageProcessor: Sendable {
             }
             subject = mail.subject
             body = mail.meaningfulText
+            uncertain = mail.uncertainText
         } else {
             subject = message.subject ?? ""
-            body = MailText.meaningfulText(ofPlainBody: message.text ?? "")
+            (body, uncertain) = MailText.split(plainBody: message.text ?? "")
             prepared.replySubject = Self.replySubject(subject)
             if let sender = prepared.sender, ownSenders.contains(sender) {
                 prepared.verdict = .ignored(.ownMessage)
@@ -105,21 +107,62 @@ public struct MessageProcessor: Sendable {
                 return prepared
             }
         }
-        // The subject first; then the subject with the body's first meaningful lines.
-        let cleanSubject = ReplySubject.stripPrefixes(subject)
+        // The subject first; then the subject with the body's first meaningful lines. A
+        // forward's subject is the forwarded mail's, not the sender's: only the new text counts.
+        let cleanSubject = ReplySubject.isForward(subject) ? "" : ReplySubject.stripPrefixes(subject)
+        let lines = body.split(separator: "\n", omittingEmptySubsequences: true)
+            .map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+            .prefix(bodyLineLimit)
         let fromSubject = parser.parse(cleanSubject)
         if fromSubject.interpretations.contains(where: { $0.submissions.contains { !$0.readings.isEmpty } }) {
-            prepared.verdict = .parsed(fromSubject)
             prepared.text = cleanSubject
+            prepared.verdict = .parsed(fromSubject)
+            // The body may say something else: other numbers there than the subject's are a
+            // second reading of the message, and two readings are no reading.
+            if lines.contains(where: { $0.utf8.contains { $0 >= 0x30 && $0 <= 0x39 } }) {
+                let bodyText = lines.joined(separator: "\n")
+                let fromBody = parser.parse(String(bodyText.prefix(16_384)))
+                if Self.saysMore(fromBody, than: fromSubject) {
+                    prepared.text = ([cleanSubject] + lines).joined(separator: "\n")
+                    prepared.verdict = .parsed(ParseResult(
+                        normalized: fromSubject.normalized, tokens: fromSubject.tokens,
+                        diagnostics: fromSubject.diagnostics + [Diagnostic(
+                            token: "", range: 0..<0, message: "the body gives other numbers than the subject: ambiguous")],
+                        interpretations: fromSubject.interpretations, limitReached: true))
+                }
+            }
         } else {
-            let lines = body.split(separator: "\n", omittingEmptySubsequences: true)
-                .map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
-                .prefix(bodyLineLimit)
             let text = ([cleanSubject] + lines).joined(separator: "\n")
             prepared.verdict = .parsed(parser.parse(String(text.prefix(16_384))))
             prepared.text = text
         }
+        // A line that may be quoted (a wrapped '>' line) or may be the sender's: its numbers,
+        // when the text read does not hold them too, are another possible reading.
+        if uncertain.utf8.contains(where: { $0 >= 0x30 && $0 <= 0x39 }), case .parsed(let used) = prepared.verdict,
+           !used.limitReached, !used.interpretations.isEmpty {
+            let doubtful = parser.parse(String(uncertain.prefix(4096)))
+            if Self.saysMore(doubtful, than: used) {
+                prepared.verdict = .parsed(ParseResult(
+                    normalized: used.normalized, tokens: used.tokens,
+                    diagnostics: used.diagnostics + [Diagnostic(
+                        token: "", range: 0..<0, message: "a line that may be quoted gives other numbers: ambiguous")],
+                    interpretations: used.interpretations, limitReached: true))
+            }
+        }
         return prepared
+    }
+
+    /// The body holds a value number (not set aside as a date, phone, address …) that the
+    /// subject does not: it may be another reading.
+    static func saysMore(_ body: ParseResult, than subject: ParseResult) -> Bool {
+        func values(_ result: ParseResult) -> Set<String> {
+            Set(result.tokens.filter { $0.kind == .number }.map { token in
+                let digits = token.text.filter(\.isNumber)
+                let trimmed = digits.drop { $0 == "0" }
+                return trimmed.isEmpty ? "0" : String(trimmed)
+            })
+        }
+        return !values(body).subtracting(values(subject)).isEmpty
     }
 
     static func headerBlock(of raw: [UInt8]) -> [UInt8] {
