@@ -16,9 +16,12 @@ import Testing
     ])
 
     func processor(policy: Policy = Policy(timeZone: TimeZone(identifier: "Europe/Moscow")!)) -> MessageProcessor {
-        MessageProcessor(
+        var processor = MessageProcessor(
             parser: MessageParser(grammar: Self.grammar), templates: Self.templates, policy: policy,
             ownSenders: ["readings@example.test", "+79000000000"])
+        // The messages' fixed times are the times of receipt (not "more than a year ago" later on).
+        processor.clock = { Self.now }
+        return processor
     }
 
     func sms(_ id: String, _ text: String, from: String? = "8 903 123-45-67", at: Date = now) -> IncomingMessage {

@@ -171,8 +171,8 @@ struct MetergateConfiguration {
             let trimmed = text.trimmingCharacters(in: .whitespaces)
             let wellFormed = !trimmed.isEmpty && trimmed.allSatisfy { $0.isASCII && ($0.isNumber || $0 == ".") }
                 && trimmed.filter { $0 == "." }.count <= 1 && trimmed.first != "." && trimmed.last != "."
-            guard wellFormed, let value = Decimal(string: trimmed), value >= 0 else {
-                throw ConfigurationError(file: file, key: "policy.max_increase", reason: "'\(text)' is not a non-negative number")
+            guard wellFormed, trimmed.count <= 24, let value = Decimal(string: trimmed), value >= 0, value <= 1_000_000_000_000 else {
+                throw ConfigurationError(file: file, key: "policy.max_increase", reason: "\(ConfigTree.quote(text)) is not a number in 0…1000000000000")
             }
             policy.maxIncrease = value
         }
