@@ -178,4 +178,18 @@ struct HostileInputCLITests {
         let (twice, _) = try sandbox.replay([both], config: config, name: "both.jsonl")
         #expect(twice.status == 1 && twice.stderr.contains("raw_base64"), "\(twice)")
     }
+
+    @Test("accounts import refuses a UIN the grammar cannot read (1 digit, a million digits), quoting at most 80 characters")
+    func importUINLength() throws {
+        let sandbox = try Sandbox("importuin")
+        defer { sandbox.remove() }
+        let config = try sandbox.writeConfig()
+        try sandbox.write("accounts.csv", "uin,meters\n1234567,T1\n1,T1\n\(String(repeating: "5", count: 1_000_000)),T1\n")
+        let result = try sandbox.run(["accounts", "import", "accounts.csv", "--config", config], timeout: 60)
+        #expect(result.status == 1, "\(result)")
+        #expect(result.stdoutText.contains("imported 1 account"), "\(result)")
+        let lines = result.stderr.split(separator: "\n")
+        #expect(lines.count == 2 && lines.allSatisfy { $0.count < 300 }, "\(result.stderr.prefix(1000))")
+        #expect(result.stderr.contains("accounts.csv:3:") && result.stderr.contains("accounts.csv:4:"), "\(result.stderr.prefix(1000))")
+    }
 }
