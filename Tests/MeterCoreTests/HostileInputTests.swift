@@ -117,4 +117,41 @@ import Testing
         #expect(!bareLine.contains("5553210"), "\(bareLine)")
         #expect(Contact.maskID("kannel:k:+79031234567") == "kannel:k:+7903***4567")
     }
+
+    @Test("an unbound sender gets one neutral reply for unknown_account, decreasing, out_of_range and duplicate; a bound one the precise replies")
+    func oracleFreeReplies() throws {
+        let ledger = FakeLedger([
+            Account(uin: "1234567", meters: ["T1"], previous: ["12000"], digits: 5, phones: ["+79031234567"], emails: ["owner@example.ru"]),
+        ])
+        let processor = processor()
+        func reply(_ id: String, _ text: String, from: String, channel: ChannelKind = .sms) throws -> (Outcome, String?) {
+            let message = channel == .sms
+                ? IncomingMessage(channel: .sms, feed: "t", externalID: id, sender: from, text: text, receivedAt: Self.now)
+                : IncomingMessage(channel: .email, feed: "t", externalID: id, sender: from, text: "", subject: text, receivedAt: Self.now)
+            let result = try processor.record(processor.prepare(message), in: ledger)
+            return (result.outcome, result.outcome.reply)
+        }
+        _ = try reply("seed", "1234567 12100", from: "+79031234567")
+        for channel in [ChannelKind.sms, .email] {
+            let stranger = channel == .sms ? "+79990000001" : "stranger@example.org"
+            var replies: [String?] = []
+            for (index, (text, reason)) in [("7654321 100", OutcomeReason.unknownAccount), ("1234567 11000", .decreasing),
+                                            ("1234567 123456", .outOfRange)].enumerated() {
+                let (outcome, text) = try reply("\(channel)-r\(index)", text, from: stranger, channel: channel)
+                #expect(outcome.status == .rejected && outcome.reason == reason, "\(outcome)")
+                replies.append(text)
+            }
+            let (duplicate, duplicateReply) = try reply("\(channel)-d", "1234567 12100", from: stranger, channel: channel)
+            #expect(duplicate.status == .duplicate)
+            replies.append(duplicateReply)
+            #expect(Set(replies).count == 1, "one neutral text for all four: \(replies)")
+            #expect(replies[0]?.isEmpty == false)
+            #expect(replies[0]?.contains("12100") == false && replies[0]?.contains("1234567") == false)
+        }
+        // The bound owner keeps the precise reply.
+        let (_, precise) = try reply("own-dec", "1234567 11000", from: "+79031234567")
+        let (_, strangers) = try reply("str-dec", "1234567 11000", from: "+79990000002")
+        #expect(precise != strangers, "\(String(describing: precise))")
+        #expect(precise?.contains("11000") == true)
+    }
 }

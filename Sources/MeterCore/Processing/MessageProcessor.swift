@@ -101,7 +101,9 @@ public struct MessageProcessor: Sendable {
             let tooLarge = raw.count > policy.maxMessageBytes
             let mail = MailMessage(raw: tooLarge ? Self.headerBlock(of: raw) : raw)
             if let from = mail.from?.address { prepared.sender = Contact.normalizeEmail(from) }
-            prepared.replyRecipient = (mail.replyTo?.address ?? mail.from?.address).map(Contact.normalizeEmail)
+            prepared.replyRecipient = Self.replyRecipient(
+                from: (mail.from?.address).map(Contact.normalizeEmail), replyTo: (mail.replyTo?.address).map(Contact.normalizeEmail),
+                own: ownSenders)
             prepared.subject = mail.subject
             prepared.inReplyTo = mail.messageID
             prepared.references = mail.references + (mail.messageID.map { [$0] } ?? [])
@@ -164,9 +166,20 @@ public struct MessageProcessor: Sendable {
         return Array(raw[..<limit])
     }
 
+    /// The subject of every e-mail reply is ours: a sender's subject (a phishing URL, anything)
+    /// is never echoed from the retailer's address. Threading goes by In-Reply-To/References.
     static func replySubject(_ subject: String) -> String {
-        let stripped = ReplySubject.stripPrefixes(subject)
-        return stripped.isEmpty ? "Re: показания" : "Re: " + stripped
+        "Re: показания"
+    }
+
+    /// `Reply-To` is followed only within the `From` domain and never to our own addresses:
+    /// a forged mail cannot make metergate write to a third party, or to itself.
+    static func replyRecipient(from: String?, replyTo: String?, own: Set<String>) -> String? {
+        guard let replyTo, !replyTo.isEmpty, !own.contains(replyTo) else { return from }
+        guard let from else { return nil }
+        func domain(_ address: String) -> Substring? { address.lastIndex(of: "@").map { address[address.index(after: $0)...] } }
+        guard let fromDomain = domain(from), let replyDomain = domain(replyTo), fromDomain == replyDomain else { return from }
+        return replyTo
     }
 
     // MARK: - Ledger step
