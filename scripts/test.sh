@@ -17,7 +17,20 @@ trap 'rm -f "$log"' EXIT
 # One test at a time: several suites drive peers synchronously for minutes, and on a 2-core
 # machine two of them at once would hold both of Swift's cooperative threads, starving the
 # async tests (an HTTP endpoint that cannot answer within its timeout).
+# The bounded fuzz loops of the Kannel query and replay line decoders run inside the suite
+# (Tests/*/InputFuzz*Tests.swift) for METERGATE_FUZZ_SECONDS each (0 skips the fuzzing here).
+fuzz_seconds="${METERGATE_FUZZ_SECONDS:-60}"
+export METERGATE_FUZZ_SECONDS="$fuzz_seconds"
 swift test --skip-build --no-parallel 2>&1 | tee "$log"
+if [[ "$fuzz_seconds" != 0 ]]; then
+    # libFuzzer: the parser and the MIME reader, from the committed seeds (Tests/Fuzz/corpus,
+    # Tests/MailMessageTests/Fixtures) plus what earlier runs found; a crash fails the script.
+    echo "== fuzzing: parser and MIME reader, ${fuzz_seconds}s each =="
+    mkdir -p .build-fuzz/corpus-parser .build-fuzzmail/fuzz/corpus
+    cp -n Tests/Fuzz/corpus/parser/* .build-fuzz/corpus-parser/
+    scripts/fuzz-parser.sh "$fuzz_seconds" .build-fuzz/corpus-parser 2>&1 | tail -n 12
+    scripts/fuzz-mail.sh "$fuzz_seconds" Tests/Fuzz/corpus/mail 2>&1 | tail -n 12
+fi
 tests=$(grep -Eo 'Test run with [0-9]+ tests' "$log" | tail -1 | grep -Eo '[0-9]+' || echo 0)
 corpus="$here/../shared/corpus"
 if [[ -f "$corpus/score.py" && -f "$corpus/public.jsonl" ]]; then

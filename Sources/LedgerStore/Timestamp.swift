@@ -11,6 +11,7 @@ public enum Timestamp {
 
     /// Formats `date` in `timeZone` (default: the process's local zone).
     public static func iso8601(_ date: Date, timeZone: TimeZone = localZone) -> String {
+        let date = clamped(date)
         let offset = timeZone.secondsFromGMT(for: date)
         var seconds = time_t(floor(date.timeIntervalSince1970)) + time_t(offset)
         var parts = tm()
@@ -34,6 +35,20 @@ public enum Timestamp {
             }
             return at
         }
+    }
+
+    /// The last instant of year 9998 (UTC): later times are not calendar dates metergate handles
+    /// (a period one month on, or a zone 18 hours ahead, still has a four-digit year).
+    public static let latestSeconds: Double = 253_370_764_799
+
+    /// `date` moved into 1970-01-01…9998-12-31 (NaN: the epoch), so that converting it to
+    /// `time_t` and a calendar date never traps, whatever a source wrote.
+    public static func clamped(_ date: Date) -> Date {
+        let seconds = date.timeIntervalSince1970
+        guard seconds.isFinite else { return Date(timeIntervalSince1970: 0) }
+        if seconds < 0 { return Date(timeIntervalSince1970: 0) }
+        if seconds > latestSeconds { return Date(timeIntervalSince1970: latestSeconds) }
+        return date
     }
 
     /// Parses `YYYY-MM-DDTHH:MM[:SS[.fff]](Z|±HH:MM|±HHMM)` or a plain date `YYYY-MM-DD`

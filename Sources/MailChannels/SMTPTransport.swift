@@ -119,8 +119,14 @@ public struct SMTPTransport: ConcurrentReplyTransport {
     }
 
     /// 5xx from the server: give up on this reply; anything else (4xx, down, timeout, TLS): retry.
+    /// Authentication refused (535, 534, 530, or curl's login denied) is ours to fix, not the
+    /// recipient's: retried with backoff until `outbox.max_age` (a password rotation must not
+    /// lose the replies of its window).
     static func result(of error: CurlError) -> DeliveryResult {
         let reply = error.serverResponse ?? ""
+        if error.isLoginDenied || ["535", "534", "530"].contains(String(reply.prefix(3))) {
+            return .retry(reason: "authentication refused (retried until outbox.max_age): \(error.description)")
+        }
         if let first = reply.first, first == "5", reply.count >= 3,
            reply.prefix(3).allSatisfy(\.isNumber) {
             return .failed(reason: error.description)

@@ -66,6 +66,25 @@ struct SMTPTransportTests {
         #expect(later.contains("451"))
     }
 
+    /// Issue 13: a wrong password (535 during a rotation) is retried until outbox.max_age, not failed at once.
+    @Test func authenticationRefusedIsRetryThenDelivered() async throws {
+        guard let sink = try startSink(["SMTP_SINK_USER": "bot", "SMTP_SINK_PASSWORD": "new"]) else { return }
+        defer { stopSink(sink.state) }
+        func transport(_ password: String) -> SMTPTransport {
+            SMTPTransport(configuration: .init(
+                url: "smtp://localhost:\(sink.port)", from: "r@example.test", username: "bot",
+                password: { password }, startTLS: true, tls: CurlTLS(caFile: sink.ca)))
+        }
+        let refused = await transport("old").deliver(reply("abonent@example.org"))
+        guard case .retry(let reason) = refused else {
+            Issue.record("535 must be retried, got \(refused)")
+            return
+        }
+        #expect(reason.contains("535") || reason.lowercased().contains("auth"), "\(reason)")
+        #expect(await transport("new").deliver(reply("abonent@example.org")) == .delivered)
+        #expect(SMTPTransport.result(of: CurlError(code: 67, message: "Login denied", serverResponse: "535 5.7.8 no")) != .failed(reason: ""))
+    }
+
     @Test func serverDownIsRetry() async {
         let transport = SMTPTransport(configuration: .init(url: "smtp://127.0.0.1:\(freeLoopbackPort())", from: "r@example.test",
                                                            timeout: .seconds(5)))

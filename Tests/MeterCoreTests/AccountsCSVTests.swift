@@ -62,3 +62,33 @@ import Testing
         #expect(result.problems.map(\.line) == [3])
     }
 }
+
+/// Issue 13, item 3: hostile rows in a billing export.
+@Suite struct AccountsCSVHostileTests {
+    @Test func uinsOutsideTheGrammarsLengthPreviousOverTheRegisterControlCharactersAndBadUTF8AreRefused() {
+        var bytes = Array("""
+            uin,meters,previous,digits,phones
+            1234567,T1,100,5,
+            1,T1,100,,
+            \(String(repeating: "9", count: 1_000_000)),T1,100,,
+            7654321,T1,999999,5,
+            7654322,"T1\u{1B}[31m",100,,
+            7654323,T1,100,,\(String(repeating: "7", count: 20))
+            7654324,T1,99999.5,5,
+
+            """.utf8)
+        bytes += Array("7654325,T".utf8) + [0xFF, 0xFE] + Array(",100,,\n".utf8)
+        let result = AccountsCSV.parse(bytes, uinDigits: 7...12)
+        #expect(result.accounts.map(\.uin) == ["1234567", "7654324"])
+        #expect(result.problems.map(\.line) == [3, 4, 5, 6, 7, 9])
+        for problem in result.problems {
+            #expect(problem.reason.count < 200, "an error line quotes at most 80 characters: \(problem.reason.prefix(300))")
+            #expect(!problem.reason.contains("\u{1B}"), "\(problem.reason)")
+        }
+        #expect(result.problems[0].reason.contains("7–12"), "\(result.problems[0])")
+        #expect(result.problems[2].reason.contains("register"), "\(result.problems[2])")
+        #expect(result.problems[3].reason.contains("\\u{1B}"), "\(result.problems[3])")
+        #expect(result.problems[4].reason.contains("E.164"), "\(result.problems[4])")
+        #expect(result.problems[5].reason.contains("UTF-8"), "\(result.problems[5])")
+    }
+}

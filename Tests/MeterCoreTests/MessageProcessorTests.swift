@@ -16,9 +16,12 @@ import Testing
     ])
 
     func processor(policy: Policy = Policy(timeZone: TimeZone(identifier: "Europe/Moscow")!)) -> MessageProcessor {
-        MessageProcessor(
+        var processor = MessageProcessor(
             parser: MessageParser(grammar: Self.grammar), templates: Self.templates, policy: policy,
             ownSenders: ["readings@example.test", "+79000000000"])
+        // The messages' fixed times are the times of receipt (not "more than a year ago" later on).
+        processor.clock = { Self.now }
+        return processor
     }
 
     func sms(_ id: String, _ text: String, from: String? = "8 903 123-45-67", at: Date = now) -> IncomingMessage {
@@ -180,7 +183,7 @@ import Testing
         #expect(result.outcome.results.first?.readings == ["12345"])
         let reply = try #require(ledger.replies.first)
         #expect(reply.recipient == "owner@example.ru")
-        #expect(reply.subject == "Re: 1234567 12345")
+        #expect(reply.subject == "Re: показания", "the subject is ours, never the sender's text")
         #expect(reply.inReplyTo == "<m1@example.ru>")
         #expect(reply.references == ["<m1@example.ru>"])
     }
@@ -214,10 +217,21 @@ import Testing
         #expect(result.outcome.results.first?.readings == ["20100", "8100"])
     }
 
-    @Test func replyToWins() throws {
+    @Test func replyToWinsWithinTheFromDomain() throws {
         let raw = "From: a@example.ru\r\nReply-To: b@example.ru\r\nSubject: 1234567 12345\r\n\r\n"
         _ = try run(mail("e1", raw))
         #expect(ledger.replies.first?.recipient == "b@example.ru")
+    }
+
+    /// Issue 13: forged senders cannot direct replies at a third party, at ourselves, or echo a subject.
+    @Test(arguments: ["victim@other.example", "readings@example.test", "READINGS@example.test"])
+    func replyToAnotherDomainOrOurselvesIsNotFollowed(_ replyTo: String) throws {
+        let raw = "From: a@example.ru\r\nReply-To: \(replyTo)\r\nSubject: 1234567 12345 http://phish.example/login\r\n\r\n"
+        _ = try run(mail("e1", raw))
+        let reply = try #require(ledger.replies.first)
+        #expect(reply.recipient == "a@example.ru")
+        #expect(reply.subject == "Re: показания")
+        #expect(!reply.body.contains("phish"))
     }
 
     @Test(arguments: [

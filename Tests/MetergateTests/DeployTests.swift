@@ -44,6 +44,12 @@ struct DeployTests {
         let copy = try sandbox.write("metergate.service", unit.replacingOccurrences(of: "/usr/local/bin/metergate", with: binary.path))
         let result = try Self.run(analyze, ["verify", copy.path])
         #expect(result.status == 0 && result.output.isEmpty, "systemd-analyze verify: \(result.output)")
+        // Secrets reach the dynamic user through LoadCredential=, and the hardening stays ≤ 2.0.
+        #expect(unit.contains("LoadCredential=metergate:/etc/metergate/credentials"))
+        let security = try Self.run(analyze, ["security", "--offline=true", copy.path])
+        let level = security.output.split(separator: "\n").first { $0.contains("Overall exposure level") }
+            .flatMap { line in line.split(separator: " ").compactMap { Double($0) }.first }
+        #expect(level.map { $0 <= 2.0 } == true, "systemd-analyze security: \(security.output.suffix(300))")
     }
 
     @Test("check-config Deploy/metergate.yaml passes; every key in it is documented in Deploy/CONFIGURATION.md")

@@ -89,3 +89,46 @@ struct KannelEndpointTests {
         }
     }
 }
+
+/// Issue 13, item 6: a taken Kannel port is retried like `http.listen`, never the end of the daemon.
+@Suite("Kannel endpoint: a taken port")
+struct KannelTakenPortTests {
+    @Test("the endpoint waits for a taken port and serves once it is free")
+    func takenPortRetried() async throws {
+        // Hold a port with a listening socket.
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        address.sin_port = 0
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        _ = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) } }
+        _ = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) } }
+        try #require(listen(fd, 1) == 0)
+        let port = Int(UInt16(bigEndian: address.sin_port))
+        let closed = Mutex(false)
+        defer { if !closed.withLock({ $0 }) { close(fd) } }
+
+        let queue = IngestQueue(logger: Logger(label: "test")) { _ in }
+        let listening = Mutex<Int?>(nil)
+        var configuration = KannelEndpoint.Configuration(feed: "kannel", host: "127.0.0.1", port: port, secret: nil)
+        configuration.listenRetryInterval = .milliseconds(200)
+        let endpoint = KannelEndpoint(
+            configuration: configuration, queue: queue, logger: Logger(label: "test"),
+            onListening: { bound in listening.withLock { $0 = bound } })
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await endpoint.run() }
+            try await Task.sleep(for: .milliseconds(800))
+            #expect(listening.withLock { $0 } == nil, "the port is taken")
+            close(fd)
+            closed.withLock { $0 = true }
+            var waited = 0
+            while listening.withLock({ $0 }) == nil, waited < 100 {
+                try await Task.sleep(for: .milliseconds(50))
+                waited += 1
+            }
+            #expect(listening.withLock { $0 } == port, "the endpoint took the port once it was free")
+            group.cancelAll()
+        }
+    }
+}

@@ -242,3 +242,55 @@ struct IngestQueueTests {
         }
     }
 }
+
+/// Issue 13: every numeric field a provider sends is swept with hostile values; none traps.
+@Suite("SMS providers: hostile numbers and encodings")
+struct SMSHostileInputTests {
+    static let hostile = ["nan", "inf", "-inf", "-1", "1e300", "9223372036854775808", "18446744073709551616",
+                          "99999999999999", "9223372036854775000", "NaN", "0x1p1023"]
+
+    @Test("Kannel time= with a hostile number decodes (the processor replaces the time), never traps", arguments: hostile)
+    func kannelTime(_ value: String) throws {
+        let message = try KannelMessage.decode(
+            query: "from=%2B79031234567&text=1234567+12345&time=\(value)", headers: [:], body: nil)
+        let incoming = message.incoming(feed: "k", now: Date())
+        #expect(incoming.externalID.hasPrefix("kannel:k:h"))
+        _ = try KannelMessage.decode(query: "from=%2B79031234567&text=x", headers: ["x-kannel-time": value], body: nil)
+        _ = try KannelMessage.decode(query: "from=%2B79031234567&text=x&coding=\(value)", headers: [:], body: nil)
+    }
+
+    @Test("Kannel text, from or charset with broken percent-encoding is refused with a clear answer",
+          arguments: ["text=12%", "text=12%4", "text=%zz", "from=%2B7903%", "charset=UTF%2"])
+    func kannelBrokenEncoding(_ field: String) {
+        var query = "from=%2B79031234567&text=1234567+12345"
+        let name = field.split(separator: "=")[0]
+        query = query.split(separator: "&").filter { !$0.hasPrefix(name + "=") }.joined(separator: "&") + "&" + field
+        #expect {
+            try KannelMessage.decode(query: query, headers: [:], body: nil)
+        } throws: { error in
+            "\(error)".contains("percent-encoding") && "\(error)".contains(name)
+        }
+    }
+
+    @Test("a Kannel sender longer than E.164 allows (15 digits) is refused")
+    func kannelOverlongSender() {
+        for from in [String(repeating: "9", count: 20_000), "%2B7903123456789012"] {
+            #expect(throws: KannelMessage.DecodingError.self) {
+                try KannelMessage.decode(query: "from=\(from)&text=x", headers: [:], body: nil)
+            }
+        }
+    }
+
+    @Test("SMSC get_answers with hostile id/sent/received/cnt/error_code never traps", arguments: hostile)
+    func smscNumbers(_ value: String) throws {
+        let number = Double(value) != nil && !value.contains("x") && value != "nan" && value != "NaN" && !value.contains("inf")
+            ? value : "\"\(value)\""
+        let body = #"[{"id": 5, "phone": "+79031234567", "message": "m", "sent": \#(number), "received": \#(number)}]"#
+        let answers = try SMSCAPI.answers(from: Array(body.utf8))
+        #expect(answers.count == 1)
+        _ = try? SMSCAPI.answers(from: Array(#"[{"id": \#(number), "phone": "+7", "message": "m"}]"#.utf8))
+        _ = try? SMSCAPI.sendResult(from: Array(#"{"id": 5, "cnt": \#(number)}"#.utf8))
+        _ = try? SMSCAPI.answers(from: Array(#"{"error": "x", "error_code": \#(number)}"#.utf8))
+        _ = try? SMSCAPI.answers(from: Array(#"[{"id": 6, "phone": "+7", "message": "m", "sent": "21.11.\#(value) 10:54:27"}]"#.utf8))
+    }
+}

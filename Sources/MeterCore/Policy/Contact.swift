@@ -32,6 +32,15 @@ public enum Contact {
         text.trimmingCharacters(in: .whitespaces).lowercased()
     }
 
+    /// More digits than E.164 allows (15), in what is otherwise written as a phone number.
+    public static func isOverlongPhone(_ text: String) -> Bool {
+        var digits = 0
+        for scalar in text.unicodeScalars {
+            if scalar.isASCII, scalar.properties.numericType == .decimal { digits += 1 } else if scalar.properties.isAlphabetic { return false }
+        }
+        return digits > 15
+    }
+
     /// Whether `sender` looks like a phone number (digits, optionally `+`), as opposed to a
     /// short code or an alphanumeric sender id that cannot be answered.
     public static func isReplyablePhone(_ normalized: String) -> Bool {
@@ -52,6 +61,36 @@ public enum Contact {
         }
         flush()
         return result
+    }
+
+    /// A message id as the log shows it: every run of 11 or more digits masked, and also a
+    /// shorter number that is the sender's own (a Gammu file name carries the sender however
+    /// short) or follows a `+`, so that no phone number shows in `id=` that `from` masks.
+    public static func maskID(_ id: String, sender: String? = nil) -> String {
+        var id = id
+        let senderDigits = sender.map { String($0.filter { $0.isASCII && $0.isNumber }) } ?? ""
+        if senderDigits.count >= 3, senderDigits.count < 11 {
+            id = id.replacingOccurrences(of: senderDigits, with: String(senderDigits.prefix(2)) + "***")
+        }
+        guard id.contains("+") else { return maskDigitRuns(in: id) }
+        var result = ""
+        var afterPlus = false
+        var run = ""
+        func flush() {
+            result += afterPlus && (3..<11).contains(run.count) ? String(run.prefix(2)) + "***" : run
+            run = ""
+        }
+        for character in id {
+            if character.isASCII, character.isNumber, afterPlus {
+                run.append(character)
+                continue
+            }
+            flush()
+            afterPlus = character == "+"
+            result.append(character)
+        }
+        flush()
+        return maskDigitRuns(in: result)
     }
 
     /// `+79031234567` → `+7903***4567`; `ivanov@example.ru` → `iv***@example.ru`.

@@ -40,7 +40,11 @@ public struct Policy: Sendable, Hashable {
     }
 
     /// The billing period (`YYYY-MM`) a message received at `date` counts for.
+    /// Never traps: a time outside 1970…9999 (or not finite) is clamped into it, an offset
+    /// beyond ±18 hours is ignored (the processor has already replaced implausible times).
     public func period(of date: Date, utcOffset: Int? = nil) -> String {
+        let date = Timestamp.clamped(date)
+        let utcOffset = utcOffset.flatMap { (-18 * 3600 ... 18 * 3600).contains($0) ? $0 : nil }
         let offset = timeZone.map { $0.secondsFromGMT(for: date) } ?? utcOffset ?? Timestamp.localZone.secondsFromGMT(for: date)
         var seconds = time_t(floor(date.timeIntervalSince1970)) + time_t(offset)
         var parts = tm()

@@ -16,6 +16,15 @@ public struct MessageProcessor: Sendable {
     public var replyState: NewReply.State
     /// How many body lines of an e-mail the parser sees after the subject.
     public var bodyLineLimit = 40
+    /// The times a source states (Kannel's `time=`, an SMSC's `sent`, a file name, a mail's
+    /// date, replay's `received_at`) are believed from `pastLimit` seconds before the time of
+    /// receipt to `futureLimit` after it; a time outside (or not a number at all: `1e300`,
+    /// `inf`) is replaced by the time of receipt, and the log line says so
+    /// (`time=replaced:…`). Default: 366 days back, one day ahead.
+    public var pastLimit: TimeInterval = 366 * 86_400
+    public var futureLimit: TimeInterval = 86_400
+    /// The time of receipt (tests set a fixed one).
+    public var clock: @Sendable () -> Date = { Date() }
 
     public init(
         parser: MessageParser, templates: ReplyTemplates, policy: Policy, ownSenders: Set<String> = [],
@@ -33,20 +42,40 @@ public struct MessageProcessor: Sendable {
     // MARK: - Pure step
 
     public func prepare(_ message: IncomingMessage) -> PreparedMessage {
-        switch message.channel {
-        case .sms: prepareSMS(message)
-        case .email: prepareEmail(message)
+        var message = message
+        var stated: Date?
+        let receipt = clock()
+        let seconds = message.receivedAt.timeIntervalSince1970
+        if !seconds.isFinite || seconds < receipt.timeIntervalSince1970 - pastLimit
+            || seconds > receipt.timeIntervalSince1970 + futureLimit {
+            stated = message.receivedAt
+            message.receivedAt = receipt
+            message.utcOffset = nil
+        } else if let offset = message.utcOffset, !(-18 * 3600 ... 18 * 3600).contains(offset) {
+            message.utcOffset = nil
         }
+        var prepared: PreparedMessage
+        switch message.channel {
+        case .sms: prepared = prepareSMS(message)
+        case .email: prepared = prepareEmail(message)
+        }
+        prepared.statedTime = stated
+        return prepared
     }
 
     private func prepareSMS(_ message: IncomingMessage) -> PreparedMessage {
-        let sender = message.sender.map(Contact.normalizePhone)
+        // E.164 numbers have at most 15 digits: a longer "number" (20,000 digits from a
+        // gateway) is no sender; the message is kept, unanswered, as `no_sender`.
+        let overlong = message.sender.map(Contact.isOverlongPhone) ?? false
+        let sender = overlong ? nil : message.sender.map(Contact.normalizePhone)
         let text = message.text ?? message.raw.map { String(decoding: $0, as: UTF8.self) } ?? ""
         var prepared = PreparedMessage(
             incoming: message, verdict: .ignored(.noSender), sender: sender,
             replyRecipient: sender.flatMap { Contact.isReplyablePhone($0) ? $0 : nil },
             subject: nil, text: text, replySubject: nil, inReplyTo: nil, references: [])
-        if let sender, ownSenders.contains(sender) {
+        if overlong {
+            // verdict stays `ignored(.noSender)`: nothing is read from it, nothing answered.
+        } else if let sender, ownSenders.contains(sender) {
             prepared.verdict = .ignored(.ownMessage)
         } else if let sender, !sender.isEmpty, sender.contains(where: \.isLetter) {
             // An alphanumeric sender id is a service, not an abonent: no reply, no loop.
@@ -73,7 +102,9 @@ public struct MessageProcessor: Sendable {
             let tooLarge = raw.count > policy.maxMessageBytes
             let mail = MailMessage(raw: tooLarge ? Self.headerBlock(of: raw) : raw)
             if let from = mail.from?.address { prepared.sender = Contact.normalizeEmail(from) }
-            prepared.replyRecipient = (mail.replyTo?.address ?? mail.from?.address).map(Contact.normalizeEmail)
+            prepared.replyRecipient = Self.replyRecipient(
+                from: (mail.from?.address).map(Contact.normalizeEmail), replyTo: (mail.replyTo?.address).map(Contact.normalizeEmail),
+                own: ownSenders)
             prepared.subject = mail.subject
             prepared.inReplyTo = mail.messageID
             prepared.references = mail.references + (mail.messageID.map { [$0] } ?? [])
@@ -178,9 +209,20 @@ public struct MessageProcessor: Sendable {
         return Array(raw[..<limit])
     }
 
+    /// The subject of every e-mail reply is ours: a sender's subject (a phishing URL, anything)
+    /// is never echoed from the retailer's address. Threading goes by In-Reply-To/References.
     static func replySubject(_ subject: String) -> String {
-        let stripped = ReplySubject.stripPrefixes(subject)
-        return stripped.isEmpty ? "Re: показания" : "Re: " + stripped
+        "Re: показания"
+    }
+
+    /// `Reply-To` is followed only within the `From` domain and never to our own addresses:
+    /// a forged mail cannot make metergate write to a third party, or to itself.
+    static func replyRecipient(from: String?, replyTo: String?, own: Set<String>) -> String? {
+        guard let replyTo, !replyTo.isEmpty, !own.contains(replyTo) else { return from }
+        guard let from else { return nil }
+        func domain(_ address: String) -> Substring? { address.lastIndex(of: "@").map { address[address.index(after: $0)...] } }
+        guard let fromDomain = domain(from), let replyDomain = domain(replyTo), fromDomain == replyDomain else { return from }
+        return replyTo
     }
 
     // MARK: - Ledger step
@@ -268,8 +310,10 @@ public struct MessageProcessor: Sendable {
         _ outcome: Outcome, _ prepared: PreparedMessage, isNew: Bool, replyQueued: Bool, json: String? = nil
     ) -> ProcessedMessage {
         let message = prepared.incoming
-        return ProcessedMessage(
+        var result = ProcessedMessage(
             outcome: outcome, outcomeJSON: json ?? outcome.jsonLine, isNew: isNew, replyQueued: replyQueued,
             sender: prepared.sender, channel: message.channel, feed: message.feed, externalID: message.externalID)
+        result.statedTime = prepared.statedTime
+        return result
     }
 }

@@ -27,6 +27,9 @@ public struct PreparedMessage: Sendable {
     /// Accounts looked up before the transaction (`AccountReader`), keyed by UIN, nil for an
     /// unknown one; a UIN not in here is looked up inside the transaction.
     public var accounts: [String: Account?] = [:]
+    /// The time the source stated, when it was outside the believable window and the time of
+    /// receipt was used instead (`incoming.receivedAt` is then the time of receipt).
+    public var statedTime: Date?
 
     /// Every UIN any interpretation names.
     public var candidateUINs: [String] {
@@ -48,9 +51,12 @@ public struct ProcessedMessage: Sendable {
     public var channel: ChannelKind
     public var feed: String
     public var externalID: String
+    /// The time the source stated, when the time of receipt replaced it (see `MessageProcessor.pastLimit`).
+    public var statedTime: Date?
 
     /// The operator's log line, senders masked (built only when logged).
     public var logLine: String {
-        OutcomeLogLine.text(outcome, channel: channel, feed: feed, sender: sender, replyQueued: replyQueued)
+        OutcomeLogLine.text(
+            outcome, channel: channel, feed: feed, sender: sender, replyQueued: replyQueued, statedTime: statedTime)
     }
 }

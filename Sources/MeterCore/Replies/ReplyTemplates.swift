@@ -57,6 +57,7 @@ public struct ReplyTemplates: Sendable {
     static var knownKeys: Set<String> {
         var keys = Set(requiredKeys)
         for key in requiredKeys { keys.insert(key + ".bound") }
+        keys.insert("unbound.neutral")
         for key in keys { keys.insert("email." + key) }
         return keys
     }
@@ -143,6 +144,16 @@ public struct ReplyTemplates: Sendable {
         return text
     }
 
+    /// The outcomes an unbound sender gets the neutral reply for.
+    static func neutralForUnbound(_ result: SubmissionOutcome) -> Bool {
+        result.status == .duplicate
+            || (result.status == .rejected && [.unknownAccount, .decreasing, .outOfRange].contains(result.reason ?? .unparsed))
+    }
+
+    /// The neutral texts when the templates have no `unbound.neutral` (a folder of older templates).
+    static let neutralSMS = "Сообщение получено. Подробности - на номер из договора."
+    static let neutralEmail = "Здравствуйте! Сообщение получено. Подробный ответ приходит только на телефон или адрес, указанные в договоре."
+
     static let shortFallback: [OutcomeStatus: String] = [
         .accepted: "Показания приняты. Спасибо!", .duplicate: "Эти показания уже приняты.",
         .held: "Показания получены и будут проверены.",
@@ -160,6 +171,13 @@ public struct ReplyTemplates: Sendable {
             return ""
         }
         func single(_ result: SubmissionOutcome) -> String {
+            // Oracle defence: to a sender not bound to the account, unknown account, decreasing,
+            // out of range and duplicate get one neutral text, so that no reply tells which
+            // accounts exist, brackets the stored reading or confirms a guessed value.
+            if !result.senderBound, Self.neutralForUnbound(result) {
+                let neutral = text("unbound.neutral", [:])
+                return neutral.isEmpty ? (channel == .email ? Self.neutralEmail : Self.neutralSMS) : neutral
+            }
             var values = ["uin": result.uin, "readings": result.readings.joined(separator: ", ")]
             if let expected = result.expectedCount { values["expected"] = String(expected) }
             switch result.status {

@@ -26,6 +26,8 @@ public struct KannelEndpoint: Service {
         public var allowed: AddressAllowList
         /// The largest POST body taken (an SMS is at most a few KiB, even concatenated).
         public var maximumBodyBytes: Int
+        /// A taken port is tried again this often (as `http.listen`): the other feeds go on.
+        public var listenRetryInterval: Duration = .seconds(30)
 
         public init(
             feed: String, host: String, port: Int, path: String = "/sms/kannel", secret: String?,
@@ -79,17 +81,38 @@ public struct KannelEndpoint: Service {
             }
             return await handler.respond(request, context, body: body)
         }
-        let application = Application(
-            router: router,
-            configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: nil, backlog: 1024),
-            services: [queue],
-            onServerRunning: { channel in
-                let port = channel.localAddress?.port ?? configuration.port
-                logger.notice("sms \(configuration.feed): Kannel endpoint listening on http://\(configuration.host):\(port)\(configuration.path) (clients: \(configuration.allowed))")
-                await onListening(port)
-            },
-            logger: logger)
-        try await application.run()
+        // The queue runs beside the server, not as its service: a server that cannot bind (the
+        // port taken) is retried every `listenRetryInterval` without stopping the daemon, and
+        // the queue lives on across the attempts.
+        let queue = self.queue
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await queue.run() }
+            var failures = 0
+            while !Task.isCancelled, !Task.isShuttingDownGracefully {
+                let application = Application(
+                    router: router,
+                    configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: nil, backlog: 1024),
+                    onServerRunning: { channel in
+                        let port = channel.localAddress?.port ?? configuration.port
+                        logger.notice("sms \(configuration.feed): Kannel endpoint listening on http://\(configuration.host):\(port)\(configuration.path) (clients: \(configuration.allowed))")
+                        await onListening(port)
+                    },
+                    logger: logger)
+                do {
+                    try await application.run()
+                    break
+                } catch {
+                    failures += 1
+                    if failures == 1 {
+                        logger.error(
+                            "sms \(configuration.feed): cannot listen on \(configuration.host):\(configuration.port): \(error); pushes wait at Kannel (it retries), retrying every \(configuration.listenRetryInterval)",
+                            metadata: ["mg.event": "kannel-down"])
+                    }
+                    try? await cancelWhenGracefulShutdown { try await Task.sleep(for: configuration.listenRetryInterval) }
+                }
+            }
+            try await group.waitForAll()
+        }
     }
 }
 

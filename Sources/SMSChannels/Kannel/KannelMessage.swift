@@ -42,12 +42,22 @@ public struct KannelMessage: Sendable, Hashable {
     /// request's headers by lower-case name; `body` the POST body (nil for GET).
     public static func decode(query: String?, headers: [String: String], body: [UInt8]?) throws -> KannelMessage {
         let parameters = KannelQuery.parse(query ?? "")
+        // Kannel encodes every byte it substitutes: a `%` not followed by two hex digits in a
+        // field we read means the URL was not written by Kannel's escapes (or was cut).
+        for name in ["from", "to", "text", "charset", "coding", "time"] {
+            if let value = KannelQuery.rawValue(of: name, in: query ?? ""), !KannelQuery.isWellEncoded(value) {
+                throw DecodingError(description: "\(name)= has broken percent-encoding (a % not followed by two hex digits)")
+            }
+        }
         func field(_ name: String, header: String) -> String? {
             if let bytes = parameters[name] { return String(decoding: bytes, as: UTF8.self) }
             return headers[header]
         }
         guard let from = field("from", header: "x-kannel-from")?.trimmingCharacters(in: .whitespaces), !from.isEmpty else {
             throw DecodingError(description: "no sender: the get-url needs from=%p (post-url: send-sender = true)")
+        }
+        if Contact.isOverlongPhone(from) {
+            throw DecodingError(description: "sender has more digits than a phone number can have (15)")
         }
         let coding = field("coding", header: "x-kannel-coding").flatMap { Int($0.trimmingCharacters(in: .whitespaces)) }
         var charset = parameters["charset"].map { String(decoding: $0, as: UTF8.self) }
@@ -81,7 +91,9 @@ public struct KannelMessage: Sendable, Hashable {
     /// `%T` (Unix seconds) or `%t` (`YYYY-MM-DD HH:MM[:SS]`, taken as UTC).
     static func time(_ text: String) -> Date? {
         let trimmed = text.trimmingCharacters(in: .whitespaces)
-        if let seconds = Double(trimmed), seconds > 0 { return Date(timeIntervalSince1970: seconds) }
+        // Any number is kept as stated (`1e300`, `inf`, `-1` too): the processor replaces a
+        // time outside its window by the time of receipt and logs it; nothing here converts it.
+        if let seconds = Double(trimmed) { return Date(timeIntervalSince1970: seconds) }
         let formatter = DateFormatter()
         formatter.locale = Locale(identifier: "en_US_POSIX")
         formatter.timeZone = TimeZone(identifier: "UTC")
@@ -144,6 +156,31 @@ enum KannelQuery {
             if result[name] == nil { result[name] = value }
         }
         return result
+    }
+
+    /// The still-encoded value of the first parameter `name` in `query`.
+    static func rawValue(of name: String, in query: String) -> Substring.UTF8View? {
+        for pair in query.utf8.split(separator: UInt8(ascii: "&"), omittingEmptySubsequences: true) {
+            let parts = pair.split(separator: UInt8(ascii: "="), maxSplits: 1, omittingEmptySubsequences: false)
+            if String(decoding: percentDecode(parts[0]), as: UTF8.self) == name { return parts.count > 1 ? parts[1] : nil }
+        }
+        return nil
+    }
+
+    /// Every `%` is followed by two hex digits.
+    static func isWellEncoded(_ bytes: some Collection<UInt8>) -> Bool {
+        let bytes = Array(bytes)
+        var index = 0
+        while index < bytes.count {
+            if bytes[index] == UInt8(ascii: "%") {
+                guard index + 2 < bytes.count,
+                      bytes[index + 1].isHexDigit, bytes[index + 2].isHexDigit else { return false }
+                index += 3
+            } else {
+                index += 1
+            }
+        }
+        return true
     }
 
     static func percentDecode(_ bytes: some Collection<UInt8>) -> [UInt8] {
@@ -247,5 +284,12 @@ enum KannelCharset {
             index += 2
         }
         return String(decoding: units, as: UTF16.self)
+    }
+}
+
+extension UInt8 {
+    fileprivate var isHexDigit: Bool {
+        (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(self) || (UInt8(ascii: "a")...UInt8(ascii: "f")).contains(self)
+            || (UInt8(ascii: "A")...UInt8(ascii: "F")).contains(self)
     }
 }

@@ -114,9 +114,16 @@ package enum SMSCAPI {
 
     static func integer(_ value: Any?) -> Int64? {
         switch value {
-        case let number as NSNumber: number.int64Value
-        case let text as String: Int64(text.trimmingCharacters(in: .whitespaces))
-        default: nil
+        case let number as NSNumber:
+            // `int64Value` of 1e300, inf or nan traps: a JSON number outside Int64 is no integer.
+            if ["d", "f"].contains(String(cString: number.objCType)) {
+                let value = number.doubleValue
+                guard value.isFinite, value.rounded() == value, value.magnitude < 9.2e18 else { return nil }
+                return Int64(value)
+            }
+            return number.int64Value
+        case let text as String: return Int64(text.trimmingCharacters(in: .whitespaces))
+        default: return nil
         }
     }
 
@@ -131,9 +138,15 @@ package enum SMSCAPI {
     /// Unix seconds, or `dd.mm.yyyy hh:mm:ss` read as Moscow time (UTC+3).
     static func time(_ value: Any) -> (date: Date, offset: Int?)? {
         if let seconds = integer(value), seconds > 100_000_000 { return (Date(timeIntervalSince1970: TimeInterval(seconds)), nil) }
+        // A number that is no integer (1e300, 1.5): kept as stated; the processor replaces a
+        // time outside its window by the time of receipt and logs it.
+        if let number = value as? NSNumber, integer(value) == nil { return (Date(timeIntervalSince1970: number.doubleValue), nil) }
         guard let text = value as? String else { return nil }
-        let parts = text.split(whereSeparator: { $0 == "." || $0 == " " || $0 == ":" }).compactMap { Int($0) }
-        guard parts.count >= 5 else { return nil }
+        let fields = text.split(whereSeparator: { $0 == "." || $0 == " " || $0 == ":" })
+        // Every field a small number: `99999999999999999999` is not dropped (shifting the
+        // others into the wrong places) but makes the whole time unreadable.
+        let parts = fields.compactMap { $0.count <= 4 ? Int($0) : nil }
+        guard parts.count == fields.count, (5...6).contains(parts.count) else { return nil }
         var components = DateComponents()
         components.day = parts[0]
         components.month = parts[1]

@@ -20,7 +20,8 @@ struct Accounts: AsyncParsableCommand {
             guard let data = FileManager.default.contents(atPath: file) else {
                 throw CommandFailure(message: "\(file): cannot read the accounts file", code: 1)
             }
-            let parsed = AccountsCSV.parse(Array(data))
+            let grammar = try Runtime.loadGrammar(path: configuration.grammarPath)
+            let parsed = AccountsCSV.parse(Array(data), uinDigits: grammar.uinDigits)
             for problem in parsed.problems { printError("\(file):\(problem.line): \(problem.reason); row skipped") }
             for warning in parsed.warnings { printError("\(file):\(warning.line): \(warning.reason)") }
             let runtime = try Runtime.open(configuration)

@@ -24,12 +24,19 @@ struct Replay: AsyncParsableCommand {
         _ = Runtime.bootstrapLogging(configuration, level: configuration.logLevel > .info ? configuration.logLevel : .notice)
         let logger = Logger(label: "metergate.replay")
         let runtime = try Runtime.open(configuration)
-        let processor = try runtime.makeProcessor(replyState: .recorded)
+        var processor = try runtime.makeProcessor(replyState: .recorded)
+        // A replay file may hold an archive: its times are believed back to 2000-01-01 (the
+        // daemon's feeds: 366 days), and up to a day ahead of now.
+        processor.pastLimit = Date().timeIntervalSince1970 - Self.earliestTime
 
         let handle: FileHandle
         if file == "-" {
             handle = .standardInput
         } else {
+            var isDirectory: ObjCBool = false
+            if FileManager.default.fileExists(atPath: file, isDirectory: &isDirectory), isDirectory.boolValue {
+                throw CommandFailure(message: "\(file): is a folder, not a replay file", code: 1)
+            }
             guard let opened = FileHandle(forReadingAtPath: file) else {
                 throw CommandFailure(message: "\(file): cannot read the replay file", code: 1)
             }
@@ -60,8 +67,16 @@ struct Replay: AsyncParsableCommand {
         }
         if !pending.isEmpty { try submit() }
         try writer.finish()
-        if badLines > 0 { printError("\(file): \(badLines) line(s) were not valid messages") }
+        if let error = lines.error {
+            throw CommandFailure(message: "\(file): cannot read past line \(lineNumber): \(error.localizedDescription)", code: 1)
+        }
+        if badLines > 0 {
+            throw CommandFailure(message: "\(file): \(badLines) line(s) were not valid messages (each named above); the others were processed", code: 1)
+        }
     }
+
+    /// 2000-01-01T00:00:00Z: replay's earliest believable `received_at`.
+    static let earliestTime: TimeInterval = 946_684_800
 
     /// Decoding the lines, parsing, MIME and account lookups need no writer: they are spread
     /// over the cores, so the single writer only decides and writes.
@@ -163,6 +178,9 @@ final class ReplayWriter: Sendable {
                 index += 1
                 output += result.outcomeJSON
                 output += "\n"
+                if let stated = result.statedTime {
+                    printError("\(file):\(entry.line): received_at \(Timestamp.iso8601(stated, timeZone: .gmt)) is before 2000 or more than a day ahead; the time of replay counts instead")
+                }
                 if logger.logLevel <= .debug { logger.debug("\(result.logLine)") }
             case .bad(let id, let reason):
                 output += Outcome(id: id, status: .rejected, reason: .unparsed, results: [], reply: nil).jsonLine + "\n"
@@ -198,31 +216,65 @@ enum ReplayLine {
         guard let object = try? JSONSerialization.jsonObject(with: Data(bytes)) as? [String: Any] else {
             return .bad(id: fallbackID, reason: "not a JSON object")
         }
+        // Every field has one JSON type: `{"id": true}` is refused, never read as id "1" (which
+        // would make a later real message 1 "already seen").
         let id: String
         switch object["id"] {
-        case let text as String: id = text
-        case let number as NSNumber: id = number.stringValue
-        default: return .bad(id: fallbackID, reason: "missing \"id\"")
+        case let text as String:
+            guard !text.isEmpty else { return .bad(id: fallbackID, reason: "field \"id\" is empty") }
+            id = text
+        case let number as NSNumber where isInteger(number): id = number.stringValue
+        case nil, is NSNull: return .bad(id: fallbackID, reason: "missing \"id\"")
+        case let other?: return .bad(id: fallbackID, reason: "field \"id\" must be a string, not \(describe(other))")
         }
-        let raw = object["raw"] as? String
-        let subject = object["subject"] as? String
-        let channelName = (object["channel"] as? String)?.lowercased() ?? (raw != nil || subject != nil ? "email" : "sms")
+        var texts: [String: String] = [:]
+        for key in ["channel", "from", "text", "subject", "raw", "raw_base64", "received_at"] {
+            switch object[key] {
+            case nil, is NSNull: continue
+            case let text as String: texts[key] = text
+            case let other?: return .bad(id: id, reason: "field \"\(key)\" must be a string, not \(describe(other))")
+            }
+        }
+        var raw = texts["raw"].map { Array($0.utf8) }
+        if let encoded = texts["raw_base64"] {
+            guard raw == nil else { return .bad(id: id, reason: "give \"raw\" or \"raw_base64\", not both") }
+            let compact = encoded.filter { !$0.isWhitespace }
+            guard let data = Data(base64Encoded: compact) else {
+                return .bad(id: id, reason: "field \"raw_base64\" is not base64")
+            }
+            raw = Array(data)
+        }
+        let subject = texts["subject"]
+        let channelName = texts["channel"]?.lowercased() ?? (raw != nil || subject != nil ? "email" : "sms")
         guard let channel = ChannelKind(rawValue: channelName) else {
-            return .bad(id: id, reason: "channel '\(channelName)' must be sms or email")
+            return .bad(id: id, reason: "channel \(ConfigTree.quote(channelName)) must be sms or email")
         }
         var receivedAt = Date()
         var offset: Int?
-        if let text = object["received_at"] as? String {
+        if let text = texts["received_at"] {
             guard let parsed = Timestamp.parse(text) else {
-                return .bad(id: id, reason: "received_at '\(text)' is not ISO 8601")
+                return .bad(id: id, reason: "received_at \(ConfigTree.quote(text)) is not ISO 8601")
             }
             receivedAt = parsed.date
             offset = parsed.offset
         }
         return .message(IncomingMessage(
-            channel: channel, feed: "replay", externalID: id, sender: object["from"] as? String,
-            text: object["text"] as? String, subject: subject, raw: raw.map { Array($0.utf8) }, receivedAt: receivedAt,
-            utcOffset: offset))
+            channel: channel, feed: "replay", externalID: id, sender: texts["from"],
+            text: texts["text"], subject: subject, raw: raw, receivedAt: receivedAt, utcOffset: offset))
+    }
+
+    /// A JSON integer (not `true`/`false`, which JSONSerialization also gives as NSNumber, not `1.5`).
+    static func isInteger(_ number: NSNumber) -> Bool {
+        ["i", "q", "l", "s"].contains(String(cString: number.objCType))
+    }
+
+    static func describe(_ value: Any) -> String {
+        switch value {
+        case let number as NSNumber: String(cString: number.objCType) == "c" ? "a boolean" : "a number"
+        case is [Any]: "an array"
+        case is [String: Any]: "an object"
+        default: "a \(type(of: value))"
+        }
     }
 }
 
@@ -234,6 +286,8 @@ struct LineReader {
     /// Where the search for the next newline resumes (bytes before it hold none).
     private var scanned = 0
     private var finished = false
+    /// Why reading stopped early, if it did.
+    private(set) var error: (any Error)?
 
     init(handle: FileHandle) { self.handle = handle }
 
@@ -255,7 +309,14 @@ struct LineReader {
             buffer.removeFirst(start)
             scanned -= start
             start = 0
-            let chunk = handle.readData(ofLength: 1 << 20)
+            // The throwing read: `readData(ofLength:)` traps on an error (a folder, an I/O error).
+            let chunk: Data
+            do {
+                chunk = try handle.read(upToCount: 1 << 20) ?? Data()
+            } catch {
+                self.error = error
+                chunk = Data()
+            }
             if chunk.isEmpty { finished = true } else { buffer.append(contentsOf: chunk) }
         }
     }

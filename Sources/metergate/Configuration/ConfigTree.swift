@@ -16,14 +16,14 @@ struct ConfigTree {
         "policy.max_message_bytes", "policy.timezone", "policy.max_same_reply", "policy.same_reply_window",
         "mailboxes[].name", "mailboxes[].url", "mailboxes[].username", "mailboxes[].password",
         "mailboxes[].password_file", "mailboxes[].password_env", "mailboxes[].poll_interval", "mailboxes[].after",
-        "mailboxes[].tls_verify", "mailboxes[].starttls", "mailboxes[].ca_file", "mailboxes[].oauth2_token_file", "mailboxes[].fetch_connections", "mailboxes[].path",
+        "mailboxes[].tls_verify", "mailboxes[].starttls", "mailboxes[].allow_plaintext", "mailboxes[].ca_file", "mailboxes[].oauth2_token_file", "mailboxes[].fetch_connections", "mailboxes[].path",
         "smtp.url", "smtp.from", "smtp.username", "smtp.password", "smtp.password_file", "smtp.password_env",
-        "smtp.starttls", "smtp.tls_verify", "smtp.ca_file",
+        "smtp.starttls", "smtp.tls_verify", "smtp.ca_file", "smtp.allow_plaintext",
         "sms[].name", "sms[].kind", "sms[].database", "sms[].poll_interval", "sms[].listen", "sms[].secret",
         "sms[].secret_env", "sms[].secret_file", "sms[].sendsms_url", "sms[].username", "sms[].password",
         "sms[].password_env", "sms[].password_file", "sms[].base_url", "sms[].login", "sms[].inbox",
         "sms[].processed", "sms[].number", "sms[].allowed_addresses", "sms[].multipart_wait",
-        "sms[].tls_verify", "sms[].ca_file",
+        "sms[].tls_verify", "sms[].ca_file", "sms[].allow_plaintext",
         "outbox.path", "outbox.max_age",
         "log.format", "log.level", "log.file", "log.personal_data",
         "http.listen", "http.unhealthy_after_failed_polls", "http.unhealthy_after",
@@ -172,20 +172,66 @@ struct ConfigTree {
         throw ConfigurationError(file: file, key: path, reason: "'\(value)' is not true or false")
     }
 
-    /// `30s`, `5m`, `1h`, `500ms`, or a number of seconds.
-    func duration(_ node: [String: Any]?, _ key: String, at path: String) throws -> Duration? {
+    /// `30s`, `5m`, `1h`, `500ms`, or a number of seconds, within `range` (every duration key
+    /// has one: `1e30s`, `inf`, `9223372036854775807` are refused here, never converted).
+    func duration(
+        _ node: [String: Any]?, _ key: String, at path: String,
+        range: ClosedRange<Duration> = .milliseconds(10) ... .seconds(366 * 86_400)
+    ) throws -> Duration? {
         guard let value = node?[key] else { return nil }
-        if let seconds = value as? Int, seconds > 0 { return .seconds(seconds) }
-        guard let text = (value as? String)?.trimmingCharacters(in: .whitespaces), !text.isEmpty else {
-            throw ConfigurationError(file: file, key: path, reason: "'\(value)' is not a duration like 30s, 5m, 1h")
+        let shown = Self.quote("\(value)")
+        let bounds = "\(Self.describe(range.lowerBound))…\(Self.describe(range.upperBound))"
+        let seconds: Double?
+        if let whole = value as? Int {
+            seconds = Double(whole)
+        } else if let number = value as? Double {
+            seconds = number
+        } else if let text = (value as? String)?.trimmingCharacters(in: .whitespaces), !text.isEmpty {
+            let units: [(String, Double)] = [("ms", 0.001), ("s", 1), ("m", 60), ("h", 3600), ("", 1)]
+            let found = units.first { text.hasSuffix($0.0) && Double(text.dropLast($0.0.count)) != nil }
+            seconds = found.flatMap { suffix, scale in Double(text.dropLast(suffix.count)).map { $0 * scale } }
+        } else {
+            seconds = nil
         }
-        let units: [(String, Double)] = [("ms", 0.001), ("s", 1), ("m", 60), ("h", 3600)]
-        for (suffix, scale) in units where text.hasSuffix(suffix) {
-            if let number = Double(text.dropLast(suffix.count)), number > 0 {
-                return .milliseconds(Int64(number * scale * 1000))
+        guard let seconds else {
+            throw ConfigurationError(file: file, key: path, reason: "\(shown) is not a duration like 30s, 5m, 1h")
+        }
+        let low = Double(range.lowerBound.components.seconds) + Double(range.lowerBound.components.attoseconds) / 1e18
+        let high = Double(range.upperBound.components.seconds) + Double(range.upperBound.components.attoseconds) / 1e18
+        guard seconds.isFinite, seconds >= low - 1e-9, seconds <= high + 1e-9 else {
+            throw ConfigurationError(file: file, key: path, reason: "\(shown) is outside \(bounds)")
+        }
+        return .milliseconds(Int64((seconds * 1000).rounded()))
+    }
+
+    /// `90s`, `15m`, `72h`, `366d` for messages.
+    static func describe(_ duration: Duration) -> String {
+        let (seconds, atto) = duration.components
+        if atto != 0 || seconds == 0 { return "\(seconds * 1000 + atto / 1_000_000_000_000_000)ms" }
+        if seconds % 86_400 == 0 { return "\(seconds / 86_400)d" }
+        if seconds % 3600 == 0 { return "\(seconds / 3600)h" }
+        if seconds % 60 == 0 { return "\(seconds / 60)m" }
+        return "\(seconds)s"
+    }
+
+    /// A value from the file as an error line shows it: quoted, at most 80 characters, control
+    /// characters escaped.
+    static func quote(_ text: String) -> String {
+        var shown = ""
+        for scalar in text.unicodeScalars.prefix(80) {
+            switch scalar {
+            case "\n": shown += "\\n"
+            case "\r": shown += "\\r"
+            case "\t": shown += "\\t"
+            case "'", "\\": shown += "\\" + String(scalar)
+            default:
+                if scalar.value < 0x20 || (0x7F...0x9F).contains(scalar.value) || (0x2028...0x2029).contains(scalar.value) {
+                    shown += String(format: "\\u{%X}", scalar.value)
+                } else {
+                    shown.unicodeScalars.append(scalar)
+                }
             }
         }
-        if let seconds = Double(text), seconds > 0 { return .milliseconds(Int64(seconds * 1000)) }
-        throw ConfigurationError(file: file, key: path, reason: "'\(text)' is not a duration like 30s, 5m, 1h")
+        return "'" + shown + (text.unicodeScalars.count > 80 ? "…" : "") + "'"
     }
 }

@@ -73,19 +73,36 @@ struct MetergateConfiguration {
         var key: String
         var configFile: String
 
-        /// The secret's value; never logged.
+        /// The secret's value; never logged. Empty is an error (it would turn authentication off).
         func resolve(_ environmentValues: [String: String]) throws -> String? {
             if let inline { return inline }
-            if let file {
+            if var file {
+                // systemd's LoadCredential=: `$CREDENTIALS_DIRECTORY/name` in the unit's private folder.
+                for prefix in ["$CREDENTIALS_DIRECTORY/", "${CREDENTIALS_DIRECTORY}/"] where file.hasPrefix(prefix) {
+                    guard let folder = environmentValues["CREDENTIALS_DIRECTORY"], !folder.isEmpty else {
+                        throw ConfigurationError(
+                            file: configFile, key: key + "_file",
+                            reason: "CREDENTIALS_DIRECTORY is not set (it is, under the unit's LoadCredential=)")
+                    }
+                    file = folder + "/" + file.dropFirst(prefix.count)
+                }
+                let value: String
                 do {
-                    return try String(contentsOfFile: file, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+                    value = try String(contentsOfFile: file, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
                 } catch {
                     throw ConfigurationError(file: configFile, key: key + "_file", reason: "cannot read \(file)")
                 }
+                guard !value.isEmpty else {
+                    throw ConfigurationError(file: configFile, key: key + "_file", reason: "\(file) is empty")
+                }
+                return value
             }
             if let environment {
                 guard let value = environmentValues[environment] else {
                     throw ConfigurationError(file: configFile, key: key + "_env", reason: "environment variable \(environment) is not set")
+                }
+                guard !value.isEmpty else {
+                    throw ConfigurationError(file: configFile, key: key + "_env", reason: "environment variable \(environment) is empty")
                 }
                 return value
             }
@@ -171,8 +188,8 @@ struct MetergateConfiguration {
             let trimmed = text.trimmingCharacters(in: .whitespaces)
             let wellFormed = !trimmed.isEmpty && trimmed.allSatisfy { $0.isASCII && ($0.isNumber || $0 == ".") }
                 && trimmed.filter { $0 == "." }.count <= 1 && trimmed.first != "." && trimmed.last != "."
-            guard wellFormed, let value = Decimal(string: trimmed), value >= 0 else {
-                throw ConfigurationError(file: file, key: "policy.max_increase", reason: "'\(text)' is not a non-negative number")
+            guard wellFormed, trimmed.count <= 24, let value = Decimal(string: trimmed), value >= 0, value <= 1_000_000_000_000 else {
+                throw ConfigurationError(file: file, key: "policy.max_increase", reason: "\(ConfigTree.quote(text)) is not a number in 0…1000000000000")
             }
             policy.maxIncrease = value
         }
@@ -202,6 +219,7 @@ struct MetergateConfiguration {
                 throw ConfigurationError(file: tree.file, key: key, reason: "feed name '\(name)' is used twice")
             }
         }
+        var plaintextWarnings: [String] = []
         mailboxes = try tree.list("mailboxes").enumerated().map { index, item in
             let at = "mailboxes[\(index)]"
             let name = try tree.string(item, "name", at: at + ".name") ?? "mailbox\(index + 1)"
@@ -226,10 +244,20 @@ struct MetergateConfiguration {
             if tokenFile != nil, secret != nil {
                 throw ConfigurationError(file: tree.file, key: at + ".oauth2_token_file", reason: "give either a password or an OAuth2 token file, not both")
             }
-            let startTLS = try tree.bool(item, "starttls", at: at + ".starttls") ?? false
+            try Self.refusePasswordInURL(url, key: at + ".url", file: tree.file)
+            let allowPlaintext = try tree.bool(item, "allow_plaintext", at: at + ".allow_plaintext") ?? false
+            let username = try tree.string(item, "username", at: at + ".username")
+            let credentials = secret != nil || tokenFile != nil || username != nil
+            // STARTTLS is the default on imap:// and pop3:// to a host that is not loopback.
+            let explicitStartTLS = try tree.bool(item, "starttls", at: at + ".starttls")
+            let startTLS = explicitStartTLS
+                ?? ((scheme == "imap" || scheme == "pop3") && credentials && !allowPlaintext && !Self.isLoopback(Self.host(of: url)))
             if startTLS, scheme == "imaps" || scheme == "pop3s" {
                 throw ConfigurationError(file: tree.file, key: at + ".starttls", reason: "\(scheme):// is already TLS; starttls is for imap:// and pop3://")
             }
+            try Self.checkPlaintext(
+                url: url, plainSchemes: ["imap", "pop3"], credentials: credentials, startTLS: startTLS,
+                allowPlaintext: allowPlaintext, key: at + ".url", file: tree.file, warnings: &plaintextWarnings)
             let fetchConnections = try tree.int(item, "fetch_connections", at: at + ".fetch_connections", range: 1...8) ?? 1
             if fetchConnections > 1, !scheme.hasPrefix("imap") {
                 throw ConfigurationError(file: tree.file, key: at + ".fetch_connections", reason: "only IMAP fetches over several connections")
@@ -238,7 +266,7 @@ struct MetergateConfiguration {
                 name: name, url: url, scheme: scheme,
                 path: scheme == "maildir" ? String(url.dropFirst("maildir:".count)).replacingOccurrences(of: "//", with: "", options: .anchored) : nil,
                 pollInterval: try tree.duration(item, "poll_interval", at: at + ".poll_interval") ?? .seconds(30),
-                after: after, username: try tree.string(item, "username", at: at + ".username"), secret: secret,
+                after: after, username: username, secret: secret,
                 tlsVerify: try tree.bool(item, "tls_verify", at: at + ".tls_verify") ?? true,
                 caFile: caFile, oauth2TokenFile: tokenFile, startTLS: startTLS, fetchConnections: fetchConnections)
         }
@@ -248,10 +276,23 @@ struct MetergateConfiguration {
         if let url = smtpURL, !(url.lowercased().hasPrefix("smtp://") || url.lowercased().hasPrefix("smtps://")) {
             throw ConfigurationError(file: tree.file, key: "smtp.url", reason: "'\(url)' must start with smtp:// or smtps://")
         }
+        let smtpUsername = try tree.string(smtp, "username", at: "smtp.username")
+        let smtpSecret = try Self.secret(tree, smtp ?? [:], key: "password", at: "smtp")
+        let smtpAllowPlaintext = try tree.bool(smtp, "allow_plaintext", at: "smtp.allow_plaintext") ?? false
+        var smtpStartTLS = try tree.bool(smtp, "starttls", at: "smtp.starttls")
+        if let url = smtpURL {
+            try Self.refusePasswordInURL(url, key: "smtp.url", file: tree.file)
+            let credentials = smtpUsername != nil || smtpSecret != nil
+            smtpStartTLS = smtpStartTLS
+                ?? (url.lowercased().hasPrefix("smtp://") && credentials && !smtpAllowPlaintext && !Self.isLoopback(Self.host(of: url)))
+            try Self.checkPlaintext(
+                url: url, plainSchemes: ["smtp"], credentials: credentials, startTLS: smtpStartTLS ?? false,
+                allowPlaintext: smtpAllowPlaintext, key: "smtp.url", file: tree.file, warnings: &warnings)
+        }
         self.smtp = SMTPSettings(
-            username: try tree.string(smtp, "username", at: "smtp.username"),
-            secret: try Self.secret(tree, smtp ?? [:], key: "password", at: "smtp"),
-            startTLS: try tree.bool(smtp, "starttls", at: "smtp.starttls") ?? false,
+            username: smtpUsername,
+            secret: smtpSecret,
+            startTLS: smtpStartTLS ?? false,
             tlsVerify: try tree.bool(smtp, "tls_verify", at: "smtp.tls_verify") ?? true,
             caFile: try tree.string(smtp, "ca_file", at: "smtp.ca_file"))
         sms = try tree.list("sms").enumerated().map { index, item in
@@ -272,6 +313,7 @@ struct MetergateConfiguration {
                 if let refusal = GammuSMSDDatabase.validate(database) {
                     throw ConfigurationError(file: tree.file, key: at + ".database", reason: refusal)
                 }
+                try Self.refusePasswordInURL(database, key: at + ".database", file: tree.file)
             }
             var feed = SMSFeed(
                 name: name, kind: kind, inbox: try tree.string(item, "inbox", at: at + ".inbox"),
@@ -282,9 +324,19 @@ struct MetergateConfiguration {
                 secret: try Self.secret(tree, item, key: "password", at: at))
             if kind == "kannel" { feed.kannel = try Self.kannelSettings(tree, item, at: at) }
             if kind == "smsc" { feed.smsc = try Self.smscSettings(tree, item, at: at) }
+            // The provider's HTTP API: no password in its URL, none in plain text to another host.
+            if let url = feed.kannel?.sendsmsURL ?? feed.smsc?.baseURL {
+                let key = at + (kind == "kannel" ? ".sendsms_url" : ".base_url")
+                try Self.refusePasswordInURL(url, key: key, file: tree.file)
+                try Self.checkPlaintext(
+                    url: url, plainSchemes: ["http"], credentials: feed.secret != nil, startTLS: false,
+                    allowPlaintext: try tree.bool(item, "allow_plaintext", at: at + ".allow_plaintext") ?? false,
+                    key: key, file: tree.file, warnings: &plaintextWarnings)
+            }
             feed.multipartWait = try tree.duration(item, "multipart_wait", at: at + ".multipart_wait") ?? feed.multipartWait
             return feed
         }
+        warnings += plaintextWarnings
         outboxPath = try tree.string(tree.section("outbox"), "path", at: "outbox.path")
         let log = tree.section("log")
         logFormat = try tree.string(log, "format", at: "log.format") ?? "text"
@@ -321,7 +373,7 @@ struct MetergateConfiguration {
     }
 
     static func secret(_ tree: ConfigTree, _ item: [String: Any], key: String, at: String) throws -> SecretReference? {
-        let inline = try tree.string(item, key, at: "\(at).\(key)")
+        let inline = try tree.secretString(item, key, at: "\(at).\(key)")
         let file = try tree.string(item, key + "_file", at: "\(at).\(key)_file")
         let environment = try tree.string(item, key + "_env", at: "\(at).\(key)_env")
         let given = [inline, file, environment].compactMap { $0 }.count

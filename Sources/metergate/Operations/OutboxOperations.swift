@@ -57,8 +57,16 @@ final class OutboxOperations: Sendable {
     }
 
     func delivered(_ reply: StoredReply) { metrics?.replyDelivered(channel: reply.channel) }
-    func retried(_ reply: StoredReply) { metrics?.replyRetried(channel: reply.channel) }
-    func failed(_ reply: StoredReply) { metrics?.replyFailed(channel: reply.channel) }
+    func retried(_ reply: StoredReply) {
+        metrics?.replyRetried(channel: reply.channel)
+        undelivered.withLock { $0 += 1 }
+    }
+    func failed(_ reply: StoredReply) {
+        metrics?.replyFailed(channel: reply.channel)
+        undelivered.withLock { $0 += 1 }
+    }
+    /// Delivery attempts that did not deliver (retried, failed, in doubt): `run --once` exits 1 on any.
+    let undelivered = Mutex(0)
 
     /// Expires replies older than `outbox.max_age` and reports each one; returns how many.
     @discardableResult

@@ -3,6 +3,7 @@ import Foundation
 import Glibc
 #endif
 import LedgerStore
+import MeterCore
 import Logging
 import Synchronization
 
@@ -64,9 +65,11 @@ struct MetergateLogHandler: LogHandler {
         case .text:
             var line = timestamp
             if event.level != .info { line += " " + event.level.rawValue.uppercased() }
-            line += " " + message
+            // No value starts a line of its own or reaches the terminal raw: control characters
+            // and newlines escaped (outcome lines, `mg.status`, come escaped by the pipeline).
+            line += " " + (all["mg.status"] == nil ? OutcomeLogLine.escaped(message) : message)
             let shown = all.filter { !$0.key.hasPrefix("mg.") }.sorted { $0.key < $1.key }
-            for (key, value) in shown { line += " \(key)=\(value)" }
+            for (key, value) in shown { line += " \(OutcomeLogLine.escaped(key))=\(OutcomeLogLine.escaped("\(value)"))" }
             sink.write(line + "\n")
         case .json:
             var object: [String: LogJSON.Value] = [

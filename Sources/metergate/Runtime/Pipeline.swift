@@ -54,7 +54,7 @@ struct Pipeline: Sendable {
                                       replyQueued: result.replyQueued, personalData: true)
                 : result.logLine
             var metadata: Logger.Metadata = [
-                "mg.channel": "\(result.channel.rawValue)", "mg.feed": "\(result.feed)", "mg.id": "\(personalData ? result.externalID : Contact.maskDigitRuns(in: result.externalID))",
+                "mg.channel": "\(result.channel.rawValue)", "mg.feed": "\(result.feed)", "mg.id": "\(personalData ? result.externalID : Contact.maskID(result.externalID, sender: item.sender))",
                 "mg.status": "\(result.outcome.status.rawValue)",
             ]
             if let reason = result.outcome.reason { metadata["mg.reason"] = "\(reason.rawValue)" }

@@ -22,9 +22,9 @@ extension Run {
                     } catch {
                         try? ledger.recordPoll(feed: feed.source.name, error: "\(error)")
                         logger.error("feed \(feed.source.name) failed: \(error)")
-                        // What was recorded before the failure is still answered.
+                        // What was recorded before the failure is still answered, and the other
+                        // feeds are still polled; the command then exits 1.
                         progress.fail(CommandFailure(message: "feed \(feed.source.name) failed: \(error)", code: 1))
-                        return 0
                     }
                 }
                 return 0
@@ -43,6 +43,10 @@ extension Run {
             return try await group.reduce(0, +)
         }
         if let failure = progress.failure { throw failure }
+        let undelivered = dispatcher.operations?.undelivered.withLock { $0 } ?? 0
+        if undelivered > 0 {
+            throw CommandFailure(message: "\(undelivered) repl\(undelivered == 1 ? "y" : "ies") could not be delivered (see the log; kept in the outbox)", code: 1)
+        }
         return sent
     }
 }
@@ -55,5 +59,6 @@ final class OnceProgress: Sendable {
     var failure: (any Error)? { state.withLock { $0.failure } }
 
     func finish() { state.withLock { $0.finished = true } }
-    func fail(_ error: any Error) { state.withLock { $0.failure = error } }
+    /// The first failure is kept: the command's one line names it.
+    func fail(_ error: any Error) { state.withLock { if $0.failure == nil { $0.failure = error } } }
 }
