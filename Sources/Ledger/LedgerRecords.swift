@@ -133,6 +133,18 @@ public struct StoredReply: Sendable, Hashable {
     public var body: String
     public var attempts: Int
     public var createdAt: Date
+
+    public init(id: Int64, channel: String, recipient: String, subject: String?, inReplyTo: String?, references: [String], body: String, attempts: Int, createdAt: Date) {
+        self.id = id
+        self.channel = channel
+        self.recipient = recipient
+        self.subject = subject
+        self.inReplyTo = inReplyTo
+        self.references = references
+        self.body = body
+        self.attempts = attempts
+        self.createdAt = createdAt
+    }
 }
 
 /// One row of `readings export`.
@@ -146,6 +158,18 @@ public struct ExportRow: Sendable, Hashable {
     public var sender: String?
     public var status: String
     public var messageID: String
+
+    public init(uin: String, meter: String, value: String, previous: String?, receivedAt: String, channel: String, sender: String?, status: String, messageID: String) {
+        self.uin = uin
+        self.meter = meter
+        self.value = value
+        self.previous = previous
+        self.receivedAt = receivedAt
+        self.channel = channel
+        self.sender = sender
+        self.status = status
+        self.messageID = messageID
+    }
 }
 
 /// A held submission waiting for an operator.
@@ -160,6 +184,19 @@ public struct HeldSubmission: Sendable, Hashable {
     public var receivedAt: String
     public var text: String
     public var messageID: Int64
+
+    public init(id: Int64, uin: String, meters: [String], values: [String], previous: [String?], channel: String, sender: String?, receivedAt: String, text: String, messageID: Int64) {
+        self.id = id
+        self.uin = uin
+        self.meters = meters
+        self.values = values
+        self.previous = previous
+        self.channel = channel
+        self.sender = sender
+        self.receivedAt = receivedAt
+        self.text = text
+        self.messageID = messageID
+    }
 }
 
 /// A feed's health as the ledger remembers it.
@@ -170,6 +207,15 @@ public struct FeedState: Sendable, Hashable {
     public var lastError: String?
     public var lastErrorAt: Date?
     public var consecutiveFailures: Int
+
+    public init(feed: String, lastPollAt: Date?, lastSuccessAt: Date?, lastError: String?, lastErrorAt: Date?, consecutiveFailures: Int) {
+        self.feed = feed
+        self.lastPollAt = lastPollAt
+        self.lastSuccessAt = lastSuccessAt
+        self.lastError = lastError
+        self.lastErrorAt = lastErrorAt
+        self.consecutiveFailures = consecutiveFailures
+    }
 }
 
 /// Errors of the ledger, with the operation that failed.

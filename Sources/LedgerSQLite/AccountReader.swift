@@ -1,4 +1,5 @@
 import GRDB
+import Ledger
 
 /// A read-only connection that looks accounts up outside the writer's transaction.
 ///

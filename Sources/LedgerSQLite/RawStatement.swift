@@ -1,6 +1,7 @@
 import Foundation
 import GRDB
 import GRDBSQLite
+import Ledger
 
 /// A prepared SQLite statement used directly on the hot path of message processing
 /// (a few microseconds per call instead of GRDB's generic argument boxing). Used only on

@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import Ledger
 
 extension SQLiteLedger {
     /// Inserts or updates accounts in one transaction. With `replacing`, accounts absent

@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import Ledger
 
 /// What a mail feed keeps across restarts: its cursor (in the feed row), and lookups of what the
 /// ledger already holds.

@@ -1,4 +1,5 @@
 import GRDB
+import Ledger
 
 extension SQLiteLedger {
     /// Migrations are only ever appended; a released one is never edited.

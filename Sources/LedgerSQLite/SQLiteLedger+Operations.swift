@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import Ledger
 
 /// What the operator's views (`/metrics`, `/healthz`, `status`) read, and the loop guard.
 extension SQLiteLedger {
@@ -73,13 +74,4 @@ extension SQLiteLedger {
             return rows.map { ExpiredReply(id: $0[0], channel: $0[1], recipient: $0[2], attempts: $0[3], lastError: $0[4]) }
         }
     }
-}
-
-/// A reply the outbox gave up on after its lifetime.
-public struct ExpiredReply: Sendable {
-    public var id: Int64
-    public var channel: String
-    public var recipient: String
-    public var attempts: Int
-    public var lastError: String?
 }

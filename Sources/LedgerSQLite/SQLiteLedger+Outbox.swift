@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import Ledger
 
 extension SQLiteLedger {
     /// Replies due for delivery on `channel`, oldest first (ids above `afterID`). A reply whose end

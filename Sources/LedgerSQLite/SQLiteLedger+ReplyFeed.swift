@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import Ledger
 
 extension SQLiteLedger {
     /// The feed a queued reply answers (the feed of its message), to send it back the same way.

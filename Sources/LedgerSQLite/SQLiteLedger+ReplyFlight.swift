@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import Ledger
 
 /// The durable steps of a reply sent over a transport with a point of no return (SMTP's end of
 /// DATA): `data_sent_at` is written, fsync'd, just before that point; `sent` after the server's
@@ -75,12 +76,4 @@ extension SQLiteLedger {
             return held
         }
     }
-}
-
-/// A reply whose delivery a stopped process left unsettled.
-public struct ReplyInDoubt: Sendable, Hashable {
-    public var id: Int64
-    public var channel: String
-    public var recipient: String
-    public var dataSentAt: Date
 }

@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import Ledger
 
 extension SQLiteLedger {
     /// Held submissions not yet decided, oldest first.
@@ -13,8 +14,6 @@ extension SQLiteLedger {
                 """).map(Self.held)
         }
     }
-
-    public enum ReviewDecision: String, Sendable { case approve, reject }
 
     /// Approves (the held readings become accepted) or rejects a held submission, and
     /// queues the reply `makeReply` returns, in one transaction.

@@ -1,4 +1,5 @@
 import CSQLiteTuning
+import Ledger
 
 extension SQLiteLedger {
     /// Process-wide SQLite settings, applied once before the first connection opens.

@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import Ledger
 
 /// The ledger in one SQLite file: accounts, messages, submissions, outbox, feeds.
 ///

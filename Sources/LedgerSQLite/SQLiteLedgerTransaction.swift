@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import Ledger
 
 /// `LedgerTransaction` over the ledger's connection inside GRDB's `write {}`; every
 /// statement is prepared once and run through the SQLite C API (the message path).

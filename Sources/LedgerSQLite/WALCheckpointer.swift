@@ -1,6 +1,7 @@
 import Dispatch
 import GRDB
 import GRDBSQLite
+import Ledger
 import Synchronization
 
 /// Copies the write-ahead log back into the database file on its own connection and thread,

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
-@testable import LedgerStore
+@testable import LedgerSQLite
+import Ledger
 
 /// The work taken off the writer's thread: account lookups on read-only connections and
 /// checkpoints on a connection of their own.

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
-@testable import LedgerStore
+@testable import LedgerSQLite
+import Ledger
 
 /// The durable steps of a reply with a point of no return: `data_sent_at`, group-committed
 /// `sent`, and the replies a stopped process left in doubt.

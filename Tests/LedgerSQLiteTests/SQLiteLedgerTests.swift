@@ -1,6 +1,7 @@
 import Foundation
 import Testing
-@testable import LedgerStore
+@testable import LedgerSQLite
+import Ledger
 
 @Suite struct SQLiteLedgerTests {
     let directory: URL

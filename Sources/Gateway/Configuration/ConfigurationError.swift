@@ -1,8 +1,8 @@
 /// A configuration problem: the file and key (or value) at fault, in one line.
-struct ConfigurationError: Error, CustomStringConvertible {
+package struct ConfigurationError: Error, CustomStringConvertible {
     var file: String
     var key: String
     var reason: String
 
-    var description: String { key.isEmpty ? "\(file): \(reason)" : "\(file): \(key): \(reason)" }
+    package var description: String { key.isEmpty ? "\(file): \(reason)" : "\(file): \(key): \(reason)" }
 }

@@ -12,22 +12,22 @@ import SMSChannels
 ///   `password_file` | `password_env` (required), `poll_interval` (5s), `tls_verify` (true),
 ///   `ca_file`.
 extension MetergateConfiguration {
-    struct KannelSettings {
-        var host: String
-        var port: Int
-        var secret: SecretReference?
-        var allowed: AddressAllowList
-        var sendsmsURL: String
-        var username: String?
-        var tlsVerify: Bool
-        var caFile: String?
+    package struct KannelSettings {
+        package var host: String
+        package var port: Int
+        package var secret: SecretReference?
+        package var allowed: AddressAllowList
+        package var sendsmsURL: String
+        package var username: String?
+        package var tlsVerify: Bool
+        package var caFile: String?
     }
 
-    struct SMSCSettings {
-        var baseURL: String
-        var login: String
-        var tlsVerify: Bool
-        var caFile: String?
+    package struct SMSCSettings {
+        package var baseURL: String
+        package var login: String
+        package var tlsVerify: Bool
+        package var caFile: String?
     }
 
     static func kannelSettings(_ tree: ConfigTree, _ item: [String: Any], at: String) throws -> KannelSettings {

@@ -24,49 +24,49 @@ import SMSChannels
 /// - `log.format` (`text` | `json`), `log.level` (`info`), `log.file`, `log.personal_data` (false)
 /// - `http.listen` (127.0.0.1:9108), `http.unhealthy_after_failed_polls` (3), `http.unhealthy_after`,
 ///   `outbox.max_age`, `policy.max_same_reply`, `policy.same_reply_window`: see `OperationsSettings`
-struct MetergateConfiguration {
-    struct Mailbox {
-        var name: String
-        var url: String
-        var scheme: String
-        var path: String?
-        var pollInterval: Duration
-        var after: String
-        var username: String?
-        var secret: SecretReference?
-        var tlsVerify: Bool
-        var caFile: String?
-        var oauth2TokenFile: String?
-        var startTLS: Bool
+package struct MetergateConfiguration {
+    package struct Mailbox {
+        package var name: String
+        package var url: String
+        package var scheme: String
+        package var path: String?
+        package var pollInterval: Duration
+        package var after: String
+        package var username: String?
+        package var secret: SecretReference?
+        package var tlsVerify: Bool
+        package var caFile: String?
+        package var oauth2TokenFile: String?
+        package var startTLS: Bool
         /// IMAP: connections fetching message bodies at once.
-        var fetchConnections = 1
+        package var fetchConnections = 1
     }
 
     /// `smtp.*` beyond `url` and `from`.
-    struct SMTPSettings {
-        var username: String?
-        var secret: SecretReference?
-        var startTLS: Bool
-        var tlsVerify: Bool
-        var caFile: String?
+    package struct SMTPSettings {
+        package var username: String?
+        package var secret: SecretReference?
+        package var startTLS: Bool
+        package var tlsVerify: Bool
+        package var caFile: String?
     }
 
-    struct SMSFeed {
-        var name: String
-        var kind: String
-        var inbox: String?
-        var processed: String?
-        var database: String?
-        var pollInterval: Duration
-        var number: String?
-        var secret: SecretReference?
-        var kannel: KannelSettings? = nil
-        var smsc: SMSCSettings? = nil
+    package struct SMSFeed {
+        package var name: String
+        package var kind: String
+        package var inbox: String?
+        package var processed: String?
+        package var database: String?
+        package var pollInterval: Duration
+        package var number: String?
+        package var secret: SecretReference?
+        package var kannel: KannelSettings? = nil
+        package var smsc: SMSCSettings? = nil
         /// gammu: how long the parts of a long message are waited for.
-        var multipartWait: Duration = .seconds(60)
+        package var multipartWait: Duration = .seconds(60)
     }
 
-    struct SecretReference: Sendable {
+    package struct SecretReference: Sendable {
         var inline: String?
         var file: String?
         var environment: String?
@@ -74,7 +74,7 @@ struct MetergateConfiguration {
         var configFile: String
 
         /// The secret's value; never logged.
-        func resolve(_ environmentValues: [String: String]) throws -> String? {
+        package func resolve(_ environmentValues: [String: String]) throws -> String? {
             if let inline { return inline }
             if let file {
                 do {
@@ -93,28 +93,28 @@ struct MetergateConfiguration {
         }
     }
 
-    var file: String
+    package var file: String
     /// Not errors, but worth telling (printed by `check-config`, logged by `run`).
-    var warnings: [String] = []
-    var storePath: String
-    var storeURL: String?
-    var grammarPath: String?
-    var repliesPath: String?
-    var policy: Policy
-    var mailboxes: [Mailbox]
-    var smtpURL: String?
-    var smtpFrom: String?
-    var smtp: SMTPSettings
-    var sms: [SMSFeed]
-    var outboxPath: String?
+    package var warnings: [String] = []
+    package var storePath: String
+    package var storeURL: String?
+    package var grammarPath: String?
+    package var repliesPath: String?
+    package var policy: Policy
+    package var mailboxes: [Mailbox]
+    package var smtpURL: String?
+    package var smtpFrom: String?
+    package var smtp: SMTPSettings
+    package var sms: [SMSFeed]
+    package var outboxPath: String?
     var logFormat: String
-    var logLevel: Logger.Level
-    var logFile: String?
-    var logPersonalData: Bool
+    package var logLevel: Logger.Level
+    package var logFile: String?
+    package var logPersonalData: Bool
     var httpListen: String
     var unhealthyAfterFailedPolls: Int
     /// Health, outbox lifetime, loop guard (`OperationsSettings`).
-    var operations: OperationsSettings
+    package var operations: OperationsSettings
 
     /// The embedded default: everything under `./metergate-data/`.
     static let embeddedDefault = """
@@ -137,7 +137,7 @@ struct MetergateConfiguration {
         """
 
     /// Loads `path`, or the embedded default when nil.
-    static func load(path: String?, environment: [String: String] = ProcessInfo.processInfo.environment) throws -> MetergateConfiguration {
+    package static func load(path: String?, environment: [String: String] = ProcessInfo.processInfo.environment) throws -> MetergateConfiguration {
         let text: String
         let file = path ?? "(embedded default)"
         if let path {

@@ -2,18 +2,19 @@ import Foundation
 #if canImport(Glibc)
 import Glibc
 #endif
-import LedgerStore
+import Ledger
+import LedgerSQLite
 import Logging
 import Synchronization
 
 /// One line per event, to standard error (for journald) or a file: `text` reads at a glance
 /// (`2026-11-20T10:15:02+03:00 sms gateway +7903***2204 uin=… accepted …`), `json` is complete.
-struct MetergateLogHandler: LogHandler {
+package struct MetergateLogHandler: LogHandler {
     enum Format: String { case text, json }
 
-    final class Sink: Sendable {
+    package final class Sink: Sendable {
         private let state: Mutex<UnsafeMutablePointer<FILE>?>
-        let path: String?
+        package let path: String?
 
         init(path: String?) {
             self.path = path
@@ -29,7 +30,7 @@ struct MetergateLogHandler: LogHandler {
         }
 
         /// Reopens the file (after logrotate moved it), on SIGHUP.
-        func reopen() {
+        package func reopen() {
             guard let path else { return }
             state.withLock { file in
                 if let file { fclose(file) }
@@ -41,18 +42,18 @@ struct MetergateLogHandler: LogHandler {
     let label: String
     let format: Format
     let sink: Sink
-    var logLevel: Logger.Level
+    package var logLevel: Logger.Level
     /// `log.personal_data`: when false, addresses and phone numbers are masked (`LogRedaction`).
     var personalData = false
-    var metadata: Logger.Metadata = [:]
-    var metadataProvider: Logger.MetadataProvider?
+    package var metadata: Logger.Metadata = [:]
+    package var metadataProvider: Logger.MetadataProvider?
 
-    subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+    package subscript(metadataKey key: String) -> Logger.Metadata.Value? {
         get { metadata[key] }
         set { metadata[key] = newValue }
     }
 
-    func log(event: LogEvent) {
+    package func log(event: LogEvent) {
         let timestamp = Timestamp.iso8601(Date())
         var all = metadata
         if let extra = event.metadata { all.merge(extra) { $1 } }

@@ -1,13 +1,14 @@
 import Foundation
 import Hummingbird
-import LedgerStore
+import Ledger
+import LedgerSQLite
 import Logging
 import NIOCore
 import ServiceLifecycle
 
 /// `/metrics` (Prometheus text format) and `/healthz` on `http.listen`, as one service of
 /// `metergate run`'s group.
-struct HTTPService: Service {
+package struct HTTPService: Service {
     let host: String
     let port: Int
     let metrics: MetergateMetrics
@@ -15,7 +16,7 @@ struct HTTPService: Service {
     let ledger: SQLiteLedger
     let logger: Logger
 
-    func run() async throws {
+    package func run() async throws {
         let router = Router()
         let metrics = self.metrics
         let health = self.health

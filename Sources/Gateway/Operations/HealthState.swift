@@ -6,7 +6,7 @@ import Synchronization
 
 /// What `/healthz` judges: each feed's run of failures and last success, and the store's
 /// last write. Updated by the pollers and the pipeline, read by the HTTP server.
-final class HealthState: Sendable {
+package final class HealthState: Sendable {
     struct Feed: Sendable {
         var consecutiveFailures = 0
         var lastSuccess: Date?

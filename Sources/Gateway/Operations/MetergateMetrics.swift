@@ -19,7 +19,7 @@ import Prometheus
 /// - `sender_limit_hits_total{channel}` counter: messages ignored over the sender limit
 /// - `limit_sender_messages_per_hour`, `limit_message_bytes`, `limit_same_reply_max`,
 ///   `limit_same_reply_window_seconds`, `limit_outbox_max_age_seconds` gauges: the configured limits
-final class MetergateMetrics: Sendable {
+package final class MetergateMetrics: Sendable {
     let registry: PrometheusCollectorRegistry
     let factory: PrometheusMetricsFactory
 
@@ -40,7 +40,7 @@ final class MetergateMetrics: Sendable {
     }
 
     /// Makes this the process's metrics backend (`metergate run` only; once per process).
-    func bootstrap() {
+    package func bootstrap() {
         MetricsSystem.bootstrap(factory)
     }
 

@@ -9,16 +9,16 @@ import Foundation
 /// - `outbox.max_age` (`72h`): a reply not delivered within this time expires (state `expired`, logged)
 /// - `policy.max_same_reply` (3): the same reply text goes to the same recipient at most this many
 ///   times per `policy.same_reply_window` (`24h`); more are suppressed (state `failed`, logged)
-struct OperationsSettings: Sendable {
+package struct OperationsSettings: Sendable {
     var listenHost: String?
     var listenPort: Int
-    var unhealthyAfterFailedPolls: Int
-    var unhealthyAfter: Duration
-    var outboxMaxAge: Duration
-    var maxSameReply: Int
-    var sameReplyWindow: Duration
+    package var unhealthyAfterFailedPolls: Int
+    package var unhealthyAfter: Duration
+    package var outboxMaxAge: Duration
+    package var maxSameReply: Int
+    package var sameReplyWindow: Duration
 
-    var listenDescription: String { listenHost.map { "\($0):\(listenPort)" } ?? "off" }
+    package var listenDescription: String { listenHost.map { "\($0):\(listenPort)" } ?? "off" }
 
     init(
         listenHost: String? = "127.0.0.1", listenPort: Int = 9108, unhealthyAfterFailedPolls: Int = 3,

@@ -1,5 +1,6 @@
 import Foundation
-import LedgerStore
+import Ledger
+import LedgerSQLite
 import Logging
 import MeterCore
 import Synchronization
@@ -7,7 +8,7 @@ import Synchronization
 /// The outbox's limits in `metergate run`: the loop guard (the same reply text to the same
 /// recipient at most `policy.max_same_reply` times per `policy.same_reply_window`), the
 /// reply lifetime (`outbox.max_age`), and the reply counters.
-final class OutboxOperations: Sendable {
+package final class OutboxOperations: Sendable {
     let ledger: SQLiteLedger
     let metrics: MetergateMetrics?
     let settings: OperationsSettings
@@ -74,7 +75,7 @@ final class OutboxOperations: Sendable {
         return expired.count
     }
 
-    static func describe(_ duration: Duration) -> String {
+    package static func describe(_ duration: Duration) -> String {
         let seconds = Int(duration.seconds)
         if seconds % 3600 == 0 { return "\(seconds / 3600)h" }
         if seconds % 60 == 0 { return "\(seconds / 60)m" }

@@ -5,7 +5,7 @@ import Synchronization
 
 /// What `metergate run` adds to the pipeline: metrics, the reloadable processor, and the
 /// sender-limit notice (once per sender and window, not once per message).
-final class PipelineOperations: Sendable {
+package final class PipelineOperations: Sendable {
     let metrics: MetergateMetrics
     let processors: ProcessorBox
     let personalData: Bool

@@ -5,7 +5,7 @@ import Synchronization
 
 /// The message processor `run` uses, replaced as a whole on SIGHUP. The pipeline reads it
 /// once per batch, so a batch is never processed by two grammars.
-final class ProcessorBox: Sendable {
+package final class ProcessorBox: Sendable {
     private let box: Mutex<MessageProcessor>
 
     init(_ processor: MessageProcessor) {
@@ -31,7 +31,7 @@ final class ProcessorBox: Sendable {
         }
     }
 
-    static func describe(_ error: any Error) -> String {
+    package static func describe(_ error: any Error) -> String {
         switch error {
         case let error as ConfigurationError: error.description
         default: "\(error)".replacingOccurrences(of: "\n", with: " ")

@@ -1,20 +1,21 @@
 import Foundation
-import LedgerStore
+import Ledger
+import LedgerSQLite
 import Logging
 import MeterCore
 import ServiceLifecycle
 
 /// The operations side of `metergate run`, built once from the configuration: metrics,
 /// health, the reloadable processor, the outbox's limits and the HTTP server.
-struct Operations: Sendable {
+package struct Operations: Sendable {
     let settings: OperationsSettings
-    let metrics: MetergateMetrics
-    let health: HealthState
+    package let metrics: MetergateMetrics
+    package let health: HealthState
     let processors: ProcessorBox
-    let pipeline: PipelineOperations
-    let outbox: OutboxOperations
+    package let pipeline: PipelineOperations
+    package let outbox: OutboxOperations
 
-    init(_ configuration: MetergateConfiguration, runtime: Runtime, processor: MessageProcessor, feeds: [String], logger: Logger) {
+    package init(_ configuration: MetergateConfiguration, runtime: Runtime, processor: MessageProcessor, feeds: [String], logger: Logger) {
         settings = configuration.operations
         metrics = MetergateMetrics()
         health = HealthState(
@@ -32,11 +33,11 @@ struct Operations: Sendable {
     }
 
     /// SIGHUP: grammar and templates read anew; the old processor stays when they are broken.
-    func reload(_ runtime: Runtime, logger: Logger) {
+    package func reload(_ runtime: Runtime, logger: Logger) {
         processors.reload(logger: logger) { try runtime.makeProcessor(replyState: .pending) }
     }
 
-    func httpService(_ runtime: Runtime, logger: Logger) -> HTTPService? {
+    package func httpService(_ runtime: Runtime, logger: Logger) -> HTTPService? {
         guard let host = settings.listenHost else { return nil }
         return HTTPService(host: host, port: settings.listenPort, metrics: metrics, health: health, ledger: runtime.ledger, logger: logger)
     }

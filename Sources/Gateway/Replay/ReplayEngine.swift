@@ -1,71 +1,16 @@
-import ArgumentParser
 import Dispatch
 import Foundation
-import LedgerStore
+import Ledger
+import LedgerSQLite
 import Logging
 import MeterCore
 import Synchronization
 
-struct Replay: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(
-        abstract: "Process messages from a JSONL file exactly as if they had arrived on a channel; print one outcome line per message.",
-        discussion: """
-            Each input line: {"id", "channel": "sms"|"email", "from", "text", "subject", "raw", "received_at"}.
-            Replies are recorded in the outbox but never sent. Messages are committed in groups
-            before their outcome lines are printed.
-            """)
-
-    @Argument(help: "The JSONL file ('-' for standard input).") var file: String
-    @OptionGroup var options: ConfigOption
-    @Option(name: .long, help: "Messages per transaction (group commit).") var batch = 16384
-
-    func run() async throws {
-        let configuration = try options.load()
-        _ = Runtime.bootstrapLogging(configuration, level: configuration.logLevel > .info ? configuration.logLevel : .notice)
-        let logger = Logger(label: "metergate.replay")
-        let runtime = try Runtime.open(configuration)
-        let processor = try runtime.makeProcessor(replyState: .recorded)
-
-        let handle: FileHandle
-        if file == "-" {
-            handle = .standardInput
-        } else {
-            guard let opened = FileHandle(forReadingAtPath: file) else {
-                throw CommandFailure(message: "\(file): cannot read the replay file", code: 1)
-            }
-            handle = opened
-        }
-        var lines = LineReader(handle: handle)
-        var lineNumber = 0
-        var pending: [(line: Int, bytes: ArraySlice<UInt8>)] = []
-        var badLines = 0
-        let writer = ReplayWriter(ledger: runtime.ledger, processor: processor, logger: logger, file: file)
-        // One account reader per core; without them the writer looks accounts up itself.
-        let readers = (0..<ProcessInfo.processInfo.activeProcessorCount).compactMap { _ in
-            try? runtime.ledger.makeAccountReader()
-        }
-
-        // Reading, decoding and preparing batch N+1 overlaps recording and committing batch N.
-        func submit() throws {
-            let batch = Self.prepare(pending, processor, readers)
-            badLines += batch.entries.count(where: { if case .bad = $0.parsed { true } else { false } })
-            try writer.submit(batch.entries, prepared: batch.prepared)
-            pending.removeAll(keepingCapacity: true)
-        }
-        while let line = lines.next() {
-            lineNumber += 1
-            if line.allSatisfy({ $0 == 32 || $0 == 9 || $0 == 13 }) { continue }
-            pending.append((lineNumber, line))
-            if pending.count >= max(1, batch) { try submit() }
-        }
-        if !pending.isEmpty { try submit() }
-        try writer.finish()
-        if badLines > 0 { printError("\(file): \(badLines) line(s) were not valid messages") }
-    }
-
+/// The replay engine's pure stage: a batch of lines decoded, parsed and looked up on every core.
+package enum ReplayBatch {
     /// Decoding the lines, parsing, MIME and account lookups need no writer: they are spread
     /// over the cores, so the single writer only decides and writes.
-    static func prepare(
+    package static func prepare(
         _ lines: [(line: Int, bytes: ArraySlice<UInt8>)], _ processor: MessageProcessor, _ readers: [AccountReader]
     ) -> (entries: [(line: Int, parsed: ReplayLine)], prepared: [PreparedMessage]) {
         let decoded = ResultSlots<ReplayLine>(count: lines.count)
@@ -103,7 +48,7 @@ struct Replay: AsyncParsableCommand {
 
 /// Records and commits replay batches on its own serial queue, one batch behind the reader,
 /// and prints each batch's outcome lines after its commit, in input order (on a queue of their own).
-final class ReplayWriter: Sendable {
+package final class ReplayWriter: Sendable {
     private let queue = DispatchQueue(label: "metergate.replay.writer")
     private let printer = DispatchQueue(label: "metergate.replay.printer")
     private let inFlight = DispatchSemaphore(value: 2)
@@ -113,7 +58,7 @@ final class ReplayWriter: Sendable {
     let logger: Logger
     let file: String
 
-    init(ledger: SQLiteLedger, processor: MessageProcessor, logger: Logger, file: String) {
+    package init(ledger: SQLiteLedger, processor: MessageProcessor, logger: Logger, file: String) {
         self.ledger = ledger
         self.processor = processor
         self.logger = logger
@@ -121,7 +66,7 @@ final class ReplayWriter: Sendable {
     }
 
     /// Queues a batch (waits while two are in flight); throws the writer's first error.
-    func submit(_ entries: [(line: Int, parsed: ReplayLine)], prepared: [PreparedMessage]) throws {
+    package func submit(_ entries: [(line: Int, parsed: ReplayLine)], prepared: [PreparedMessage]) throws {
         if let error = failure.withLock({ $0 }) { throw error }
         inFlight.wait()
         queue.async { [self] in
@@ -136,7 +81,7 @@ final class ReplayWriter: Sendable {
     }
 
     /// Waits for every queued batch and its lines; throws the writer's first error.
-    func finish() throws {
+    package func finish() throws {
         queue.sync {}
         printer.sync {}
         if let error = failure.withLock({ $0 }) { throw error }
@@ -189,7 +134,7 @@ final class ResultSlots<T>: @unchecked Sendable {
 }
 
 /// One line of a replay file.
-enum ReplayLine {
+package enum ReplayLine {
     case message(IncomingMessage)
     case bad(id: String, reason: String)
 
@@ -227,7 +172,7 @@ enum ReplayLine {
 }
 
 /// Reads a file line by line in large chunks (a replay file may hold millions of lines).
-struct LineReader {
+package struct LineReader {
     let handle: FileHandle
     private var buffer: [UInt8] = []
     private var start = 0
@@ -235,9 +180,9 @@ struct LineReader {
     private var scanned = 0
     private var finished = false
 
-    init(handle: FileHandle) { self.handle = handle }
+    package init(handle: FileHandle) { self.handle = handle }
 
-    mutating func next() -> ArraySlice<UInt8>? {
+    package mutating func next() -> ArraySlice<UInt8>? {
         while true {
             if let newline = buffer[max(start, scanned)...].firstIndex(of: 10) {
                 let line = buffer[start..<newline]

@@ -1,5 +1,6 @@
 import Foundation
-import LedgerStore
+import Ledger
+import LedgerSQLite
 import Logging
 import MeterCore
 
@@ -68,7 +69,7 @@ extension OutboxDispatcher {
 
     /// At start-up: replies a previous process left in doubt (end of data sent, no answer
     /// recorded) are held, each logged; they are not sent again (the server most likely has them).
-    func holdRepliesLeftInDoubt() throws {
+    package func holdRepliesLeftInDoubt() throws {
         for reply in try ledger.holdRepliesLeftInDoubt() {
             logger.warning(
                 "reply \(reply.id) (\(reply.channel)) was in flight when metergate stopped: its end of data went to the server at \(Timestamp.iso8601(reply.dataSentAt)) and no answer was recorded; held as failed (in doubt), not sent again",

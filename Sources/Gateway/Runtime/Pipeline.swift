@@ -1,20 +1,32 @@
 import Foundation
-import LedgerStore
+import Ledger
+import LedgerSQLite
 import Logging
 import MeterCore
 
 /// Takes a batch from a source through the processor into the ledger, then acknowledges it:
 /// write, fsync (commit with `synchronous = FULL`), then acknowledge — never the other way.
-struct Pipeline: Sendable {
-    let ledger: SQLiteLedger
+package struct Pipeline: Sendable {
+    package let ledger: SQLiteLedger
     let processor: MessageProcessor
     let logger: Logger
     let personalData: Bool
     /// Metrics, the reloadable processor and the sender-limit notice (`metergate run`).
-    var operations: PipelineOperations?
+    package var operations: PipelineOperations?
+
+    package init(
+        ledger: SQLiteLedger, processor: MessageProcessor, logger: Logger, personalData: Bool,
+        operations: PipelineOperations? = nil
+    ) {
+        self.ledger = ledger
+        self.processor = processor
+        self.logger = logger
+        self.personalData = personalData
+        self.operations = operations
+    }
 
     /// Polls `source` once and processes what it returned; returns how many messages came.
-    func pollOnce(_ source: any MessageSource, limit: Int) async throws -> Int {
+    package func pollOnce(_ source: any MessageSource, limit: Int) async throws -> Int {
         let messages = try await source.poll(limit: limit)
         guard !messages.isEmpty else { return 0 }
         try await ingest(messages)
@@ -25,7 +37,7 @@ struct Pipeline: Sendable {
     /// Records `messages` in one ledger transaction, then logs each outcome; returns only
     /// after the commit (the push feeds answer their sender then, the polled ones acknowledge).
     @discardableResult
-    func ingest(_ messages: [IncomingMessage]) async throws -> [ProcessedMessage] {
+    package func ingest(_ messages: [IncomingMessage]) async throws -> [ProcessedMessage] {
         guard !messages.isEmpty else { return [] }
         let polled = ContinuousClock.now
         let processor = operations?.processors.current ?? self.processor
@@ -79,18 +91,24 @@ struct Pipeline: Sendable {
 }
 
 /// Delivers due replies through each channel's transport, with bounded exponential backoff.
-struct OutboxDispatcher: Sendable {
-    let ledger: SQLiteLedger
-    let transports: [ChannelKind: any ReplyTransport]
+package struct OutboxDispatcher: Sendable {
+    package let ledger: SQLiteLedger
+    package let transports: [ChannelKind: any ReplyTransport]
     let logger: Logger
     var minimumBackoff: TimeInterval = 30
     var maximumBackoff: TimeInterval = 3600
     /// The loop guard, the reply lifetime and the reply counters (`metergate run`).
-    var operations: OutboxOperations?
+    package var operations: OutboxOperations?
+
+    package init(ledger: SQLiteLedger, transports: [ChannelKind: any ReplyTransport], logger: Logger) {
+        self.ledger = ledger
+        self.transports = transports
+        self.logger = logger
+    }
 
     /// Delivers every reply due now; returns how many were delivered.
     @discardableResult
-    func deliverDue() async throws -> Int {
+    package func deliverDue() async throws -> Int {
         var delivered = 0
         for (channel, transport) in transports {
             if let concurrent = transport as? any ConcurrentReplyTransport {

@@ -1,6 +1,7 @@
 import Dispatch
 import Foundation
-import LedgerStore
+import Ledger
+import LedgerSQLite
 import MeterCore
 import Synchronization
 

@@ -1,13 +1,14 @@
 import Foundation
-import LedgerStore
+import Ledger
+import LedgerSQLite
 import Logging
 import MeterCore
 import Synchronization
 
 /// `run --once`: every feed polled until drained while the outbox sends what each committed
 /// batch queued; it ends when the feeds are drained and nothing more is due.
-extension Run {
-    static func runOnce(
+package enum RunOnce {
+    package static func run(
         _ feeds: [(source: any MessageSource, interval: Duration)], pipeline: Pipeline, dispatcher: OutboxDispatcher,
         ledger: SQLiteLedger, logger: Logger
     ) async throws -> Int {

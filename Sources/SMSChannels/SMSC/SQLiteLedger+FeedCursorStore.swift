@@ -1,3 +1,4 @@
-import LedgerStore
+import Ledger
+import LedgerSQLite
 
 extension SQLiteLedger: FeedCursorStore {}

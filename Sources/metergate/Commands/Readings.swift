@@ -1,6 +1,8 @@
 import ArgumentParser
 import Foundation
-import LedgerStore
+import Gateway
+import Ledger
+import LedgerSQLite
 
 struct Readings: AsyncParsableCommand {
     static let configuration = CommandConfiguration(

@@ -1,6 +1,8 @@
 import ArgumentParser
 import Foundation
-import LedgerStore
+import Gateway
+import Ledger
+import LedgerSQLite
 import MeterCore
 
 struct Review: AsyncParsableCommand {
@@ -47,7 +49,7 @@ struct Review: AsyncParsableCommand {
         func run() async throws { try decide(id, .reject, options) }
     }
 
-    static func decide(_ id: Int64, _ decision: SQLiteLedger.ReviewDecision, _ options: ConfigOption) throws {
+    static func decide(_ id: Int64, _ decision: ReviewDecision, _ options: ConfigOption) throws {
         let configuration = try options.load()
         let runtime = try Runtime.open(configuration)
         let templates = try Runtime.loadTemplates(path: configuration.repliesPath)

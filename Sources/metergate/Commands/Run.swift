@@ -1,7 +1,9 @@
 import ArgumentParser
 import Channels
 import Foundation
-import LedgerStore
+import Gateway
+import Ledger
+import LedgerSQLite
 import Logging
 import MailMessage
 import MeterCore
@@ -50,7 +52,7 @@ struct Run: AsyncParsableCommand {
             }
             if settling { try await Task.sleep(for: .milliseconds(2500)) }
             Self.logPushFeedsSkipped(configuration, logger: logger)
-            let sent = try await Self.runOnce(feeds, pipeline: pipeline, dispatcher: dispatcher, ledger: runtime.ledger, logger: logger)
+            let sent = try await RunOnce.run(feeds, pipeline: pipeline, dispatcher: dispatcher, ledger: runtime.ledger, logger: logger)
             logger.notice("run --once finished: \(sent) repl\(sent == 1 ? "y" : "ies") delivered")
             return
         }
@@ -69,87 +71,5 @@ struct Run: AsyncParsableCommand {
             services: services.map { .init(service: $0) }, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         try await group.run()
         logger.notice("metergate stopped")
-    }
-}
-
-/// Polls one feed forever; backs off (bounded, exponential) while it fails, logging only
-/// the changes of state ("down", "up"), not every failed poll.
-struct PollingService: Service {
-    let feed: any MessageSource
-    let interval: Duration
-    let pipeline: Pipeline
-    let ledger: SQLiteLedger
-    let logger: Logger
-    var health: HealthState?
-    var metrics: MetergateMetrics?
-    var batch = 500
-    var maximumBackoff: Duration = .seconds(300)
-
-    func run() async throws {
-        var failures = 0
-        var downSince = Date()
-        while !Task.isShuttingDownGracefully, !Task.isCancelled {
-            var wait = interval
-            do {
-                let count = try await pipeline.pollOnce(feed, limit: batch)
-                if failures > 0 { FeedStateLog.up(feed.name, failures: failures, since: downSince, logger: logger) }
-                failures = 0
-                health?.pollSucceeded(feed.name)
-                metrics?.feedPolled(feed.name, at: Date())
-                storeWritten { try ledger.recordPoll(feed: feed.name, error: nil) }
-                if count == batch { wait = .zero }
-            } catch {
-                failures += 1
-                health?.pollFailed(feed.name, error: FeedStateLog.oneLine(error))
-                metrics?.feedFailed(feed.name, consecutiveFailures: failures)
-                storeWritten { try ledger.recordPoll(feed: feed.name, error: FeedStateLog.oneLine(error)) }
-                wait = min(max(maximumBackoff, interval), interval * (1 << min(failures, 10)))
-                if failures == 1 {
-                    downSince = Date()
-                    FeedStateLog.down(feed.name, error: error, retry: wait, logger: logger)
-                }
-            }
-            if wait > .zero {
-                let pause = wait
-                try? await cancelWhenGracefulShutdown { try await Task.sleep(for: pause) }
-            }
-        }
-    }
-}
-
-/// Delivers due replies every second until shutdown, then once more; expires old ones each minute.
-struct OutboxService: Service {
-    let dispatcher: OutboxDispatcher
-    let logger: Logger
-
-    func run() async throws {
-        var lastExpiry = ContinuousClock.now - .seconds(60)
-        while !Task.isShuttingDownGracefully, !Task.isCancelled {
-            if ContinuousClock.now - lastExpiry >= .seconds(60) {
-                lastExpiry = .now
-                do { try dispatcher.operations?.expire() } catch { logger.error("outbox: \(error)") }
-            }
-            do { try await dispatcher.deliverDue() } catch { logger.error("outbox: \(error)") }
-            try? await cancelWhenGracefulShutdown { try await Task.sleep(for: .seconds(1)) }
-        }
-        do { try await dispatcher.deliverDue() } catch { logger.error("outbox: \(error)") }
-    }
-}
-
-/// SIGHUP reopens the log file (logrotate) and reloads the grammar and reply templates.
-struct SignalService: Service {
-    let sink: MetergateLogHandler.Sink
-    let logger: Logger
-    var reload: @Sendable () -> Void = {}
-
-    func run() async throws {
-        let signals = await UnixSignalsSequence(trapping: .sighup)
-        await cancelWhenGracefulShutdown {
-            for await _ in signals {
-                sink.reopen()
-                if sink.path != nil { logger.notice("SIGHUP: log file reopened", metadata: ["mg.event": "log-reopened"]) }
-                reload()
-            }
-        }
     }
 }

@@ -1,6 +1,8 @@
 import ArgumentParser
 import Foundation
-import LedgerStore
+import Gateway
+import Ledger
+import LedgerSQLite
 
 struct Status: AsyncParsableCommand {
     static let configuration = CommandConfiguration(

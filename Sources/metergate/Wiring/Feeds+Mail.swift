@@ -1,6 +1,8 @@
 import Curl
 import Foundation
-import LedgerStore
+import Gateway
+import Ledger
+import LedgerSQLite
 import Logging
 import MailChannels
 import MeterCore

@@ -1,6 +1,8 @@
 import Channels
 import Foundation
-import LedgerStore
+import Gateway
+import Ledger
+import LedgerSQLite
 import Logging
 import MailChannels
 import MailMessage

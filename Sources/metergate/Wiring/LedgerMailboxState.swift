@@ -1,4 +1,6 @@
-import LedgerStore
+import Gateway
+import Ledger
+import LedgerSQLite
 import MailChannels
 
 /// The mail sources' memory across restarts, kept in the ledger: the IMAP cursor in the feed row,

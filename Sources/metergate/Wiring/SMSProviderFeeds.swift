@@ -1,5 +1,7 @@
 import Foundation
-import LedgerStore
+import Gateway
+import Ledger
+import LedgerSQLite
 import Logging
 import MeterCore
 import ServiceLifecycle
@@ -26,7 +28,7 @@ extension Run {
     /// Push feeds (`kind: kannel`): one HTTP endpoint each, recording through `pipeline`.
     static func makePushServices(_ configuration: MetergateConfiguration, pipeline: Pipeline, logger: Logger) throws -> [any Service] {
         let environment = ProcessInfo.processInfo.environment
-        return try configuration.sms.compactMap { feed in
+        return try configuration.sms.compactMap { feed -> (any Service)? in
             guard feed.kind == "kannel", let settings = feed.kannel else { return nil }
             let ledger = pipeline.ledger
             let name = feed.name

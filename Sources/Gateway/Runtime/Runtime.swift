@@ -1,16 +1,17 @@
 import DefaultFiles
 import Foundation
-import LedgerStore
+import Ledger
+import LedgerSQLite
 import Logging
 import MeterCore
 import ReadingsGrammar
 
 /// The pieces every command shares, built from the configuration.
-struct Runtime {
+package struct Runtime {
     let configuration: MetergateConfiguration
-    let ledger: SQLiteLedger
+    package let ledger: SQLiteLedger
 
-    static func loadGrammar(path: String?) throws -> Grammar {
+    package static func loadGrammar(path: String?) throws -> Grammar {
         if let path {
             var isDirectory: ObjCBool = false
             guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue else {
@@ -21,14 +22,14 @@ struct Runtime {
         return try Grammar.load(files: DefaultFiles.grammar.map { ($0.name, $0.contents) })
     }
 
-    static func loadTemplates(path: String?) throws -> ReplyTemplates {
+    package static func loadTemplates(path: String?) throws -> ReplyTemplates {
         if let path {
             return try ReplyTemplates.load(directory: URL(fileURLWithPath: path))
         }
         return try ReplyTemplates.load(files: DefaultFiles.templates.map { ($0.name, $0.contents) })
     }
 
-    static func open(_ configuration: MetergateConfiguration) throws -> Runtime {
+    package static func open(_ configuration: MetergateConfiguration) throws -> Runtime {
         if let url = configuration.storeURL {
             throw ConfigurationError(
                 file: configuration.file, key: "store.url",
@@ -37,7 +38,7 @@ struct Runtime {
         return Runtime(configuration: configuration, ledger: try SQLiteLedger(path: configuration.storePath))
     }
 
-    func makeProcessor(replyState: NewReply.State) throws -> MessageProcessor {
+    package func makeProcessor(replyState: NewReply.State) throws -> MessageProcessor {
         let grammar = try Self.loadGrammar(path: configuration.grammarPath)
         let templates = try Self.loadTemplates(path: configuration.repliesPath)
         return MessageProcessor(
@@ -46,7 +47,7 @@ struct Runtime {
     }
 
     /// Bootstraps logging once per process.
-    static func bootstrapLogging(_ configuration: MetergateConfiguration?, level override: Logger.Level? = nil) -> MetergateLogHandler.Sink {
+    package static func bootstrapLogging(_ configuration: MetergateConfiguration?, level override: Logger.Level? = nil) -> MetergateLogHandler.Sink {
         let sink = MetergateLogHandler.Sink(path: configuration?.logFile)
         let format = MetergateLogHandler.Format(rawValue: configuration?.logFormat ?? "text") ?? .text
         let level = override ?? configuration?.logLevel ?? .info
