@@ -65,14 +65,14 @@ let package = Package(
         // E-mail channels: IMAP and POP3 sources, SMTP replies.
         .target(
             name: "MailChannels",
-            dependencies: ["Curl", "MeterCore", "MailMessage", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["Curl", "MeterCore", "MailMessage", "Ledger", .product(name: "Logging", package: "swift-log")],
             swiftSettings: strict
         ),
         // SMS channels: Gammu SMSD SQL, Kannel, SMSC-style HTTP providers.
         .target(
             name: "SMSChannels",
             dependencies: [
-                "Curl", "MeterCore", "Ledger", "LedgerSQLite", "PostgreSQL",
+                "Curl", "MeterCore", "Ledger", "PostgreSQL",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
@@ -118,11 +118,13 @@ let package = Package(
         .testTarget(name: "ReadingsGrammarTests", dependencies: ["ReadingsGrammar", "DefaultFiles"]),
         .testTarget(name: "MailMessageTests", dependencies: ["MailMessage"], resources: [.copy("Fixtures")]),
         .testTarget(name: "LedgerSQLiteTests", dependencies: ["LedgerSQLite", "Ledger"]),
+        // One suite over the ledger's protocols, run against every implementation.
+        .testTarget(name: "LedgerTests", dependencies: ["Ledger", "LedgerSQLite"]),
         .testTarget(name: "MeterCoreTests", dependencies: ["MeterCore", "Ledger", "ReadingsGrammar", "DefaultFiles"]),
         .testTarget(name: "ChannelsTests", dependencies: ["Channels", "MeterCore"]),
         .testTarget(name: "MailChannelsTests", dependencies: ["MailChannels", "Curl", "MeterCore", "MailMessage"]),
         .testTarget(name: "PostgreSQLTests", dependencies: ["PostgreSQL"]),
-        .testTarget(name: "SMSChannelsTests", dependencies: ["SMSChannels", "Curl", "MeterCore", "Ledger", "LedgerSQLite", "PostgreSQL"]),
+        .testTarget(name: "SMSChannelsTests", dependencies: ["SMSChannels", "Curl", "MeterCore", "Ledger", "PostgreSQL"]),
         .testTarget(name: "MetergateTests", dependencies: [], resources: [.copy("Fixtures")]),
     ]
 )

@@ -4,7 +4,7 @@ import Foundation
 ///
 /// Everything one message changes (its row, its submissions, its reply) is written through
 /// one `LedgerTransaction`, so it is committed atomically; several messages may share a
-/// transaction (group commit). Implemented by `SQLiteLedger`; a PostgreSQL backend
+/// transaction (group commit). Implemented by the SQLite ledger and `InMemoryLedger`; a PostgreSQL backend
 /// implements the same protocol.
 public protocol LedgerTransaction {
     func hasMessage(channel: String, externalID: String) throws -> Bool

@@ -8,7 +8,7 @@ import Ledger
 /// the batch before it. A message is then judged against the account as it stood a moment
 /// before its transaction: the same as if it had been processed a moment earlier.
 /// One reader per thread: its statements are not shared.
-public final class AccountReader: @unchecked Sendable {
+public final class AccountReader: AccountLookup, @unchecked Sendable {
     private let dbQueue: DatabaseQueue
     private let statements = RawStatements()
 
@@ -24,8 +24,9 @@ public final class AccountReader: @unchecked Sendable {
     }
 
     /// The accounts of `uins` (nil for an unknown UIN), read in one snapshot.
-    public func accounts(_ uins: some Sequence<String>) throws -> [String: Account?] {
-        try dbQueue.read { db in
+    public func accounts(_ uins: [String]) throws -> [String: Account?] {
+        assertNotOnCooperativePool()
+        return try dbQueue.read { db in
             let transaction = SQLiteLedgerTransaction(db: db, statements: statements)
             var found: [String: Account?] = [:]
             for uin in uins where found[uin] == nil {
@@ -40,5 +41,9 @@ extension SQLiteLedger {
     /// A new read-only connection for account lookups off the writer (one per thread).
     public func makeAccountReader() throws -> AccountReader {
         try AccountReader(path: path)
+    }
+
+    public func makeAccountLookup() throws -> any AccountLookup {
+        try makeAccountReader()
     }
 }

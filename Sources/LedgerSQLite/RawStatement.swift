@@ -113,4 +113,9 @@ final class RawStatements: @unchecked Sendable {
         statements[sql] = statement
         return statement
     }
+
+    /// Finalizes every statement (before their connection closes).
+    func removeAll() {
+        statements = [:]
+    }
 }

@@ -5,12 +5,12 @@ import Ledger
 /// What a mail feed keeps across restarts: its cursor (in the feed row), and lookups of what the
 /// ledger already holds.
 extension SQLiteLedger {
-    public func feedCursor(feed: String) throws -> String? {
-        try read { db in try String.fetchOne(db, sql: "SELECT cursor FROM feed WHERE name = ?", arguments: [feed]) }
+    public func cursor(feed: String) async throws -> String? {
+        try await read { db in try String.fetchOne(db, sql: "SELECT cursor FROM feed WHERE name = ?", arguments: [feed]) }
     }
 
-    public func saveFeedCursor(_ cursor: String, feed: String) throws {
-        try write { db in
+    public func saveCursor(_ cursor: String, feed: String) async throws {
+        try await write { db in
             try db.execute(sql: """
                 INSERT INTO feed (name, cursor) VALUES (?, ?)
                 ON CONFLICT (name) DO UPDATE SET cursor = excluded.cursor
@@ -19,9 +19,9 @@ extension SQLiteLedger {
     }
 
     /// Which of `externalIDs` the ledger holds for `channel`.
-    public func knownExternalIDs(channel: String, _ externalIDs: [String]) throws -> Set<String> {
+    public func knownExternalIDs(channel: String, _ externalIDs: [String]) async throws -> Set<String> {
         guard !externalIDs.isEmpty else { return [] }
-        return try read { db in
+        return try await read { db in
             var known = Set<String>()
             let statement = try db.cachedStatement(sql: "SELECT 1 FROM message WHERE channel = ? AND external_id = ?")
             for id in externalIDs where try Bool.fetchOne(statement, arguments: [channel, id]) != nil {
@@ -32,8 +32,8 @@ extension SQLiteLedger {
     }
 
     /// Calls `body` with the raw bytes of every message of `feed` on `channel` that kept them.
-    public func forEachRawMessage(feed: String, channel: String, _ body: ([UInt8]) throws -> Void) throws {
-        try read { db in
+    public func forEachRawMessage(feed: String, channel: String, _ body: @escaping @Sendable ([UInt8]) throws -> Void) async throws {
+        try await read { db in
             let rows = try Row.fetchCursor(db, sql: "SELECT raw FROM message WHERE channel = ? AND feed = ? AND raw IS NOT NULL", arguments: [channel, feed])
             while let row = try rows.next() {
                 let data: Data = row[0]

@@ -5,8 +5,8 @@ import Ledger
 /// What the operator's views (`/metrics`, `/healthz`, `status`) read, and the loop guard.
 extension SQLiteLedger {
     /// When the oldest reply due now (pending, its next attempt not in the future) was created.
-    public func oldestDueReply(now: Date = Date()) throws -> Date? {
-        try read { db in
+    public func oldestDueReply(now: Date) async throws -> Date? {
+        try await read { db in
             try Double.fetchOne(
                 db, sql: "SELECT MIN(created_at) FROM outbox WHERE state = 'pending' AND next_attempt_at <= ?",
                 arguments: [now.timeIntervalSince1970]
@@ -15,15 +15,15 @@ extension SQLiteLedger {
     }
 
     /// Held readings waiting for an operator.
-    public func heldCount() throws -> Int {
-        try read { db in
+    public func heldCount() async throws -> Int {
+        try await read { db in
             try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM submission WHERE status = 'held'") ?? 0
         }
     }
 
     /// Distinct senders with a message ignored over the sender limit since `date`.
-    public func rateLimitedSenders(since date: Date) throws -> Int {
-        try read { db in
+    public func rateLimitedSenders(since date: Date) async throws -> Int {
+        try await read { db in
             try Int.fetchOne(db, sql: """
                 SELECT COUNT(DISTINCT sender) FROM message
                 WHERE processed_at >= ? AND status = 'ignored' AND reason = 'rate_limited'
@@ -32,8 +32,8 @@ extension SQLiteLedger {
     }
 
     /// Messages since `date` by status and by status:reason (`ignored:rate_limited`).
-    public func messageCountsByReason(since date: Date) throws -> [String: Int] {
-        try read { db in
+    public func messageCountsByReason(since date: Date) async throws -> [String: Int] {
+        try await read { db in
             var counts: [String: Int] = [:]
             for row in try Row.fetchAll(
                 db, sql: "SELECT status, reason, COUNT(*) FROM message WHERE processed_at >= ? GROUP BY status, reason",
@@ -50,8 +50,8 @@ extension SQLiteLedger {
     }
 
     /// How many replies with exactly this body went to `recipient` since `date` (sent or being sent).
-    public func sameRepliesSent(recipient: String, body: String, since date: Date) throws -> Int {
-        try read { db in
+    public func sameRepliesSent(recipient: String, body: String, since date: Date) async throws -> Int {
+        try await read { db in
             // Asked before every reply: a cached statement.
             try Int.fetchOne(db.cachedStatement(sql: """
                 SELECT COUNT(*) FROM outbox
@@ -62,8 +62,8 @@ extension SQLiteLedger {
 
     /// Pending replies older than `lifetime` become `expired`; returns them (id, channel,
     /// recipient, attempts, last error) so each can be reported.
-    public func expireRepliesReporting(olderThan lifetime: TimeInterval, now: Date = Date()) throws -> [ExpiredReply] {
-        try write { db in
+    public func expireReplies(olderThan lifetime: TimeInterval, now: Date) async throws -> [ExpiredReply] {
+        try await write { db in
             let cutoff = now.timeIntervalSince1970 - lifetime
             let rows = try Row.fetchAll(db, sql: """
                 SELECT id, channel, recipient, attempts, last_error FROM outbox

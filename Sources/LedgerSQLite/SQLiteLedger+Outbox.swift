@@ -5,8 +5,8 @@ import Ledger
 extension SQLiteLedger {
     /// Replies due for delivery on `channel`, oldest first (ids above `afterID`). A reply whose end
     /// of data went to a server without a recorded answer (`data_sent_at`) is never due again.
-    public func dueReplies(channel: String, now: Date = Date(), afterID: Int64 = 0, limit: Int = 100) throws -> [StoredReply] {
-        try read { db in
+    public func dueReplies(channel: String, now: Date, afterID: Int64, limit: Int) async throws -> [StoredReply] {
+        try await read { db in
             try Row.fetchAll(db, sql: """
                 SELECT id, channel, recipient, subject, in_reply_to, refs, body, attempts, created_at
                 FROM outbox WHERE state = 'pending' AND channel = ? AND next_attempt_at <= ? AND id > ?
@@ -22,8 +22,8 @@ extension SQLiteLedger {
         }
     }
 
-    public func markReplySent(id: Int64, at date: Date = Date()) throws {
-        try write { db in
+    public func markReplySent(id: Int64, at date: Date) async throws {
+        try await write { db in
             try db.execute(
                 sql: "UPDATE outbox SET state = 'sent', sent_at = ?, attempts = attempts + 1 WHERE id = ?",
                 arguments: [date.timeIntervalSince1970, id])
@@ -31,8 +31,8 @@ extension SQLiteLedger {
     }
 
     /// Schedules another attempt after `delay`, or marks the reply `failed` when `permanent`.
-    public func markReplyFailed(id: Int64, error: String, permanent: Bool, retryAfter delay: TimeInterval) throws {
-        try write { db in
+    public func markReplyFailed(id: Int64, error: String, permanent: Bool, retryAfter delay: TimeInterval) async throws {
+        try await write { db in
             try db.execute(sql: """
                 UPDATE outbox SET attempts = attempts + 1, last_error = ?, data_sent_at = NULL,
                     state = CASE WHEN ? THEN 'failed' ELSE state END, next_attempt_at = ?
@@ -41,19 +41,9 @@ extension SQLiteLedger {
         }
     }
 
-    /// Pending replies older than `lifetime` become `expired`; returns how many.
-    public func expireReplies(olderThan lifetime: TimeInterval, now: Date = Date()) throws -> Int {
-        try write { db in
-            try db.execute(
-                sql: "UPDATE outbox SET state = 'expired' WHERE state = 'pending' AND created_at < ?",
-                arguments: [now.timeIntervalSince1970 - lifetime])
-            return db.changesCount
-        }
-    }
-
     /// Outbox depth by state.
-    public func outboxCounts() throws -> [String: Int] {
-        try read { db in
+    public func outboxCounts() async throws -> [String: Int] {
+        try await read { db in
             var counts: [String: Int] = [:]
             for row in try Row.fetchAll(db, sql: "SELECT state, COUNT(*) FROM outbox GROUP BY state") {
                 counts[row[0]] = row[1]
@@ -64,8 +54,8 @@ extension SQLiteLedger {
 }
 
 extension SQLiteLedger {
-    public func recordPoll(feed: String, error: String?, at date: Date = Date()) throws {
-        try write { db in
+    public func recordPoll(feed: String, error: String?, at date: Date) async throws {
+        try await write { db in
             let now = date.timeIntervalSince1970
             if let error {
                 try db.execute(sql: """
@@ -85,8 +75,8 @@ extension SQLiteLedger {
         }
     }
 
-    public func feedStates() throws -> [FeedState] {
-        try read { db in
+    public func feedStates() async throws -> [FeedState] {
+        try await read { db in
             try Row.fetchAll(db, sql: """
                 SELECT name, last_poll_at, last_success_at, last_error, last_error_at, consecutive_failures
                 FROM feed ORDER BY name
@@ -100,23 +90,9 @@ extension SQLiteLedger {
         }
     }
 
-    /// Messages processed since `date`, by outcome status.
-    public func messageCounts(since date: Date) throws -> [String: Int] {
-        try read { db in
-            var counts: [String: Int] = [:]
-            for row in try Row.fetchAll(
-                db, sql: "SELECT status, COUNT(*) FROM message WHERE processed_at >= ? GROUP BY status",
-                arguments: [date.timeIntervalSince1970])
-            {
-                counts[row[0]] = row[1]
-            }
-            return counts
-        }
-    }
-
     /// Outcome status of a stored message (for tests and tools).
-    public func messageStatus(channel: String, externalID: String) throws -> (status: String, reason: String?)? {
-        try read { db in
+    public func messageStatus(channel: String, externalID: String) async throws -> (status: String, reason: String?)? {
+        try await read { db in
             try Row.fetchOne(
                 db, sql: "SELECT status, reason FROM message WHERE channel = ? AND external_id = ?",
                 arguments: [channel, externalID]

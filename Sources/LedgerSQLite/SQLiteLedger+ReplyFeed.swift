@@ -4,8 +4,8 @@ import Ledger
 
 extension SQLiteLedger {
     /// The feed a queued reply answers (the feed of its message), to send it back the same way.
-    public func replyFeed(outboxID: Int64) throws -> String? {
-        try read { db in
+    public func replyFeed(outboxID: Int64) async throws -> String? {
+        try await read { db in
             try String.fetchOne(db, sql: """
                 SELECT message.feed FROM outbox JOIN message ON message.id = outbox.message_id WHERE outbox.id = ?
                 """, arguments: [outboxID])
@@ -13,7 +13,7 @@ extension SQLiteLedger {
     }
 
     /// Delivery attempts recorded for a queued reply (0 when unknown).
-    public func replyAttempts(outboxID: Int64) throws -> Int {
-        try read { db in try Int.fetchOne(db, sql: "SELECT attempts FROM outbox WHERE id = ?", arguments: [outboxID]) ?? 0 }
+    public func replyAttempts(outboxID: Int64) async throws -> Int {
+        try await read { db in try Int.fetchOne(db, sql: "SELECT attempts FROM outbox WHERE id = ?", arguments: [outboxID]) ?? 0 }
     }
 }

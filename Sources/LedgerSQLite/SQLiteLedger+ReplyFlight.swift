@@ -13,7 +13,8 @@ extension SQLiteLedger {
     /// it alone): once `write(2)` returned it survives the process being killed, and the time from
     /// the mark to the end of data stays a few microseconds instead of an fsync. The next commit
     /// with `FULL` (`markRepliesSent`, any message batch) makes it durable against power loss.
-    public func markReplyCommitting(id: Int64, sent: [Int64], at date: Date = Date()) throws {
+    public func markReplyCommitting(id: Int64, sent: [Int64], at date: Date) throws {
+        assertNotOnCooperativePool()
         try dbQueue.writeWithoutTransaction { db in
             try db.cachedStatement(sql: "PRAGMA synchronous = OFF").execute()
             let marked = Result {
@@ -31,9 +32,9 @@ extension SQLiteLedger {
     }
 
     /// Marks `ids` sent in one commit (a group commit of the server's answers).
-    public func markRepliesSent(_ ids: [Int64], at date: Date = Date()) throws {
+    public func markRepliesSent(_ ids: [Int64], at date: Date) async throws {
         guard !ids.isEmpty else { return }
-        try write { db in try Self.markSent(ids, at: date, in: db) }
+        try await write { db in try Self.markSent(ids, at: date, in: db) }
     }
 
     private static func markSent(_ ids: [Int64], at date: Date, in db: Database) throws {
@@ -47,8 +48,8 @@ extension SQLiteLedger {
 
     /// A reply in doubt (its end of data went out, no answer was recorded) is held: `failed` with
     /// `reason`, never sent again on its own.
-    public func holdReplyInDoubt(id: Int64, reason: String) throws {
-        try write { db in
+    public func holdReplyInDoubt(id: Int64, reason: String) async throws {
+        try await write { db in
             try db.execute(
                 sql: "UPDATE outbox SET state = 'failed', attempts = attempts + 1, last_error = ? WHERE id = ? AND state = 'pending'",
                 arguments: [reason, id])
@@ -57,8 +58,8 @@ extension SQLiteLedger {
 
     /// At start-up: the replies a previous process left in doubt (end of data sent, no answer
     /// recorded) are held as `failed` with a note; returns them for the log.
-    public func holdRepliesLeftInDoubt(now: Date = Date()) throws -> [ReplyInDoubt] {
-        try write { db in
+    public func holdRepliesLeftInDoubt(now: Date) async throws -> [ReplyInDoubt] {
+        try await write { db in
             let rows = try Row.fetchAll(db, sql: """
                 SELECT id, channel, recipient, data_sent_at FROM outbox
                 WHERE state = 'pending' AND data_sent_at IS NOT NULL ORDER BY id

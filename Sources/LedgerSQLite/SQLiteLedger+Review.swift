@@ -4,8 +4,8 @@ import Ledger
 
 extension SQLiteLedger {
     /// Held submissions not yet decided, oldest first.
-    public func heldSubmissions() throws -> [HeldSubmission] {
-        try read { db in
+    public func heldSubmissions() async throws -> [HeldSubmission] {
+        try await read { db in
             try Row.fetchAll(db, sql: """
                 SELECT s.id, s.uin, s.meters, s.vals, s.previous, s.channel, s.sender, s.received_at_text,
                        COALESCE(m.subject || ' | ', '') || COALESCE(m.text, ''), m.id
@@ -20,9 +20,10 @@ extension SQLiteLedger {
     @discardableResult
     public func decide(
         submission id: Int64, _ decision: ReviewDecision,
-        makeReply: (HeldSubmission) -> NewReply?
-    ) throws -> HeldSubmission {
-        try write { db in
+        makeReply: @escaping @Sendable (HeldSubmission) -> NewReply?
+    ) async throws -> HeldSubmission {
+        let statements = self.statements
+        return try await write { db in
             guard let row = try Row.fetchOne(db, sql: """
                 SELECT s.id, s.uin, s.meters, s.vals, s.previous, s.channel, s.sender, s.received_at_text,
                        COALESCE(m.subject || ' | ', '') || COALESCE(m.text, ''), m.id

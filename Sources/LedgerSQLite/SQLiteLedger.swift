@@ -70,8 +70,10 @@ public final class SQLiteLedger: Sendable {
         }
     }
 
-    /// Runs `body` in one write transaction (group commit: any number of messages).
-    public func transaction<T>(_ body: (any LedgerTransaction) throws -> T) throws -> T {
+    /// Runs `body` in one write transaction (group commit: any number of messages), blocking
+    /// the calling thread: for threads of their own (never a task; see `assertNotOnCooperativePool`).
+    public func transactionBlocking<T>(_ body: (any LedgerTransaction) throws -> T) throws -> T {
+        assertNotOnCooperativePool()
         do {
             return try dbQueue.write { db in try body(SQLiteLedgerTransaction(db: db, statements: statements)) }
         } catch let error as DatabaseError {
@@ -80,7 +82,7 @@ public final class SQLiteLedger: Sendable {
         }
     }
 
-    /// Async variant: the blocking SQLite work runs on GRDB's own queue, off the cooperative pool.
+    /// Runs `body` in one write transaction on GRDB's serial queue, off the cooperative pool.
     public func transaction<T: Sendable>(_ body: @escaping @Sendable (any LedgerTransaction) throws -> T) async throws -> T {
         let statements = self.statements
         do {
@@ -90,21 +92,50 @@ public final class SQLiteLedger: Sendable {
         }
     }
 
-    /// The `synchronous` pragma in force (2 = FULL); for tests and `status`.
-    public func synchronousMode() throws -> Int {
-        try dbQueue.read { db in try Int.fetchOne(db, sql: "PRAGMA synchronous") ?? -1 }
+    /// The `synchronous` pragma in force (2 = FULL); for tests.
+    public func synchronousMode() async throws -> Int {
+        try await dbQueue.read { db in try Int.fetchOne(db, sql: "PRAGMA synchronous") ?? -1 }
     }
 
-    public func journalMode() throws -> String {
-        try dbQueue.read { db in try String.fetchOne(db, sql: "PRAGMA journal_mode") ?? "" }
+    public func journalMode() async throws -> String {
+        try await dbQueue.read { db in try String.fetchOne(db, sql: "PRAGMA journal_mode") ?? "" }
     }
 
-    func read<T>(_ body: (Database) throws -> T) throws -> T {
-        try dbQueue.read(body)
+    /// Reads on GRDB's serial queue (off the cooperative pool).
+    func read<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
+        try await dbQueue.read(body)
     }
 
-    func write<T>(_ body: (Database) throws -> T) throws -> T {
-        try dbQueue.write(body)
+    /// Writes in one transaction on GRDB's serial queue (off the cooperative pool).
+    func write<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
+        try await dbQueue.write(body)
+    }
+}
+
+extension SQLiteLedger: LedgerDriver {
+    public var location: String { path }
+
+    /// Waits for a checkpoint in progress and closes the connections; later calls fail.
+    public func close() async throws {
+        let statements = self.statements
+        try await dbQueue.writeWithoutTransaction { db in
+            statements.removeAll()
+            // What the log holds goes into the database file before the connections close.
+            _ = try? db.checkpoint(.passive)
+        }
+        try await checkpointer.close()
+        let dbQueue = self.dbQueue
+        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
+            DispatchQueue.global().async { continuation.resume(with: Result { try dbQueue.close() }) }
+        }
+    }
+}
+
+/// Opens the ledger in SQLite: the one way in for code outside this module.
+public enum SQLiteStore {
+    /// Opens (creating when missing) and migrates the ledger file at `path`.
+    public static func open(path: String) throws -> any LedgerDriver {
+        try SQLiteLedger(path: path)
     }
 }
 

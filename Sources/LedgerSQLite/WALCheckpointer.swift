@@ -55,4 +55,11 @@ final class WALCheckpointer: Sendable {
 
     /// Waits for a checkpoint in progress (tests, orderly shutdown).
     func wait() { queue.sync {} }
+
+    /// Waits for a checkpoint in progress, then closes this connection (orderly shutdown).
+    func close() async throws {
+        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
+            queue.async { [self] in continuation.resume(with: Result { try dbQueue.close() }) }
+        }
+    }
 }

@@ -20,13 +20,13 @@ import Ledger
             values: values, previous: [nil, nil])
     }
 
-    @Test func anAccountReaderSeesImportedAccountsAndNamesUnknownOnes() throws {
+    @Test func anAccountReaderSeesImportedAccountsAndNamesUnknownOnes() async throws {
         let ledger = try SQLiteLedger(path: directory.appendingPathComponent("a.sqlite").path)
-        _ = try ledger.importAccounts([
+        _ = try await ledger.importAccounts([
             Account(uin: "1234567", meters: ["T1", "T2"], previous: ["100", nil], digits: 5, phones: ["+79031112233"]),
         ], replacing: false)
         let reader = try ledger.makeAccountReader()
-        let found = try reader.accounts(["1234567", "7654321", "1234567"])
+        let found = try await offPool { try reader.accounts(["1234567", "7654321", "1234567"]) }
         #expect(found.count == 2)
         #expect(found["1234567"]??.meters == ["T1", "T2"])
         #expect(found["1234567"]??.previous == ["100", nil])
@@ -36,9 +36,9 @@ import Ledger
         #expect(found["7654321"]! == nil)
     }
 
-    @Test func priorStateTakesTheNewestAcceptedRowWhateverTheStatusOrder() throws {
+    @Test func priorStateTakesTheNewestAcceptedRowWhateverTheStatusOrder() async throws {
         let ledger = try SQLiteLedger(path: directory.appendingPathComponent("p.sqlite").path)
-        try ledger.transaction { tx in
+        try await ledger.transaction { tx in
             _ = try tx.insertSubmission(submission(try tx.insertMessage(message("1")), "accepted", "2026-09", ["100", "50"]),
                                         channel: "sms", sender: nil, receivedAt: Date())
             _ = try tx.insertSubmission(submission(try tx.insertMessage(message("2")), "accepted", "2026-10", ["120", "60"]),
@@ -48,7 +48,7 @@ import Ledger
             _ = try tx.insertSubmission(submission(try tx.insertMessage(message("4")), "rejected", "2026-11", ["130", "70"]),
                                         channel: "sms", sender: nil, receivedAt: Date())
         }
-        try ledger.transaction { (tx: any LedgerTransaction) throws -> Void in
+        try await ledger.transaction { (tx: any LedgerTransaction) throws -> Void in
             let held = try tx.priorState(uin: "1234567", period: "2026-11", values: ["99999", "61"])
             #expect(held.latestAccepted == ["T1": "120", "T2": "60"])
             #expect(held.alreadyRecorded)
@@ -59,7 +59,7 @@ import Ledger
         }
     }
 
-    @Test func theLogIsCopiedIntoTheDatabaseFileOffTheWriter() throws {
+    @Test func theLogIsCopiedIntoTheDatabaseFileOffTheWriter() async throws {
         let path = directory.appendingPathComponent("c.sqlite").path
         // Checkpoints from 64 pages of log; the writer would do one itself only at 256.
         let ledger = try SQLiteLedger(path: path, checkpointFrames: 64)
@@ -67,7 +67,7 @@ import Ledger
         let before = try fileSize(path)
         let text = String(repeating: "показания ", count: 200)  // ~3.8 KB: about a page each
         for batch in 0..<15 {
-            try ledger.transaction { tx in
+            try await ledger.transaction { tx in
                 for index in 0..<10 { _ = try tx.insertMessage(message("\(batch)-\(index)", text: text)) }
             }
         }
@@ -77,7 +77,7 @@ import Ledger
         #expect(try fileSize(path) >= before + 100 * 4096)
         #expect(try fileSize(path + "-wal") <= 256 * 4096 + 65_536)
         let again = try SQLiteLedger(path: path)
-        try again.transaction { (tx: any LedgerTransaction) throws -> Void in
+        try await again.transaction { (tx: any LedgerTransaction) throws -> Void in
             #expect(try tx.hasMessage(channel: "sms", externalID: "14-9"))
         }
     }

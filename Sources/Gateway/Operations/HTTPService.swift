@@ -1,7 +1,6 @@
 import Foundation
 import Hummingbird
 import Ledger
-import LedgerSQLite
 import Logging
 import NIOCore
 import ServiceLifecycle
@@ -13,7 +12,7 @@ package struct HTTPService: Service {
     let port: Int
     let metrics: MetergateMetrics
     let health: HealthState
-    let ledger: SQLiteLedger
+    let ledger: any OperatorViews
     let logger: Logger
 
     package func run() async throws {
@@ -24,7 +23,7 @@ package struct HTTPService: Service {
         let logger = self.logger
         router.get("metrics") { _, _ -> Response in
             do {
-                metrics.queues(try Self.snapshot(ledger))
+                metrics.queues(try await Self.snapshot(ledger))
                 health.storeWrite(failed: nil)
             } catch {
                 logger.warning("metrics: cannot read the queues from the store", metadata: ["mg.error": "\(error)"])
@@ -67,12 +66,12 @@ package struct HTTPService: Service {
         }
     }
 
-    static func snapshot(_ ledger: SQLiteLedger, now: Date = Date()) throws -> QueueSnapshot {
-        let counts = try ledger.outboxCounts()
+    static func snapshot(_ ledger: any OperatorViews, now: Date = Date()) async throws -> QueueSnapshot {
+        let counts = try await ledger.outboxCounts()
         var snapshot = QueueSnapshot(
             pending: counts["pending"] ?? 0, failed: counts["failed"] ?? 0, expired: counts["expired"] ?? 0,
-            held: try ledger.heldCount())
-        if let oldest = try ledger.oldestDueReply(now: now) { snapshot.oldestDueAge = max(0, now.timeIntervalSince(oldest)) }
+            held: try await ledger.heldCount())
+        if let oldest = try await ledger.oldestDueReply(now: now) { snapshot.oldestDueAge = max(0, now.timeIntervalSince(oldest)) }
         return snapshot
     }
 }

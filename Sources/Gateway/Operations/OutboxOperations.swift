@@ -1,6 +1,5 @@
 import Foundation
 import Ledger
-import LedgerSQLite
 import Logging
 import MeterCore
 import Synchronization
@@ -9,7 +8,7 @@ import Synchronization
 /// recipient at most `policy.max_same_reply` times per `policy.same_reply_window`), the
 /// reply lifetime (`outbox.max_age`), and the reply counters.
 package final class OutboxOperations: Sendable {
-    let ledger: SQLiteLedger
+    let ledger: any OutboxQueue
     let metrics: MetergateMetrics?
     let settings: OperationsSettings
     let personalData: Bool
@@ -17,7 +16,7 @@ package final class OutboxOperations: Sendable {
     /// Recipient → when its loop-guard warning was logged (once per window).
     private let warned = Mutex<[String: Date]>([:])
 
-    init(ledger: SQLiteLedger, metrics: MetergateMetrics?, settings: OperationsSettings, personalData: Bool, logger: Logger) {
+    init(ledger: any OutboxQueue, metrics: MetergateMetrics?, settings: OperationsSettings, personalData: Bool, logger: Logger) {
         self.ledger = ledger
         self.metrics = metrics
         self.settings = settings
@@ -29,11 +28,11 @@ package final class OutboxOperations: Sendable {
 
     /// When this reply would be the same text to the same recipient once too often, marks it
     /// `failed` ("suppressed by the loop guard") and returns true: it is not sent.
-    func suppresses(_ reply: StoredReply, now: Date = Date()) throws -> Bool {
+    func suppresses(_ reply: StoredReply, now: Date = Date()) async throws -> Bool {
         let window = settings.sameReplyWindow.seconds
-        let sent = try ledger.sameRepliesSent(recipient: reply.recipient, body: reply.body, since: now.addingTimeInterval(-window))
+        let sent = try await ledger.sameRepliesSent(recipient: reply.recipient, body: reply.body, since: now.addingTimeInterval(-window))
         guard sent >= settings.maxSameReply else { return false }
-        try ledger.markReplyFailed(
+        try await ledger.markReplyFailed(
             id: reply.id, error: "suppressed by the loop guard: the same reply was sent \(sent) times within \(Int(window))s",
             permanent: true, retryAfter: 0)
         metrics?.replySuppressed(channel: reply.channel)
@@ -63,8 +62,8 @@ package final class OutboxOperations: Sendable {
 
     /// Expires replies older than `outbox.max_age` and reports each one; returns how many.
     @discardableResult
-    func expire(now: Date = Date()) throws -> Int {
-        let expired = try ledger.expireRepliesReporting(olderThan: settings.outboxMaxAge.seconds, now: now)
+    func expire(now: Date = Date()) async throws -> Int {
+        let expired = try await ledger.expireReplies(olderThan: settings.outboxMaxAge.seconds, now: now)
         for reply in expired {
             logger.warning(
                 "\(reply.channel) \(shown(reply.recipient)) reply \(reply.id) expired undelivered after \(Self.describe(settings.outboxMaxAge)) (\(reply.attempts) attempt(s)\(reply.lastError.map { ", last error: \($0)" } ?? ""))",

@@ -66,9 +66,9 @@ enum FeedStateLog {
 
 extension PollingService {
     /// Runs a ledger write of the poller's bookkeeping; its failure makes `/healthz` report the store.
-    func storeWritten(_ write: () throws -> Void) {
+    func storeWritten(_ write: () async throws -> Void) async {
         do {
-            try write()
+            try await write()
             health?.storeWrite(failed: nil)
         } catch {
             health?.storeWrite(failed: FeedStateLog.oneLine(error))

@@ -1,17 +1,26 @@
 import Dispatch
 import Foundation
 import Ledger
-import LedgerSQLite
 import Logging
 import MeterCore
 import Synchronization
 
 /// The replay engine's pure stage: a batch of lines decoded, parsed and looked up on every core.
 package enum ReplayBatch {
+    /// `prepare` on a thread outside the cooperative pool (it blocks on every core, and its
+    /// account lookups are blocking reads).
+    package static func prepareOffPool(
+        _ lines: [(line: Int, bytes: ArraySlice<UInt8>)], _ processor: MessageProcessor, _ readers: [any AccountLookup]
+    ) async -> (entries: [(line: Int, parsed: ReplayLine)], prepared: [PreparedMessage]) {
+        await withCheckedContinuation { continuation in
+            DispatchQueue.global().async { continuation.resume(returning: prepare(lines, processor, readers)) }
+        }
+    }
+
     /// Decoding the lines, parsing, MIME and account lookups need no writer: they are spread
     /// over the cores, so the single writer only decides and writes.
     package static func prepare(
-        _ lines: [(line: Int, bytes: ArraySlice<UInt8>)], _ processor: MessageProcessor, _ readers: [AccountReader]
+        _ lines: [(line: Int, bytes: ArraySlice<UInt8>)], _ processor: MessageProcessor, _ readers: [any AccountLookup]
     ) -> (entries: [(line: Int, parsed: ReplayLine)], prepared: [PreparedMessage]) {
         let decoded = ResultSlots<ReplayLine>(count: lines.count)
         let prepared = ResultSlots<PreparedMessage?>(count: lines.count)
@@ -34,7 +43,7 @@ package enum ReplayBatch {
                 index += workers
             }
             // A failed lookup is not an error here: the writer then looks the account up itself.
-            guard worker < readers.count, let found = try? readers[worker].accounts(named.lazy.flatMap(\.uins)) else { return }
+            guard worker < readers.count, let found = try? readers[worker].accounts(named.flatMap(\.uins)) else { return }
             for (index, uins) in named {
                 prepared.update(index) { message in
                     for uin in uins { if let account = found[uin] { message!.accounts[uin] = account } }
@@ -46,58 +55,66 @@ package enum ReplayBatch {
     }
 }
 
-/// Records and commits replay batches on its own serial queue, one batch behind the reader,
-/// and prints each batch's outcome lines after its commit, in input order (on a queue of their own).
-package final class ReplayWriter: Sendable {
-    private let queue = DispatchQueue(label: "metergate.replay.writer")
+/// Records and commits replay batches one behind the reader (at most two wait for the store),
+/// and prints each batch's outcome lines after its commit, in input order, on a queue of their
+/// own. Used from one task: the command's.
+package final class ReplayWriter {
     private let printer = DispatchQueue(label: "metergate.replay.printer")
-    private let inFlight = DispatchSemaphore(value: 2)
-    private let failure = Mutex<(any Error)?>(nil)
-    let ledger: SQLiteLedger
+    /// Batches submitted and not yet awaited, oldest first; each commits after the one before.
+    private var writes: [Task<Void, any Error>] = []
+    let ledger: any MessageRecording
     let processor: MessageProcessor
     let logger: Logger
     let file: String
 
-    package init(ledger: SQLiteLedger, processor: MessageProcessor, logger: Logger, file: String) {
+    package init(ledger: any MessageRecording, processor: MessageProcessor, logger: Logger, file: String) {
         self.ledger = ledger
         self.processor = processor
         self.logger = logger
         self.file = file
     }
 
-    /// Queues a batch (waits while two are in flight); throws the writer's first error.
-    package func submit(_ entries: [(line: Int, parsed: ReplayLine)], prepared: [PreparedMessage]) throws {
-        if let error = failure.withLock({ $0 }) { throw error }
-        inFlight.wait()
-        queue.async { [self] in
-            defer { inFlight.signal() }
-            guard failure.withLock({ $0 }) == nil else { return }
-            do {
-                try write(entries, prepared)
-            } catch {
-                failure.withLock { $0 = error }
+    /// Queues a batch (waits while two are waiting); throws the writer's first error.
+    package func submit(_ entries: [(line: Int, parsed: ReplayLine)], prepared: [PreparedMessage]) async throws {
+        if writes.count >= 2 { try await writes.removeFirst().value }
+        writes.append(Self.write(
+            entries, prepared, after: writes.last, ledger: ledger, processor: processor, printer: printer, logger: logger,
+            file: file))
+    }
+
+    private static func write(
+        _ entries: [(line: Int, parsed: ReplayLine)], _ prepared: [PreparedMessage], after previous: Task<Void, any Error>?,
+        ledger: any MessageRecording, processor: MessageProcessor, printer: DispatchQueue, logger: Logger, file: String
+    ) -> Task<Void, any Error> {
+        Task {
+            // In input order; after a failed batch nothing more is written.
+            try await previous?.value
+            let processed = try await ledger.transaction { ledger in
+                try prepared.map { try processor.record($0, in: ledger) }
             }
+            // The batch is committed: its lines are printed on their own queue, in order, while
+            // the store records the next batch.
+            printer.async { printLines(entries, processed, logger: logger, file: file) }
         }
     }
 
     /// Waits for every queued batch and its lines; throws the writer's first error.
-    package func finish() throws {
-        queue.sync {}
-        printer.sync {}
-        if let error = failure.withLock({ $0 }) { throw error }
-    }
-
-    private func write(_ entries: [(line: Int, parsed: ReplayLine)], _ prepared: [PreparedMessage]) throws {
-        let processor = self.processor
-        let processed = try ledger.transaction { ledger in
-            try prepared.map { try processor.record($0, in: ledger) }
+    package func finish() async throws {
+        let writes = self.writes
+        self.writes = []
+        var failure: (any Error)?
+        for write in writes {
+            do { try await write.value } catch { failure = failure ?? error }
         }
-        // The batch is committed: its lines are printed on their own queue, in order, while
-        // this one records the next batch.
-        printer.async { [self] in printLines(entries, processed) }
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            printer.async { continuation.resume() }
+        }
+        if let failure { throw failure }
     }
 
-    private func printLines(_ entries: [(line: Int, parsed: ReplayLine)], _ processed: [ProcessedMessage]) {
+    private static func printLines(
+        _ entries: [(line: Int, parsed: ReplayLine)], _ processed: [ProcessedMessage], logger: Logger, file: String
+    ) {
         var output = ""
         output.reserveCapacity(processed.count * 200)
         var index = 0
@@ -134,7 +151,7 @@ final class ResultSlots<T>: @unchecked Sendable {
 }
 
 /// One line of a replay file.
-package enum ReplayLine {
+package enum ReplayLine: Sendable {
     case message(IncomingMessage)
     case bad(id: String, reason: String)
 

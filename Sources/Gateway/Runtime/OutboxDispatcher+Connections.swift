@@ -21,12 +21,12 @@ extension OutboxDispatcher {
                 // The other connections finish their reply; what they got accepted is committed.
                 group.cancelAll()
                 while (try? await group.next()) != nil {}
-                try? flight.flush()
+                try? await flight.flush()
                 throw error
             }
             return total
         }
-        try flight.flush()
+        try await flight.flush()
         return delivered
     }
 
@@ -34,7 +34,7 @@ extension OutboxDispatcher {
         _ connection: Int, _ transport: any ConcurrentReplyTransport, _ channel: ChannelKind, _ flight: ReplyFlight
     ) async throws -> Int {
         var delivered = 0
-        while !Task.isCancelled, let stored = try await flight.next(admit: { try operations?.suppresses($0) != true }) {
+        while !Task.isCancelled, let stored = try await flight.next(admit: { try await operations?.suppresses($0) != true }) {
             let reply = OutgoingReply(
                 id: stored.id, channel: channel, recipient: stored.recipient, subject: stored.subject,
                 inReplyTo: stored.inReplyTo, references: stored.references, body: stored.body,
@@ -48,15 +48,15 @@ extension OutboxDispatcher {
                 continue
             case .settled(.retry(let reason)):
                 let delay = min(maximumBackoff, minimumBackoff * pow(2, Double(stored.attempts)))
-                try ledger.markReplyFailed(id: stored.id, error: reason, permanent: false, retryAfter: delay)
+                try await ledger.markReplyFailed(id: stored.id, error: reason, permanent: false, retryAfter: delay)
                 operations?.retried(stored)
                 logger.warning("reply \(stored.id) via \(transport.name) will be retried in \(Int(delay))s: \(reason)")
             case .settled(.failed(let reason)):
-                try ledger.markReplyFailed(id: stored.id, error: reason, permanent: true, retryAfter: 0)
+                try await ledger.markReplyFailed(id: stored.id, error: reason, permanent: true, retryAfter: 0)
                 operations?.failed(stored)
                 logger.error("reply \(stored.id) via \(transport.name) failed for good: \(reason)")
             case .inDoubt(let reason):
-                try ledger.holdReplyInDoubt(id: stored.id, reason: "in doubt: \(reason); not sent again")
+                try await ledger.holdReplyInDoubt(id: stored.id, reason: "in doubt: \(reason); not sent again")
                 operations?.failed(stored)
                 logger.error(
                     "reply \(stored.id) via \(transport.name) is in doubt (the server may have accepted it): held, not sent again: \(reason)",
@@ -69,8 +69,8 @@ extension OutboxDispatcher {
 
     /// At start-up: replies a previous process left in doubt (end of data sent, no answer
     /// recorded) are held, each logged; they are not sent again (the server most likely has them).
-    package func holdRepliesLeftInDoubt() throws {
-        for reply in try ledger.holdRepliesLeftInDoubt() {
+    package func holdRepliesLeftInDoubt() async throws {
+        for reply in try await ledger.holdRepliesLeftInDoubt() {
             logger.warning(
                 "reply \(reply.id) (\(reply.channel)) was in flight when metergate stopped: its end of data went to the server at \(Timestamp.iso8601(reply.dataSentAt)) and no answer was recorded; held as failed (in doubt), not sent again",
                 metadata: ["mg.event": "reply-in-doubt", "mg.reply_id": "\(reply.id)", "mg.channel": "\(reply.channel)"])

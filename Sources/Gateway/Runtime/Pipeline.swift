@@ -1,13 +1,12 @@
 import Foundation
 import Ledger
-import LedgerSQLite
 import Logging
 import MeterCore
 
 /// Takes a batch from a source through the processor into the ledger, then acknowledges it:
 /// write, fsync (commit with `synchronous = FULL`), then acknowledge — never the other way.
 package struct Pipeline: Sendable {
-    package let ledger: SQLiteLedger
+    package let ledger: any MessageRecording & FeedStateStore
     let processor: MessageProcessor
     let logger: Logger
     let personalData: Bool
@@ -15,7 +14,7 @@ package struct Pipeline: Sendable {
     package var operations: PipelineOperations?
 
     package init(
-        ledger: SQLiteLedger, processor: MessageProcessor, logger: Logger, personalData: Bool,
+        ledger: any MessageRecording & FeedStateStore, processor: MessageProcessor, logger: Logger, personalData: Bool,
         operations: PipelineOperations? = nil
     ) {
         self.ledger = ledger
@@ -92,7 +91,7 @@ package struct Pipeline: Sendable {
 
 /// Delivers due replies through each channel's transport, with bounded exponential backoff.
 package struct OutboxDispatcher: Sendable {
-    package let ledger: SQLiteLedger
+    package let ledger: any OutboxQueue
     package let transports: [ChannelKind: any ReplyTransport]
     let logger: Logger
     var minimumBackoff: TimeInterval = 30
@@ -100,7 +99,7 @@ package struct OutboxDispatcher: Sendable {
     /// The loop guard, the reply lifetime and the reply counters (`metergate run`).
     package var operations: OutboxOperations?
 
-    package init(ledger: SQLiteLedger, transports: [ChannelKind: any ReplyTransport], logger: Logger) {
+    package init(ledger: any OutboxQueue, transports: [ChannelKind: any ReplyTransport], logger: Logger) {
         self.ledger = ledger
         self.transports = transports
         self.logger = logger
@@ -116,7 +115,7 @@ package struct OutboxDispatcher: Sendable {
                 continue
             }
             while true {
-                let due = try ledger.dueReplies(channel: channel.rawValue, limit: 100)
+                let due = try await ledger.dueReplies(channel: channel.rawValue, limit: 100)
                 if due.isEmpty { break }
                 var progressed = false
                 // A batching transport gets each recipient at most once per batch, so the loop
@@ -129,7 +128,7 @@ package struct OutboxDispatcher: Sendable {
                         if count > 0 { progressed = true }
                         batch = []
                     }
-                    if try operations?.suppresses(stored) == true {
+                    if try await operations?.suppresses(stored) == true {
                         progressed = true
                         continue
                     }
@@ -169,16 +168,16 @@ package struct OutboxDispatcher: Sendable {
         for (stored, result) in zip(batch, results) {
             switch result {
             case .delivered:
-                try ledger.markReplySent(id: stored.id)
+                try await ledger.markReplySent(id: stored.id)
                 operations?.delivered(stored)
                 delivered += 1
             case .retry(let reason):
                 let delay = min(maximumBackoff, minimumBackoff * pow(2, Double(stored.attempts)))
-                try ledger.markReplyFailed(id: stored.id, error: reason, permanent: false, retryAfter: delay)
+                try await ledger.markReplyFailed(id: stored.id, error: reason, permanent: false, retryAfter: delay)
                 operations?.retried(stored)
                 logger.warning("reply \(stored.id) via \(transport.name) will be retried in \(Int(delay))s: \(reason)")
             case .failed(let reason):
-                try ledger.markReplyFailed(id: stored.id, error: reason, permanent: true, retryAfter: 0)
+                try await ledger.markReplyFailed(id: stored.id, error: reason, permanent: true, retryAfter: 0)
                 operations?.failed(stored)
                 logger.error("reply \(stored.id) via \(transport.name) failed for good: \(reason)")
             }

@@ -1,7 +1,5 @@
-import Dispatch
 import Foundation
 import Ledger
-import LedgerSQLite
 import MeterCore
 import Synchronization
 
@@ -26,14 +24,25 @@ final class ReplyFlight: Sendable {
         var busy: Set<String> = []
         /// Accepted by the server, `sent` not yet committed.
         var accepted: [StoredReply] = []
+        /// Counts the changes a waiting connection waits for (a recipient freed, a page fetched).
+        var generation = 0
+        /// Connections waiting for the next change.
+        var waiters: [CheckedContinuation<Void, Never>] = []
+
+        /// A change: every waiting connection looks again.
+        mutating func changed() -> [CheckedContinuation<Void, Never>] {
+            generation += 1
+            defer { waiters = [] }
+            return waiters
+        }
     }
 
-    let ledger: SQLiteLedger
+    let ledger: any OutboxQueue
     let channel: ChannelKind
     let pageSize: Int
     private let state = Mutex(State())
 
-    init(ledger: SQLiteLedger, channel: ChannelKind, pageSize: Int = 200) {
+    init(ledger: any OutboxQueue, channel: ChannelKind, pageSize: Int = 200) {
         self.ledger = ledger
         self.channel = channel
         self.pageSize = pageSize
@@ -41,28 +50,29 @@ final class ReplyFlight: Sendable {
 
     /// The next reply to send (its recipient now busy), or nil when nothing more is due.
     /// `admit` is asked once per reply (the loop guard); a reply it refuses is dropped here.
-    func next(admit: @escaping @Sendable (StoredReply) throws -> Bool) async throws -> StoredReply? {
+    func next(admit: @escaping @Sendable (StoredReply) async throws -> Bool) async throws -> StoredReply? {
         while true {
-            enum Step { case take(StoredReply), fetch(after: Int64), wait, done }
+            try Task.checkCancellation()
+            enum Step { case take(StoredReply), fetch(after: Int64), wait(generation: Int), done }
             let step = state.withLock { state -> Step in
                 if let index = state.page.firstIndex(where: { !state.busy.contains($0.recipient) }) {
                     let reply = state.page.remove(at: index)
                     state.busy.insert(reply.recipient)
                     return .take(reply)
                 }
-                if state.fetching { return .wait }
+                if state.fetching { return .wait(generation: state.generation) }
                 if !state.exhausted, state.page.count < pageSize * 4 {
                     state.fetching = true
                     return .fetch(after: state.lastID)
                 }
                 if state.page.isEmpty { return .done }
-                return .wait  // only replies to busy recipients are left
+                return .wait(generation: state.generation)  // only replies to busy recipients are left
             }
             switch step {
             case .take(let reply):
                 let admitted: Bool
                 do {
-                    admitted = try await Self.offPool { try admit(reply) }
+                    admitted = try await admit(reply)
                 } catch {
                     release(reply.recipient)
                     throw error
@@ -72,41 +82,58 @@ final class ReplyFlight: Sendable {
             case .fetch(let after):
                 let fetched: [StoredReply]
                 do {
-                    let (ledger, channel, pageSize) = (ledger, channel, pageSize)
-                    fetched = try await Self.offPool {
-                        try ledger.dueReplies(channel: channel.rawValue, afterID: after, limit: pageSize)
-                    }
+                    fetched = try await ledger.dueReplies(channel: channel.rawValue, afterID: after, limit: pageSize)
                 } catch {
-                    state.withLock { $0.fetching = false }
+                    resume(state.withLock { state in
+                        state.fetching = false
+                        return state.changed()
+                    })
                     throw error
                 }
-                state.withLock { state in
+                resume(state.withLock { state in
                     state.fetching = false
                     state.page += fetched
                     if let last = fetched.last { state.lastID = last.id }
                     if fetched.count < pageSize { state.exhausted = true }
-                }
-            case .wait:
+                    return state.changed()
+                })
+            case .wait(let generation):
                 // Accepted replies hold their recipients until committed: commit them now.
-                try await Self.offPool { try self.flush() }
-                try await Task.sleep(for: .milliseconds(2))
+                try await flush()
+                await waitForChange(after: generation)
             case .done:
                 return nil
             }
         }
     }
 
-    /// Runs blocking store work (GRDB's synchronous API, which waits while a message batch
-    /// commits) on a global queue instead of a thread of the cooperative pool.
-    static func offPool<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
-        try await withCheckedThrowingContinuation { continuation in
-            DispatchQueue.global().async { continuation.resume(with: Result { try body() }) }
+    /// Returns at the first change after `generation` (at once when one happened meanwhile),
+    /// or when the task is cancelled.
+    private func waitForChange(after generation: Int) async {
+        await withTaskCancellationHandler {
+            await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+                let waiting = state.withLock { state -> Bool in
+                    guard state.generation == generation, !Task.isCancelled else { return false }
+                    state.waiters.append(continuation)
+                    return true
+                }
+                if !waiting { continuation.resume() }
+            }
+        } onCancel: {
+            resume(state.withLock { $0.changed() })
         }
+    }
+
+    private func resume(_ waiters: [CheckedContinuation<Void, Never>]) {
+        for waiter in waiters { waiter.resume() }
     }
 
     /// Frees a recipient whose reply was settled without being sent (retry, failure, doubt).
     func release(_ recipient: String) {
-        _ = state.withLock { $0.busy.remove(recipient) }
+        resume(state.withLock { state in
+            state.busy.remove(recipient)
+            return state.changed()
+        })
     }
 
     /// The server accepted `reply`; its `sent` goes into the next commit.
@@ -115,7 +142,7 @@ final class ReplyFlight: Sendable {
     }
 
     /// Reply `id` is about to pass its point of no return: one durable commit of its mark and of
-    /// the `sent` of every reply accepted meanwhile. Runs on the transfer's thread.
+    /// the `sent` of every reply accepted meanwhile. Runs on the transfer's thread (blocking).
     func committing(_ id: Int64) throws {
         let sent = state.withLock { state in
             defer { state.accepted = [] }
@@ -131,14 +158,14 @@ final class ReplyFlight: Sendable {
     }
 
     /// Commits the `sent` of the replies accepted since the last commit.
-    func flush() throws {
+    func flush() async throws {
         let sent = state.withLock { state in
             defer { state.accepted = [] }
             return state.accepted
         }
         guard !sent.isEmpty else { return }
         do {
-            try ledger.markRepliesSent(sent.map(\.id))
+            try await ledger.markRepliesSent(sent.map(\.id))
         } catch {
             state.withLock { $0.accepted = sent + $0.accepted }
             throw error
@@ -148,8 +175,9 @@ final class ReplyFlight: Sendable {
 
     private func releaseCommitted(_ replies: [StoredReply]) {
         guard !replies.isEmpty else { return }
-        state.withLock { state in
+        resume(state.withLock { state in
             for reply in replies { state.busy.remove(reply.recipient) }
-        }
+            return state.changed()
+        })
     }
 }

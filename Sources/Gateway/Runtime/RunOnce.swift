@@ -1,6 +1,5 @@
 import Foundation
 import Ledger
-import LedgerSQLite
 import Logging
 import MeterCore
 import Synchronization
@@ -10,7 +9,7 @@ import Synchronization
 package enum RunOnce {
     package static func run(
         _ feeds: [(source: any MessageSource, interval: Duration)], pipeline: Pipeline, dispatcher: OutboxDispatcher,
-        ledger: SQLiteLedger, logger: Logger
+        ledger: any FeedStateStore, logger: Logger
     ) async throws -> Int {
         let progress = OnceProgress()
         let sent = try await withThrowingTaskGroup(of: Int.self) { group in
@@ -19,9 +18,9 @@ package enum RunOnce {
                 for feed in feeds {
                     do {
                         while try await pipeline.pollOnce(feed.source, limit: 500) == 500 {}
-                        try ledger.recordPoll(feed: feed.source.name, error: nil)
+                        try await ledger.recordPoll(feed: feed.source.name, error: nil)
                     } catch {
-                        try? ledger.recordPoll(feed: feed.source.name, error: "\(error)")
+                        try? await ledger.recordPoll(feed: feed.source.name, error: "\(error)")
                         logger.error("feed \(feed.source.name) failed: \(error)")
                         // What was recorded before the failure is still answered.
                         progress.fail(CommandFailure(message: "feed \(feed.source.name) failed: \(error)", code: 1))

@@ -9,7 +9,7 @@ import ReadingsGrammar
 /// The pieces every command shares, built from the configuration.
 package struct Runtime {
     let configuration: MetergateConfiguration
-    package let ledger: SQLiteLedger
+    package let ledger: any LedgerDriver
 
     package static func loadGrammar(path: String?) throws -> Grammar {
         if let path {
@@ -35,7 +35,7 @@ package struct Runtime {
                 file: configuration.file, key: "store.url",
                 reason: "PostgreSQL (\(url.prefix(11))…) is not available in this version; use store.path")
         }
-        return Runtime(configuration: configuration, ledger: try SQLiteLedger(path: configuration.storePath))
+        return Runtime(configuration: configuration, ledger: try SQLiteStore.open(path: configuration.storePath))
     }
 
     package func makeProcessor(replyState: NewReply.State) throws -> MessageProcessor {

@@ -1,6 +1,5 @@
 import Foundation
 import Ledger
-import LedgerSQLite
 import Logging
 import MeterCore
 import ServiceLifecycle
@@ -11,7 +10,7 @@ package struct PollingService: Service {
     let feed: any MessageSource
     let interval: Duration
     let pipeline: Pipeline
-    let ledger: SQLiteLedger
+    let ledger: any FeedStateStore
     let logger: Logger
     var health: HealthState?
     var metrics: MetergateMetrics?
@@ -19,7 +18,7 @@ package struct PollingService: Service {
     var maximumBackoff: Duration = .seconds(300)
 
     package init(
-        feed: any MessageSource, interval: Duration, pipeline: Pipeline, ledger: SQLiteLedger, logger: Logger,
+        feed: any MessageSource, interval: Duration, pipeline: Pipeline, ledger: any FeedStateStore, logger: Logger,
         health: HealthState? = nil, metrics: MetergateMetrics? = nil
     ) {
         self.feed = feed
@@ -42,13 +41,13 @@ package struct PollingService: Service {
                 failures = 0
                 health?.pollSucceeded(feed.name)
                 metrics?.feedPolled(feed.name, at: Date())
-                storeWritten { try ledger.recordPoll(feed: feed.name, error: nil) }
+                await storeWritten { try await ledger.recordPoll(feed: feed.name, error: nil) }
                 if count == batch { wait = .zero }
             } catch {
                 failures += 1
                 health?.pollFailed(feed.name, error: FeedStateLog.oneLine(error))
                 metrics?.feedFailed(feed.name, consecutiveFailures: failures)
-                storeWritten { try ledger.recordPoll(feed: feed.name, error: FeedStateLog.oneLine(error)) }
+                await storeWritten { try await ledger.recordPoll(feed: feed.name, error: FeedStateLog.oneLine(error)) }
                 wait = min(max(maximumBackoff, interval), interval * (1 << min(failures, 10)))
                 if failures == 1 {
                     downSince = Date()

@@ -11,6 +11,16 @@ public protocol BillingExchange: Sendable {
     /// per meter, oldest first, from the submission after `cursor`: a page of at most `limit`
     /// submissions and the cursor of the next page (nil at the end).
     func exportPage(since: Date?, after cursor: Int64, limit: Int) async throws -> ExportPage
+    /// A lookup of accounts of its own (SQLite: a read-only connection), for one thread of
+    /// the replay engine's pure stage while the writer records the batch before.
+    func makeAccountLookup() throws -> any AccountLookup
+}
+
+/// Accounts looked up outside the writer's transaction, from one thread; blocking, so never
+/// called from a task.
+public protocol AccountLookup: Sendable {
+    /// The accounts of `uins` (nil for an unknown UIN), read in one snapshot.
+    func accounts(_ uins: [String]) throws -> [String: Account?]
 }
 
 /// A page of `readings export`.

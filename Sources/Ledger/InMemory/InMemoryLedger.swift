@@ -248,6 +248,10 @@ public final class InMemoryLedger: LedgerDriver {
         read { $0.accounts[uin] }
     }
 
+    public func makeAccountLookup() throws -> any AccountLookup {
+        InMemoryAccountLookup(ledger: self)
+    }
+
     public func exportPage(since: Date?, after cursor: Int64, limit: Int) async throws -> ExportPage {
         read { state in
             let page = state.submissions.values
@@ -265,6 +269,19 @@ public final class InMemoryLedger: LedgerDriver {
                 }
             }
             return ExportPage(rows: rows, next: page.count == max(1, limit) ? page.last?.id : nil)
+        }
+    }
+}
+
+/// `AccountLookup` over an `InMemoryLedger`.
+struct InMemoryAccountLookup: AccountLookup {
+    let ledger: InMemoryLedger
+
+    func accounts(_ uins: [String]) throws -> [String: Account?] {
+        ledger.state.withLock { state in
+            var found: [String: Account?] = [:]
+            for uin in uins where found[uin] == nil { found[uin] = .some(state.accounts[uin]) }
+            return found
         }
     }
 }

@@ -2,7 +2,6 @@ import ArgumentParser
 import Foundation
 import Gateway
 import Ledger
-import LedgerSQLite
 import Logging
 import MeterCore
 
@@ -42,24 +41,24 @@ struct Replay: AsyncParsableCommand {
         let writer = ReplayWriter(ledger: runtime.ledger, processor: processor, logger: logger, file: file)
         // One account reader per core; without them the writer looks accounts up itself.
         let readers = (0..<ProcessInfo.processInfo.activeProcessorCount).compactMap { _ in
-            try? runtime.ledger.makeAccountReader()
+            try? runtime.ledger.makeAccountLookup()
         }
 
         // Reading, decoding and preparing batch N+1 overlaps recording and committing batch N.
-        func submit() throws {
-            let batch = ReplayBatch.prepare(pending, processor, readers)
+        func submit() async throws {
+            let batch = await ReplayBatch.prepareOffPool(pending, processor, readers)
             badLines += batch.entries.count(where: { if case .bad = $0.parsed { true } else { false } })
-            try writer.submit(batch.entries, prepared: batch.prepared)
+            try await writer.submit(batch.entries, prepared: batch.prepared)
             pending.removeAll(keepingCapacity: true)
         }
         while let line = lines.next() {
             lineNumber += 1
             if line.allSatisfy({ $0 == 32 || $0 == 9 || $0 == 13 }) { continue }
             pending.append((lineNumber, line))
-            if pending.count >= max(1, batch) { try submit() }
+            if pending.count >= max(1, batch) { try await submit() }
         }
-        if !pending.isEmpty { try submit() }
-        try writer.finish()
+        if !pending.isEmpty { try await submit() }
+        try await writer.finish()
         if badLines > 0 { printError("\(file): \(badLines) line(s) were not valid messages") }
     }
 }

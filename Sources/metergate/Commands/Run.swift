@@ -39,7 +39,7 @@ struct Run: AsyncParsableCommand {
         if dispatcher.transports.isEmpty {
             logger.warning("no reply transport is configured (outbox.path, or SMTP/SMS senders in a later version): replies wait in the outbox")
         }
-        try dispatcher.holdRepliesLeftInDoubt()
+        try await dispatcher.holdRepliesLeftInDoubt()
         logger.notice("metergate started: store \(configuration.storePath), \(feeds.count) feed(s): \(feeds.map(\.source.name).joined(separator: ", "))")
 
         if once {

@@ -2,7 +2,6 @@ import Curl
 import Foundation
 import Gateway
 import Ledger
-import LedgerSQLite
 import Logging
 import MailChannels
 import MeterCore
@@ -10,7 +9,7 @@ import MeterCore
 /// IMAP/POP3 mailboxes and the SMTP transport, built from the configuration.
 extension Run {
     static func makeMailSource(
-        _ mailbox: MetergateConfiguration.Mailbox, _ configuration: MetergateConfiguration, ledger: SQLiteLedger,
+        _ mailbox: MetergateConfiguration.Mailbox, _ configuration: MetergateConfiguration, ledger: any LedgerDriver,
         logger: Logger
     ) -> (any MessageSource)? {
         guard let after = MailboxAfter(mailbox.after) else { return nil }
@@ -21,7 +20,7 @@ extension Run {
             oauth2TokenFile: mailbox.oauth2TokenFile, startTLS: mailbox.startTLS,
             tls: CurlTLS(verify: mailbox.tlsVerify, caFile: mailbox.caFile), after: after,
             maxMessageBytes: max(configuration.policy.maxMessageBytes, 10 << 20), fetchConnections: mailbox.fetchConnections)
-        let store = LedgerMailboxState(ledger: ledger)
+        let store = ledger
         switch mailbox.scheme {
         case "imap", "imaps":
             return IMAPSource(name: mailbox.name, settings: settings, store: store, logger: logger)

@@ -53,7 +53,7 @@ extension FeedRoutedTransport: BatchReplyTransport {
         var results = [DeliveryResult?](repeating: nil, count: replies.count)
         var batches: [String: [Int]] = [:]
         for (index, reply) in replies.enumerated() {
-            if let feed = try? ledger.replyFeed(outboxID: reply.id), byFeed[feed] is any BatchReplyTransport {
+            if let feed = try? await ledger.replyFeed(outboxID: reply.id), byFeed[feed] is any BatchReplyTransport {
                 batches[feed, default: []].append(index)
             } else {
                 results[index] = await deliver(reply)

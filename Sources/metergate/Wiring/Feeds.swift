@@ -2,7 +2,6 @@ import Channels
 import Foundation
 import Gateway
 import Ledger
-import LedgerSQLite
 import Logging
 import MailChannels
 import MailMessage
@@ -12,7 +11,7 @@ import SMSChannels
 /// The feeds and reply transports `run` builds from the configuration, one case per kind.
 extension Run {
     static func makeSources(
-        _ configuration: MetergateConfiguration, ledger: SQLiteLedger, logger: Logger
+        _ configuration: MetergateConfiguration, ledger: any LedgerDriver, logger: Logger
     ) -> [(source: any MessageSource, interval: Duration)] {
         var sources: [(source: any MessageSource, interval: Duration)] = []
         for mailbox in configuration.mailboxes {

@@ -1,7 +1,6 @@
 import Foundation
 import Gateway
 import Ledger
-import LedgerSQLite
 import Logging
 import MeterCore
 import ServiceLifecycle
@@ -12,7 +11,7 @@ import SMSChannels
 extension Run {
     /// Polled provider feeds (`kind: smsc`); their cursor lives in the ledger.
     static func makeProviderSources(
-        _ configuration: MetergateConfiguration, ledger: SQLiteLedger, logger: Logger
+        _ configuration: MetergateConfiguration, ledger: any LedgerDriver, logger: Logger
     ) throws -> [(source: any MessageSource, interval: Duration)] {
         let environment = ProcessInfo.processInfo.environment
         return try configuration.sms.compactMap { feed in
@@ -37,10 +36,10 @@ extension Run {
                 do {
                     try await pipeline.ingest(messages)
                 } catch {
-                    try? ledger.recordPoll(feed: name, error: "\(error)")
+                    try? await ledger.recordPoll(feed: name, error: "\(error)")
                     throw error
                 }
-                try? ledger.recordPoll(feed: name, error: nil)
+                try? await ledger.recordPoll(feed: name, error: nil)
             }
             return KannelEndpoint(
                 configuration: .init(
@@ -60,7 +59,7 @@ extension Run {
     /// `transports` with the SMS replies of Kannel and SMSC feeds sent back through the feed
     /// their message came from; other SMS replies keep the transport they had.
     static func withProviderTransports(
-        _ transports: [ChannelKind: any ReplyTransport], _ configuration: MetergateConfiguration, ledger: SQLiteLedger,
+        _ transports: [ChannelKind: any ReplyTransport], _ configuration: MetergateConfiguration, ledger: any LedgerDriver,
         logger: Logger
     ) throws -> [ChannelKind: any ReplyTransport] {
         let environment = ProcessInfo.processInfo.environment
@@ -78,7 +77,7 @@ extension Run {
                 byFeed[feed.name] = SMSCTransport(
                     name: "smsc send (\(feed.name))", baseURL: settings.baseURL, login: settings.login,
                     password: try feed.secret?.resolve(environment) ?? "", client: client, logger: logger,
-                    attempts: { id in (try? ledger.replyAttempts(outboxID: id)) ?? 0 })
+                    attempts: { id in (try? await ledger.replyAttempts(outboxID: id)) ?? 0 })
             }
         }
         guard !byFeed.isEmpty else { return transports }
@@ -92,14 +91,14 @@ extension Run {
 struct FeedRoutedTransport: ReplyTransport {
     let byFeed: [String: any ReplyTransport]
     let fallback: (any ReplyTransport)?
-    let ledger: SQLiteLedger
+    let ledger: any OutboxQueue
 
     var name: String { "sms (by feed)" }
 
     func deliver(_ reply: OutgoingReply) async -> DeliveryResult {
         let feed: String?
         do {
-            feed = try ledger.replyFeed(outboxID: reply.id)
+            feed = try await ledger.replyFeed(outboxID: reply.id)
         } catch {
             return .retry(reason: "cannot read the reply's feed: \(error)")
         }

@@ -1,4 +1,0 @@
-import Ledger
-import LedgerSQLite
-
-extension SQLiteLedger: FeedCursorStore {}
