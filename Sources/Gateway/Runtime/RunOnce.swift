@@ -12,12 +12,21 @@ package enum RunOnce {
         ledger: any FeedStateStore, logger: Logger
     ) async throws -> Int {
         let progress = OnceProgress()
+        // A signal per committed poll (and the end of the feeds), for the outbox to wait on.
+        let (committed, signal) = AsyncStream<Void>.makeStream(bufferingPolicy: .bufferingNewest(1))
         let sent = try await withThrowingTaskGroup(of: Int.self) { group in
             group.addTask {
-                defer { progress.finish() }
+                defer {
+                    progress.finish()
+                    signal.finish()
+                }
                 for feed in feeds {
                     do {
-                        while try await pipeline.pollOnce(feed.source, limit: 500) == 500 {}
+                        while true {
+                            let count = try await pipeline.pollOnce(feed.source, limit: 500)
+                            if count > 0 { signal.yield() }
+                            if count < 500 { break }
+                        }
                         try await ledger.recordPoll(feed: feed.source.name, error: nil)
                     } catch {
                         try? await ledger.recordPoll(feed: feed.source.name, error: "\(error)")
@@ -31,13 +40,15 @@ package enum RunOnce {
             }
             group.addTask {
                 var sent = 0
+                var commits = committed.makeAsyncIterator()
                 while true {
                     // Read before delivering: everything committed before the feeds finished is seen.
                     let finished = progress.isFinished
                     let count = try await dispatcher.deliverDue()
                     sent += count
                     if finished { return sent }
-                    if count == 0 { try await Task.sleep(for: .milliseconds(20)) }
+                    // Nothing due: wait for the next commit, or the end of the feeds.
+                    if count == 0 { _ = await commits.next() }
                 }
             }
             return try await group.reduce(0, +)

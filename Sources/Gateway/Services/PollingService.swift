@@ -36,7 +36,10 @@ package struct PollingService: Service {
         while !Task.isShuttingDownGracefully, !Task.isCancelled {
             var wait = interval
             do {
-                let count = try await pipeline.pollOnce(feed, limit: batch)
+                // At shutdown a poll in progress is cancelled (its transfer aborted): what it
+                // fetched was not acknowledged, so the next start fetches it again.
+                let (pipeline, feed, batch) = (pipeline, feed, batch)
+                let count = try await cancelWhenGracefulShutdown { try await pipeline.pollOnce(feed, limit: batch) }
                 if failures > 0 { FeedStateLog.up(feed.name, failures: failures, since: downSince, logger: logger) }
                 failures = 0
                 health?.pollSucceeded(feed.name)
@@ -44,6 +47,7 @@ package struct PollingService: Service {
                 await storeWritten { try await ledger.recordPoll(feed: feed.name, error: nil) }
                 if count == batch { wait = .zero }
             } catch {
+                if Task.isShuttingDownGracefully || Task.isCancelled { break }
                 failures += 1
                 health?.pollFailed(feed.name, error: FeedStateLog.oneLine(error))
                 metrics?.feedFailed(feed.name, consecutiveFailures: failures)

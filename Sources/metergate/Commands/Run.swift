@@ -18,6 +18,9 @@ struct Run: AsyncParsableCommand {
     @Flag(name: .long, help: "One poll of every feed, process everything, drain the reply outbox, exit 0.")
     var once = false
 
+    /// How long the services may take to stop in order at SIGTERM before the rest is cancelled.
+    static let gracefulShutdownLimit: Duration = .seconds(20)
+
     func run() async throws {
         let configuration = try options.load()
         let sink = Runtime.bootstrapLogging(configuration)
@@ -58,18 +61,25 @@ struct Run: AsyncParsableCommand {
         }
 
         operations.metrics.bootstrap()
-        var services: [any Service] = feeds.map {
+        // Shutdown runs backwards through this list: the pollers and push endpoints stop first,
+        // then the outbox drains, then the store closes.
+        var services: [any Service] = [LedgerService(ledger: runtime.ledger, logger: logger)]
+        if let http = operations.httpService(runtime, logger: logger) { services.append(http) }
+        let reloadLogger = logger
+        services.append(SignalService(sink: sink, logger: logger, reload: { operations.reload(runtime, logger: reloadLogger) }))
+        services.append(OutboxService(dispatcher: dispatcher, logger: logger))
+        services += try Self.makePushServices(configuration, pipeline: pipeline, logger: logger)
+        services += feeds.map {
             PollingService(feed: $0.source, interval: $0.interval, pipeline: pipeline, ledger: runtime.ledger, logger: logger,
                            health: operations.health, metrics: operations.metrics)
         }
-        services += try Self.makePushServices(configuration, pipeline: pipeline, logger: logger)
-        services.append(OutboxService(dispatcher: dispatcher, logger: logger))
-        let reloadLogger = logger
-        services.append(SignalService(sink: sink, logger: logger, reload: { operations.reload(runtime, logger: reloadLogger) }))
-        if let http = operations.httpService(runtime, logger: logger) { services.append(http) }
-        let group = ServiceGroup(configuration: .init(
-            services: services.map { .init(service: $0) }, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
-        try await group.run()
+        var group = ServiceGroupConfiguration(
+            services: services.map { .init(service: $0) }, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+        // Within systemd's TimeoutStopSec (30 s): 20 s to stop in order, then 5 s for the
+        // cancelled rest (a stalled transfer is aborted by its cancellation).
+        group.maximumGracefulShutdownDuration = Self.gracefulShutdownLimit
+        group.maximumCancellationDuration = .seconds(5)
+        try await ServiceGroup(configuration: group).run()
         logger.notice("metergate stopped")
     }
 }
