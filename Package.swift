@@ -25,12 +25,14 @@ let package = Package(
         .target(name: "ReadingsGrammar", swiftSettings: strict),
         // Pure: RFC 5322 / MIME / charsets / text extraction.
         .target(name: "MailMessage", exclude: ["README.md"], swiftSettings: strict),
-        // The ledger (SQLite through GRDB).
+        // The ledger's boundary: records and protocols, no storage engine.
+        .target(name: "Ledger", swiftSettings: strict),
+        // The ledger in SQLite (through GRDB): the one implementation that names SQLite.
         .systemLibrary(name: "CSQLiteTuning", providers: [.apt(["libsqlite3-dev"])]),
         .target(
-            name: "LedgerStore",
+            name: "LedgerSQLite",
             dependencies: [
-                "CSQLiteTuning",
+                "Ledger", "CSQLiteTuning",
                 .product(name: "GRDB", package: "GRDB.swift"), .product(name: "GRDBSQLite", package: "GRDB.swift"),
             ],
             swiftSettings: strict
@@ -43,7 +45,7 @@ let package = Package(
         .target(
             name: "MeterCore",
             dependencies: [
-                "ReadingsGrammar", "MailMessage", "LedgerStore", "DefaultFiles",
+                "ReadingsGrammar", "MailMessage", "Ledger", "DefaultFiles",
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strict
@@ -63,14 +65,14 @@ let package = Package(
         // E-mail channels: IMAP and POP3 sources, SMTP replies.
         .target(
             name: "MailChannels",
-            dependencies: ["Curl", "MeterCore", "MailMessage", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["Curl", "MeterCore", "MailMessage", "Ledger", .product(name: "Logging", package: "swift-log")],
             swiftSettings: strict
         ),
         // SMS channels: Gammu SMSD SQL, Kannel, SMSC-style HTTP providers.
         .target(
             name: "SMSChannels",
             dependencies: [
-                "Curl", "MeterCore", "LedgerStore", "PostgreSQL",
+                "Curl", "MeterCore", "Ledger", "PostgreSQL",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
@@ -78,12 +80,13 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
-        .executableTarget(
-            name: "metergate",
+        // The gateway's runtime: feeds polled into the pipeline, committed, acknowledged; the
+        // outbox and its reply flight; health, metrics, logs; the replay engine; the configuration.
+        .target(
+            name: "Gateway",
             dependencies: [
-                "MeterCore", "Channels", "MailChannels", "SMSChannels", "LedgerStore", "ReadingsGrammar", "MailMessage",
-                "DefaultFiles",
-                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                "MeterCore", "Channels", "MailChannels", "SMSChannels", "Ledger", "LedgerSQLite", "ReadingsGrammar",
+                "MailMessage", "DefaultFiles",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -95,18 +98,33 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+        // The command line: commands, the configuration wired into feeds and transports, main.
+        .executableTarget(
+            name: "metergate",
+            dependencies: [
+                "Gateway", "MeterCore", "Channels", "MailChannels", "SMSChannels", "Ledger", "LedgerSQLite",
+                "ReadingsGrammar", "MailMessage", "DefaultFiles",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: strict
+        ),
         // libFuzzer entry points (build with scripts/fuzz); without -DFUZZING they replay files.
         .executableTarget(name: "FuzzParser", dependencies: ["ReadingsGrammar", "DefaultFiles"]),
         .executableTarget(name: "FuzzMail", dependencies: ["MailMessage"]),
 
         .testTarget(name: "ReadingsGrammarTests", dependencies: ["ReadingsGrammar", "DefaultFiles"]),
         .testTarget(name: "MailMessageTests", dependencies: ["MailMessage"], resources: [.copy("Fixtures")]),
-        .testTarget(name: "LedgerStoreTests", dependencies: ["LedgerStore"]),
-        .testTarget(name: "MeterCoreTests", dependencies: ["MeterCore", "LedgerStore", "ReadingsGrammar", "DefaultFiles"]),
+        .testTarget(name: "LedgerSQLiteTests", dependencies: ["LedgerSQLite", "Ledger"]),
+        // One suite over the ledger's protocols, run against every implementation.
+        .testTarget(name: "LedgerTests", dependencies: ["Ledger", "LedgerSQLite"]),
+        .testTarget(name: "MeterCoreTests", dependencies: ["MeterCore", "Ledger", "ReadingsGrammar", "DefaultFiles"]),
         .testTarget(name: "ChannelsTests", dependencies: ["Channels", "MeterCore"]),
         .testTarget(name: "MailChannelsTests", dependencies: ["MailChannels", "Curl", "MeterCore", "MailMessage"]),
         .testTarget(name: "PostgreSQLTests", dependencies: ["PostgreSQL"]),
-        .testTarget(name: "SMSChannelsTests", dependencies: ["SMSChannels", "Curl", "MeterCore", "LedgerStore", "PostgreSQL"]),
+        .testTarget(name: "SMSChannelsTests", dependencies: ["SMSChannels", "Curl", "MeterCore", "Ledger", "PostgreSQL"]),
         .testTarget(name: "MetergateTests", dependencies: [], resources: [.copy("Fixtures")]),
     ]
 )

@@ -44,7 +44,20 @@ public final class CurlHandle: @unchecked Sendable {
         finish: @escaping @Sendable (CurlOptions, CurlTransfer) -> Output
     ) async throws -> Output {
         let box = UncheckedBox(transfer)
-        return try await withCheckedThrowingContinuation { continuation in
+        // A cancelled task aborts its transfer (libcurl's progress callback), so a stalled
+        // server cannot hold a stopping daemon for curl's own timeouts.
+        return try await withTaskCancellationHandler {
+            try await run(url: url, box, configure: configure, finish: finish)
+        } onCancel: {
+            box.value.cancelled.store(true, ordering: .relaxed)
+        }
+    }
+
+    private func run<Output: Sendable>(
+        url: String, _ box: UncheckedBox<CurlTransfer>, configure: @escaping @Sendable (CurlOptions) throws -> Void,
+        finish: @escaping @Sendable (CurlOptions, CurlTransfer) -> Output
+    ) async throws -> Output {
+        try await withCheckedThrowingContinuation { continuation in
             queue.async {
                 continuation.resume(with: Swift.Result<Output, any Error> {
                     do {
@@ -84,12 +97,17 @@ public final class CurlHandle: @unchecked Sendable {
         try options.check(ccurl_setopt_debug(handle, CurlCallbacks.debug), CURLOPT_DEBUGFUNCTION)
         try options.setPointer(CURLOPT_DEBUGDATA, context)
         try options.set(CURLOPT_VERBOSE, 1)
+        try options.check(ccurl_setopt_progress(handle, CurlCallbacks.progress), CURLOPT_XFERINFOFUNCTION)
+        try options.setPointer(CURLOPT_XFERINFODATA, context)
+        try options.set(CURLOPT_NOPROGRESS, 0)
         try configure(options)
         let code = withExtendedLifetime(transfer) { curl_easy_perform(handle) }
         guard code == CURLE_OK || (transfer.truncated && code == CURLE_WRITE_ERROR) else {
             var message = String(cString: curl_easy_strerror(code))
             let detail = String(cString: errorBuffer)
-            if let refusal = transfer.endOfDataRefusal {
+            if transfer.cancelled.load(ordering: .relaxed), code == CURLE_ABORTED_BY_CALLBACK {
+                message = "cancelled: metergate is stopping"
+            } else if let refusal = transfer.endOfDataRefusal {
                 message = "aborted before the end of data: \(refusal)"
             } else if transfer.bodyTooLarge {
                 message = "the message is larger than the limit of \(transfer.maxBodyBytes) bytes"

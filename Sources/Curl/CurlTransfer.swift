@@ -1,4 +1,5 @@
 import CCurl
+import Synchronization
 
 /// What one transfer collects through libcurl's callbacks; passed to them as the context pointer.
 final class CurlTransfer {
@@ -28,6 +29,9 @@ final class CurlTransfer {
     /// libcurl said it cut a response line it found too long (`Excessive server response line
     /// length received … Stripping`): what the transfer returned is not the server's answer.
     var strippedLine: String?
+    /// Set (from any thread) when the task waiting for the transfer is cancelled; libcurl's
+    /// progress callback then aborts the transfer within about a second.
+    let cancelled = Atomic<Bool>(false)
 
     static let serverLineLimit = 16
 
@@ -120,6 +124,13 @@ enum CurlCallbacks {
         guard let context, let buffer else { return 0 }
         let transfer = Unmanaged<CurlTransfer>.fromOpaque(context).takeUnretainedValue()
         return transfer.readUpload(into: buffer, capacity: size * count)
+    }
+
+    /// Called by libcurl at least once a second while a transfer runs (also while it waits
+    /// for the server): a non-zero answer aborts it (`CURLE_ABORTED_BY_CALLBACK`).
+    static let progress: ccurl_progress_callback = { context, _, _, _, _ in
+        guard let context else { return 0 }
+        return Unmanaged<CurlTransfer>.fromOpaque(context).takeUnretainedValue().cancelled.load(ordering: .relaxed) ? 1 : 0
     }
 
     /// Keeps what the server said (`CURLINFO_HEADER_IN`: protocol response lines); never what we

@@ -1,5 +1,7 @@
 import Curl
 import Foundation
+import Ledger
+import Synchronization
 
 /// What to do with a message at the server once it is safely in the ledger.
 public enum MailboxAfter: Sendable, Hashable, CustomStringConvertible {
@@ -99,14 +101,25 @@ public struct MailSourceError: Error, Sendable, CustomStringConvertible {
 }
 
 /// Where a mail source keeps what must survive a restart: its cursor (IMAP: UIDVALIDITY and the
-/// next UID), and what the ledger already holds (so nothing is recorded or answered twice).
-public protocol MailboxStateStore: Sendable {
-    func cursor(feed: String) async throws -> String?
-    func saveCursor(_ cursor: String, feed: String) async throws
+/// next UID), and what the ledger already holds (so nothing is recorded or answered twice):
+/// the ledger's feed state, as for every other feed.
+public typealias MailboxStateStore = FeedStateStore
+
+extension FeedStateStore {
     /// Which of these external ids the ledger holds (e-mail channel).
-    func knownExternalIDs(_ ids: [String]) async throws -> Set<String>
+    func knownExternalIDs(_ ids: [String]) async throws -> Set<String> {
+        try await knownExternalIDs(channel: "email", ids)
+    }
+
     /// Fingerprints (`MessageFingerprint`) of the e-mails this feed recorded.
-    func recordedFingerprints(feed: String) async throws -> Set<String>
+    func recordedFingerprints(feed: String) async throws -> Set<String> {
+        let fingerprints = Mutex<Set<String>>([])
+        try await forEachRawMessage(feed: feed, channel: "email") { raw in
+            let fingerprint = MessageFingerprint.of(raw)
+            fingerprints.withLock { _ = $0.insert(fingerprint) }
+        }
+        return fingerprints.withLock { $0 }
+    }
 }
 
 /// What identifies a message again when its UID no longer does (after a UIDVALIDITY change):

@@ -1,5 +1,5 @@
 import Foundation
-import LedgerStore
+import Ledger
 @testable import MeterCore
 
 /// An in-memory `LedgerTransaction` for unit tests of the validator and processor

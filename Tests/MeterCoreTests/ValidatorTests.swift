@@ -1,5 +1,5 @@
 import Foundation
-import LedgerStore
+import Ledger
 import ReadingsGrammar
 import Testing
 @testable import MeterCore

@@ -1,4 +1,5 @@
 import Foundation
+import Ledger
 import Synchronization
 import Testing
 import Logging
@@ -138,12 +139,6 @@ struct KannelSendSMSTests {
     }
 }
 
-final class MemoryCursor: FeedCursorStore {
-    let value = Mutex<[String: String]>([:])
-    func feedCursor(feed: String) throws -> String? { value.withLock { $0[feed] } }
-    func saveFeedCursor(_ cursor: String, feed: String) throws { value.withLock { $0[feed] = cursor } }
-}
-
 @Suite("SMSC-style provider")
 struct SMSCTests {
     @Test("get_answers JSON: numeric or string fields, Moscow times, sorted by id; errors")
@@ -166,17 +161,17 @@ struct SMSCTests {
     func cursor() async throws {
         let page = #"[{"id": 3, "phone": "+79031234567", "message": "a", "sent": 1795247600}, {"id": 4, "phone": "+79031234567", "message": "b", "sent": 1795247601}]"#
         let http = ScriptedHTTP([ok(200, page), ok(200, "[]"), ok(200, page), ok(200, "[]"), ok(200, "[]")])
-        let cursor = MemoryCursor()
+        let cursor = InMemoryLedger()
         let source = SMSCSource(
             name: "smsc", baseURL: "https://provider.test/", login: "l", password: "p w", cursor: cursor, client: http,
             logger: Logger(label: "test"))
         let first = try await source.poll(limit: 10)
         #expect(first.map(\.externalID) == ["smsc:smsc:3", "smsc:smsc:4"])
-        #expect(try cursor.feedCursor(feed: "smsc") == nil)
+        #expect(try await cursor.cursor(feed: "smsc") == nil)
         // Not acknowledged (a crash): the same answers again.
         #expect(try await source.poll(limit: 10).count == 2)
         try await source.acknowledge(first.map(\.externalID))
-        #expect(try cursor.feedCursor(feed: "smsc") == "4")
+        #expect(try await cursor.cursor(feed: "smsc") == "4")
         #expect(try await source.poll(limit: 10).isEmpty)
         let urls = http.requests.withLock { $0.map(\.url) }
         #expect(urls[0] == "https://provider.test/sys/get.php?get_answers=1&login=l&psw=p%20w&after_id=0&fmt=3")

@@ -1,4 +1,4 @@
-import LedgerStore
+import Ledger
 import ReadingsGrammar
 
 /// The billing export of accounts (contract §4): header required, columns in any order,

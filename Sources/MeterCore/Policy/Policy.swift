@@ -1,5 +1,5 @@
 import Foundation
-import LedgerStore
+import Ledger
 #if canImport(Glibc)
 import Glibc
 #endif

@@ -1,5 +1,5 @@
 import Foundation
-import LedgerStore
+import Ledger
 import ReadingsGrammar
 
 /// A message after the pure work (MIME, parsing) and before the ledger: can be prepared on

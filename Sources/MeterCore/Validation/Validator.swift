@@ -1,5 +1,5 @@
 import Foundation
-import LedgerStore
+import Ledger
 import ReadingsGrammar
 
 /// Chooses among a message's interpretations by checking each against the accounts.

@@ -1,13 +1,7 @@
 import Foundation
+import Ledger
 import Logging
 import MeterCore
-
-/// Where a polled feed keeps its cursor: the ledger (`feed.cursor`), so the cursor and the
-/// messages live and die together.
-package protocol FeedCursorStore: Sendable {
-    func feedCursor(feed: String) throws -> String?
-    func saveFeedCursor(_ cursor: String, feed: String) throws
-}
 
 /// Received SMS of an SMSC.ru-style provider, polled with get_answers after the last id we
 /// acknowledged (see `SMSCAPI` for the documented calls).
@@ -22,12 +16,13 @@ public final class SMSCSource: MessageSource {
     let baseURL: String
     let login: String
     let password: String
-    let cursor: any FeedCursorStore
+    /// Where the cursor is kept: the ledger (`feed.cursor`), so the cursor and the messages live and die together.
+    let cursor: any FeedStateStore
     let client: any SMSHTTPClient
     private let logger: Logger
 
     package init(
-        name: String, baseURL: String, login: String, password: String, cursor: any FeedCursorStore,
+        name: String, baseURL: String, login: String, password: String, cursor: any FeedStateStore,
         client: any SMSHTTPClient, logger: Logger
     ) {
         self.name = name
@@ -46,7 +41,7 @@ public final class SMSCSource: MessageSource {
     /// Pages through get_answers from the acknowledged cursor until `limit` answers or an
     /// empty page (the provider decides its page size).
     public func poll(limit: Int) async throws -> [IncomingMessage] {
-        var after = try cursor.feedCursor(feed: name).flatMap { Int64($0) } ?? 0
+        var after = try await cursor.cursor(feed: name).flatMap { Int64($0) } ?? 0
         var answers: [SMSCAPI.Answer] = []
         while answers.count < limit {
             let page = try await fetch(after: after).filter { $0.id > after }
@@ -79,8 +74,8 @@ public final class SMSCSource: MessageSource {
     public func acknowledge(_ externalIDs: [String]) async throws {
         let ids = externalIDs.compactMap { $0.hasPrefix(idPrefix) ? Int64($0.dropFirst(idPrefix.count)) : nil }
         guard let highest = ids.max() else { return }
-        let current = try cursor.feedCursor(feed: name).flatMap { Int64($0) } ?? 0
-        if highest > current { try cursor.saveFeedCursor(String(highest), feed: name) }
+        let current = try await cursor.cursor(feed: name).flatMap { Int64($0) } ?? 0
+        if highest > current { try await cursor.saveCursor(String(highest), feed: name) }
     }
 }
 
@@ -107,11 +102,11 @@ public struct SMSCTransport: ReplyTransport {
     let client: any SMSHTTPClient
     let logger: Logger
     /// Attempts already recorded for a reply (the outbox row's `attempts`).
-    let attempts: @Sendable (Int64) -> Int
+    let attempts: @Sendable (Int64) async -> Int
 
     package init(
         name: String, baseURL: String, login: String, password: String, client: any SMSHTTPClient, logger: Logger,
-        attempts: @escaping @Sendable (Int64) -> Int = { _ in 0 }
+        attempts: @escaping @Sendable (Int64) async -> Int = { _ in 0 }
     ) {
         self.name = name
         self.baseURL = baseURL
@@ -130,7 +125,7 @@ public struct SMSCTransport: ReplyTransport {
     public func deliver(_ reply: OutgoingReply) async -> DeliveryResult {
         let request = SMSCAPI.sendRequest(
             base: baseURL, login: login, password: password, phone: reply.recipient, text: reply.body,
-            id: Self.requestID(reply: reply.id, attempts: attempts(reply.id)))
+            id: Self.requestID(reply: reply.id, attempts: await attempts(reply.id)))
         let response: SMSHTTPResponse
         do {
             response = try await client.send(request)

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Gateway
 import MeterCore
 
 struct Accounts: AsyncParsableCommand {
@@ -25,8 +26,8 @@ struct Accounts: AsyncParsableCommand {
             for problem in parsed.problems { printError("\(file):\(problem.line): \(problem.reason); row skipped") }
             for warning in parsed.warnings { printError("\(file):\(warning.line): \(warning.reason)") }
             let runtime = try Runtime.open(configuration)
-            let count = try runtime.ledger.importAccounts(parsed.accounts, replacing: replace)
-            let total = try runtime.ledger.accountCount()
+            let count = try await runtime.ledger.importAccounts(parsed.accounts, replacing: replace)
+            let total = try await runtime.ledger.accountCount()
             print("imported \(count) account(s) from \(file), \(parsed.problems.count) bad row(s) skipped; \(total) account(s) in the store")
             if !parsed.problems.isEmpty { throw ExitCode(1) }
         }

@@ -3,7 +3,9 @@ import ArgumentParser
 import Glibc
 #endif
 import Foundation
-import LedgerStore
+import Gateway
+import Ledger
+import LedgerSQLite
 import MeterCore
 import ReadingsGrammar
 
@@ -65,16 +67,6 @@ struct Metergate: AsyncParsableCommand {
             return 1
         }
     }
-}
-
-/// A command's failure with the exit code it stands for.
-struct CommandFailure: Error {
-    var message: String
-    var code: Int32 = 1
-}
-
-func printError(_ text: String) {
-    FileHandle.standardError.write(Data((text.hasSuffix("\n") ? text : text + "\n").utf8))
 }
 
 /// The `--config FILE` option every command shares.

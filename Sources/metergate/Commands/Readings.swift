@@ -1,6 +1,8 @@
 import ArgumentParser
 import Foundation
-import LedgerStore
+import Gateway
+import Ledger
+import LedgerSQLite
 
 struct Readings: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -32,19 +34,25 @@ struct Readings: AsyncParsableCommand {
             }
             let fields = ["uin", "meter", "value", "previous", "received_at", "channel", "sender", "status", "message_id"]
             if format == .csv { buffer += fields.joined(separator: ",") + "\n" }
-            try runtime.ledger.forEachExportRow(since: sinceDate) { row in
-                let values = [row.uin, row.meter, row.value, row.previous ?? "", row.receivedAt, row.channel,
-                              row.sender ?? "", row.status, row.messageID]
-                switch format {
-                case .csv:
-                    buffer += values.map(Self.csvField).joined(separator: ",") + "\n"
-                case .json:
-                    let object = Dictionary(uniqueKeysWithValues: zip(fields, values.map { $0 as Any }))
-                        .merging(["previous": row.previous.map { $0 as Any } ?? NSNull(), "sender": row.sender.map { $0 as Any } ?? NSNull()]) { $1 }
-                    let data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])
-                    buffer += String(decoding: data, as: UTF8.self) + "\n"
+            // Pages of 1,000 submissions: memory stays flat however many readings there are.
+            var cursor: Int64? = 0
+            while let after = cursor {
+                let page = try await runtime.ledger.exportPage(since: sinceDate, after: after, limit: 1000)
+                for row in page.rows {
+                    let values = [row.uin, row.meter, row.value, row.previous ?? "", row.receivedAt, row.channel,
+                                  row.sender ?? "", row.status, row.messageID]
+                    switch format {
+                    case .csv:
+                        buffer += values.map(Self.csvField).joined(separator: ",") + "\n"
+                    case .json:
+                        let object = Dictionary(uniqueKeysWithValues: zip(fields, values.map { $0 as Any }))
+                            .merging(["previous": row.previous.map { $0 as Any } ?? NSNull(), "sender": row.sender.map { $0 as Any } ?? NSNull()]) { $1 }
+                        let data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])
+                        buffer += String(decoding: data, as: UTF8.self) + "\n"
+                    }
+                    if buffer.utf8.count > 1 << 16 { flush() }
                 }
-                if buffer.utf8.count > 1 << 16 { flush() }
+                cursor = page.next
             }
             flush()
         }

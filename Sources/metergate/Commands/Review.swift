@@ -1,6 +1,8 @@
 import ArgumentParser
 import Foundation
-import LedgerStore
+import Gateway
+import Ledger
+import LedgerSQLite
 import MeterCore
 
 struct Review: AsyncParsableCommand {
@@ -14,7 +16,7 @@ struct Review: AsyncParsableCommand {
         func run() async throws {
             let configuration = try options.load()
             let runtime = try Runtime.open(configuration)
-            let held = try runtime.ledger.heldSubmissions()
+            let held = try await runtime.ledger.heldSubmissions()
             if held.isEmpty {
                 print("no held readings")
                 return
@@ -36,7 +38,7 @@ struct Review: AsyncParsableCommand {
         @Argument(help: "The id shown by 'review list'.") var id: Int64
         @OptionGroup var options: ConfigOption
 
-        func run() async throws { try decide(id, .approve, options) }
+        func run() async throws { try await decide(id, .approve, options) }
     }
 
     struct Reject: AsyncParsableCommand {
@@ -44,15 +46,15 @@ struct Review: AsyncParsableCommand {
         @Argument(help: "The id shown by 'review list'.") var id: Int64
         @OptionGroup var options: ConfigOption
 
-        func run() async throws { try decide(id, .reject, options) }
+        func run() async throws { try await decide(id, .reject, options) }
     }
 
-    static func decide(_ id: Int64, _ decision: SQLiteLedger.ReviewDecision, _ options: ConfigOption) throws {
+    static func decide(_ id: Int64, _ decision: ReviewDecision, _ options: ConfigOption) async throws {
         let configuration = try options.load()
         let runtime = try Runtime.open(configuration)
         let templates = try Runtime.loadTemplates(path: configuration.repliesPath)
         do {
-            let held = try runtime.ledger.decide(submission: id, decision) { held in
+            let held = try await runtime.ledger.decide(submission: id, decision) { held in
                 guard let recipient = held.sender, let channel = ChannelKind(rawValue: held.channel) else { return nil }
                 let result = SubmissionOutcome(
                     uin: held.uin, status: decision == .approve ? .accepted : .rejected,

@@ -1,6 +1,8 @@
 import ArgumentParser
 import Foundation
-import LedgerStore
+import Gateway
+import Ledger
+import LedgerSQLite
 
 struct Status: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -14,8 +16,8 @@ struct Status: AsyncParsableCommand {
         var calendar = Calendar(identifier: .gregorian)
         calendar.timeZone = configuration.policy.timeZone ?? .current
         let today = calendar.startOfDay(for: Date())
-        print("store: \(ledger.path) (\(try ledger.accountCount()) accounts)")
-        let feeds = try ledger.feedStates()
+        print("store: \(ledger.location) (\(try await ledger.accountCount()) accounts)")
+        let feeds = try await ledger.feedStates()
         let configured = configuration.mailboxes.map(\.name) + configuration.sms.map(\.name)
         print("feeds:")
         for name in configured {
@@ -27,16 +29,16 @@ struct Status: AsyncParsableCommand {
             }
             print(line)
         }
-        let outbox = try ledger.outboxCounts()
-        let oldest = try ledger.oldestDueReply().map { "; oldest due reply waiting \(Int(Date().timeIntervalSince($0)))s" } ?? ""
+        let outbox = try await ledger.outboxCounts()
+        let oldest = try await ledger.oldestDueReply().map { "; oldest due reply waiting \(Int(Date().timeIntervalSince($0)))s" } ?? ""
         print("outbox: pending \(outbox["pending"] ?? 0), sent \(outbox["sent"] ?? 0), failed \(outbox["failed"] ?? 0), expired \(outbox["expired"] ?? 0), replay-only \(outbox["recorded"] ?? 0)\(oldest)")
-        print("review: \(try ledger.heldSubmissions().count) held reading(s) waiting")
-        let counts = try ledger.messageCountsByReason(since: today)
+        print("review: \(try await ledger.heldSubmissions().count) held reading(s) waiting")
+        let counts = try await ledger.messageCountsByReason(since: today)
         let order = ["accepted", "held", "duplicate", "rejected", "ignored"]
         print("today: " + order.map { "\($0) \(counts[$0] ?? 0)" }.joined(separator: ", "))
         let operations = configuration.operations
         print("limits: \(configuration.policy.maxMessagesPerSenderPerHour) messages per sender per hour, \(configuration.policy.maxMessageBytes) bytes per message, the same reply to the same recipient at most \(operations.maxSameReply) times per \(OutboxOperations.describe(operations.sameReplyWindow)), replies expire after \(OutboxOperations.describe(operations.outboxMaxAge))")
-        print("senders over the limit today: \(try ledger.rateLimitedSenders(since: today)) (\(counts["ignored:rate_limited"] ?? 0) message(s) ignored)")
+        print("senders over the limit today: \(try await ledger.rateLimitedSenders(since: today)) (\(counts["ignored:rate_limited"] ?? 0) message(s) ignored)")
         print("health: /healthz and /metrics on \(operations.listenDescription); unhealthy after \(operations.unhealthyAfterFailedPolls) failed polls in a row or \(OutboxOperations.describe(operations.unhealthyAfter)) without a successful poll")
     }
 }

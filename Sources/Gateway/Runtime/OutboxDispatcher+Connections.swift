@@ -1,0 +1,79 @@
+import Foundation
+import Ledger
+import LedgerSQLite
+import Logging
+import MeterCore
+
+/// Delivery over a transport with several connections and a point of no return (SMTP).
+extension OutboxDispatcher {
+    /// Delivers every reply of `channel` due now over all of the transport's connections at once;
+    /// returns how many the server accepted. See `ReplyFlight` for the durable steps.
+    func deliverConcurrently(_ channel: ChannelKind, _ transport: any ConcurrentReplyTransport) async throws -> Int {
+        let flight = ReplyFlight(ledger: ledger, channel: channel)
+        let delivered = try await withThrowingTaskGroup(of: Int.self) { group in
+            for connection in 0..<max(1, transport.connections) {
+                group.addTask { try await self.deliverOver(connection, transport, channel, flight) }
+            }
+            var total = 0
+            do {
+                for try await count in group { total += count }
+            } catch {
+                // The other connections finish their reply; what they got accepted is committed.
+                group.cancelAll()
+                while (try? await group.next()) != nil {}
+                try? await flight.flush()
+                throw error
+            }
+            return total
+        }
+        try await flight.flush()
+        return delivered
+    }
+
+    private func deliverOver(
+        _ connection: Int, _ transport: any ConcurrentReplyTransport, _ channel: ChannelKind, _ flight: ReplyFlight
+    ) async throws -> Int {
+        var delivered = 0
+        while !Task.isCancelled, let stored = try await flight.next(admit: { try await operations?.suppresses($0) != true }) {
+            let reply = OutgoingReply(
+                id: stored.id, channel: channel, recipient: stored.recipient, subject: stored.subject,
+                inReplyTo: stored.inReplyTo, references: stored.references, body: stored.body,
+                createdAt: stored.createdAt)
+            let attempt = await transport.deliver(reply, connection: connection, beforeCommit: { try flight.committing(stored.id) })
+            switch attempt {
+            case .settled(.delivered):
+                flight.accepted(stored)
+                operations?.delivered(stored)
+                delivered += 1
+                continue
+            case .settled(.retry(let reason)):
+                let delay = min(maximumBackoff, minimumBackoff * pow(2, Double(stored.attempts)))
+                try await ledger.markReplyFailed(id: stored.id, error: reason, permanent: false, retryAfter: delay)
+                operations?.retried(stored)
+                logger.warning("reply \(stored.id) via \(transport.name) will be retried in \(Int(delay))s: \(reason)")
+            case .settled(.failed(let reason)):
+                try await ledger.markReplyFailed(id: stored.id, error: reason, permanent: true, retryAfter: 0)
+                operations?.failed(stored)
+                logger.error("reply \(stored.id) via \(transport.name) failed for good: \(reason)")
+            case .inDoubt(let reason):
+                try await ledger.holdReplyInDoubt(id: stored.id, reason: "in doubt: \(reason); not sent again")
+                operations?.failed(stored)
+                logger.error(
+                    "reply \(stored.id) via \(transport.name) is in doubt (the server may have accepted it): held, not sent again: \(reason)",
+                    metadata: ["mg.event": "reply-in-doubt", "mg.reply_id": "\(stored.id)"])
+            }
+            flight.release(stored.recipient)
+        }
+        return delivered
+    }
+
+    /// At start-up: replies a previous process left in doubt (end of data sent, no answer
+    /// recorded) are held, each logged; they are not sent again (the server most likely has them).
+    package func holdRepliesLeftInDoubt() async throws {
+        for reply in try await ledger.holdRepliesLeftInDoubt() {
+            logger.warning(
+                "reply \(reply.id) (\(reply.channel)) was in flight when metergate stopped: its end of data went to the server at \(Timestamp.iso8601(reply.dataSentAt)) and no answer was recorded; held as failed (in doubt), not sent again",
+                metadata: ["mg.event": "reply-in-doubt", "mg.reply_id": "\(reply.id)", "mg.channel": "\(reply.channel)"])
+        }
+    }
+}

@@ -1,0 +1,61 @@
+import DefaultFiles
+import Foundation
+import Ledger
+import LedgerSQLite
+import Logging
+import MeterCore
+import ReadingsGrammar
+
+/// The pieces every command shares, built from the configuration.
+package struct Runtime {
+    let configuration: MetergateConfiguration
+    package let ledger: any LedgerDriver
+
+    package static func loadGrammar(path: String?) throws -> Grammar {
+        if let path {
+            var isDirectory: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue else {
+                throw ConfigurationError(file: path, key: "grammar.path", reason: "not a folder of grammar files")
+            }
+            return try Grammar.load(directory: URL(fileURLWithPath: path))
+        }
+        return try Grammar.load(files: DefaultFiles.grammar.map { ($0.name, $0.contents) })
+    }
+
+    package static func loadTemplates(path: String?) throws -> ReplyTemplates {
+        if let path {
+            return try ReplyTemplates.load(directory: URL(fileURLWithPath: path))
+        }
+        return try ReplyTemplates.load(files: DefaultFiles.templates.map { ($0.name, $0.contents) })
+    }
+
+    package static func open(_ configuration: MetergateConfiguration) throws -> Runtime {
+        if let url = configuration.storeURL {
+            throw ConfigurationError(
+                file: configuration.file, key: "store.url",
+                reason: "PostgreSQL (\(url.prefix(11))…) is not available in this version; use store.path")
+        }
+        return Runtime(configuration: configuration, ledger: try SQLiteStore.open(path: configuration.storePath))
+    }
+
+    package func makeProcessor(replyState: NewReply.State) throws -> MessageProcessor {
+        let grammar = try Self.loadGrammar(path: configuration.grammarPath)
+        let templates = try Self.loadTemplates(path: configuration.repliesPath)
+        return MessageProcessor(
+            parser: MessageParser(grammar: grammar), templates: templates, policy: configuration.policy,
+            ownSenders: configuration.ownSenders, replyState: replyState)
+    }
+
+    /// Bootstraps logging once per process.
+    package static func bootstrapLogging(_ configuration: MetergateConfiguration?, level override: Logger.Level? = nil) -> MetergateLogHandler.Sink {
+        let sink = MetergateLogHandler.Sink(path: configuration?.logFile)
+        let format = MetergateLogHandler.Format(rawValue: configuration?.logFormat ?? "text") ?? .text
+        let level = override ?? configuration?.logLevel ?? .info
+        LoggingSystem.bootstrap { label in
+            var handler = MetergateLogHandler(label: label, format: format, sink: sink, logLevel: level)
+            handler.personalData = configuration?.logPersonalData ?? false
+            return handler
+        }
+        return sink
+    }
+}

@@ -1,0 +1,17 @@
+import Foundation
+
+/// A command's failure with the exit code it stands for.
+package struct CommandFailure: Error {
+    package var message: String
+    package var code: Int32 = 1
+
+    package init(message: String, code: Int32 = 1) {
+        self.message = message
+        self.code = code
+    }
+}
+
+/// One line on standard error.
+package func printError(_ text: String) {
+    FileHandle.standardError.write(Data((text.hasSuffix("\n") ? text : text + "\n").utf8))
+}

@@ -1,0 +1,25 @@
+import Foundation
+
+/// What the operator reads and decides: queue depths and counts (`status`, `/metrics`), the
+/// review queue of held readings, and a message's outcome.
+public protocol OperatorViews: Sendable {
+    /// Outbox depth by state (`pending`, `sent`, `failed`, `expired`, `recorded`).
+    func outboxCounts() async throws -> [String: Int]
+    /// When the oldest reply due at `now` was created.
+    func oldestDueReply(now: Date) async throws -> Date?
+    /// Held readings waiting for an operator.
+    func heldCount() async throws -> Int
+    /// Held submissions not yet decided, oldest first.
+    func heldSubmissions() async throws -> [HeldSubmission]
+    /// Approves or rejects a held submission and queues the reply `makeReply` returns, in one
+    /// transaction; throws `LedgerError` `.notFound` when no such held reading waits.
+    func decide(
+        submission id: Int64, _ decision: ReviewDecision, makeReply: @escaping @Sendable (HeldSubmission) -> NewReply?
+    ) async throws -> HeldSubmission
+    /// Messages processed since `date` by status and by `status:reason`.
+    func messageCountsByReason(since date: Date) async throws -> [String: Int]
+    /// Distinct senders with a message ignored over the sender limit since `date`.
+    func rateLimitedSenders(since date: Date) async throws -> Int
+    /// A stored message's outcome status and reason, nil when the ledger does not hold it.
+    func messageStatus(channel: String, externalID: String) async throws -> (status: String, reason: String?)?
+}

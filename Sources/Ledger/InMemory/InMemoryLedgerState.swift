@@ -1,0 +1,177 @@
+import Foundation
+
+/// The rows of an `InMemoryLedger`, as the SQLite ledger's tables hold them.
+struct InMemoryLedgerState: Sendable {
+    struct Message: Sendable {
+        var id: Int64
+        var channel: String
+        var externalID: String
+        var feed: String
+        var sender: String?
+        var receivedAt: Date
+        var subject: String?
+        var text: String?
+        var raw: [UInt8]?
+        var status: String
+        var reason: String?
+        var processedAt: Date
+    }
+
+    struct Submission: Sendable {
+        var id: Int64
+        var messageID: Int64
+        var uin: String
+        var period: String
+        var status: String
+        var reason: String?
+        var meters: [String]
+        var values: [String]
+        var previous: [String?]
+        var channel: String
+        var sender: String?
+        var receivedAt: Date
+        var reviewedAt: Date?
+    }
+
+    struct Reply: Sendable {
+        var id: Int64
+        var messageID: Int64?
+        var channel: String
+        var recipient: String
+        var subject: String?
+        var inReplyTo: String?
+        var references: [String]
+        var body: String
+        var state: String
+        var attempts = 0
+        var lastError: String?
+        var nextAttemptAt: Date
+        var createdAt: Date
+        var sentAt: Date?
+        var dataSentAt: Date?
+
+        var stored: StoredReply {
+            StoredReply(
+                id: id, channel: channel, recipient: recipient, subject: subject, inReplyTo: inReplyTo,
+                references: references, body: body, attempts: attempts, createdAt: createdAt)
+        }
+    }
+
+    struct Feed: Sendable {
+        var cursor: String?
+        var lastPollAt: Date?
+        var lastSuccessAt: Date?
+        var lastError: String?
+        var lastErrorAt: Date?
+        var consecutiveFailures = 0
+    }
+
+    var accounts: [String: Account] = [:]
+    var messages: [Int64: Message] = [:]
+    /// `channel NUL external id` → message id (the SQLite ledger's `UNIQUE(channel, external_id)`).
+    var messageIDs: [String: Int64] = [:]
+    var submissions: [Int64: Submission] = [:]
+    var outbox: [Int64: Reply] = [:]
+    var feeds: [String: Feed] = [:]
+    var lastID: Int64 = 0
+
+    mutating func nextID() -> Int64 {
+        lastID += 1
+        return lastID
+    }
+
+    mutating func markSent(_ ids: [Int64], at date: Date) {
+        for id in ids where outbox[id] != nil {
+            outbox[id]?.state = "sent"
+            outbox[id]?.sentAt = date
+            outbox[id]?.attempts += 1
+        }
+    }
+
+    mutating func enqueue(_ reply: NewReply) -> Int64 {
+        let id = nextID()
+        let now = Date()
+        outbox[id] = Reply(
+            id: id, messageID: reply.messageID, channel: reply.channel, recipient: reply.recipient, subject: reply.subject,
+            inReplyTo: reply.inReplyTo, references: reply.references, body: reply.body, state: reply.state.rawValue,
+            nextAttemptAt: now, createdAt: now)
+        return id
+    }
+
+    func held(_ row: Submission) -> HeldSubmission? {
+        guard let message = messages[row.messageID] else { return nil }
+        return HeldSubmission(
+            id: row.id, uin: row.uin, meters: row.meters, values: row.values, previous: row.previous, channel: row.channel,
+            sender: row.sender, receivedAt: Timestamp.iso8601(row.receivedAt),
+            text: (message.subject.map { $0 + " | " } ?? "") + (message.text ?? ""), messageID: message.id)
+    }
+}
+
+/// `LedgerTransaction` over a copy of an `InMemoryLedger`'s state.
+final class InMemoryTransaction: LedgerTransaction {
+    var state: InMemoryLedgerState
+
+    init(state: InMemoryLedgerState) {
+        self.state = state
+    }
+
+    func hasMessage(channel: String, externalID: String) throws -> Bool {
+        state.messageIDs[channel + "\u{0}" + externalID] != nil
+    }
+
+    func countMessages(sender: String, since: Date) throws -> Int {
+        state.messages.values.count { $0.sender == sender && $0.receivedAt >= since }
+    }
+
+    func countReplies(recipient: String, since: Date) throws -> Int {
+        state.outbox.values.count { $0.recipient == recipient && $0.createdAt >= since && $0.state != "recorded" }
+    }
+
+    func account(uin: String) throws -> Account? {
+        state.accounts[uin]
+    }
+
+    func latestAccepted(uin: String) throws -> [String: String] {
+        guard let latest = state.submissions.values.filter({ $0.uin == uin && $0.status == "accepted" }).max(by: { $0.id < $1.id })
+        else { return [:] }
+        var map: [String: String] = [:]
+        for (meter, value) in zip(latest.meters, latest.values) { map[meter] = value }
+        return map
+    }
+
+    func hasRecorded(uin: String, period: String, values: [String]) throws -> Bool {
+        state.submissions.values.contains {
+            $0.uin == uin && ($0.status == "accepted" || $0.status == "held") && $0.period == period && $0.values == values
+        }
+    }
+
+    func insertMessage(_ message: NewMessage) throws -> Int64 {
+        let key = message.channel + "\u{0}" + message.externalID
+        guard state.messageIDs[key] == nil else {
+            throw LedgerError(.conflict, "message \(message.channel) \(message.externalID) is already recorded")
+        }
+        let id = state.nextID()
+        state.messageIDs[key] = id
+        state.messages[id] = .init(
+            id: id, channel: message.channel, externalID: message.externalID, feed: message.feed, sender: message.sender,
+            receivedAt: message.receivedAt, subject: message.subject, text: message.text, raw: message.raw,
+            status: message.status, reason: message.reason, processedAt: Date())
+        return id
+    }
+
+    func insertSubmission(_ submission: NewSubmission, channel: String, sender: String?, receivedAt: Date) throws -> Int64 {
+        guard state.messages[submission.messageID] != nil else {
+            throw LedgerError(.conflict, "submission of message \(submission.messageID), which is not recorded")
+        }
+        let id = state.nextID()
+        state.submissions[id] = .init(
+            id: id, messageID: submission.messageID, uin: submission.uin, period: submission.period, status: submission.status,
+            reason: submission.reason, meters: submission.meters, values: submission.values, previous: submission.previous,
+            channel: channel, sender: sender, receivedAt: receivedAt)
+        return id
+    }
+
+    func enqueueReply(_ reply: NewReply) throws -> Int64 {
+        state.enqueue(reply)
+    }
+}

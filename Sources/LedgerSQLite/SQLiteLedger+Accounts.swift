@@ -1,0 +1,67 @@
+import Foundation
+import GRDB
+import Ledger
+
+extension SQLiteLedger {
+    /// Inserts or updates accounts in one transaction. With `replacing`, accounts absent
+    /// from `accounts` are removed first (a full export from billing).
+    public func importAccounts(_ accounts: [Account], replacing: Bool) async throws -> Int {
+        try await write { db in
+            if replacing { try db.execute(sql: "DELETE FROM account") }
+            let statement = try db.cachedStatement(sql: """
+                INSERT INTO account (uin, meters, previous, digits, phones, emails, imported_at)
+                VALUES (?, ?, ?, ?, ?, ?, ?)
+                ON CONFLICT (uin) DO UPDATE SET meters = excluded.meters, previous = excluded.previous,
+                    digits = excluded.digits, phones = excluded.phones, emails = excluded.emails,
+                    imported_at = excluded.imported_at
+                """)
+            let now = Date().timeIntervalSince1970
+            for account in accounts {
+                try statement.execute(arguments: [
+                    account.uin, Self.joined(account.meters), Self.joined(account.previous), account.digits,
+                    Self.joined(account.phones), Self.joined(account.emails), now,
+                ])
+            }
+            return accounts.count
+        }
+    }
+
+    public func accountCount() async throws -> Int {
+        try await read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM account") ?? 0 }
+    }
+
+    public func account(uin: String) async throws -> Account? {
+        let statements = self.statements
+        return try await read { db in try SQLiteLedgerTransaction(db: db, statements: statements).account(uin: uin) }
+    }
+}
+
+extension SQLiteLedger {
+    /// A page of recorded readings (accepted, held, duplicate) received at or after `since`,
+    /// one row per meter, oldest first, from the submission after `cursor`.
+    public func exportPage(since: Date?, after cursor: Int64, limit: Int) async throws -> ExportPage {
+        let limit = max(1, limit)
+        return try await read { db in
+            let rows = try Row.fetchAll(db, sql: """
+                SELECT s.uin, s.meters, s.vals, s.previous, s.received_at_text, s.channel, s.sender,
+                       s.status, m.external_id, s.id
+                FROM submission s JOIN message m ON m.id = s.message_id
+                WHERE s.status IN ('accepted', 'held', 'duplicate') AND s.received_at >= ? AND s.id > ?
+                ORDER BY s.id LIMIT ?
+                """, arguments: [since?.timeIntervalSince1970 ?? -Double.greatestFiniteMagnitude, cursor, limit])
+            var page: [ExportRow] = []
+            for row in rows {
+                let meters = Self.split(row[1])
+                let values = Self.split(row[2])
+                let previous = Self.splitOptional(row[3])
+                for (index, meter) in meters.enumerated() where index < values.count {
+                    page.append(ExportRow(
+                        uin: row[0], meter: meter, value: values[index],
+                        previous: index < previous.count ? previous[index] : nil,
+                        receivedAt: row[4], channel: row[5], sender: row[6], status: row[7], messageID: row[8]))
+                }
+            }
+            return ExportPage(rows: page, next: rows.count == limit ? rows.last.map { $0[9] } : nil)
+        }
+    }
+}

@@ -1,8 +1,0 @@
-import CSQLiteTuning
-
-extension SQLiteLedger {
-    /// Process-wide SQLite settings, applied once before the first connection opens.
-    static let tuneSQLite: Void = {
-        _ = metergate_sqlite_disable_memstatus()
-    }()
-}

@@ -1,3 +1,0 @@
-import LedgerStore
-
-extension SQLiteLedger: FeedCursorStore {}
