@@ -1,6 +1,6 @@
 import DefaultFiles
 import Foundation
-import LedgerStore
+import Ledger
 import ReadingsGrammar
 import Testing
 @testable import MeterCore
