@@ -1,6 +1,6 @@
 extension Grammar {
     static let listKeys = ["uin", "uin_filler", "hint", "zone", "meter", "noise", "unit", "aside",
-                           "aside_after", "aside_near", "month", "year_word", "quote_intro", "lookalike"]
+                           "aside_after", "aside_near", "month", "year_word", "quote_intro", "lookalike", "history"]
     static let settingKeys = ["uin_digits", "fraction_digits", "max_reading_digits",
                               "max_interpretations", "thousands_separators"]
 
@@ -110,10 +110,16 @@ extension Grammar {
             case "noise": meaning = .noise
             case "unit": meaning = .unit
             case "year_word": meaning = .yearWord
+            case "history": meaning = .history
             default: meaning = .quoteIntro
             }
         }
         for item in items {
+            if meaning == .history, item == "?" {
+                // "1234567 ?": a question mark beside a lone UIN asks for the history too.
+                historyQuestionMark = true
+                continue
+            }
             let phraseKey = PhraseTable.key(of: item.unicodeScalars)
             if phraseKey.isEmpty {
                 if meaning == .filler { continue }  // punctuation is always allowed between a label and its number

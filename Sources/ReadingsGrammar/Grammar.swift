@@ -14,6 +14,8 @@ public struct Grammar: Sendable {
     public internal(set) var maxInterpretations: Int = 64
     /// Canonical meter labels in the order the grammar declared them ("T1", "T2", …).
     public internal(set) var meterLabels: [String] = []
+    /// `history: …, ?`: a question mark beside a lone UIN (`1234567 ?`) asks for the history.
+    public internal(set) var historyQuestionMark = false
 
     /// Space characters (before normalisation) that may separate thousands.
     var thousandsSeparators: Set<UInt32> = [0x20, 0xA0, 0x2009, 0x202F, 0x2007]
