@@ -1,6 +1,6 @@
 extension Grammar {
     static let listKeys = ["uin", "uin_filler", "hint", "zone", "meter", "noise", "unit", "aside",
-                           "aside_after", "aside_near", "month", "year_word", "quote_intro", "lookalike"] + mailListKeys
+                           "aside_after", "aside_near", "month", "year_word", "quote_intro", "lookalike", "history"] + mailListKeys
     /// Word lists for e-mail (`Grammars/mail.grammar`): kept as written (lower-cased), outside the
     /// phrase table; the mail reader uses them as prefixes of lines and subjects.
     public static let mailListKeys = ["mail_footer", "mail_signoff", "mail_separator", "auto_reply_subject", "auto_reply_phrase"]
@@ -119,10 +119,16 @@ extension Grammar {
             case "noise": meaning = .noise
             case "unit": meaning = .unit
             case "year_word": meaning = .yearWord
+            case "history": meaning = .history
             default: meaning = .quoteIntro
             }
         }
         for item in items {
+            if meaning == .history, item == "?" {
+                // "1234567 ?": a question mark beside a lone UIN asks for the history too.
+                historyQuestionMark = true
+                continue
+            }
             let phraseKey = PhraseTable.key(of: item.unicodeScalars)
             if phraseKey.isEmpty {
                 if meaning == .filler { continue }  // punctuation is always allowed between a label and its number
