@@ -219,7 +219,7 @@ public struct MessageProcessor: Sendable {
     /// The subject of every e-mail reply is ours: a sender's subject (a phishing URL, anything)
     /// is never echoed from the retailer's address. Threading goes by In-Reply-To/References.
     static func replySubject(_ subject: String) -> String {
-        "Re: показания"
+        OutgoingReply.emailSubject
     }
 
     /// `Reply-To` is followed only within the `From` domain and never to our own addresses:
