@@ -292,7 +292,9 @@ public struct FeedState: Sendable, Hashable {
     }
 }
 
-/// Errors of the ledger, with the operation that failed.
+/// A failure of the ledger: what kind (`code`, to catch by), the operator's words, the storage
+/// engine's own error kept as an error (GRDB's `DatabaseError` with SQLite's result code, a
+/// `PostgresError` with its SQLSTATE), and where it was raised.
 public struct LedgerError: Error, CustomStringConvertible, Sendable {
     public enum Code: String, Sendable {
         case open, migrate, write, read, notFound, conflict
@@ -300,15 +302,26 @@ public struct LedgerError: Error, CustomStringConvertible, Sendable {
 
     public var code: Code
     public var message: String
-    public var underlying: String?
+    /// The error underneath, as the engine threw it.
+    public var cause: (any Error)?
+    /// Where it was raised (`#fileID`, `#line`).
+    public var file: String
+    public var line: Int
 
-    public init(_ code: Code, _ message: String, underlying: (any Error)? = nil) {
+    public init(_ code: Code, _ message: String, cause: (any Error)? = nil, file: String = #fileID, line: Int = #line) {
         self.code = code
         self.message = message
-        self.underlying = underlying.map { String(describing: $0) }
+        self.cause = cause
+        self.file = file
+        self.line = line
+    }
+
+    /// The earlier spelling of `init(_:_:cause:)`.
+    public init(_ code: Code, _ message: String, underlying: (any Error)?, file: String = #fileID, line: Int = #line) {
+        self.init(code, message, cause: underlying, file: file, line: line)
     }
 
     public var description: String {
-        underlying.map { "\(message): \($0)" } ?? message
+        cause.map { "\(message): \($0)" } ?? message
     }
 }

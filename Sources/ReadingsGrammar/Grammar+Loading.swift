@@ -1,6 +1,9 @@
 extension Grammar {
     static let listKeys = ["uin", "uin_filler", "hint", "zone", "meter", "noise", "unit", "aside",
-                           "aside_after", "aside_near", "month", "year_word", "quote_intro", "lookalike", "history"]
+                           "aside_after", "aside_near", "month", "year_word", "quote_intro", "lookalike", "history"] + mailListKeys
+    /// Word lists for e-mail (`Grammars/mail.grammar`): kept as written (lower-cased), outside the
+    /// phrase table; the mail reader uses them as prefixes of lines and subjects.
+    public static let mailListKeys = ["mail_footer", "mail_signoff", "mail_separator", "auto_reply_subject", "auto_reply_phrase"]
     static let settingKeys = ["uin_digits", "fraction_digits", "max_reading_digits",
                               "max_interpretations", "thousands_separators"]
 
@@ -54,6 +57,12 @@ extension Grammar {
         if let index = items.firstIndex(where: \.isEmpty) {
             throw fail(.emptySynonym, "empty synonym (item \(index + 1) of the list: two commas in a row or a trailing comma?)")
         }
+        if Self.mailListKeys.contains(key) {
+            if let argument { throw fail(.syntax, "'\(key)' takes no argument (found '\(argument)')") }
+            mailLists[key, default: []].append(contentsOf: items.map { $0.lowercased() })
+            return
+        }
+        if key == "quote_intro" { quoteIntroWords.append(contentsOf: items.map { $0.lowercased() }) }
         let meaning: PhraseMeaning
         switch key {
         case "lookalike":

@@ -1,7 +1,7 @@
 import Foundation
 
 /// What the operator reads and decides: queue depths and counts (`status`, `/metrics`), the
-/// review queue of held readings, and a message's outcome.
+/// review queue of held readings, and the counts of outcomes.
 public protocol OperatorViews: Sendable {
     /// Outbox depth by state (`pending`, `sent`, `failed`, `expired`, `recorded`).
     func outboxCounts() async throws -> [String: Int]
@@ -22,6 +22,4 @@ public protocol OperatorViews: Sendable {
     func messageCountsByReason(since date: Date) async throws -> [String: Int]
     /// Distinct senders with a message ignored over the sender limit since `date`.
     func rateLimitedSenders(since date: Date) async throws -> Int
-    /// A stored message's outcome status and reason, nil when the ledger does not hold it.
-    func messageStatus(channel: String, externalID: String) async throws -> (status: String, reason: String?)?
 }

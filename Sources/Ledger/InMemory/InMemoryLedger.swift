@@ -10,8 +10,10 @@ public final class InMemoryLedger: LedgerDriver {
     let state = Mutex(InMemoryLedgerState())
     public let location: String
 
-    public init(name: String = "memory") {
+    /// `now`: the wall clock of its marks and due times (tests pass one they move).
+    public init(name: String = "memory", now: @escaping @Sendable () -> Date = { Date() }) {
         location = name
+        state.withLock { $0.now = now }
     }
 
     public func close() async throws {}
@@ -65,7 +67,7 @@ public final class InMemoryLedger: LedgerDriver {
             reply.lastError = error
             reply.dataSentAt = nil
             if permanent { reply.state = "failed" }
-            reply.nextAttemptAt = Date().addingTimeInterval(delay)
+            reply.nextAttemptAt = state.now().addingTimeInterval(delay)
             state.outbox[id] = reply
         }
     }
@@ -201,7 +203,7 @@ public final class InMemoryLedger: LedgerDriver {
             }
             state.submissions[id]?.status = decision == .approve ? "accepted" : "rejected"
             state.submissions[id]?.reason = decision == .approve ? nil : "operator"
-            state.submissions[id]?.reviewedAt = Date()
+            state.submissions[id]?.reviewedAt = state.now()
             if decision == .approve { _ = state.supersede(uin: row.uin, period: row.period, by: id) }
             if let reply = makeReply(held) { _ = state.enqueue(reply) }
             return held
@@ -223,12 +225,6 @@ public final class InMemoryLedger: LedgerDriver {
         read { state in
             Set(state.messages.values.filter { $0.processedAt >= date && $0.status == "ignored" && $0.reason == "rate_limited" }
                 .compactMap(\.sender)).count
-        }
-    }
-
-    public func messageStatus(channel: String, externalID: String) async throws -> (status: String, reason: String?)? {
-        read { state in
-            state.messageIDs[channel + "\u{0}" + externalID].flatMap { state.messages[$0] }.map { ($0.status, $0.reason) }
         }
     }
 

@@ -83,6 +83,8 @@ struct InMemoryLedgerState: Sendable {
     var outbox: [Int64: Reply] = [:]
     var feeds: [String: Feed] = [:]
     var lastID: Int64 = 0
+    /// The wall clock of marks and due times.
+    var now: @Sendable () -> Date = { Date() }
 
     mutating func nextID() -> Int64 {
         lastID += 1
@@ -99,7 +101,7 @@ struct InMemoryLedgerState: Sendable {
 
     mutating func enqueue(_ reply: NewReply) -> Int64 {
         let id = nextID()
-        let now = Date()
+        let now = now()
         outbox[id] = Reply(
             id: id, messageID: reply.messageID, channel: reply.channel, recipient: reply.recipient, subject: reply.subject,
             inReplyTo: reply.inReplyTo, references: reply.references, body: reply.body, state: reply.state.rawValue,
@@ -199,7 +201,7 @@ final class InMemoryTransaction: LedgerTransaction {
         state.messages[id] = .init(
             id: id, channel: message.channel, externalID: message.externalID, feed: message.feed, sender: message.sender,
             receivedAt: message.receivedAt, subject: message.subject, text: message.text, raw: message.raw,
-            status: message.status, reason: message.reason, processedAt: Date())
+            status: message.status, reason: message.reason, processedAt: state.now())
         return id
     }
 

@@ -17,6 +17,9 @@ public struct MessageProcessor: Sendable {
     /// `.recorded` for replay (the reply is kept with the message, never queued), `.pending`
     /// for the daemon (queued in the outbox).
     public var replyState: NewReply.State
+    /// The mail reader's word lists (footers, sign-offs, separators, quote verbs, auto-reply
+    /// subjects), from the parser's grammar.
+    public var mailWords: MailWords
     /// How many body lines of an e-mail the parser sees after the subject.
     public var bodyLineLimit = 40
     /// The times a source states (Kannel's `time=`, an SMSC's `sent`, a file name, a mail's
@@ -34,6 +37,7 @@ public struct MessageProcessor: Sendable {
         replyState: NewReply.State = .pending
     ) {
         self.parser = parser
+        self.mailWords = MailWords(grammar: parser.grammar)
         self.templates = templates
         self.validator = Validator(policy: policy)
         self.ownSenders = ownSenders
@@ -103,7 +107,7 @@ public struct MessageProcessor: Sendable {
         let uncertain: String
         if let raw = message.raw {
             let tooLarge = raw.count > policy.maxMessageBytes
-            let mail = MailMessage(raw: tooLarge ? Self.headerBlock(of: raw) : raw)
+            let mail = MailMessage(raw: tooLarge ? Self.headerBlock(of: raw) : raw, words: mailWords)
             if let from = mail.from?.address { prepared.sender = Contact.normalizeEmail(from) }
             prepared.replyRecipient = Self.replyRecipient(
                 from: (mail.from?.address).map(Contact.normalizeEmail), replyTo: (mail.replyTo?.address).map(Contact.normalizeEmail),
@@ -130,7 +134,7 @@ public struct MessageProcessor: Sendable {
             uncertain = mail.uncertainText
         } else {
             subject = message.subject ?? ""
-            (body, uncertain) = MailText.split(plainBody: message.text ?? "")
+            (body, uncertain) = MailText.split(plainBody: message.text ?? "", words: mailWords)
             prepared.replySubject = Self.replySubject(subject)
             if let sender = prepared.sender, ownSenders.contains(sender) {
                 prepared.verdict = .ignored(.ownMessage)
@@ -215,7 +219,7 @@ public struct MessageProcessor: Sendable {
     /// The subject of every e-mail reply is ours: a sender's subject (a phishing URL, anything)
     /// is never echoed from the retailer's address. Threading goes by In-Reply-To/References.
     static func replySubject(_ subject: String) -> String {
-        "Re: показания"
+        OutgoingReply.emailSubject
     }
 
     /// `Reply-To` is followed only within the `From` domain and never to our own addresses:

@@ -64,7 +64,7 @@ struct Review: AsyncParsableCommand {
                 guard let body = templates.render(outcome, channel: channel, bound: false) else { return nil }
                 return NewReply(
                     messageID: held.messageID, channel: held.channel, recipient: recipient,
-                    subject: channel == .email ? "Re: показания" : nil, inReplyTo: nil, references: [], body: body,
+                    subject: channel == .email ? OutgoingReply.emailSubject : nil, inReplyTo: nil, references: [], body: body,
                     state: .pending)
             }
             print("\(decision == .approve ? "approved" : "rejected") #\(held.id) uin=\(held.uin) \(zip(held.meters, held.values).map { "\($0)=\($1)" }.joined(separator: " ")); reply queued")
