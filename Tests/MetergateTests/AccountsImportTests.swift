@@ -164,8 +164,8 @@ struct AccountsImportTests {
         #expect(outcomes[0].results.first?.readings == ["150", "250"], "\(outcomes[0])")
         #expect(outcomes[1].status == "accepted", "\(outcomes[1])")
         #expect(outcomes[2].status == "rejected", "UIN without its leading zeros is another UIN: \(outcomes[2])")
-        // previous "100;200" was read: 90 < 100 → decreasing (a correction is checked against the
-        // period before, never against the submission it would replace).
+        // previous "100;200" was read: 90 < 100 → decreasing (a correction of the period's 150
+        // is checked against the period before, never against the submission it replaces).
         #expect(outcomes[3].status == "rejected" && outcomes[3].anyReason == "decreasing", "\(outcomes[3])")
     }
 }

@@ -34,7 +34,7 @@ struct Status: AsyncParsableCommand {
         print("outbox: pending \(outbox["pending"] ?? 0), sent \(outbox["sent"] ?? 0), failed \(outbox["failed"] ?? 0), expired \(outbox["expired"] ?? 0), replay-only \(outbox["recorded"] ?? 0)\(oldest)")
         print("review: \(try await ledger.heldSubmissions().count) held reading(s) waiting")
         let counts = try await ledger.messageCountsByReason(since: today)
-        let order = ["accepted", "held", "duplicate", "rejected", "ignored"]
+        let order = ["accepted", "held", "duplicate", "rejected", "answered", "ignored"]
         print("today: " + order.map { "\($0) \(counts[$0] ?? 0)" }.joined(separator: ", "))
         let operations = configuration.operations
         print("limits: \(configuration.policy.maxMessagesPerSenderPerHour) messages per sender per hour, \(configuration.policy.maxMessageBytes) bytes per message, the same reply to the same recipient at most \(operations.maxSameReply) times per \(OutboxOperations.describe(operations.sameReplyWindow)), replies expire after \(OutboxOperations.describe(operations.outboxMaxAge))")
