@@ -24,6 +24,10 @@ final class FakeLedger: LedgerTransaction {
         messages.filter { $0.sender == sender && $0.receivedAt >= since }.count
     }
 
+    func countMessages(sender: String, since: Date, authenticated: Bool) throws -> Int {
+        messages.filter { $0.sender == sender && $0.receivedAt >= since && $0.senderAuthenticated == authenticated }.count
+    }
+
     func countReplies(recipient: String, since: Date) throws -> Int {
         replies.filter { $0.recipient == recipient && $0.state == .pending }.count
     }

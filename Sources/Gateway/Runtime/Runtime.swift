@@ -41,9 +41,13 @@ package struct Runtime {
     package func makeProcessor(replyState: NewReply.State) throws -> MessageProcessor {
         let grammar = try Self.loadGrammar(path: configuration.grammarPath)
         let templates = try Self.loadTemplates(path: configuration.repliesPath)
-        return MessageProcessor(
+        var processor = MessageProcessor(
             parser: MessageParser(grammar: grammar), templates: templates, policy: configuration.policy,
             ownSenders: configuration.ownSenders, replyState: replyState)
+        for mailbox in configuration.mailboxes {
+            if let id = mailbox.authservID { processor.trustedAuthServIDs[mailbox.name] = id }
+        }
+        return processor
     }
 
     /// Bootstraps logging once per process.

@@ -37,7 +37,7 @@ struct Status: AsyncParsableCommand {
         let order = ["accepted", "held", "duplicate", "rejected", "answered", "ignored"]
         print("today: " + order.map { "\($0) \(counts[$0] ?? 0)" }.joined(separator: ", "))
         let operations = configuration.operations
-        print("limits: \(configuration.policy.maxMessagesPerSenderPerHour) messages per sender per hour, \(configuration.policy.maxMessageBytes) bytes per message, the same reply to the same recipient at most \(operations.maxSameReply) times per \(OutboxOperations.describe(operations.sameReplyWindow)), replies expire after \(OutboxOperations.describe(operations.outboxMaxAge))")
+        print("limits: \(configuration.policy.maxMessagesPerSenderPerHour) messages per sender per hour (\(configuration.policy.maxUnauthenticatedMessagesPerSenderPerHour) for mail whose From is not authenticated), \(configuration.policy.maxMessageBytes) bytes per message, the same reply to the same recipient at most \(operations.maxSameReply) times per \(OutboxOperations.describe(operations.sameReplyWindow)), replies expire after \(OutboxOperations.describe(operations.outboxMaxAge))")
         print("senders over the limit today: \(try await ledger.rateLimitedSenders(since: today)) (\(counts["ignored:rate_limited"] ?? 0) message(s) ignored)")
         print("health: /healthz and /metrics on \(operations.listenDescription); unhealthy after \(operations.unhealthyAfterFailedPolls) failed polls in a row or \(OutboxOperations.describe(operations.unhealthyAfter)) without a successful poll")
     }
