@@ -7,12 +7,14 @@ public protocol OperatorViews: Sendable {
     func outboxCounts() async throws -> [String: Int]
     /// When the oldest reply due at `now` was created.
     func oldestDueReply(now: Date) async throws -> Date?
-    /// Held readings waiting for an operator.
+    /// Held readings waiting for an operator (not decided, not superseded by a later submission).
     func heldCount() async throws -> Int
-    /// Held submissions not yet decided, oldest first.
+    /// Held submissions not yet decided and not superseded, oldest first.
     func heldSubmissions() async throws -> [HeldSubmission]
     /// Approves or rejects a held submission and queues the reply `makeReply` returns, in one
-    /// transaction; throws `LedgerError` `.notFound` when no such held reading waits.
+    /// transaction; throws `LedgerError` `.notFound` when no such held reading waits. An
+    /// approved one becomes the submission that counts in its period: every other one of the
+    /// account's period is superseded by it (`LedgerTransaction.supersede`).
     func decide(
         submission id: Int64, _ decision: ReviewDecision, makeReply: @escaping @Sendable (HeldSubmission) -> NewReply?
     ) async throws -> HeldSubmission
