@@ -29,13 +29,13 @@ package struct Runtime {
         return try ReplyTemplates.load(files: DefaultFiles.templates.map { ($0.name, $0.contents) })
     }
 
-    package static func open(_ configuration: MetergateConfiguration) throws -> Runtime {
+    package static func open(_ configuration: MetergateConfiguration) async throws -> Runtime {
         if let url = configuration.storeURL {
             throw ConfigurationError(
                 file: configuration.file, key: "store.url",
                 reason: "PostgreSQL (\(url.prefix(11))…) is not available in this version; use store.path")
         }
-        return Runtime(configuration: configuration, ledger: try SQLiteStore.open(path: configuration.storePath))
+        return Runtime(configuration: configuration, ledger: try await SQLiteStore.open(path: configuration.storePath))
     }
 
     package func makeProcessor(replyState: NewReply.State) throws -> MessageProcessor {

@@ -11,7 +11,7 @@ struct Status: AsyncParsableCommand {
 
     func run() async throws {
         let configuration = try options.load()
-        let runtime = try Runtime.open(configuration)
+        let runtime = try await Runtime.open(configuration)
         let ledger = runtime.ledger
         var calendar = Calendar(identifier: .gregorian)
         calendar.timeZone = configuration.policy.timeZone ?? .current
