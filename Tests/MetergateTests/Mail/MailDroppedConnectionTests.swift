@@ -51,7 +51,8 @@ struct MailDroppedConnectionTests {
 
     static func mail(_ index: Int) -> [UInt8] {
         let line = String(repeating: "Показания по счётчику, строка для объёма письма. ", count: 2) + "\r\n"
-        let text = "From: cut\(index)@example.org\r\nTo: readings@example.test\r\nSubject: 406479026293 16094\(index)\r\n"
+        // One sender: the second and third mails are its own corrections (accepted, replacing).
+        let text = "From: cut@example.org\r\nTo: readings@example.test\r\nSubject: 406479026293 16094\(index)\r\n"
             + "Message-ID: <cut\(index)@example.org>\r\nDate: Fri, 20 Nov 2026 09:00:0\(index) +0300\r\nMIME-Version: 1.0\r\n"
             + "Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n"
             + String(repeating: line, count: 120)
