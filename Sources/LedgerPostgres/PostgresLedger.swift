@@ -80,9 +80,10 @@ public final class PostgresLedger: Sendable {
     /// of messages), blocking the calling thread (a thread of its own, never a task).
     public func transactionBlocking<T>(_ body: (any LedgerTransaction) throws -> T) throws -> T {
         let instance = instanceName
+        let registered = registered
         return try wrap("write") {
             try writer.runBlocking { link in
-                try link.transaction { try body(PostgresLedgerTransaction(link: link, instance: instance)) }
+                try link.transaction { try body(PostgresLedgerTransaction(link: link, instance: instance, lockSenders: registered)) }
             }
         }
     }
@@ -129,9 +130,10 @@ extension PostgresLedger: LedgerDriver {
 
     public func transaction<T: Sendable>(_ body: @escaping @Sendable (any LedgerTransaction) throws -> T) async throws -> T {
         let instance = instanceName
+        let registered = registered
         return try await wrap("write") {
             try await writer.run { link in
-                try link.transaction { try body(PostgresLedgerTransaction(link: link, instance: instance)) }
+                try link.transaction { try body(PostgresLedgerTransaction(link: link, instance: instance, lockSenders: registered)) }
             }
         }
     }
