@@ -46,19 +46,18 @@ let package = Package(
             name: "MeterCore",
             dependencies: [
                 "ReadingsGrammar", "MailMessage", "Ledger", "DefaultFiles",
-                .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strict
         ),
         // Channels: Maildir, Gammu "files" inbox, file outbox (IMAP/POP3/SMTP/SMS providers later).
         .target(
             name: "Channels",
-            dependencies: ["MeterCore", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["MeterCore", "MailMessage", .product(name: "Logging", package: "swift-log")],
             swiftSettings: strict
         ),
         // libcurl (IMAP, POP3, SMTP, HTTP) through non-variadic wrappers, and the Swift layer over it.
         .systemLibrary(name: "CCurl", pkgConfig: "libcurl", providers: [.apt(["libcurl4-openssl-dev"])]),
-        .target(name: "Curl", dependencies: ["CCurl", .product(name: "Logging", package: "swift-log")], swiftSettings: strict),
+        .target(name: "Curl", dependencies: ["CCurl"], swiftSettings: strict),
         // libpq (PostgreSQL's C client) and the Swift layer over it (Gammu SMSD on PostgreSQL).
         .systemLibrary(name: "CLibPQ", pkgConfig: "libpq", providers: [.apt(["libpq-dev"])]),
         .target(name: "PostgreSQL", dependencies: ["CLibPQ"], swiftSettings: strict),
@@ -127,10 +126,18 @@ let package = Package(
         // One suite over the ledger's protocols, run against every implementation.
         .testTarget(name: "LedgerTests", dependencies: ["Ledger", "LedgerSQLite", "LedgerPostgres", "PostgreSQL"]),
         .testTarget(name: "MeterCoreTests", dependencies: ["MeterCore", "Ledger", "ReadingsGrammar", "DefaultFiles"]),
-        .testTarget(name: "ChannelsTests", dependencies: ["Channels", "MeterCore"]),
+        .testTarget(name: "ChannelsTests", dependencies: ["Channels", "MeterCore", "MailMessage"]),
         .testTarget(name: "MailChannelsTests", dependencies: ["MailChannels", "Curl", "MeterCore", "MailMessage"]),
         .testTarget(name: "PostgreSQLTests", dependencies: ["PostgreSQL"]),
         .testTarget(name: "SMSChannelsTests", dependencies: ["SMSChannels", "Curl", "MeterCore", "Ledger", "PostgreSQL"]),
+        // The runtime in process: in-memory sources and ledger, recording transports, a hand-moved clock.
+        .testTarget(
+            name: "GatewayTests",
+            dependencies: [
+                "Gateway", "Ledger", "MeterCore", "ReadingsGrammar", "DefaultFiles",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         .testTarget(name: "MetergateTests", dependencies: [], resources: [.copy("Fixtures")]),
     ]
 )

@@ -73,10 +73,14 @@ public struct NewSubmission: Sendable {
     public var meters: [String]
     public var values: [String]
     public var previous: [String?]
+    /// Whether the sender is bound to the account: nil when the account binds no phone or
+    /// address; `false` marks a submission from a sender the account does not know (it may be
+    /// the abonent's other phone), which a bound sender's later submission replaces without review.
+    public var senderBound: Bool?
 
     public init(
         messageID: Int64, uin: String, period: String, status: String, reason: String?,
-        meters: [String], values: [String], previous: [String?]
+        meters: [String], values: [String], previous: [String?], senderBound: Bool? = nil
     ) {
         self.messageID = messageID
         self.uin = uin
@@ -86,6 +90,7 @@ public struct NewSubmission: Sendable {
         self.meters = meters
         self.values = values
         self.previous = previous
+        self.senderBound = senderBound
     }
 }
 
@@ -147,6 +152,70 @@ public struct StoredReply: Sendable, Hashable {
     }
 }
 
+/// A recorded submission as the corrections model reads it back (contract §6).
+public struct RecordedSubmission: Sendable, Hashable {
+    public var id: Int64
+    /// Billing period, `YYYY-MM`.
+    public var period: String
+    /// `accepted` or `held` (a duplicate never counts).
+    public var status: String
+    public var meters: [String]
+    public var values: [String]
+    public var sender: String?
+    /// As recorded (`NewSubmission.senderBound`).
+    public var senderBound: Bool?
+    public var receivedAt: Date
+
+    public init(
+        id: Int64, period: String, status: String, meters: [String], values: [String], sender: String?,
+        senderBound: Bool?, receivedAt: Date
+    ) {
+        self.id = id
+        self.period = period
+        self.status = status
+        self.meters = meters
+        self.values = values
+        self.sender = sender
+        self.senderBound = senderBound
+        self.receivedAt = receivedAt
+    }
+
+    /// The values by meter label.
+    public var valuesByMeter: [String: String] {
+        var map: [String: String] = [:]
+        for (meter, value) in zip(meters, values) { map[meter] = value }
+        return map
+    }
+}
+
+/// What the ledger holds of an account for a new submission in a billing period: the
+/// validator's one question under the corrections model (contract §6).
+///
+/// Within a period the latest submission counts: a new one with other readings replaces the
+/// one that counts now, and is checked against the period before, never against it. Replaced
+/// submissions are kept and marked superseded; they count for nothing here.
+public struct PeriodState: Sendable, Hashable {
+    /// The readings of the period before, by meter label: the accepted submission that counts
+    /// in the latest earlier period that has one; empty when none (the account's `previous`
+    /// applies then).
+    public var earlierAccepted: [String: String]
+    /// The submission that counts now in the period: the latest accepted one not superseded,
+    /// else the latest held one not superseded; nil when the period has neither.
+    public var current: RecordedSubmission?
+    /// A submission of the period not superseded (accepted or held) has exactly these values.
+    public var alreadyRecorded: Bool
+    /// The period has a submission not superseded (accepted, held or duplicate): a new one that
+    /// counts must supersede them (`LedgerTransaction.supersede`).
+    public var hasUnsuperseded: Bool
+
+    public init(earlierAccepted: [String: String], current: RecordedSubmission?, alreadyRecorded: Bool, hasUnsuperseded: Bool) {
+        self.earlierAccepted = earlierAccepted
+        self.current = current
+        self.alreadyRecorded = alreadyRecorded
+        self.hasUnsuperseded = hasUnsuperseded
+    }
+}
+
 /// One row of `readings export`.
 public struct ExportRow: Sendable, Hashable {
     public var uin: String
@@ -156,6 +225,8 @@ public struct ExportRow: Sendable, Hashable {
     public var receivedAt: String
     public var channel: String
     public var sender: String?
+    /// `accepted`, `held`, `duplicate`, or `superseded` (replaced by a later correction of the
+    /// same period; exported only when asked for all).
     public var status: String
     public var messageID: String
 
@@ -184,8 +255,10 @@ public struct HeldSubmission: Sendable, Hashable {
     public var receivedAt: String
     public var text: String
     public var messageID: Int64
+    /// Why it is held: `implausible`, `unverified_correction`.
+    public var reason: String?
 
-    public init(id: Int64, uin: String, meters: [String], values: [String], previous: [String?], channel: String, sender: String?, receivedAt: String, text: String, messageID: Int64) {
+    public init(id: Int64, uin: String, meters: [String], values: [String], previous: [String?], channel: String, sender: String?, receivedAt: String, text: String, messageID: Int64, reason: String? = nil) {
         self.id = id
         self.uin = uin
         self.meters = meters
@@ -196,6 +269,7 @@ public struct HeldSubmission: Sendable, Hashable {
         self.receivedAt = receivedAt
         self.text = text
         self.messageID = messageID
+        self.reason = reason
     }
 }
 
@@ -218,7 +292,9 @@ public struct FeedState: Sendable, Hashable {
     }
 }
 
-/// Errors of the ledger, with the operation that failed.
+/// A failure of the ledger: what kind (`code`, to catch by), the operator's words, the storage
+/// engine's own error kept as an error (GRDB's `DatabaseError` with SQLite's result code, a
+/// `PostgresError` with its SQLSTATE), and where it was raised.
 public struct LedgerError: Error, CustomStringConvertible, Sendable {
     public enum Code: String, Sendable {
         case open, migrate, write, read, notFound, conflict
@@ -226,15 +302,26 @@ public struct LedgerError: Error, CustomStringConvertible, Sendable {
 
     public var code: Code
     public var message: String
-    public var underlying: String?
+    /// The error underneath, as the engine threw it.
+    public var cause: (any Error)?
+    /// Where it was raised (`#fileID`, `#line`).
+    public var file: String
+    public var line: Int
 
-    public init(_ code: Code, _ message: String, underlying: (any Error)? = nil) {
+    public init(_ code: Code, _ message: String, cause: (any Error)? = nil, file: String = #fileID, line: Int = #line) {
         self.code = code
         self.message = message
-        self.underlying = underlying.map { String(describing: $0) }
+        self.cause = cause
+        self.file = file
+        self.line = line
+    }
+
+    /// The earlier spelling of `init(_:_:cause:)`.
+    public init(_ code: Code, _ message: String, underlying: (any Error)?, file: String = #fileID, line: Int = #line) {
+        self.init(code, message, cause: underlying, file: file, line: line)
     }
 
     public var description: String {
-        underlying.map { "\(message): \($0)" } ?? message
+        cause.map { "\(message): \($0)" } ?? message
     }
 }

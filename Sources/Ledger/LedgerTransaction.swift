@@ -6,6 +6,12 @@ import Foundation
 /// one `LedgerTransaction`, so it is committed atomically; several messages may share a
 /// transaction (group commit). Implemented by the SQLite ledger and `InMemoryLedger`; a PostgreSQL backend
 /// implements the same protocol.
+///
+/// Submissions follow the corrections model (contract §6): within an account's billing period
+/// the latest submission counts; the ones it replaced stay recorded, marked superseded
+/// (`supersede`), and count for nothing afterwards: not for `periodState`, not for
+/// `latestAccepted`, `lastAccepted` or `hasRecorded`, not in the review queue, and not in
+/// `readings export` unless it asks for all.
 public protocol LedgerTransaction {
     func hasMessage(channel: String, externalID: String) throws -> Bool
     /// Messages from `sender` received at or after `since`, on any channel.
@@ -13,12 +19,29 @@ public protocol LedgerTransaction {
     /// Replies queued to `recipient` (not the ones replay only recorded) created since `since`.
     func countReplies(recipient: String, since: Date) throws -> Int
     func account(uin: String) throws -> Account?
-    /// The latest accepted values of an account, one per meter label.
+    /// The latest accepted values of an account (not superseded), one per meter label.
     func latestAccepted(uin: String) throws -> [String: String]
-    /// Whether the same values were already recorded (accepted or held) for the period.
+    /// Whether the same values were already recorded (accepted or held, not superseded) for the period.
     func hasRecorded(uin: String, period: String, values: [String]) throws -> Bool
-    /// Both of the above in one look at the account's history (the validator's question).
+    /// Both of the above in one look at the account's history (the validator's question before
+    /// corrections; `periodState` is the one it asks now).
     func priorState(uin: String, period: String, values: [String]) throws -> (latestAccepted: [String: String], alreadyRecorded: Bool)
+    /// The validator's question under the corrections model, in one look at the account's
+    /// submissions: the period before's accepted readings, the submission of `period` that
+    /// counts now, and whether `values` are already recorded in `period`.
+    func periodState(uin: String, period: String, values: [String]) throws -> PeriodState
+    /// Marks every submission of the account's `period` (accepted, held, duplicate) other than
+    /// `id`, and not yet superseded, as superseded by submission `id`; returns how many. Held
+    /// submissions recorded after `id` are left alone: they wait for their own decision. Called
+    /// when `id` becomes the one that counts: an accepted correction, an approved held reading.
+    @discardableResult
+    func supersede(uin: String, period: String, by id: Int64) throws -> Int
+    /// The accepted submission that counts in the account's latest period with one (the
+    /// history an abonent asks for); nil when the ledger has none.
+    func lastAccepted(uin: String) throws -> RecordedSubmission?
+    /// The UINs of the accounts that bind `contact` (a normalised phone number or a
+    /// lower-cased e-mail address), sorted.
+    func uinsBound(to contact: String) throws -> [String]
     func insertMessage(_ message: NewMessage) throws -> Int64
     func insertSubmission(_ submission: NewSubmission, channel: String, sender: String?, receivedAt: Date) throws -> Int64
     func enqueueReply(_ reply: NewReply) throws -> Int64

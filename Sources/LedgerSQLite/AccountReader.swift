@@ -19,7 +19,7 @@ public final class AccountReader: AccountLookup, @unchecked Sendable {
         do {
             dbQueue = try DatabaseQueue(path: path, configuration: configuration)
         } catch {
-            throw LedgerError(.open, "cannot open the store \(path) for reading", underlying: error)
+            throw LedgerError(.open, "cannot open the store \(path) for reading", cause: error)
         }
     }
 

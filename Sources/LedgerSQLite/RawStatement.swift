@@ -87,6 +87,11 @@ final class RawStatement {
         sqlite3_column_type(handle, column) == SQLITE_NULL ? nil : sqlite3_column_int64(handle, column)
     }
 
+    func double(_ column: Int32) -> Double { sqlite3_column_double(handle, column) }
+
+    /// Rows changed by the last statement run on the connection.
+    var changes: Int { Int(sqlite3_changes(connection)) }
+
     /// Runs the statement with `bind` and returns `read` of the first row, if any.
     func first<T>(_ bind: (RawStatement) -> Void, read: (RawStatement) -> T) throws -> T? {
         defer { reset() }

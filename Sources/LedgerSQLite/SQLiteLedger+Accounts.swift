@@ -7,7 +7,10 @@ extension SQLiteLedger {
     /// from `accounts` are removed first (a full export from billing).
     public func importAccounts(_ accounts: [Account], replacing: Bool) async throws -> Int {
         try await write { db in
-            if replacing { try db.execute(sql: "DELETE FROM account") }
+            if replacing {
+                try db.execute(sql: "DELETE FROM account")
+                try db.execute(sql: "DELETE FROM account_contact")
+            }
             let statement = try db.cachedStatement(sql: """
                 INSERT INTO account (uin, meters, previous, digits, phones, emails, imported_at)
                 VALUES (?, ?, ?, ?, ?, ?, ?)
@@ -15,12 +18,18 @@ extension SQLiteLedger {
                     digits = excluded.digits, phones = excluded.phones, emails = excluded.emails,
                     imported_at = excluded.imported_at
                 """)
+            let forget = try db.cachedStatement(sql: "DELETE FROM account_contact WHERE uin = ?")
+            let bind = try db.cachedStatement(sql: "INSERT OR IGNORE INTO account_contact (contact, uin) VALUES (?, ?)")
             let now = Date().timeIntervalSince1970
             for account in accounts {
                 try statement.execute(arguments: [
                     account.uin, Self.joined(account.meters), Self.joined(account.previous), account.digits,
                     Self.joined(account.phones), Self.joined(account.emails), now,
                 ])
+                if !replacing { try forget.execute(arguments: [account.uin]) }
+                for contact in account.phones + account.emails where !contact.isEmpty {
+                    try bind.execute(arguments: [contact, account.uin])
+                }
             }
             return accounts.count
         }
@@ -38,17 +47,19 @@ extension SQLiteLedger {
 
 extension SQLiteLedger {
     /// A page of recorded readings (accepted, held, duplicate) received at or after `since`,
-    /// one row per meter, oldest first, from the submission after `cursor`.
-    public func exportPage(since: Date?, after cursor: Int64, limit: Int) async throws -> ExportPage {
+    /// one row per meter, oldest first, from the submission after `cursor`; superseded ones
+    /// only with `includeSuperseded`, with status `superseded`.
+    public func exportPage(since: Date?, after cursor: Int64, limit: Int, includeSuperseded: Bool) async throws -> ExportPage {
         let limit = max(1, limit)
         return try await read { db in
             let rows = try Row.fetchAll(db, sql: """
                 SELECT s.uin, s.meters, s.vals, s.previous, s.received_at_text, s.channel, s.sender,
-                       s.status, m.external_id, s.id
+                       CASE WHEN s.superseded_by IS NULL THEN s.status ELSE 'superseded' END, m.external_id, s.id
                 FROM submission s JOIN message m ON m.id = s.message_id
                 WHERE s.status IN ('accepted', 'held', 'duplicate') AND s.received_at >= ? AND s.id > ?
+                  AND (? OR s.superseded_by IS NULL)
                 ORDER BY s.id LIMIT ?
-                """, arguments: [since?.timeIntervalSince1970 ?? -Double.greatestFiniteMagnitude, cursor, limit])
+                """, arguments: [since?.timeIntervalSince1970 ?? -Double.greatestFiniteMagnitude, cursor, includeSuperseded, limit])
             var page: [ExportRow] = []
             for row in rows {
                 let meters = Self.split(row[1])

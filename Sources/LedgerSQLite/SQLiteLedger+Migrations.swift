@@ -96,6 +96,36 @@ extension SQLiteLedger {
         migrator.registerMigration("v4: outbox.data_sent_at (the end of a reply's data went to the server)") { db in
             try db.execute(sql: "ALTER TABLE outbox ADD COLUMN data_sent_at REAL")
         }
+        migrator.registerMigration("v5: corrections (superseded submissions, unbound senders) and accounts by contact") { db in
+            try db.execute(sql: """
+                ALTER TABLE submission ADD COLUMN superseded_by INTEGER REFERENCES submission (id);
+                ALTER TABLE submission ADD COLUMN sender_bound INTEGER;
+                CREATE TABLE account_contact (
+                    contact TEXT NOT NULL,
+                    uin TEXT NOT NULL,
+                    PRIMARY KEY (contact, uin)
+                ) WITHOUT ROWID;
+                CREATE INDEX account_contact_by_uin ON account_contact (uin);
+                """)
+            // Before corrections, every submission of a period stood; now the latest accepted
+            // one counts, and the accepted and duplicate ones before it are superseded by it.
+            try db.execute(sql: """
+                UPDATE submission SET superseded_by = (
+                    SELECT MAX(latest.id) FROM submission AS latest
+                    WHERE latest.uin = submission.uin AND latest.period = submission.period AND latest.status = 'accepted')
+                WHERE status IN ('accepted', 'duplicate') AND id < (
+                    SELECT MAX(latest.id) FROM submission AS latest
+                    WHERE latest.uin = submission.uin AND latest.period = submission.period AND latest.status = 'accepted')
+                """)
+            let insert = try db.makeStatement(sql: "INSERT OR IGNORE INTO account_contact (contact, uin) VALUES (?, ?)")
+            let rows = try Row.fetchCursor(db, sql: "SELECT uin, phones, emails FROM account")
+            while let row = try rows.next() {
+                let uin: String = row[0]
+                for contact in Self.split(row[1]) + Self.split(row[2]) where !contact.isEmpty {
+                    try insert.execute(arguments: [contact, uin])
+                }
+            }
+        }
         return migrator
     }
 }

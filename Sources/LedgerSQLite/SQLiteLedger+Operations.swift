@@ -17,7 +17,7 @@ extension SQLiteLedger {
     /// Held readings waiting for an operator.
     public func heldCount() async throws -> Int {
         try await read { db in
-            try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM submission WHERE status = 'held'") ?? 0
+            try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM submission WHERE status = 'held' AND superseded_by IS NULL") ?? 0
         }
     }
 

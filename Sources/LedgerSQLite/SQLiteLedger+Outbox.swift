@@ -89,14 +89,4 @@ extension SQLiteLedger {
             }
         }
     }
-
-    /// Outcome status of a stored message (for tests and tools).
-    public func messageStatus(channel: String, externalID: String) async throws -> (status: String, reason: String?)? {
-        try await read { db in
-            try Row.fetchOne(
-                db, sql: "SELECT status, reason FROM message WHERE channel = ? AND external_id = ?",
-                arguments: [channel, externalID]
-            ).map { ($0[0], $0[1]) }
-        }
-    }
 }

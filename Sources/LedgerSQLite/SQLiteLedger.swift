@@ -26,7 +26,7 @@ public final class SQLiteLedger: Sendable {
         do {
             try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         } catch {
-            throw LedgerError(.open, "cannot create the store's folder \(directory.path)", underlying: error)
+            throw LedgerError(.open, "cannot create the store's folder \(directory.path)", cause: error)
         }
         _ = Self.tuneSQLite
         var configuration = Configuration()
@@ -50,19 +50,19 @@ public final class SQLiteLedger: Sendable {
         do {
             dbQueue = try DatabaseQueue(path: path, configuration: configuration)
         } catch {
-            throw LedgerError(.open, "cannot open the store \(path)", underlying: error)
+            throw LedgerError(.open, "cannot open the store \(path)", cause: error)
         }
         do {
             try Self.migrator.migrate(dbQueue)
         } catch {
-            throw LedgerError(.migrate, "cannot migrate the store \(path)", underlying: error)
+            throw LedgerError(.migrate, "cannot migrate the store \(path)", cause: error)
         }
         // Checkpoint every ~32 MiB of WAL rather than 4 MiB (index pages written by many group
         // commits are copied to the database once), on a connection of its own.
         do {
             checkpointer = try WALCheckpointer(path: path, threshold: checkpointFrames)
         } catch {
-            throw LedgerError(.open, "cannot open the store \(path) for checkpoints", underlying: error)
+            throw LedgerError(.open, "cannot open the store \(path) for checkpoints", cause: error)
         }
         let checkpointer = self.checkpointer
         dbQueue.inDatabase { db in
@@ -77,8 +77,8 @@ public final class SQLiteLedger: Sendable {
         do {
             return try dbQueue.write { db in try body(SQLiteLedgerTransaction(db: db, statements: statements)) }
         } catch let error as DatabaseError {
-            // A full disk, an I/O error: name the store, keep SQLite's words.
-            throw LedgerError(.write, "the store \(path) refused the write", underlying: error)
+            // A full disk, an I/O error: name the store, keep SQLite's error.
+            throw refused(error, .write)
         }
     }
 
@@ -88,7 +88,7 @@ public final class SQLiteLedger: Sendable {
         do {
             return try await dbQueue.write { db in try body(SQLiteLedgerTransaction(db: db, statements: statements)) }
         } catch let error as DatabaseError {
-            throw LedgerError(.write, "the store \(path) refused the write", underlying: error)
+            throw refused(error, .write)
         }
     }
 
@@ -103,12 +103,29 @@ public final class SQLiteLedger: Sendable {
 
     /// Reads on GRDB's serial queue (off the cooperative pool).
     func read<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
-        try await dbQueue.read(body)
+        do {
+            return try await dbQueue.read(body)
+        } catch let error as DatabaseError {
+            throw refused(error, .read)
+        }
     }
 
     /// Writes in one transaction on GRDB's serial queue (off the cooperative pool).
     func write<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
-        try await dbQueue.write(body)
+        do {
+            return try await dbQueue.write(body)
+        } catch let error as DatabaseError {
+            throw refused(error, .write)
+        }
+    }
+
+    /// SQLite's error as a `LedgerError` that keeps it as its cause: a constraint is a
+    /// `.conflict` (a message recorded twice), anything else the operation's code.
+    func refused(_ error: DatabaseError, _ code: LedgerError.Code, file: String = #fileID, line: Int = #line) -> LedgerError {
+        if error.resultCode == .SQLITE_CONSTRAINT {
+            return LedgerError(.conflict, "the store \(path) refused a duplicate or inconsistent row", cause: error, file: file, line: line)
+        }
+        return LedgerError(code, "the store \(path) refused the \(code == .read ? "read" : "write")", cause: error, file: file, line: line)
     }
 }
 

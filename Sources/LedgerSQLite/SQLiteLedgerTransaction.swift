@@ -53,7 +53,10 @@ struct SQLiteLedgerTransaction: LedgerTransaction {
 
     func latestAccepted(uin: String) throws -> [String: String] {
         let row = try statement(
-            "SELECT meters, vals FROM submission WHERE uin = ? AND status = 'accepted' ORDER BY id DESC LIMIT 1"
+            """
+            SELECT meters, vals FROM submission WHERE uin = ? AND status = 'accepted' AND superseded_by IS NULL
+            ORDER BY id DESC LIMIT 1
+            """
         ).first({ $0.bind(1, uin) }, read: { ($0.text(0) ?? "", $0.text(1) ?? "") })
         guard let row else { return [:] }
         var latest: [String: String] = [:]
@@ -64,7 +67,7 @@ struct SQLiteLedgerTransaction: LedgerTransaction {
     func hasRecorded(uin: String, period: String, values: [String]) throws -> Bool {
         try statement("""
             SELECT 1 FROM submission
-            WHERE uin = ? AND status IN ('accepted', 'held') AND period = ? AND vals = ? LIMIT 1
+            WHERE uin = ? AND status IN ('accepted', 'held') AND period = ? AND vals = ? AND superseded_by IS NULL LIMIT 1
             """).first({
                 $0.bind(1, uin)
                 $0.bind(2, period)
@@ -79,7 +82,7 @@ struct SQLiteLedgerTransaction: LedgerTransaction {
         // account has a few rows a year, and the newest accepted one is picked here.
         let statement = try statement("""
             SELECT id, status, period, meters, vals FROM submission
-            WHERE uin = ? AND status IN ('accepted', 'held')
+            WHERE uin = ? AND status IN ('accepted', 'held') AND superseded_by IS NULL
             """)
         defer { statement.reset() }
         statement.bind(1, uin)
@@ -102,6 +105,92 @@ struct SQLiteLedgerTransaction: LedgerTransaction {
             }
         }
         return (map, recorded)
+    }
+
+    /// One index walk over the account's submissions that are not superseded (an account has a
+    /// few a year; no ORDER BY, for the same reason as `priorState`).
+    func periodState(uin: String, period: String, values: [String]) throws -> PeriodState {
+        let statement = try statement("""
+            SELECT id, status, period, meters, vals, sender, sender_bound, received_at FROM submission
+            WHERE uin = ? AND status IN ('accepted', 'held', 'duplicate') AND superseded_by IS NULL
+            """)
+        defer { statement.reset() }
+        statement.bind(1, uin)
+        let joined = SQLiteLedger.joined(values)
+        var earlier: (period: String, id: Int64, meters: String, values: String)?
+        var accepted: RecordedSubmission?
+        var held: RecordedSubmission?
+        var recorded = false
+        var any = false
+        func row(_ status: String, _ rowPeriod: String) -> RecordedSubmission {
+            RecordedSubmission(
+                id: statement.int(0) ?? 0, period: rowPeriod, status: status,
+                meters: SQLiteLedger.split(statement.text(3) ?? ""), values: SQLiteLedger.split(statement.text(4) ?? ""),
+                sender: statement.text(5), senderBound: statement.int(6).map { $0 != 0 },
+                receivedAt: Date(timeIntervalSince1970: statement.double(7)))
+        }
+        while try statement.step() {
+            let id = statement.int(0) ?? .min
+            let status = statement.text(1) ?? ""
+            let rowPeriod = statement.text(2) ?? ""
+            if rowPeriod == period {
+                any = true
+                if status == "duplicate" { continue }
+                if !recorded, statement.text(4) == joined { recorded = true }
+                if status == "accepted" {
+                    if id > accepted?.id ?? .min { accepted = row(status, rowPeriod) }
+                } else if id > held?.id ?? .min {
+                    held = row(status, rowPeriod)
+                }
+            } else if status == "accepted", rowPeriod < period,
+                      earlier.map({ ($0.period, $0.id) < (rowPeriod, id) }) ?? true {
+                earlier = (rowPeriod, id, statement.text(3) ?? "", statement.text(4) ?? "")
+            }
+        }
+        var map: [String: String] = [:]
+        if let earlier {
+            for (meter, value) in zip(SQLiteLedger.split(earlier.meters), SQLiteLedger.split(earlier.values)) { map[meter] = value }
+        }
+        return PeriodState(earlierAccepted: map, current: accepted ?? held, alreadyRecorded: recorded, hasUnsuperseded: any)
+    }
+
+    func supersede(uin: String, period: String, by id: Int64) throws -> Int {
+        let statement = try statement("""
+            UPDATE submission SET superseded_by = ?1
+            WHERE uin = ?2 AND period = ?3 AND status IN ('accepted', 'held', 'duplicate') AND superseded_by IS NULL
+              AND id <> ?1 AND NOT (status = 'held' AND id > ?1)
+            """)
+        try statement.run {
+            $0.bind(1, id)
+            $0.bind(2, uin)
+            $0.bind(3, period)
+        }
+        return statement.changes
+    }
+
+    func lastAccepted(uin: String) throws -> RecordedSubmission? {
+        try statement("""
+            SELECT id, period, meters, vals, sender, sender_bound, received_at FROM submission
+            WHERE uin = ? AND status = 'accepted' AND superseded_by IS NULL
+            ORDER BY period DESC, id DESC LIMIT 1
+            """).first({ $0.bind(1, uin) }, read: { row in
+                RecordedSubmission(
+                    id: row.int(0) ?? 0, period: row.text(1) ?? "", status: "accepted",
+                    meters: SQLiteLedger.split(row.text(2) ?? ""), values: SQLiteLedger.split(row.text(3) ?? ""),
+                    sender: row.text(4), senderBound: row.int(5).map { $0 != 0 },
+                    receivedAt: Date(timeIntervalSince1970: row.double(6)))
+            })
+    }
+
+    func uinsBound(to contact: String) throws -> [String] {
+        let statement = try statement("SELECT uin FROM account_contact WHERE contact = ? ORDER BY uin")
+        defer { statement.reset() }
+        statement.bind(1, contact)
+        var uins: [String] = []
+        while try statement.step() {
+            if let uin = statement.text(0) { uins.append(uin) }
+        }
+        return uins
     }
 
     func insertMessage(_ message: NewMessage) throws -> Int64 {
@@ -131,8 +220,8 @@ struct SQLiteLedgerTransaction: LedgerTransaction {
     func insertSubmission(_ submission: NewSubmission, channel: String, sender: String?, receivedAt: Date) throws -> Int64 {
         try statement("""
             INSERT INTO submission (message_id, uin, period, status, reason, meters, vals, previous,
-                                    channel, sender, received_at, received_at_text)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                                    channel, sender, received_at, received_at_text, sender_bound)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             """).run {
                 $0.bind(1, submission.messageID)
                 $0.bind(2, submission.uin)
@@ -146,6 +235,7 @@ struct SQLiteLedgerTransaction: LedgerTransaction {
                 $0.bind(10, sender)
                 $0.bind(11, receivedAt.timeIntervalSince1970)
                 $0.bind(12, Timestamp.iso8601(receivedAt))
+                $0.bind(13, submission.senderBound.map { $0 ? Int64(1) : Int64(0) })
             }
         return db.lastInsertedRowID
     }

@@ -126,7 +126,7 @@ public actor IMAPSource: MessageSource, MailboxObserving {
             }
             for uid in wanted {
                 let item = metadata[uid]
-                guard let raw = bodies[uid] else { throw MailSourceError("\(base): message UID \(uid) was not fetched") }
+                guard let raw = bodies[uid] else { throw MailSourceError("\(base): message UID \(uid) was not fetched", code: .incompleteMessage) }
                 if uid < cursor.dedupeBelow, try await isRecordedBefore(raw) {
                     setAside.append(uid)
                     continue
@@ -346,7 +346,7 @@ public actor IMAPSource: MessageSource, MailboxObserving {
         var raw = try await handle.mail(request(url, login)).body
         if raw.count > settings.maxMessageBytes + 1 { raw.removeLast(raw.count - settings.maxMessageBytes - 1) }
         if let size, size <= settings.maxMessageBytes, raw.count != size {
-            throw MailSourceError("\(base): message UID \(uid) in \(mailbox) came with \(raw.count) of \(size) bytes; will fetch it again")
+            throw MailSourceError("\(base): message UID \(uid) in \(mailbox) came with \(raw.count) of \(size) bytes; will fetch it again", code: .incompleteMessage)
         }
         return raw
     }

@@ -76,9 +76,9 @@ public struct MailboxSettings: Sendable {
             do {
                 token = try String(contentsOfFile: file, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
             } catch {
-                throw MailSourceError("cannot read the OAuth2 token file \(file)")
+                throw MailSourceError("cannot read the OAuth2 token file \(file)", code: .credentials, cause: error)
             }
-            guard !token.isEmpty else { throw MailSourceError("the OAuth2 token file \(file) is empty") }
+            guard !token.isEmpty else { throw MailSourceError("the OAuth2 token file \(file) is empty", code: .credentials) }
             return CurlLogin(username: username, bearer: token)
         }
         return CurlLogin(username: username, password: try password?())
@@ -94,10 +94,43 @@ public struct MailboxSettings: Sendable {
     }
 }
 
-/// A mail source's own failure (not a transfer error): a token file, an unexpected answer.
+/// A mail source's own failure (a transfer error is a `CurlError`): what kind, the operator's
+/// words, the error underneath, and where it was raised.
 public struct MailSourceError: Error, Sendable, CustomStringConvertible {
-    public var description: String
-    public init(_ description: String) { self.description = description }
+    public struct Code: Sendable, Hashable, CustomStringConvertible {
+        private enum Kind: String, Sendable, Hashable {
+            case unexpectedAnswer = "unexpected answer"
+            case incompleteMessage = "incomplete message"
+            case credentials = "credentials"
+        }
+
+        private let kind: Kind
+
+        /// The server's answers do not add up (a listing, a missing EXISTS); the next poll lists again.
+        public static let unexpectedAnswer = Code(kind: .unexpectedAnswer)
+        /// A message came shorter than its stated size; it is fetched again.
+        public static let incompleteMessage = Code(kind: .incompleteMessage)
+        /// The credentials could not be read (an OAuth2 token file).
+        public static let credentials = Code(kind: .credentials)
+
+        public var description: String { kind.rawValue }
+    }
+
+    public var code: Code
+    public var message: String
+    public var cause: (any Error)?
+    public var file: String
+    public var line: Int
+
+    public init(_ message: String, code: Code = .unexpectedAnswer, cause: (any Error)? = nil, file: String = #fileID, line: Int = #line) {
+        self.code = code
+        self.message = message
+        self.cause = cause
+        self.file = file
+        self.line = line
+    }
+
+    public var description: String { cause.map { "\(message): \($0)" } ?? message }
 }
 
 /// Where a mail source keeps what must survive a restart: its cursor (IMAP: UIDVALIDITY and the

@@ -133,7 +133,7 @@ public actor POP3Source: MessageSource, MailboxObserving {
             return
         }
         shortFetches[uidl] = body.count
-        throw MailSourceError("\(base): message \(uidl) came with \(body.count) of \(size) bytes\(endsWithLine ? "" : ", cut in the middle of a line") (the connection ended early?); will fetch it again")
+        throw MailSourceError("\(base): message \(uidl) came with \(body.count) of \(size) bytes\(endsWithLine ? "" : ", cut in the middle of a line") (the connection ended early?); will fetch it again", code: .incompleteMessage)
     }
 
     private func request(_ url: String, _ login: CurlLogin, command: String? = nil) -> CurlMailRequest {

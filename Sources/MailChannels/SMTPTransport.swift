@@ -54,7 +54,6 @@ public struct SMTPTransport: ConcurrentReplyTransport {
     public let configuration: Configuration
     private let composer: ReplyComposer
     private let handles: [CurlHandle]
-    private let domain: String
     private let envelopeFrom: String
     private let logger: Logger
 
@@ -65,16 +64,12 @@ public struct SMTPTransport: ConcurrentReplyTransport {
         handles = (0..<configuration.connections).map { CurlHandle(label: "smtp-\(name)-\($0)") }
         let address = MailAddress.parse(configuration.from)?.address ?? configuration.from
         envelopeFrom = configuration.envelopeFrom ?? address
-        domain = address.split(separator: "@").last.map(String.init) ?? "metergate.invalid"
         self.logger = logger
     }
 
     /// The message exactly as it is sent.
     public func compose(_ reply: OutgoingReply, date: Date = Date()) -> [UInt8] {
-        composer.compose(
-            to: reply.recipient, subject: reply.subject ?? "Re: показания", body: reply.body,
-            inReplyTo: reply.inReplyTo, references: reply.references,
-            messageID: "<reply.\(reply.id).\(reply.createdAt.timeIntervalSince1970.rounded())@\(domain)>", date: date)
+        composer.compose(reply, date: date)
     }
 
     public var connections: Int { handles.count }
@@ -84,7 +79,7 @@ public struct SMTPTransport: ConcurrentReplyTransport {
     public func deliver(_ reply: OutgoingReply) async -> DeliveryResult {
         switch await deliver(reply, connection: 0, beforeCommit: {}) {
         case .settled(let result): result
-        case .inDoubt(let reason): .retry(reason: reason)
+        case .inDoubt(let failure): .retry(failure)
         }
     }
 
@@ -92,13 +87,13 @@ public struct SMTPTransport: ConcurrentReplyTransport {
         _ reply: OutgoingReply, connection: Int, beforeCommit: @escaping @Sendable () throws -> Void
     ) async -> DeliveryAttempt {
         guard let recipient = MailAddress.parse(reply.recipient)?.address, recipient.contains("@") else {
-            return .settled(.failed(reason: "no usable recipient address"))
+            return .settled(.failed(DeliveryFailure(.invalidRecipient, "no usable recipient address")))
         }
         let password: String?
         do {
             password = try configuration.password?()
         } catch {
-            return .settled(.retry(reason: "cannot read the SMTP password: \(error)"))
+            return .settled(.retry(DeliveryFailure(.authentication, "cannot read the SMTP password", cause: error)))
         }
         var request = CurlMailRequest(
             url: configuration.url, login: CurlLogin(username: configuration.username, password: password),
@@ -110,11 +105,11 @@ public struct SMTPTransport: ConcurrentReplyTransport {
             return .settled(.delivered)
         } catch let error as CurlError {
             if error.endOfDataSent, !error.answeredAfterEndOfData {
-                return .inDoubt(reason: "no answer after the end of data: \(error.description)")
+                return .inDoubt(DeliveryFailure(.noAnswer, "no answer after the end of data", cause: error))
             }
             return .settled(Self.result(of: error))
         } catch {
-            return .settled(.retry(reason: "\(error)"))
+            return .settled(.retry(DeliveryFailure(.unreachable, "SMTP transfer failed", cause: error)))
         }
     }
 
@@ -125,12 +120,13 @@ public struct SMTPTransport: ConcurrentReplyTransport {
     static func result(of error: CurlError) -> DeliveryResult {
         let reply = error.serverResponse ?? ""
         if error.isLoginDenied || ["535", "534", "530"].contains(String(reply.prefix(3))) {
-            return .retry(reason: "authentication refused (retried until outbox.max_age): \(error.description)")
+            return .retry(DeliveryFailure(.authentication, "authentication refused (retried until outbox.max_age)", cause: error))
         }
         if let first = reply.first, first == "5", reply.count >= 3,
            reply.prefix(3).allSatisfy(\.isNumber) {
-            return .failed(reason: error.description)
+            return .failed(DeliveryFailure(.rejected, "the server refused the reply", cause: error))
         }
-        return .retry(reason: error.description)
+        let reachable = error.serverResponse.map { !$0.isEmpty } ?? false
+        return .retry(DeliveryFailure(reachable ? .refused : .unreachable, reachable ? "the server refused the reply for now" : "the server did not answer", cause: error))
     }
 }

@@ -3,7 +3,8 @@ public enum AutomaticKind: String, Sendable {
     case autoReplied, bulk, list, bounce
 
     /// Rules, first match wins (a bounce is also often `Auto-Submitted`, so bounces come first):
-    static func detect(headers: [MailHeader], subject: String = "", from: MailAddress?, returnPath: String?, contentType: ContentType) -> AutomaticKind? {
+    static func detect(headers: [MailHeader], subject: String = "", from: MailAddress?, returnPath: String?, contentType: ContentType,
+                       words: MailWords = .builtIn) -> AutomaticKind? {
         func value(_ name: String) -> String? { headers.first(named: name)?.trimmingASCIIWhitespace().lowercased() }
         func has(_ name: String) -> Bool { headers.first(named: name) != nil }
 
@@ -33,7 +34,7 @@ public enum AutomaticKind: String, Sendable {
         if let v = value("x-autoreply-type") ?? value("x-ms-exchange-inbox-rules-loop") ?? value("x-auto-reply"), !v.isEmpty { return .autoReplied }
         // Auto-reply 5: the subject of an auto-reply or out-of-office notice, in the languages of
         // common responders (Gmail, Outlook, iCloud, Yandex, Mail.ru, Zimbra …).
-        if isAutoReplySubject(String(subject.prefix(300))) {
+        if isAutoReplySubject(String(subject.prefix(300)), words: words) {
             return .autoReplied
         }
 
@@ -52,21 +53,9 @@ public enum AutomaticKind: String, Sendable {
         return nil
     }
 
-    /// Subject prefixes auto-responders write (lower-cased); compared at the start of the subject
-    /// after any "Re:"/"Fwd:", or anywhere for the unmistakable phrases.
-    static let autoReplyPrefixes: [String] = [
-        "auto reply", "auto-reply", "autoreply", "automatic reply", "auto response", "auto-response", "autoresponse",
-        "automatische antwort", "autosvar", "automatisch antwoord", "réponse automatique", "reponse automatique",
-        "risposta automatica", "respuesta automática", "respuesta automatica", "resposta automática",
-        "odpowiedź automatyczna", "automatická odpověď", "автоответ", "автоматический ответ", "автоответчик",
-        "автоматична відповідь", "автовідповідь", "out of office", "out of the office", "abwesenheitsnotiz",
-        "absence du bureau", "fuori sede", "fuera de la oficina", "vacation reply", "vacation response",
-        "не в офисе", "вне офиса", "undeliverable", "delivery status notification",
-        "returned mail", "недоставленное сообщение", "не доставлено",
-    ]
-    private static let autoReplyPhrases = ["out of office", "automatic reply", "auto-reply", "autoreply", "автоответ", "abwesenheitsnotiz"]
-
-    static func isAutoReplySubject(_ subject: String) -> Bool {
+    /// Whether a subject is an auto-responder's: one of `words.autoReplySubjects` at its start
+    /// after any "Re:"/"Fwd:"/"[tag]", or one of the unmistakable phrases anywhere.
+    static func isAutoReplySubject(_ subject: String, words: MailWords = .builtIn) -> Bool {
         let lower = subject.lowercased().trimmingASCIIWhitespace()
         var rest = Substring(lower)
         // Skip "re:", "fwd:", "[ext]" and the like.
@@ -78,17 +67,17 @@ public enum AutomaticKind: String, Sendable {
             }
             let word = trimmed.prefix(while: { $0.isLetter })
             if !word.isEmpty, word.count <= 6, trimmed.dropFirst(word.count).first == ":",
-               !autoReplyPrefixes.contains(where: { $0 == word }) {
+               !words.autoReplySubjects.contains(where: { $0 == word }) {
                 rest = trimmed.dropFirst(word.count + 1)
                 continue
             }
             rest = trimmed
             break
         }
-        for prefix in autoReplyPrefixes where rest.hasPrefix(prefix) {
+        for prefix in words.autoReplySubjects where rest.hasPrefix(prefix) {
             let after = rest.dropFirst(prefix.count).first
             if after == nil || after == ":" || after == " " || after == "(" || after == "-" || after == "：" || after == "," { return true }
         }
-        return autoReplyPhrases.contains { lower.contains($0) }
+        return words.autoReplyPhrases.contains { lower.contains($0) }
     }
 }

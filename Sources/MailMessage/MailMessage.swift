@@ -20,7 +20,7 @@ public struct MailMessage: Sendable {
     /// Entities parsed, the root included.
     public var partCount: Int { root.partCount }
 
-    public init(raw: [UInt8], limits: MailLimits = .init()) {
+    public init(raw: [UInt8], limits: MailLimits = .init(), words: MailWords = .builtIn) {
         var parser = MIMEParser(limits: limits)
         let root = parser.parseEntity(raw[...], depth: 0, defaultType: .textPlain, isTopLevel: true)
         var defects = parser.defects
@@ -39,10 +39,11 @@ public struct MailMessage: Sendable {
         self.references = refs
         // The declared type counts (a multipart/report whose parts could not be split is still a report).
         let declaredType = root.headers.first(named: "content-type").flatMap(ContentType.parse) ?? root.contentType
-        self.automatic = AutomaticKind.detect(headers: root.headers, subject: subject, from: from, returnPath: returnPath, contentType: declaredType)
+        self.automatic = AutomaticKind.detect(headers: root.headers, subject: subject, from: from, returnPath: returnPath, contentType: declaredType,
+                                              words: words)
         let body = BodySelector(limits: limits).text(of: root, defects: &defects)
         self.bodyText = body
-        (self.meaningfulText, self.uncertainText) = ReplyStripper.split(body)
+        (self.meaningfulText, self.uncertainText) = ReplyStripper.split(body, words: words)
         self.defects = defects
     }
 

@@ -4,12 +4,28 @@ import Foundation
 /// In-Reply-To/References, UTF-8 quoted-printable text, CRLF line ends, header lines folded to ≤ 78
 /// characters where there is whitespace to fold at, body lines ≤ 76. CR and LF in any header input
 /// are replaced by spaces (no header injection).
+///
+/// The one composer of e-mail replies: SMTP sends what it writes, the file outbox keeps it.
 public struct ReplyComposer: Sendable {
     public let fromHeader: String
+    /// The domain of the `From` address (`metergate.invalid` without one), for our Message-IDs.
+    public let domain: String
 
     /// `from` like `Показания <readings@example.test>`; a non-ASCII display name is RFC 2047 encoded.
     public init(from: String) {
         self.fromHeader = Self.mailboxHeader(from)
+        let address = MailAddress.parseOne(Self.clean(from))?.address ?? Self.clean(from)
+        let domain = address.lastIndex(of: "@").map { address[address.index(after: $0)...] }?
+            .filter { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "." || $0 == "-") } ?? ""
+        self.domain = domain.isEmpty ? "metergate.invalid" : String(domain)
+    }
+
+    /// Our Message-ID of reply `id` created at `createdAt`: `<reply.ID.SECONDS@DOMAIN>`, the same
+    /// at every attempt, so a reply sent twice (in doubt, then again by an operator) threads as one.
+    public func messageID(reply id: Int64, createdAt: Date) -> String {
+        let seconds = createdAt.timeIntervalSince1970
+        let whole = seconds.isFinite ? Int64(min(max(seconds, 0), 253_402_300_799).rounded(.down)) : 0
+        return "<reply.\(id).\(whole)@\(domain)>"
     }
 
     public func compose(to: String, subject: String, body: String, inReplyTo: String?, references: [String],
@@ -20,8 +36,8 @@ public struct ReplyComposer: Sendable {
         lines.append("Date: " + Self.rfc5322Date(date))
         lines.append("Message-ID: " + Self.clean(messageID))
         lines.append(Self.subjectHeader(Self.clean(subject)))
-        if let irt = inReplyTo.map(Self.clean), !irt.isEmpty { lines.append("In-Reply-To: " + irt) }
-        let refs = references.map(Self.clean).filter { !$0.isEmpty }
+        if let irt = inReplyTo.map(Self.bracketed), !irt.isEmpty { lines.append("In-Reply-To: " + irt) }
+        let refs = references.map(Self.bracketed).filter { !$0.isEmpty }
         if !refs.isEmpty { lines.append("References: " + refs.joined(separator: "\r\n ")) }
         lines.append("Auto-Submitted: auto-replied")
         lines.append("MIME-Version: 1.0")
@@ -35,6 +51,13 @@ public struct ReplyComposer: Sendable {
 
     static func clean(_ s: String) -> String {
         String(s.map { $0 == "\r" || $0 == "\n" || $0 == "\r\n" ? " " : $0 }).trimmingASCIIWhitespace()
+    }
+
+    /// A message id in angle brackets (`abc@x` → `<abc@x>`), empty when there is none.
+    static func bracketed(_ id: String) -> String {
+        let id = clean(id)
+        guard !id.isEmpty, !id.hasPrefix("<") else { return id }
+        return "<" + id + ">"
     }
 
     static func isPlainASCII(_ s: String) -> Bool { s.utf8.allSatisfy { $0 >= 0x20 && $0 < 0x7F || $0 == 0x09 } }

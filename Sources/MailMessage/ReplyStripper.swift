@@ -15,45 +15,8 @@
 /// Everything from the first of these on is the earlier mail, except that an attribution
 /// followed by `>` lines and then more of the sender's text (bottom-posting) drops only itself.
 enum ReplyStripper {
-    /// Lines (lower-cased, trimmed) starting with one of these end the sender's text (mobile and webmail
-    /// footers). Kept in one place; compared as prefixes on lines shorter than 200 characters.
-    static let footers: [String] = [
-        "отправлено с iphone", "отправлено с ipad", "отправлено с моего ", "отправлено из мобильной ",
-        "отправлено из приложения ", "отправлено из яндекс", "отправлено из почты ", "отправлено с мобильного",
-        "отправлено с помощью ", "отправлено через ", "яндекс.почта для мобильных", "яндекс почта для мобильных",
-        "sent from my ", "sent from mail for windows", "sent from outlook", "sent from yahoo mail",
-        "sent from samsung", "sent from the all new aol", "sent via ", "sent with ", "get outlook for ",
-        "mail.ru для ", "почта mail.ru для ", "скачайте почту mail.ru", "отправлено из почты mail.ru",
-        "envoyé de mon ", "envoyé à partir de ", "envoyé depuis ", "von meinem ", "gesendet von ",
-        "inviato da ", "enviado desde mi ", "enviado do meu ", "wysłane z ", "надіслано з ",
-    ]
-
-    /// Sign-offs that start a signature block (only on short lines without digits).
-    static let signOffs: [String] = ["с уважением", "с наилучшими пожеланиями", "best regards", "kind regards", "regards,"]
-
-    /// Separator lines of forwarded or original messages that carry no dashes of their own
-    /// (trimmed, dashes/underscores/`=` removed, lower-cased). Dashed separators in any
-    /// language are found by their shape.
-    static let separators: Set<String> = [
-        "original message", "исходное сообщение", "пересылаемое сообщение", "forwarded message",
-        "оригинальное сообщение", "переадресованное сообщение", "начало переадресованного сообщения:",
-        "begin forwarded message:", "message d'origine", "ursprüngliche nachricht", "пересланное сообщение",
-        "début du message réexpédié :", "début du message réexpédié:", "anfang der weitergeleiteten nachricht:",
-        "inizio messaggio inoltrato:", "comienzo del mensaje reenviado:", "início da mensagem reencaminhada:",
-    ]
-
-    /// Quote header endings ("… пишет:", "On … wrote:") in the languages of common mail clients.
-    /// A help only: an attribution with a date and a name is found without them.
-    static let quoteHeaderEndings = [
-        "пишет:", "написал:", "написала:", "написал(а):", "wrote:", "писал:", "писал(а):", "schrieb:",
-        "a écrit :", "a écrit:", "ha scritto:", "escribió:", "escreveu:", "napisał:", "napisała:",
-        "napisał(a):", "pisze:", "написав:", "написала(в):", "пише:", "schreef:", "skrev:", "kirjoitti:",
-        "napsal:", "napsala:", "írta:", "yazdı:", "scrisse:",
-    ]
-
-    private static let footerBytes = footers.map { Array($0.utf8) }
-    private static let signOffBytes = signOffs.map { Array($0.utf8) }
-    private static let endingBytes = quoteHeaderEndings.map { Array($0.utf8) }
+    // The word lists (footers, sign-offs, separators, quote verbs) are `MailWords`: the
+    // grammar's `Grammars/mail.grammar`, or `MailWords.builtIn`.
 
     /// One line, compared as UTF-8 bytes (String prefix tests on Cyrillic are slow).
     private struct Line {
@@ -92,12 +55,12 @@ enum ReplyStripper {
         return out
     }
 
-    static func meaningfulText(_ text: String) -> String { split(text).meaningful }
+    static func meaningfulText(_ text: String, words: MailWords = .builtIn) -> String { split(text, words: words).meaningful }
 
     /// The sender's text, and the lines that may be quoted or may be the sender's: a line right
     /// after a long '>' line (mail clients wrap long quoted lines and may drop the '>' of the
     /// continuation). Those lines are kept out of the text; the caller decides what they mean.
-    static func split(_ text: String) -> (meaningful: String, uncertain: String) {
+    static func split(_ text: String, words: MailWords = .builtIn) -> (meaningful: String, uncertain: String) {
         let bytes = Array(text.replacingLineEnds().utf8)
         var lines: [Line] = []
         var start = 0
@@ -119,19 +82,19 @@ enum ReplyStripper {
             if isSeparator(t) { cut = n; break }
             if let f = t.first, f == 0x2D || f == 0x5F || lower.last == 0x3A {
                 let bare = HeaderBlock.trimWSP(lower.filter { $0 != 0x2D && $0 != 0x5F && $0 != 0x3D }[...])
-                if separators.contains(String(decoding: bare, as: UTF8.self)) { cut = n; break }
+                if words.separators.contains(String(decoding: bare, as: UTF8.self)) { cut = n; break }
             }
             // Outlook's "________________________________" separator.
             if t.count >= 20, t.allSatisfy({ $0 == 0x5F }) { cut = n; break }
             // Mobile footers.
-            if t.count < 200, footerBytes.contains(where: { lower.starts(with: $0) }) { cut = n; break }
-            if t.count < 80, signOffBytes.contains(where: { lower.starts(with: $0) }), !t.contains(where: { $0 >= 0x30 && $0 <= 0x39 }) {
+            if t.count < 200, words.footerBytes.contains(where: { lower.starts(with: $0) }) { cut = n; break }
+            if t.count < 80, words.signOffBytes.contains(where: { lower.starts(with: $0) }), !t.contains(where: { $0 >= 0x30 && $0 <= 0x39 }) {
                 cut = n; break
             }
             // A header block of an earlier message (From:/Sent:/To:, Von:/Datum:, Date:/Subject:/From: …).
             if isHeaderBlock(lines, at: n) { cut = n; break }
             // An attribution ending on this line.
-            if let header = attributionStart(lines, endingAt: n) {
+            if let header = attributionStart(lines, endingAt: n, words: words) {
                 // Bottom-posting: the header introduces '>' lines and the new text follows
                 // them; drop the header only. An unmarked earlier message: cut here.
                 var next = n + 1
@@ -249,14 +212,14 @@ enum ReplyStripper {
         s.last == 0x3A || (s.count >= 3 && s.suffix(3).elementsEqual([0xEF, 0xBC, 0x9A]))  // ':' or '：'
     }
 
-    private static func endsWithQuoteVerb(_ s: [UInt8]) -> Bool {
-        endingBytes.contains(where: { s.count >= $0.count && s.suffix($0.count).elementsEqual($0) })
+    private static func endsWithQuoteVerb(_ s: [UInt8], _ words: MailWords) -> Bool {
+        words.endingBytes.contains(where: { s.count >= $0.count && s.suffix($0.count).elementsEqual($0) })
     }
 
     // MARK: - Attributions
 
     /// The first line of an attribution ending at line `n`, when there is one.
-    private static func attributionStart(_ lines: [Line], endingAt n: Int) -> Int? {
+    private static func attributionStart(_ lines: [Line], endingAt n: Int, words: MailWords) -> Int? {
         let last = lines[n].lower
         guard endsWithColon(last), last.count <= 400 else { return nil }
         // The window grows upwards over wrapped lines (no blank or quoted line between, none
@@ -264,11 +227,11 @@ enum ReplyStripper {
         var k = n
         var joined = last
         while true {
-            if attributionShape(joined, lines: lines, end: n) { break }
-            guard k > 0, n - k < 2 else { return endsWithQuoteVerb(last) && last.count < 200 ? n : nil }
+            if attributionShape(joined, lines: lines, end: n, words: words) { break }
+            guard k > 0, n - k < 2 else { return endsWithQuoteVerb(last, words) && last.count < 200 ? n : nil }
             let above = lines[k - 1]
             guard !above.isBlank, !above.quoted, above.lower.count <= 300, !endsWithColon(above.lower) else {
-                return endsWithQuoteVerb(last) && last.count < 200 ? n : nil
+                return endsWithQuoteVerb(last, words) && last.count < 200 ? n : nil
             }
             k -= 1
             joined = above.lower + [0x20] + joined
@@ -291,9 +254,9 @@ enum ReplyStripper {
 
     /// A date or time, a name or an address, and a reason to think it introduces a quote: an
     /// address, a quote verb, a quoted block after it, or the end of the text after it.
-    private static func attributionShape(_ joined: [UInt8], lines: [Line], end n: Int) -> Bool {
+    private static func attributionShape(_ joined: [UInt8], lines: [Line], end n: Int, words: MailWords) -> Bool {
         guard hasDateOrTime(joined), letterCount(joined) >= 2 else { return false }
-        if joined.contains(0x40) || endsWithQuoteVerb(joined) { return true }
+        if joined.contains(0x40) || endsWithQuoteVerb(joined, words) { return true }
         var next = n + 1
         while next < lines.count, lines[next].isBlank { next += 1 }
         return next == lines.count || lines[next].quoted

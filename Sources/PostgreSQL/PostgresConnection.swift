@@ -1,6 +1,7 @@
 import CLibPQ
 import Dispatch
 import Foundation
+import Synchronization
 
 /// One libpq connection, opened on first use and opened again after the server went away,
 /// used by one caller at a time: every libpq call runs on the connection's own serial
@@ -10,6 +11,10 @@ import Foundation
 /// `withSession` connects afresh. When the very first statement of a `withSession` body finds
 /// the connection dead (the server restarted while we were idle), the body runs once more on
 /// a new connection: nothing of it had happened.
+///
+/// Cancelling the calling task reaches the server: the statement running then is cancelled
+/// with `PQcancel` (the server ends it with SQLSTATE 57014), and the body's next statement is
+/// not sent; the call throws a `PostgresError` with code `.cancelled`.
 public final class PostgresConnection: @unchecked Sendable {
     public let url: PostgresURL
     public let label: String
@@ -33,10 +38,15 @@ public final class PostgresConnection: @unchecked Sendable {
     /// Runs `body` on the connection's queue with a live session.
     @discardableResult
     public func withSession<T: Sendable>(_ body: @escaping @Sendable (PostgresSession) throws -> T) async throws -> T {
-        try await withCheckedThrowingContinuation { continuation in
-            queue.async {
-                continuation.resume(with: Result { try self.runBlocking(body) })
+        let cancellation = PostgresCancellation()
+        return try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { continuation in
+                queue.async {
+                    continuation.resume(with: Result { try self.runBlocking(body, cancellation) })
+                }
             }
+        } onCancel: {
+            cancellation.cancel()
         }
     }
 
@@ -50,16 +60,22 @@ public final class PostgresConnection: @unchecked Sendable {
         }
     }
 
-    private func runBlocking<T>(_ body: (PostgresSession) throws -> T) throws -> T {
+    private func runBlocking<T>(_ body: (PostgresSession) throws -> T, _ cancellation: PostgresCancellation) throws -> T {
+        if cancellation.isCancelled { throw PostgresError.cancelled }
         let reused = connection != nil
-        let session = PostgresSession(connection: try connected())
+        let session = PostgresSession(connection: try connected(), cancellation: cancellation)
+        cancellation.arm(session.connection)
+        defer { cancellation.disarm() }
         let idle = !session.inTransaction
         do {
             return try body(session)
         } catch let error as PostgresError where error.isConnectionProblem {
             disconnect()
-            guard reused, idle, session.statementsSucceeded == 0 else { throw error }
-            return try body(PostgresSession(connection: try connected()))
+            guard reused, idle, session.statementsSucceeded == 0, !cancellation.isCancelled else { throw error }
+            cancellation.disarm()
+            let again = PostgresSession(connection: try connected(), cancellation: cancellation)
+            cancellation.arm(again.connection)
+            return try body(again)
         } catch {
             if PQstatus(session.connection) != CONNECTION_OK { disconnect() }
             throw error
@@ -101,5 +117,57 @@ public final class PostgresConnection: @unchecked Sendable {
         guard let pointer else { return "" }
         return String(decoding: UnsafeRawBufferPointer(start: pointer, count: strlen(pointer)), as: UTF8.self)
             .trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+}
+
+/// The cancellation of one `withSession` call: the task's cancellation handler sends
+/// `PQcancel` for the statement running on the connection's queue (from a thread of its own:
+/// it opens a connection to the server), and marks the call so no further statement starts.
+final class PostgresCancellation: Sendable {
+    private struct State {
+        var cancelled = false
+        /// `PQgetCancel` of the connection in use; freed when the body ends.
+        var handle: Handle?
+    }
+
+    /// A `PGcancel`, used only under the mutex (`PQcancel` is safe from any thread).
+    private struct Handle: @unchecked Sendable {
+        let pointer: OpaquePointer
+    }
+
+    private let state = Mutex(State())
+
+    var isCancelled: Bool { state.withLock { $0.cancelled } }
+
+    /// On the connection's queue, before the body runs.
+    func arm(_ connection: OpaquePointer) {
+        let handle = PQgetCancel(connection).map(Handle.init)
+        state.withLock { state in
+            if let old = state.handle { PQfreeCancel(old.pointer) }
+            state.handle = handle
+        }
+    }
+
+    /// On the connection's queue, when the body ended.
+    func disarm() {
+        state.withLock { state in
+            if let handle = state.handle { PQfreeCancel(handle.pointer) }
+            state.handle = nil
+        }
+    }
+
+    func cancel() {
+        let armed = state.withLock { state -> Bool in
+            state.cancelled = true
+            return state.handle != nil
+        }
+        guard armed else { return }
+        DispatchQueue.global().async {
+            self.state.withLock { state in
+                guard let handle = state.handle else { return }
+                var buffer = [CChar](repeating: 0, count: 256)
+                _ = PQcancel(handle.pointer, &buffer, Int32(buffer.count))
+            }
+        }
     }
 }

@@ -9,6 +9,7 @@ public struct PostgresError: Error, Sendable, CustomStringConvertible {
             case connectionLost = "connection lost"
             case serverError = "server error"
             case unexpectedResult = "unexpected result"
+            case cancelled = "cancelled"
         }
 
         private let kind: Kind
@@ -23,6 +24,9 @@ public struct PostgresError: Error, Sendable, CustomStringConvertible {
         public static let serverError = Code(kind: .serverError)
         /// A result of a shape we did not expect (wrong column count, not a number, …).
         public static let unexpectedResult = Code(kind: .unexpectedResult)
+        /// The calling task was cancelled: the running statement was cancelled at the server
+        /// (`PQcancel`) and no further one was sent.
+        public static let cancelled = Code(kind: .cancelled)
 
         public var description: String { kind.rawValue }
     }
@@ -55,6 +59,8 @@ public struct PostgresError: Error, Sendable, CustomStringConvertible {
         if let statement { text += " (in \(statement))" }
         return text
     }
+
+    static let cancelled = PostgresError(code: .cancelled, message: "the task was cancelled; the statement was cancelled at the server")
 
     /// The connection is no longer usable: reconnect before the next statement.
     public var isConnectionProblem: Bool {

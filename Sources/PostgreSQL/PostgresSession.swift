@@ -10,8 +10,11 @@ public final class PostgresSession {
     /// lets the connection retry the body).
     private(set) var statementsSucceeded = 0
 
-    init(connection: OpaquePointer) {
+    private let cancellation: PostgresCancellation
+
+    init(connection: OpaquePointer, cancellation: PostgresCancellation) {
         self.connection = connection
+        self.cancellation = cancellation
     }
 
     /// True inside a transaction block (also one that failed and awaits ROLLBACK).
@@ -39,12 +42,13 @@ public final class PostgresSession {
             try execute("COMMIT")
             return value
         } catch {
-            if PQstatus(connection) == CONNECTION_OK { _ = try? execute("ROLLBACK") }
+            if PQstatus(connection) == CONNECTION_OK { _ = try? run("ROLLBACK", [], evenIfCancelled: true) }
             throw error
         }
     }
 
-    private func run(_ sql: String, _ arguments: [String?]) throws(PostgresError) -> PostgresRows {
+    private func run(_ sql: String, _ arguments: [String?], evenIfCancelled: Bool = false) throws(PostgresError) -> PostgresRows {
+        if !evenIfCancelled, cancellation.isCancelled { throw PostgresError.cancelled }
         let values = arguments.map { $0.map { strdup($0) } ?? nil }
         defer { for value in values { free(value) } }
         let result: OpaquePointer? = values.map { $0.map { UnsafePointer($0) } }.withUnsafeBufferPointer { buffer in
@@ -53,7 +57,10 @@ public final class PostgresSession {
         defer { PQclear(result) }
         let status = result.map(PQresultStatus) ?? PGRES_FATAL_ERROR
         guard status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK else {
-            throw error(result, sql: sql)
+            let failure = error(result, sql: sql)
+            // 57014: the statement was cancelled (by our `PQcancel` when the task was).
+            if failure.sqlState == "57014", cancellation.isCancelled { throw PostgresError.cancelled }
+            throw failure
         }
         statementsSucceeded += 1
         guard let result else { return PostgresRows(columns: [], rows: [], affectedRows: 0) }

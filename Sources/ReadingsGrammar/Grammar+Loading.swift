@@ -1,6 +1,9 @@
 extension Grammar {
     static let listKeys = ["uin", "uin_filler", "hint", "zone", "meter", "noise", "unit", "aside",
-                           "aside_after", "aside_near", "month", "year_word", "quote_intro", "lookalike"]
+                           "aside_after", "aside_near", "month", "year_word", "quote_intro", "lookalike", "history"] + mailListKeys
+    /// Word lists for e-mail (`Grammars/mail.grammar`): kept as written (lower-cased), outside the
+    /// phrase table; the mail reader uses them as prefixes of lines and subjects.
+    public static let mailListKeys = ["mail_footer", "mail_signoff", "mail_separator", "auto_reply_subject", "auto_reply_phrase"]
     static let settingKeys = ["uin_digits", "fraction_digits", "max_reading_digits",
                               "max_interpretations", "thousands_separators"]
 
@@ -54,6 +57,12 @@ extension Grammar {
         if let index = items.firstIndex(where: \.isEmpty) {
             throw fail(.emptySynonym, "empty synonym (item \(index + 1) of the list: two commas in a row or a trailing comma?)")
         }
+        if Self.mailListKeys.contains(key) {
+            if let argument { throw fail(.syntax, "'\(key)' takes no argument (found '\(argument)')") }
+            mailLists[key, default: []].append(contentsOf: items.map { $0.lowercased() })
+            return
+        }
+        if key == "quote_intro" { quoteIntroWords.append(contentsOf: items.map { $0.lowercased() }) }
         let meaning: PhraseMeaning
         switch key {
         case "lookalike":
@@ -110,10 +119,16 @@ extension Grammar {
             case "noise": meaning = .noise
             case "unit": meaning = .unit
             case "year_word": meaning = .yearWord
+            case "history": meaning = .history
             default: meaning = .quoteIntro
             }
         }
         for item in items {
+            if meaning == .history, item == "?" {
+                // "1234567 ?": a question mark beside a lone UIN asks for the history too.
+                historyQuestionMark = true
+                continue
+            }
             let phraseKey = PhraseTable.key(of: item.unicodeScalars)
             if phraseKey.isEmpty {
                 if meaning == .filler { continue }  // punctuation is always allowed between a label and its number

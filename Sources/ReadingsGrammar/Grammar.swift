@@ -14,6 +14,16 @@ public struct Grammar: Sendable {
     public internal(set) var maxInterpretations: Int = 64
     /// Canonical meter labels in the order the grammar declared them ("T1", "T2", …).
     public internal(set) var meterLabels: [String] = []
+    /// `history: …, ?`: a question mark beside a lone UIN (`1234567 ?`) asks for the history.
+    public internal(set) var historyQuestionMark = false
+
+    /// The e-mail word lists (`mail_footer`, `mail_signoff`, `mail_separator`,
+    /// `auto_reply_subject`, `auto_reply_phrase`) as written, lower-cased; a key the grammar
+    /// does not list is absent.
+    public internal(set) var mailLists: [String: [String]] = [:]
+    /// The `quote_intro` words as written, lower-cased ("пишет", "wrote", "a écrit"): the mail
+    /// reader also ends an attribution line with them.
+    public internal(set) var quoteIntroWords: [String] = []
 
     /// Space characters (before normalisation) that may separate thousands.
     var thousandsSeparators: Set<UInt32> = [0x20, 0xA0, 0x2009, 0x202F, 0x2007]

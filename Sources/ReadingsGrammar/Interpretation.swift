@@ -69,13 +69,35 @@ public struct ParseResult: Sendable, Hashable {
     public var interpretations: [Interpretation]
     /// A cap was hit (text length, tokens, numbers or interpretations): answer `ambiguous`.
     public var limitReached: Bool
+    /// The text asks for the last accepted readings (a history word of the grammar); nil when
+    /// it does not.
+    public var history: HistoryRequest?
 
     public init(normalized: String, tokens: [Token], diagnostics: [Diagnostic],
-                interpretations: [Interpretation], limitReached: Bool) {
+                interpretations: [Interpretation], limitReached: Bool, history: HistoryRequest? = nil) {
         self.normalized = normalized
         self.tokens = tokens
         self.diagnostics = diagnostics
         self.interpretations = interpretations
         self.limitReached = limitReached
+        self.history = history
+    }
+
+    /// Whether some interpretation gives readings (then the text is a submission, whatever
+    /// history word it holds).
+    public var hasReadings: Bool {
+        interpretations.contains { $0.submissions.contains { !$0.readings.isEmpty } }
+    }
+}
+
+/// A request for the last accepted readings: `история 1234567`, `1234567 ?`, or the history
+/// word alone.
+public struct HistoryRequest: Sendable, Hashable {
+    /// The UIN-shaped numbers of the text (not set aside), distinct, in text order; empty when
+    /// none was given.
+    public var uins: [String]
+
+    public init(uins: [String]) {
+        self.uins = uins
     }
 }

@@ -46,7 +46,34 @@ struct ParseRun {
         if search.limitReached { limitReached = true }
         for message in search.diagnostics { note(0, 0, message) }
         return ParseResult(normalized: text.string, tokens: makeTokens(), diagnostics: diagnostics,
-                           interpretations: found, limitReached: limitReached)
+                           interpretations: found, limitReached: limitReached, history: historyRequest())
+    }
+
+    /// A history word anywhere, or (`history: ?`) a question mark beside one UIN and nothing
+    /// else but labels, noise and punctuation: the UIN-shaped numbers of the text.
+    func historyRequest() -> HistoryRequest? {
+        // Most texts ask nothing: one look for the word or the mark before any work.
+        let asked = pieces.contains { $0.kind == .phrase(.history) }
+        guard asked || (grammar.historyQuestionMark && pieces.contains { $0.kind == .punct(0x3F) }) else { return nil }
+        var uins: [String] = []
+        var otherContent = false
+        for piece in pieces {
+            switch piece.kind {
+            case .number:
+                guard piece.aside == nil else { otherContent = true; continue }
+                let digits = (piece.first..<piece.end).filter { raw[$0].kind == .digits }.map { self.digits(ofRaw: $0) }.joined()
+                if grammar.uinDigits.contains(digits.count), piece.end - piece.first == 1 {
+                    if !uins.contains(digits) { uins.append(digits) }
+                } else {
+                    otherContent = true
+                }
+            case .space, .newline, .punct, .phrase(.noise), .phrase(.uinLabel), .phrase(.filler): break
+            default: otherContent = true
+            }
+        }
+        if asked { return HistoryRequest(uins: uins) }
+        if uins.count == 1, !otherContent { return HistoryRequest(uins: uins) }
+        return nil
     }
 
     // MARK: - Text helpers

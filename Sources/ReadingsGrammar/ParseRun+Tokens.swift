@@ -24,6 +24,7 @@ extension ParseRun {
                 case .uinLabel: kind = .label("uin")
                 case .filler: kind = .label("filler")
                 case .hint: kind = .label("hint")
+                case .history: kind = .label("history")
                 case .zone(let zone): kind = .label(zone)
                 case .noise, .quoteIntro, .yearWord: kind = .noise
                 case .unit: kind = .unit

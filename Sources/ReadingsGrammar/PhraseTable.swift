@@ -13,6 +13,8 @@ enum PhraseMeaning: Sendable, Hashable, CustomStringConvertible {
     case month(Int)
     case yearWord
     case quoteIntro
+    /// A history word: the abonent asks for the last accepted readings.
+    case history
 
     var description: String {
         switch self {
@@ -27,6 +29,7 @@ enum PhraseMeaning: Sendable, Hashable, CustomStringConvertible {
         case .month(let m): "month \(m)"
         case .yearWord: "year word"
         case .quoteIntro: "quote intro"
+        case .history: "history word"
         }
     }
 }

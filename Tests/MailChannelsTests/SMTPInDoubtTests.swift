@@ -63,7 +63,7 @@ struct SMTPInDoubtTests {
         }
         #expect(FileManager.default.fileExists(atPath: proxyState.appendingPathComponent("cut").path))
         #expect(marks.count.withLock { $0 } == 1)
-        #expect(reason.contains("no answer after the end of data"), "\(reason)")
+        #expect(reason.description.contains("no answer after the end of data"), "\(reason)")
         // The sink did get it: holding it rather than sending it again was right.
         var received = mails(sink.state)
         for _ in 0..<100 where received.isEmpty {
@@ -80,7 +80,7 @@ struct SMTPInDoubtTests {
             Issue.record("a refused mark must end as a retry, not \(refused)")
             return
         }
-        #expect(why.contains("aborted before the end of data"), "\(why)")
+        #expect(why.description.contains("aborted before the end of data"), "\(why)")
         usleep(500_000)
         #expect(mails(sink.state).count == 1, "the sink kept a message whose end of DATA was never sent")
         // And the same transport, unhindered, delivers.

@@ -31,8 +31,7 @@ struct HTMLTextTests {
 
     @Test func manyUnclosedTagsStayLinear() {
         let html = String(repeating: "<a", count: 200_000)
-        let clock = ContinuousClock()
-        let t = clock.measure { _ = HTMLText.toText(html) }
+        let t = threadCPUTime { _ = HTMLText.toText(html) }
         #expect(t < .seconds(2))
     }
 

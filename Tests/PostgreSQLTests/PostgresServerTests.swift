@@ -142,4 +142,30 @@ struct PostgresServerTests {
         let again = try await connection.withSession { session in try session.query("SELECT 42")[0, 0] }
         #expect(again == "42")
     }
+
+    /// A task's cancellation reaches the server: a long statement ends at once (PQcancel), the
+    /// body's next statement is not sent, and the connection stays usable.
+    @Test func cancellingTheTaskCancelsTheStatementAtTheServer() async throws {
+        guard let server = try startServer() else { return }
+        defer { server.remove() }
+        let connection = PostgresConnection(url: try PostgresURL(parsing: server.url), password: server.password)
+        try await connection.withSession { session in try session.execute("CREATE TABLE marks (n int)") }
+        let started = ContinuousClock.now
+        let task = Task {
+            try await connection.withSession { session in
+                try session.execute("SELECT pg_sleep(30)")
+                try session.execute("INSERT INTO marks VALUES (1)")
+            }
+        }
+        try await Task.sleep(for: .milliseconds(500))
+        task.cancel()
+        await #expect {
+            try await task.value
+        } throws: { error in
+            (error as? PostgresError)?.code == .cancelled
+        }
+        #expect(ContinuousClock.now - started < .seconds(10), "the statement ran on after the cancellation")
+        let marks = try await connection.withSession { session in try session.query("SELECT count(*) FROM marks").int64(0, 0) }
+        #expect(marks == 0)
+    }
 }

@@ -148,7 +148,7 @@ struct GammuSMSDPostgresTests {
         await #expect {
             try await dying.acknowledge(taken.map(\.externalID))
         } throws: { error in
-            (error as? GammuSMSDError)?.cause?.isConnectionProblem == true
+            (error as? GammuSMSDError)?.postgresError?.isConnectionProblem == true
         }
         #expect(try await database.rows(#"SELECT count(*) FROM inbox WHERE "Processed""#)[0, 0] == "3")
     }
@@ -222,7 +222,7 @@ struct GammuSMSDPostgresTests {
             _ = try await feed.poll(limit: 10)
             Issue.record("a poll of a server that is down succeeded")
         } catch let error as GammuSMSDError {
-            #expect(error.cause?.code == .connectionFailed)
+            #expect(error.postgresError?.code == .connectionFailed)
             #expect(error.description.contains("127.0.0.1:\(port)") && !error.description.contains("hunter2"), "\(error)")
         }
     }

@@ -229,10 +229,10 @@ struct SMSDDatabaseFile {
             (1, '+79031234567', 'SendingOKNoReport', 'metergate'), (2, '+79031234568', 'SendingError', 'metergate')
             """)
         let logger = Logger(label: "test")
-        let failures = try database.checkSentItems(logger: logger, force: true)
+        let failures = try await database.checkSentItems(logger: logger, force: true)
         #expect(failures.map(\.replyID) == [11])
         #expect(failures.map(\.status) == ["SendingError"])
-        #expect(try database.checkSentItems(logger: logger, force: true).isEmpty)
-        #expect(try GammuSMSDDatabase(path: file.path).checkSentItems(logger: logger, force: true).isEmpty)
+        #expect(try await database.checkSentItems(logger: logger, force: true).isEmpty)
+        #expect(try await GammuSMSDDatabase(path: file.path).checkSentItems(logger: logger, force: true).isEmpty)
     }
 }

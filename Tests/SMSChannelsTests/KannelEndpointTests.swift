@@ -15,7 +15,7 @@ struct KannelEndpointTests {
         let failing = Mutex(false)
 
         func record(_ messages: [IncomingMessage]) async throws {
-            if failing.withLock({ $0 }) { throw SMSCError(description: "store refused the write") }
+            if failing.withLock({ $0 }) { throw SMSCError("store refused the write") }
             received.withLock { $0 += messages }
         }
     }

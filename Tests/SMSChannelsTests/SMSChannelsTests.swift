@@ -217,7 +217,7 @@ struct IngestQueueTests {
         let queue = IngestQueue(logger: Logger(label: "t")) { messages in
             try await Task.sleep(for: .milliseconds(20))
             batches.withLock { $0.append(messages.count) }
-            if failNext.withLock({ $0 }) { throw SMSCError(description: "disk full") }
+            if failNext.withLock({ $0 }) { throw SMSCError("disk full") }
         }
         func message(_ n: Int) -> IncomingMessage {
             IncomingMessage(channel: .sms, feed: "k", externalID: "k:\(n)", sender: "+7903", text: "x", receivedAt: Date())

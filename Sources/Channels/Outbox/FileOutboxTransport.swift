@@ -1,11 +1,12 @@
 import Foundation
+import MailMessage
 import MeterCore
 
 /// Writes replies as files in a folder instead of sending them (`outbox/` in the embedded
 /// default), so a person can read what metergate would answer.
 ///
-/// - e-mail: `<id>-email-<recipient>.eml`, the whole RFC 5322 message (by default from
-///   `MinimalReplyComposer`);
+/// - e-mail: `<id>-email-<recipient>.eml`, the whole RFC 5322 message as SMTP would send it
+///   (`ReplyComposer`), dated when the reply was created (a rewrite gives the same bytes);
 /// - SMS: `<id>-sms-<recipient>.txt`, the reply text in UTF-8.
 ///
 /// The recipient is made safe for a file name (anything but letters, digits and `+@._-`
@@ -23,8 +24,8 @@ public struct FileOutboxTransport: ReplyTransport {
     ) {
         self.name = name
         self.directory = directory
-        let composer = MinimalReplyComposer(from: from)
-        self.composeEmail = composeEmail ?? { composer.compose($0) }
+        let composer = ReplyComposer(from: from)
+        self.composeEmail = composeEmail ?? { composer.compose($0, date: $0.createdAt) }
     }
 
     public func deliver(_ reply: OutgoingReply) async -> DeliveryResult {
@@ -38,12 +39,10 @@ public struct FileOutboxTransport: ReplyTransport {
                 bytes, to: Self.fileName(for: reply), in: directory.path, temporaryName: ".tmp-\(reply.id)")
             return .delivered
         } catch {
-            // No path in the reason: it holds the recipient.
-            var reason = "cannot write the reply file (\(error.code))"
-            if error.errno != 0, let text = strerror(error.errno) {
-                reason += ": " + String(cString: text)
-            }
-            return .retry(reason: reason)
+            // No file name in the failure: it holds the recipient.
+            var cause = error
+            cause.path = directory.path
+            return .retry(DeliveryFailure(.localFailure, "cannot write the reply file", cause: cause))
         }
     }
 

@@ -135,8 +135,6 @@ package struct MetergateConfiguration {
     package var logLevel: Logger.Level
     package var logFile: String?
     package var logPersonalData: Bool
-    var httpListen: String
-    var unhealthyAfterFailedPolls: Int
     /// Health, outbox lifetime, loop guard (`OperationsSettings`).
     package var operations: OperationsSettings
 
@@ -374,9 +372,6 @@ package struct MetergateConfiguration {
         logLevel = parsedLevel
         logFile = try tree.string(log, "file", at: "log.file")
         logPersonalData = try tree.bool(log, "personal_data", at: "log.personal_data") ?? false
-        let http = tree.section("http")
-        httpListen = try tree.string(http, "listen", at: "http.listen") ?? "127.0.0.1:9108"
-        unhealthyAfterFailedPolls = try tree.int(http, "unhealthy_after_failed_polls", at: "http.unhealthy_after_failed_polls", range: 1...1_000_000) ?? 3
         operations = try OperationsSettings(tree: tree)
     }
 

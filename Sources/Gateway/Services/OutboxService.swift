@@ -16,7 +16,7 @@ package struct OutboxService: Service {
         while !Task.isShuttingDownGracefully, !Task.isCancelled {
             if ContinuousClock.now - lastExpiry >= .seconds(60) {
                 lastExpiry = .now
-                do { try await dispatcher.operations?.expire() } catch { logger.error("outbox: \(error)") }
+                do { try await dispatcher.operations?.expire(now: dispatcher.now()) } catch { logger.error("outbox: \(error)") }
             }
             do { try await dispatcher.deliverDue() } catch { logger.error("outbox: \(error)") }
             try? await cancelWhenGracefulShutdown { try await Task.sleep(for: .seconds(1)) }

@@ -9,11 +9,20 @@ public protocol BillingExchange: Sendable {
     func account(uin: String) async throws -> Account?
     /// Recorded readings (accepted, held, duplicate) received at or after `since`, one row
     /// per meter, oldest first, from the submission after `cursor`: a page of at most `limit`
-    /// submissions and the cursor of the next page (nil at the end).
-    func exportPage(since: Date?, after cursor: Int64, limit: Int) async throws -> ExportPage
+    /// submissions and the cursor of the next page (nil at the end). A submission a later one
+    /// of its period superseded is left out; with `includeSuperseded` it is listed too, with
+    /// status `superseded` (`readings export --all`).
+    func exportPage(since: Date?, after cursor: Int64, limit: Int, includeSuperseded: Bool) async throws -> ExportPage
     /// A lookup of accounts of its own (SQLite: a read-only connection), for one thread of
     /// the replay engine's pure stage while the writer records the batch before.
     func makeAccountLookup() throws -> any AccountLookup
+}
+
+extension BillingExchange {
+    /// The current readings only: what billing reads (`readings export` without `--all`).
+    public func exportPage(since: Date?, after cursor: Int64, limit: Int) async throws -> ExportPage {
+        try await exportPage(since: since, after: cursor, limit: limit, includeSuperseded: false)
+    }
 }
 
 /// Accounts looked up outside the writer's transaction, from one thread; blocking, so never

@@ -18,10 +18,6 @@ extension OutboxQueue {
     public func holdRepliesLeftInDoubt() async throws -> [ReplyInDoubt] {
         try await holdRepliesLeftInDoubt(now: Date())
     }
-
-    public func expireReplies(olderThan lifetime: TimeInterval) async throws -> [ExpiredReply] {
-        try await expireReplies(olderThan: lifetime, now: Date())
-    }
 }
 
 extension FeedStateStore {

@@ -1,18 +1,20 @@
 import Foundation
 
 /// What the operator reads and decides: queue depths and counts (`status`, `/metrics`), the
-/// review queue of held readings, and a message's outcome.
+/// review queue of held readings, and the counts of outcomes.
 public protocol OperatorViews: Sendable {
     /// Outbox depth by state (`pending`, `sent`, `failed`, `expired`, `recorded`).
     func outboxCounts() async throws -> [String: Int]
     /// When the oldest reply due at `now` was created.
     func oldestDueReply(now: Date) async throws -> Date?
-    /// Held readings waiting for an operator.
+    /// Held readings waiting for an operator (not decided, not superseded by a later submission).
     func heldCount() async throws -> Int
-    /// Held submissions not yet decided, oldest first.
+    /// Held submissions not yet decided and not superseded, oldest first.
     func heldSubmissions() async throws -> [HeldSubmission]
     /// Approves or rejects a held submission and queues the reply `makeReply` returns, in one
-    /// transaction; throws `LedgerError` `.notFound` when no such held reading waits.
+    /// transaction; throws `LedgerError` `.notFound` when no such held reading waits. An
+    /// approved one becomes the submission that counts in its period: every other one of the
+    /// account's period is superseded by it (`LedgerTransaction.supersede`).
     func decide(
         submission id: Int64, _ decision: ReviewDecision, makeReply: @escaping @Sendable (HeldSubmission) -> NewReply?
     ) async throws -> HeldSubmission
@@ -20,6 +22,4 @@ public protocol OperatorViews: Sendable {
     func messageCountsByReason(since date: Date) async throws -> [String: Int]
     /// Distinct senders with a message ignored over the sender limit since `date`.
     func rateLimitedSenders(since date: Date) async throws -> Int
-    /// A stored message's outcome status and reason, nil when the ledger does not hold it.
-    func messageStatus(channel: String, externalID: String) async throws -> (status: String, reason: String?)?
 }

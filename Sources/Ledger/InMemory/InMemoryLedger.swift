@@ -10,8 +10,10 @@ public final class InMemoryLedger: LedgerDriver {
     let state = Mutex(InMemoryLedgerState())
     public let location: String
 
-    public init(name: String = "memory") {
+    /// `now`: the wall clock of its marks and due times (tests pass one they move).
+    public init(name: String = "memory", now: @escaping @Sendable () -> Date = { Date() }) {
         location = name
+        state.withLock { $0.now = now }
     }
 
     public func close() async throws {}
@@ -65,7 +67,7 @@ public final class InMemoryLedger: LedgerDriver {
             reply.lastError = error
             reply.dataSentAt = nil
             if permanent { reply.state = "failed" }
-            reply.nextAttemptAt = Date().addingTimeInterval(delay)
+            reply.nextAttemptAt = state.now().addingTimeInterval(delay)
             state.outbox[id] = reply
         }
     }
@@ -181,12 +183,12 @@ public final class InMemoryLedger: LedgerDriver {
     }
 
     public func heldCount() async throws -> Int {
-        read { $0.submissions.values.count { $0.status == "held" } }
+        read { $0.submissions.values.count { $0.status == "held" && $0.reviewedAt == nil && $0.supersededBy == nil } }
     }
 
     public func heldSubmissions() async throws -> [HeldSubmission] {
         read { state in
-            state.submissions.values.filter { $0.status == "held" && $0.reviewedAt == nil }.sorted { $0.id < $1.id }
+            state.submissions.values.filter { $0.status == "held" && $0.reviewedAt == nil && $0.supersededBy == nil }.sorted { $0.id < $1.id }
                 .compactMap { state.held($0) }
         }
     }
@@ -195,12 +197,14 @@ public final class InMemoryLedger: LedgerDriver {
         submission id: Int64, _ decision: ReviewDecision, makeReply: @escaping @Sendable (HeldSubmission) -> NewReply?
     ) async throws -> HeldSubmission {
         try write { state in
-            guard let row = state.submissions[id], row.status == "held", row.reviewedAt == nil, let held = state.held(row) else {
+            guard let row = state.submissions[id], row.status == "held", row.reviewedAt == nil, row.supersededBy == nil,
+                  let held = state.held(row) else {
                 throw LedgerError(.notFound, "no held reading with id \(id) waits for review")
             }
             state.submissions[id]?.status = decision == .approve ? "accepted" : "rejected"
             state.submissions[id]?.reason = decision == .approve ? nil : "operator"
-            state.submissions[id]?.reviewedAt = Date()
+            state.submissions[id]?.reviewedAt = state.now()
+            if decision == .approve { _ = state.supersede(uin: row.uin, period: row.period, by: id) }
             if let reply = makeReply(held) { _ = state.enqueue(reply) }
             return held
         }
@@ -221,12 +225,6 @@ public final class InMemoryLedger: LedgerDriver {
         read { state in
             Set(state.messages.values.filter { $0.processedAt >= date && $0.status == "ignored" && $0.reason == "rate_limited" }
                 .compactMap(\.sender)).count
-        }
-    }
-
-    public func messageStatus(channel: String, externalID: String) async throws -> (status: String, reason: String?)? {
-        read { state in
-            state.messageIDs[channel + "\u{0}" + externalID].flatMap { state.messages[$0] }.map { ($0.status, $0.reason) }
         }
     }
 
@@ -252,10 +250,13 @@ public final class InMemoryLedger: LedgerDriver {
         InMemoryAccountLookup(ledger: self)
     }
 
-    public func exportPage(since: Date?, after cursor: Int64, limit: Int) async throws -> ExportPage {
+    public func exportPage(since: Date?, after cursor: Int64, limit: Int, includeSuperseded: Bool) async throws -> ExportPage {
         read { state in
             let page = state.submissions.values
-                .filter { ["accepted", "held", "duplicate"].contains($0.status) && $0.id > cursor && $0.receivedAt >= (since ?? .distantPast) }
+                .filter {
+                    ["accepted", "held", "duplicate"].contains($0.status) && $0.id > cursor && $0.receivedAt >= (since ?? .distantPast)
+                        && (includeSuperseded || $0.supersededBy == nil)
+                }
                 .sorted { $0.id < $1.id }.prefix(max(1, limit))
             var rows: [ExportRow] = []
             for submission in page {
@@ -265,7 +266,8 @@ public final class InMemoryLedger: LedgerDriver {
                         uin: submission.uin, meter: meter, value: submission.values[index],
                         previous: index < submission.previous.count ? submission.previous[index] : nil,
                         receivedAt: Timestamp.iso8601(submission.receivedAt), channel: submission.channel,
-                        sender: submission.sender, status: submission.status, messageID: messageID))
+                        sender: submission.sender, status: submission.supersededBy == nil ? submission.status : "superseded",
+                        messageID: messageID))
                 }
             }
             return ExportPage(rows: rows, next: page.count == max(1, limit) ? page.last?.id : nil)

@@ -31,6 +31,15 @@ struct InMemoryLedgerState: Sendable {
         var sender: String?
         var receivedAt: Date
         var reviewedAt: Date?
+        var senderBound: Bool?
+        /// The submission of the same period that replaced this one.
+        var supersededBy: Int64?
+
+        var recorded: RecordedSubmission {
+            RecordedSubmission(
+                id: id, period: period, status: status, meters: meters, values: values, sender: sender,
+                senderBound: senderBound, receivedAt: receivedAt)
+        }
     }
 
     struct Reply: Sendable {
@@ -74,6 +83,8 @@ struct InMemoryLedgerState: Sendable {
     var outbox: [Int64: Reply] = [:]
     var feeds: [String: Feed] = [:]
     var lastID: Int64 = 0
+    /// The wall clock of marks and due times.
+    var now: @Sendable () -> Date = { Date() }
 
     mutating func nextID() -> Int64 {
         lastID += 1
@@ -90,7 +101,7 @@ struct InMemoryLedgerState: Sendable {
 
     mutating func enqueue(_ reply: NewReply) -> Int64 {
         let id = nextID()
-        let now = Date()
+        let now = now()
         outbox[id] = Reply(
             id: id, messageID: reply.messageID, channel: reply.channel, recipient: reply.recipient, subject: reply.subject,
             inReplyTo: reply.inReplyTo, references: reply.references, body: reply.body, state: reply.state.rawValue,
@@ -103,7 +114,17 @@ struct InMemoryLedgerState: Sendable {
         return HeldSubmission(
             id: row.id, uin: row.uin, meters: row.meters, values: row.values, previous: row.previous, channel: row.channel,
             sender: row.sender, receivedAt: Timestamp.iso8601(row.receivedAt),
-            text: (message.subject.map { $0 + " | " } ?? "") + (message.text ?? ""), messageID: message.id)
+            text: (message.subject.map { $0 + " | " } ?? "") + (message.text ?? ""), messageID: message.id, reason: row.reason)
+    }
+
+    /// `LedgerTransaction.supersede`.
+    mutating func supersede(uin: String, period: String, by id: Int64) -> Int {
+        let ids = submissions.values.filter {
+            $0.uin == uin && $0.period == period && $0.id != id && $0.supersededBy == nil
+                && ["accepted", "held", "duplicate"].contains($0.status) && !($0.status == "held" && $0.id > id)
+        }.map(\.id)
+        for other in ids { submissions[other]?.supersededBy = id }
+        return ids.count
     }
 }
 
@@ -132,17 +153,42 @@ final class InMemoryTransaction: LedgerTransaction {
     }
 
     func latestAccepted(uin: String) throws -> [String: String] {
-        guard let latest = state.submissions.values.filter({ $0.uin == uin && $0.status == "accepted" }).max(by: { $0.id < $1.id })
-        else { return [:] }
-        var map: [String: String] = [:]
-        for (meter, value) in zip(latest.meters, latest.values) { map[meter] = value }
-        return map
+        state.submissions.values.filter { $0.uin == uin && $0.status == "accepted" && $0.supersededBy == nil }
+            .max { $0.id < $1.id }?.recorded.valuesByMeter ?? [:]
     }
 
     func hasRecorded(uin: String, period: String, values: [String]) throws -> Bool {
         state.submissions.values.contains {
-            $0.uin == uin && ($0.status == "accepted" || $0.status == "held") && $0.period == period && $0.values == values
+            $0.uin == uin && ($0.status == "accepted" || $0.status == "held") && $0.supersededBy == nil && $0.period == period
+                && $0.values == values
         }
+    }
+
+    func periodState(uin: String, period: String, values: [String]) throws -> PeriodState {
+        let rows = state.submissions.values.filter { $0.uin == uin && $0.supersededBy == nil }
+        let earlier = rows.filter { $0.status == "accepted" && $0.period < period }
+            .max { ($0.period, $0.id) < ($1.period, $1.id) }
+        let inPeriod = rows.filter { $0.period == period }
+        let counting = inPeriod.filter { $0.status == "accepted" || $0.status == "held" }
+        let current = counting.filter { $0.status == "accepted" }.max { $0.id < $1.id }
+            ?? counting.filter { $0.status == "held" }.max { $0.id < $1.id }
+        return PeriodState(
+            earlierAccepted: earlier?.recorded.valuesByMeter ?? [:], current: current?.recorded,
+            alreadyRecorded: counting.contains { $0.values == values },
+            hasUnsuperseded: inPeriod.contains { ["accepted", "held", "duplicate"].contains($0.status) })
+    }
+
+    func supersede(uin: String, period: String, by id: Int64) throws -> Int {
+        state.supersede(uin: uin, period: period, by: id)
+    }
+
+    func lastAccepted(uin: String) throws -> RecordedSubmission? {
+        state.submissions.values.filter { $0.uin == uin && $0.status == "accepted" && $0.supersededBy == nil }
+            .max { ($0.period, $0.id) < ($1.period, $1.id) }?.recorded
+    }
+
+    func uinsBound(to contact: String) throws -> [String] {
+        state.accounts.values.filter { $0.phones.contains(contact) || $0.emails.contains(contact) }.map(\.uin).sorted()
     }
 
     func insertMessage(_ message: NewMessage) throws -> Int64 {
@@ -155,7 +201,7 @@ final class InMemoryTransaction: LedgerTransaction {
         state.messages[id] = .init(
             id: id, channel: message.channel, externalID: message.externalID, feed: message.feed, sender: message.sender,
             receivedAt: message.receivedAt, subject: message.subject, text: message.text, raw: message.raw,
-            status: message.status, reason: message.reason, processedAt: Date())
+            status: message.status, reason: message.reason, processedAt: state.now())
         return id
     }
 
@@ -167,7 +213,7 @@ final class InMemoryTransaction: LedgerTransaction {
         state.submissions[id] = .init(
             id: id, messageID: submission.messageID, uin: submission.uin, period: submission.period, status: submission.status,
             reason: submission.reason, meters: submission.meters, values: submission.values, previous: submission.previous,
-            channel: channel, sender: sender, receivedAt: receivedAt)
+            channel: channel, sender: sender, receivedAt: receivedAt, senderBound: submission.senderBound)
         return id
     }
 

@@ -20,5 +20,5 @@ public enum DeliveryAttempt: Sendable, Hashable {
     case settled(DeliveryResult)
     /// The point of no return passed and no answer came (the connection died, a timeout): the peer
     /// may or may not have accepted the reply.
-    case inDoubt(reason: String)
+    case inDoubt(DeliveryFailure)
 }

@@ -92,9 +92,9 @@ public struct OutgoingReply: Sendable, Hashable {
 public enum DeliveryResult: Sendable, Hashable {
     case delivered
     /// Try again later (server down, 4xx).
-    case retry(reason: String)
+    case retry(DeliveryFailure)
     /// Give up on this reply (5xx, invalid recipient); kept for the operator.
-    case failed(reason: String)
+    case failed(DeliveryFailure)
 }
 
 /// Sends replies of one channel kind: SMTP, an SMS gateway, or files in `outbox/`.

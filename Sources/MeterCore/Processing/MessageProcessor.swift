@@ -1,4 +1,7 @@
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 import Ledger
 import MailMessage
 import ReadingsGrammar
@@ -14,6 +17,9 @@ public struct MessageProcessor: Sendable {
     /// `.recorded` for replay (the reply is kept with the message, never queued), `.pending`
     /// for the daemon (queued in the outbox).
     public var replyState: NewReply.State
+    /// The mail reader's word lists (footers, sign-offs, separators, quote verbs, auto-reply
+    /// subjects), from the parser's grammar.
+    public var mailWords: MailWords
     /// How many body lines of an e-mail the parser sees after the subject.
     public var bodyLineLimit = 40
     /// The times a source states (Kannel's `time=`, an SMSC's `sent`, a file name, a mail's
@@ -31,6 +37,7 @@ public struct MessageProcessor: Sendable {
         replyState: NewReply.State = .pending
     ) {
         self.parser = parser
+        self.mailWords = MailWords(grammar: parser.grammar)
         self.templates = templates
         self.validator = Validator(policy: policy)
         self.ownSenders = ownSenders
@@ -100,7 +107,7 @@ public struct MessageProcessor: Sendable {
         let uncertain: String
         if let raw = message.raw {
             let tooLarge = raw.count > policy.maxMessageBytes
-            let mail = MailMessage(raw: tooLarge ? Self.headerBlock(of: raw) : raw)
+            let mail = MailMessage(raw: tooLarge ? Self.headerBlock(of: raw) : raw, words: mailWords)
             if let from = mail.from?.address { prepared.sender = Contact.normalizeEmail(from) }
             prepared.replyRecipient = Self.replyRecipient(
                 from: (mail.from?.address).map(Contact.normalizeEmail), replyTo: (mail.replyTo?.address).map(Contact.normalizeEmail),
@@ -127,7 +134,7 @@ public struct MessageProcessor: Sendable {
             uncertain = mail.uncertainText
         } else {
             subject = message.subject ?? ""
-            (body, uncertain) = MailText.split(plainBody: message.text ?? "")
+            (body, uncertain) = MailText.split(plainBody: message.text ?? "", words: mailWords)
             prepared.replySubject = Self.replySubject(subject)
             if let sender = prepared.sender, ownSenders.contains(sender) {
                 prepared.verdict = .ignored(.ownMessage)
@@ -212,7 +219,7 @@ public struct MessageProcessor: Sendable {
     /// The subject of every e-mail reply is ours: a sender's subject (a phishing URL, anything)
     /// is never echoed from the retailer's address. Threading goes by In-Reply-To/References.
     static func replySubject(_ subject: String) -> String {
-        "Re: показания"
+        OutgoingReply.emailSubject
     }
 
     /// `Reply-To` is followed only within the `From` domain and never to our own addresses:
@@ -246,7 +253,10 @@ public struct MessageProcessor: Sendable {
                 ?? Outcome(id: id, status: .rejected, reason: .tooLarge, results: [], reply: nil)
         case .parsed(let parse):
             if let limited = try overLimit(prepared, ledger) {
+                // History requests count against the sender's hourly limit like any message.
                 outcome = limited
+            } else if let history = parse.history, !parse.hasReadings, !parse.limitReached {
+                outcome = try answer(history, id: id, sender: prepared.sender, accounts: prepared.accounts, ledger)
             } else if parse.interpretations.isEmpty, !parse.limitReached {
                 outcome = Outcome(id: id, status: .rejected, reason: .unparsed, results: [], reply: nil)
             } else {
@@ -268,12 +278,16 @@ public struct MessageProcessor: Sendable {
             raw: message.raw, status: outcome.status.rawValue, reason: outcome.reason?.rawValue,
             outcomeJSON: json, reply: outcome.reply))
         for result in outcome.results where result.status.records {
-            _ = try ledger.insertSubmission(
+            let submissionID = try ledger.insertSubmission(
                 NewSubmission(
                     messageID: messageID, uin: result.uin, period: period, status: result.status.rawValue,
                     reason: result.reason?.rawValue, meters: result.meters, values: result.readings,
-                    previous: result.previous),
+                    previous: result.previous, senderBound: result.senderBinding),
                 channel: message.channel.rawValue, sender: prepared.sender, receivedAt: message.receivedAt)
+            if result.status == .accepted, result.supersedes {
+                // The latest submission of the period counts: the ones before it are kept, superseded.
+                try ledger.supersede(uin: result.uin, period: period, by: submissionID)
+            }
         }
         var queued = false
         // Replay's replies are recorded with the message (`message.reply`) and never sent:
@@ -287,6 +301,58 @@ public struct MessageProcessor: Sendable {
             queued = true
         }
         return processed(outcome, prepared, isNew: true, replyQueued: queued, json: json)
+    }
+
+    /// A history request (contract §6): the last accepted readings, told only to a sender bound
+    /// to the account; anyone else learns nothing about it (not even whether it exists).
+    private func answer(
+        _ request: HistoryRequest, id: String, sender: String?, accounts known: [String: Account?],
+        _ ledger: any LedgerTransaction
+    ) throws -> Outcome {
+        func account(_ uin: String) throws -> Account? {
+            if let cached = known[uin] { return cached }
+            return try ledger.account(uin: uin)
+        }
+        func result(_ uin: String, _ account: Account?) throws -> SubmissionOutcome {
+            var result = SubmissionOutcome(uin: uin, status: .answered)
+            guard let account, let sender, Validator.isBound(sender, to: account) else {
+                result.history = HistoryAnswer(.notBound)
+                return result
+            }
+            result.senderBound = true
+            if let last = try ledger.lastAccepted(uin: account.uin) {
+                result.meters = last.meters
+                result.history = HistoryAnswer(.readings(values: last.values, date: day(of: last.receivedAt)))
+            } else {
+                result.history = HistoryAnswer(.none)
+            }
+            return result
+        }
+        var results: [SubmissionOutcome] = []
+        if request.uins.isEmpty {
+            let bound = try sender.map { try ledger.uinsBound(to: $0) } ?? []
+            if bound.count == 1 {
+                results = [try result(bound[0], try account(bound[0]))]
+            } else {
+                var outcome = Outcome(id: id, status: .answered, reason: nil, results: [], reply: nil)
+                outcome.history = HistoryAnswer(bound.isEmpty ? .notBound : .whichAccount)
+                return outcome
+            }
+        } else {
+            for uin in request.uins.prefix(4) { results.append(try result(uin, try account(uin))) }
+        }
+        return Outcome(id: id, status: .answered, reason: nil, results: results, reply: nil)
+    }
+
+    /// `dd.MM.yyyy` in the policy's time zone (else the system's).
+    func day(of date: Date) -> String {
+        let date = Timestamp.clamped(date)
+        let zone = policy.timeZone ?? Timestamp.localZone
+        var seconds = time_t(floor(date.timeIntervalSince1970)) + time_t(zone.secondsFromGMT(for: date))
+        var parts = tm()
+        gmtime_r(&seconds, &parts)
+        func two(_ value: Int32) -> String { value < 10 ? "0\(value)" : "\(value)" }
+        return two(parts.tm_mday) + "." + two(parts.tm_mon + 1) + "." + String(parts.tm_year + 1900)
     }
 
     /// SMS: at most `maxMessagesPerSenderPerHour` replies to one number in any hour of real

@@ -3,6 +3,8 @@ import Foundation
 /// The contract's outcome statuses (§5).
 public enum OutcomeStatus: String, Sendable, Hashable, Codable {
     case accepted, duplicate, held, rejected, ignored
+    /// A question answered (the history), nothing recorded.
+    case answered
 
     /// Whether readings are written to the ledger for this status.
     public var records: Bool { self == .accepted || self == .held || self == .duplicate }
@@ -12,6 +14,8 @@ public enum OutcomeStatus: String, Sendable, Hashable, Codable {
 public enum OutcomeReason: String, Sendable, Hashable, Codable, CaseIterable {
     // held
     case implausible
+    /// A correction from a sender who neither sent the readings it replaces nor is bound to the account.
+    case unverifiedCorrection = "unverified_correction"
     // rejected (contract §5)
     case unparsed
     case unknownAccount = "unknown_account"
@@ -49,6 +53,15 @@ public struct SubmissionOutcome: Sendable, Hashable {
     public var expectedCount: Int?
     /// Whether the sender's phone or address is bound to this UIN's account.
     public var senderBound = false
+    /// The readings this result replaced: a correction of the same period (contract §5, `replaces`).
+    public var replaces: [String]?
+    /// Recording it supersedes the period's earlier submissions (it counts now).
+    public var supersedes = false
+    /// As recorded with the submission (`NewSubmission.senderBound`): nil when the account binds
+    /// no phone or address, else whether the sender is bound.
+    public var senderBinding: Bool?
+    /// A history request's answer (`answered`), for the reply only.
+    public var history: HistoryAnswer?
 
     public init(
         uin: String, status: OutcomeStatus, reason: OutcomeReason? = nil, meters: [String] = [],
@@ -64,6 +77,26 @@ public struct SubmissionOutcome: Sendable, Hashable {
     }
 }
 
+/// What a history request tells: the last accepted readings, to a sender bound to the account.
+public struct HistoryAnswer: Sendable, Hashable {
+    public enum Kind: Sendable, Hashable {
+        /// The readings that count in the latest period, and the day they were received (`dd.MM.yyyy`).
+        case readings(values: [String], date: String)
+        /// The ledger has no accepted readings of the account.
+        case none
+        /// The sender is not bound to the account (or it does not exist): nothing is told.
+        case notBound
+        /// No UIN given and the sender is bound to several accounts: which one?
+        case whichAccount
+    }
+
+    public var kind: Kind
+
+    public init(_ kind: Kind) {
+        self.kind = kind
+    }
+}
+
 /// What happened to one message: the contract's outcome line.
 public struct Outcome: Sendable, Hashable {
     public var id: String
@@ -71,6 +104,8 @@ public struct Outcome: Sendable, Hashable {
     public var reason: OutcomeReason?
     public var results: [SubmissionOutcome]
     public var reply: String?
+    /// A history request that named no UIN: what it is told (for the reply only).
+    public var history: HistoryAnswer?
 
     public init(id: String, status: OutcomeStatus, reason: OutcomeReason?, results: [SubmissionOutcome], reply: String?) {
         self.id = id
@@ -102,6 +137,15 @@ public struct Outcome: Sendable, Hashable {
                 json.string(value)
             }
             json.raw("]")
+            if let replaces = result.replaces {
+                json.key("replaces")
+                json.raw("[")
+                for (i, value) in replaces.enumerated() {
+                    if i > 0 { json.raw(",") }
+                    json.string(value)
+                }
+                json.raw("]")
+            }
             json.close()
         }
         json.raw("]")

@@ -45,8 +45,16 @@ public struct ReplyTemplates: Sendable {
 
     private var entries: [String: Entry]
 
-    static let placeholders: Set<String> = ["uin", "readings", "expected", "accepted", "total"]
-    static let boundOnly: Set<String> = ["expected"]
+    static let placeholders: Set<String> = ["uin", "readings", "expected", "accepted", "total", "replaced", "date"]
+    static let boundOnly: Set<String> = ["expected", "date"]
+    /// Placeholders allowed only in some templates: `{replaced}` (the readings a correction
+    /// replaced) in `accepted.correction`.
+    static let onlyIn: [String: String] = ["replaced": "accepted.correction"]
+
+    /// Optional keys: a folder of older templates works without them (built-in texts stand in).
+    static let optionalKeys = [
+        "accepted.correction", "history", "history.bound", "history.none.bound", "history.which.bound", "unbound.neutral",
+    ]
 
     /// Keys every template set must define.
     public static var requiredKeys: [String] {
@@ -57,7 +65,7 @@ public struct ReplyTemplates: Sendable {
     static var knownKeys: Set<String> {
         var keys = Set(requiredKeys)
         for key in requiredKeys { keys.insert(key + ".bound") }
-        keys.insert("unbound.neutral")
+        keys.formUnion(optionalKeys)
         for key in keys { keys.insert("email." + key) }
         return keys
     }
@@ -90,9 +98,13 @@ public struct ReplyTemplates: Sendable {
                     guard placeholders.contains(name) else {
                         throw Problem(file: file.name, line: number, reason: "unknown placeholder {\(name)} in '\(key)'")
                     }
-                    if boundOnly.contains(name), !key.hasSuffix(".bound") {
+                    let bare = key.hasPrefix("email.") ? String(key.dropFirst(6)) : key
+                    if boundOnly.contains(name) || (name == "readings" && bare.hasPrefix("history")), !key.hasSuffix(".bound") {
                         throw Problem(file: file.name, line: number,
                                       reason: "{\(name)} reveals account data; use it only in a '.bound' template")
+                    }
+                    if let only = onlyIn[name], bare != only {
+                        throw Problem(file: file.name, line: number, reason: "{\(name)} belongs only in '\(only)'")
                     }
                 }
                 entries[key] = entry
@@ -118,10 +130,14 @@ public struct ReplyTemplates: Sendable {
     public func problemsForSMS() -> [Problem] {
         let worst: [String: String] = [
             "uin": "123456789012", "readings": "123456.7, 123456.7, 123456.7", "expected": "3",
-            "accepted": "10", "total": "10",
+            "accepted": "10", "total": "10", "replaced": "123456.7, 123456.7, 123456.7", "date": "30.11.2026",
         ]
         var problems: [Problem] = []
-        for (key, entry) in entries.sorted(by: { $0.key < $1.key }) where !key.hasPrefix("email.") {
+        var checked = entries
+        for key in Self.optionalKeys where !key.hasPrefix("email.") && checked[key] == nil {
+            if let text = Self.builtIn[key] { checked[key] = Entry(text: text, file: "built-in", line: 0) }
+        }
+        for (key, entry) in checked.sorted(by: { $0.key < $1.key }) where !key.hasPrefix("email.") {
             let text = entry.filled { worst[$0] }
             if !SMSText.fitsOneSegment(text) {
                 let coding = SMSText.coding(of: text)
@@ -158,6 +174,21 @@ public struct ReplyTemplates: Sendable {
         .accepted: "Показания приняты. Спасибо!", .duplicate: "Эти показания уже приняты.",
         .held: "Показания получены и будут проверены.",
         .rejected: "Показания не приняты. Формат: УИН показания",
+        .answered: "Запрос получен. Пришлите так: история УИН",
+    ]
+
+    /// The texts when the templates lack an optional key (a folder of older templates).
+    static let builtIn: [String: String] = [
+        "accepted.correction": "Принято: {replaced} → {readings}",
+        "email.accepted.correction": "Здравствуйте! Показания исправлены: вместо {replaced} приняты {readings}. Спасибо!",
+        "history": "История показаний - только на телефон и e-mail из договора.",
+        "email.history": "Здравствуйте! История показаний отправляется только на телефоны и адреса, указанные в договоре.",
+        "history.bound": "УИН {uin}: {readings} приняты {date}",
+        "email.history.bound": "Здравствуйте! Последние принятые показания по УИН {uin}: {readings}, получены {date}.",
+        "history.none.bound": "По УИН {uin} принятых показаний пока нет.",
+        "email.history.none.bound": "Здравствуйте! По УИН {uin} принятых показаний пока нет.",
+        "history.which.bound": "Укажите УИН: история УИН",
+        "email.history.which.bound": "Здравствуйте! К вашему адресу привязано несколько лицевых счетов. Укажите УИН в теме письма: история 1234567",
     ]
 
     func renderUnchecked(_ outcome: Outcome, channel: ChannelKind, bound: Bool) -> String? {
@@ -169,6 +200,24 @@ public struct ReplyTemplates: Sendable {
                 if let entry = entries[candidate] { return entry.filled { values[$0] } }
             }
             return ""
+        }
+        /// An optional key exactly as named (the e-mail variant first), else its built-in text.
+        func exact(_ key: String, _ values: [String: String]) -> String {
+            for candidate in [prefix + key, key] {
+                if let entry = entries[candidate] { return entry.filled { values[$0] } }
+            }
+            let text = Self.builtIn[prefix + key] ?? Self.builtIn[key] ?? ""
+            return Entry(text: text, file: "", line: 0).filled { values[$0] }
+        }
+        /// A history answer: the readings only to a bound sender, nothing to anyone else.
+        func history(_ answer: HistoryAnswer?, uin: String) -> String {
+            switch answer?.kind {
+            case .readings(let values, let date)?:
+                return exact("history.bound", ["uin": uin, "readings": values.joined(separator: ", "), "date": date])
+            case .none?: return exact("history.none.bound", ["uin": uin])
+            case .whichAccount?: return exact("history.which.bound", [:])
+            case .notBound?, nil: return exact("history", ["uin": uin])
+            }
         }
         func single(_ result: SubmissionOutcome) -> String {
             // Oracle defence: to a sender not bound to the account, unknown account, decreasing,
@@ -183,11 +232,16 @@ public struct ReplyTemplates: Sendable {
             switch result.status {
             case .rejected: return text("rejected.\((result.reason ?? .unparsed).rawValue)", values)
             case .ignored: return ""
+            case .answered: return history(result.history, uin: result.uin)
+            case .accepted where result.replaces != nil:
+                values["replaced"] = (result.replaces ?? []).joined(separator: ", ")
+                return exact("accepted.correction", values)
             default: return text(result.status.rawValue, values)
             }
         }
         guard outcome.results.count > 1 else {
             if let result = outcome.results.first { return single(result) }
+            if outcome.status == .answered { return history(outcome.history, uin: "") }
             return text("rejected.\((outcome.reason ?? .unparsed).rawValue)", [:])
         }
         let lines = outcome.results.map { "\($0.uin): " + single($0) }

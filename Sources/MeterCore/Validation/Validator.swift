@@ -26,24 +26,25 @@ public struct Validator: Sendable {
         accounts known: [String: Account?] = [:], in ledger: any LedgerTransaction
     ) throws -> [SubmissionOutcome] {
         var accounts = AccountCache(ledger: ledger, known: known)
-        var results = try choose(interpretations, limitReached: limitReached, period: period, accounts: &accounts, ledger: ledger)
+        var results = try choose(
+            interpretations, limitReached: limitReached, period: period, sender: sender, accounts: &accounts, ledger: ledger)
         if let sender {
             for index in results.indices {
                 guard let account = try accounts.account(results[index].uin) else { continue }
-                results[index].senderBound = sender.utf8.contains(UInt8(ascii: "@")) ? account.emails.contains(sender) : account.phones.contains(sender)
+                results[index].senderBound = Self.isBound(sender, to: account)
             }
         }
         return results
     }
 
     private func choose(
-        _ interpretations: [Interpretation], limitReached: Bool, period: String, accounts: inout AccountCache,
-        ledger: any LedgerTransaction
+        _ interpretations: [Interpretation], limitReached: Bool, period: String, sender: String?,
+        accounts: inout AccountCache, ledger: any LedgerTransaction
     ) throws -> [SubmissionOutcome] {
         let evaluations = try interpretations.map { interpretation in
             Evaluation(
                 interpretation: interpretation,
-                results: try evaluate(interpretation, period: period, accounts: &accounts, ledger: ledger))
+                results: try evaluate(interpretation, period: period, sender: sender, accounts: &accounts, ledger: ledger))
         }
         if limitReached {
             // Too many readings of the text to weigh them all: no guess, and no UIN named.
@@ -108,7 +109,7 @@ public struct Validator: Sendable {
 
     /// Evaluates one interpretation: a result per distinct UIN, in text order.
     func evaluate(
-        _ interpretation: Interpretation, period: String, accounts: inout AccountCache,
+        _ interpretation: Interpretation, period: String, sender: String? = nil, accounts: inout AccountCache,
         ledger: any LedgerTransaction
     ) throws -> [SubmissionOutcome] {
         var order: [String] = []
@@ -124,12 +125,13 @@ public struct Validator: Sendable {
                 // The same UIN twice with different readings: which one is meant?
                 return SubmissionOutcome(uin: uin, status: .rejected, reason: .ambiguous)
             }
-            return try evaluate(submissions[0], period: period, accounts: &accounts, ledger: ledger)
+            return try evaluate(submissions[0], period: period, sender: sender, accounts: &accounts, ledger: ledger)
         }
     }
 
     func evaluate(
-        _ submission: Submission, period: String, accounts: inout AccountCache, ledger: any LedgerTransaction
+        _ submission: Submission, period: String, sender: String? = nil, accounts: inout AccountCache,
+        ledger: any LedgerTransaction
     ) throws -> SubmissionOutcome {
         let written = submission.readings.map(\.value.description)
         guard let account = try accounts.account(submission.uin) else {
@@ -161,18 +163,29 @@ public struct Validator: Sendable {
         let values = slots.compactMap { $0 }
         let normalized = values.map(\.description)
 
-        let prior = try ledger.priorState(uin: account.uin, period: period, values: normalized)
-        let latest = prior.latestAccepted
+        // Corrections (contract §6): checked against the period before (the last accepted
+        // readings of an earlier period, else the account's `previous`), never against the
+        // submission of this period they replace.
+        let state = try ledger.periodState(uin: account.uin, period: period, values: normalized)
+        let latest = state.earlierAccepted
         let previous: [MeterValue?] = account.meters.enumerated().map { index, meter in
             if let value = latest[meter] { return MeterValue(value) }
             return index < account.previous.count ? account.previous[index].flatMap { MeterValue($0) } : nil
         }
         let previousText = previous.map { $0?.description }
-
-        if prior.alreadyRecorded {
-            return SubmissionOutcome(
-                uin: account.uin, status: .duplicate, meters: account.meters, readings: normalized,
+        let bound = sender.map { Self.isBound($0, to: account) } ?? false
+        let binding: Bool? = account.phones.isEmpty && account.emails.isEmpty ? nil : bound
+        func outcome(_ status: OutcomeStatus, _ reason: OutcomeReason? = nil) -> SubmissionOutcome {
+            var result = SubmissionOutcome(
+                uin: account.uin, status: status, reason: reason, meters: account.meters, readings: normalized,
                 previous: previousText, expectedCount: account.meters.count)
+            result.senderBound = bound
+            result.senderBinding = binding
+            return result
+        }
+
+        if state.alreadyRecorded {
+            return outcome(.duplicate)
         }
         var worst: OutcomeReason?
         func note(_ reason: OutcomeReason) {
@@ -194,18 +207,28 @@ public struct Validator: Sendable {
                 note(.implausible)
             }
         }
+        // A correction replaces the submission that counts now; only its own sender or a
+        // sender bound to the account may do that without an operator.
+        let verified = state.current.map { current in bound || (sender != nil && current.sender == sender) } ?? true
         switch worst {
         case .implausible?:
-            return SubmissionOutcome(
-                uin: account.uin, status: .held, reason: .implausible, meters: account.meters, readings: normalized,
-                previous: previousText, expectedCount: account.meters.count)
+            return outcome(.held, verified ? .implausible : .unverifiedCorrection)
         case let reason?:
-            return rejected(reason, meters: account.meters, readings: normalized, previous: previousText)
+            var result = rejected(reason, meters: account.meters, readings: normalized, previous: previousText)
+            result.senderBound = bound
+            return result
         case nil:
-            return SubmissionOutcome(
-                uin: account.uin, status: .accepted, meters: account.meters, readings: normalized,
-                previous: previousText, expectedCount: account.meters.count)
+            guard verified else { return outcome(.held, .unverifiedCorrection) }
+            var result = outcome(.accepted)
+            result.replaces = state.current?.values
+            result.supersedes = state.hasUnsuperseded
+            return result
         }
+    }
+
+    /// Whether `sender` (a normalised phone number or a lower-cased address) is bound to `account`.
+    static func isBound(_ sender: String, to account: Account) -> Bool {
+        sender.utf8.contains(UInt8(ascii: "@")) ? account.emails.contains(sender) : account.phones.contains(sender)
     }
 }
 

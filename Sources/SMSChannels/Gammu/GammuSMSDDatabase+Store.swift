@@ -7,7 +7,7 @@ import MeterCore
 /// machine): a claim is the rows as read, nothing is held between poll and acknowledgement.
 extension GammuSMSDDatabase {
     public func unprocessed(limit: Int, lookback: Int64) async throws -> (rows: [GammuInboxRow], earlier: [GammuInboxRow]) {
-        try read { db, columns in
+        try await read { db, columns in
             let multipart = columns.isSuperset(of: ["MessageID", "SequencePosition", "PartCount"])
             let extra = multipart ? ", MessageID, SequencePosition, PartCount" : ""
             let rows = try Row.fetchAll(db, sql: """
@@ -43,7 +43,7 @@ extension GammuSMSDDatabase {
 
     public func markProcessed(_ ids: [Int64]) async throws {
         guard !ids.isEmpty else { return }
-        try write { db in
+        try await write { db in
             for chunk in stride(from: 0, to: ids.count, by: 500) {
                 let list = ids[chunk..<min(chunk + 500, ids.count)].map(String.init).joined(separator: ",")
                 try db.execute(sql: "UPDATE inbox SET Processed = 'true' WHERE ID IN (\(list))")
@@ -57,7 +57,7 @@ extension GammuSMSDDatabase {
     /// with `datetime('now', 'localtime')` (the schema's defaults are UTC, which holds a reply
     /// back for hours west of Greenwich).
     public func handOver(_ replies: [GammuOutboxReply], feed: String) async throws {
-        try write { db in
+        try await write { db in
             try Self.createReplyTable(db)
             for reply in replies {
                 // Handed over before (a crash before the ledger noted it): not again.
@@ -93,9 +93,9 @@ extension GammuSMSDDatabase {
     /// kept in `metergate_replies.fate`, so a restart does not log it again. Runs at most
     /// every two seconds; a database without our table has nothing to check.
     @discardableResult
-    public func checkSentItems(logger: Logger, force: Bool = false) throws -> [(replyID: Int64, status: String)] {
+    public func checkSentItems(logger: Logger, force: Bool = false) async throws -> [(replyID: Int64, status: String)] {
         guard sentItemsCheckDue(force: force) else { return [] }
-        let open = try read { db, _ -> Bool in
+        let open = try await read { db, _ -> Bool in
             guard try Bool.fetchOne(
                 db, sql: "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'metergate_replies'") == true
             else { return false }
@@ -104,7 +104,7 @@ extension GammuSMSDDatabase {
                 """) == true
         }
         guard open else { return [] }
-        return try write { db -> [(replyID: Int64, status: String)] in
+        return try await write { db -> [(replyID: Int64, status: String)] in
             let rows = try Row.fetchAll(db, sql: """
                 SELECT r.reply_id, s.ID, s.DestinationNumber, s.Status, s.StatusError
                 FROM metergate_replies r JOIN sentitems s ON s.ID = r.outbox_id

@@ -35,7 +35,7 @@ public struct GammuSMSDTransport: BatchReplyTransport {
         for (index, reply) in replies.enumerated() {
             let recipient = Contact.normalizePhone(reply.recipient)
             guard Contact.isReplyablePhone(recipient) else {
-                results[index] = .failed(reason: "\(Contact.mask(recipient)) is not a phone number SMSD can send to")
+                results[index] = .failed(DeliveryFailure(.invalidRecipient, "\(Contact.mask(recipient)) is not a phone number SMSD can send to"))
                 continue
             }
             let coding = SMSText.coding(of: reply.body) == .gsm7 ? "Default_No_Compression" : "Unicode_No_Compression"
@@ -48,7 +48,7 @@ public struct GammuSMSDTransport: BatchReplyTransport {
                                  coding: item.coding)
             }, feed: name)
         } catch {
-            for item in sendable { results[item.index] = .retry(reason: "\(error)") }
+            for item in sendable { results[item.index] = .retry(DeliveryFailure(.localFailure, "cannot hand the replies to gammu-smsd", cause: error)) }
             return results
         }
         _ = try? await database.checkSentItems(logger: logger, force: false)

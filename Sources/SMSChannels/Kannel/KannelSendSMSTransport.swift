@@ -52,7 +52,7 @@ public struct KannelSendSMSTransport: ReplyTransport {
         do {
             response = try await client.send(request)
         } catch {
-            return .retry(reason: "Kannel sendsms: \(error)")
+            return .retry(DeliveryFailure(.unreachable, "Kannel sendsms", cause: error))
         }
         return Self.result(status: response.status, body: response.text)
     }
@@ -63,15 +63,15 @@ public struct KannelSendSMSTransport: ReplyTransport {
         case 200..<300:
             return .delivered
         case 401:
-            return .retry(reason: "Kannel sendsms refused the credentials (HTTP \(status): \(said)); check username/password")
+            return .retry(DeliveryFailure(.authentication, "Kannel sendsms refused the credentials (HTTP \(status): \(said)); check username/password"))
         case 403 where said.localizedCaseInsensitiveContains("authoriz"):
-            return .retry(reason: "Kannel sendsms refused the credentials (HTTP \(status): \(said)); check username/password")
+            return .retry(DeliveryFailure(.authentication, "Kannel sendsms refused the credentials (HTTP \(status): \(said)); check username/password"))
         case 408, 429:
-            return .retry(reason: "Kannel sendsms: HTTP \(status): \(said)")
+            return .retry(DeliveryFailure(.refused, "Kannel sendsms: HTTP \(status): \(said)"))
         case 400..<500:
-            return .failed(reason: "Kannel sendsms refused the message (HTTP \(status): \(said))")
+            return .failed(DeliveryFailure(.rejected, "Kannel sendsms refused the message (HTTP \(status): \(said))"))
         default:
-            return .retry(reason: "Kannel sendsms: HTTP \(status): \(said)")
+            return .retry(DeliveryFailure(.refused, "Kannel sendsms: HTTP \(status): \(said)"))
         }
     }
 }

@@ -63,10 +63,10 @@ public final class SMSCSource: MessageSource {
         do {
             response = try await client.send(request)
         } catch {
-            throw SMSCError(description: "get_answers: \(error)")
+            throw SMSCError("get_answers", cause: error)
         }
         guard response.status == 200 else {
-            throw SMSCError(description: "get_answers: HTTP \(response.status): \(response.text.prefix(200))")
+            throw SMSCError("get_answers: HTTP \(response.status): \(response.text.prefix(200))")
         }
         return try SMSCAPI.answers(from: response.body)
     }
@@ -79,8 +79,22 @@ public final class SMSCSource: MessageSource {
     }
 }
 
+/// A failure of SMSC's `get_answers`: the operator's words, the error underneath (the HTTP
+/// client's, already free of the password), and where it was raised.
 public struct SMSCError: Error, Sendable, CustomStringConvertible {
-    public var description: String
+    public var message: String
+    public var cause: (any Error)?
+    public var file: String
+    public var line: Int
+
+    public init(_ message: String, cause: (any Error)? = nil, file: String = #fileID, line: Int = #line) {
+        self.message = message
+        self.cause = cause
+        self.file = file
+        self.line = line
+    }
+
+    public var description: String { cause.map { "\(message): \($0)" } ?? message }
 }
 
 /// Replies through the provider's send call. `{"id", "cnt"}`: delivered (logged when the
@@ -130,12 +144,12 @@ public struct SMSCTransport: ReplyTransport {
         do {
             response = try await client.send(request)
         } catch {
-            return .retry(reason: "SMSC send: \(error)")
+            return .retry(DeliveryFailure(.unreachable, "SMSC send", cause: error))
         }
         switch response.status {
         case 200..<300: break
-        case 408, 429, 500...: return .retry(reason: "SMSC send: HTTP \(response.status)")
-        default: return .failed(reason: "SMSC send: HTTP \(response.status): \(response.text.prefix(200))")
+        case 408, 429, 500...: return .retry(DeliveryFailure(.refused, "SMSC send: HTTP \(response.status)"))
+        default: return .failed(DeliveryFailure(.rejected, "SMSC send: HTTP \(response.status): \(response.text.prefix(200))"))
         }
         do {
             let sent = try SMSCAPI.sendResult(from: response.body)
@@ -145,9 +159,10 @@ public struct SMSCTransport: ReplyTransport {
             logger.notice("reply \(reply.id) via \(name): the provider already took this request (\(error)); counted as sent")
             return .delivered
         } catch let error as SMSCAPI.APIError {
-            return error.isTemporary ? .retry(reason: "SMSC send: \(error)") : .failed(reason: "SMSC send: \(error)")
+            return error.isTemporary
+                ? .retry(DeliveryFailure(.refused, "SMSC send", cause: error)) : .failed(DeliveryFailure(.rejected, "SMSC send", cause: error))
         } catch {
-            return .retry(reason: "SMSC send: \(error)")
+            return .retry(DeliveryFailure(.refused, "SMSC send: unexpected answer", cause: error))
         }
     }
 }

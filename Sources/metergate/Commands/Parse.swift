@@ -33,7 +33,12 @@ struct Parse: AsyncParsableCommand {
             out += "\n"
             for note in interpretation.notes { out += "      \(note)\n" }
         }
-        if result.interpretations.isEmpty { out += "  none: the answer would be rejected/unparsed\n" }
+        if let history = result.history, !result.hasReadings, !result.limitReached {
+            out += "  none: a history request, answered"
+                + (history.uins.isEmpty ? " to a sender bound to exactly one account\n" : " for UIN \(history.uins.joined(separator: ", "))\n")
+        } else if result.interpretations.isEmpty {
+            out += "  none: the answer would be rejected/unparsed\n"
+        }
         print(out, terminator: "")
     }
 

@@ -10,13 +10,18 @@ struct Readings: AsyncParsableCommand {
 
     struct Export: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Print the recorded readings (accepted, held, duplicate), one row per meter reading.")
+            abstract: "Print the recorded readings (accepted, held, duplicate), one row per meter reading.",
+            discussion: """
+                Within a period the latest submission of an account counts: a result that a later \
+                correction replaced is left out. --all lists it too, with status 'superseded'.
+                """)
 
         enum Format: String, ExpressibleByArgument { case csv, json }
 
         @OptionGroup var options: ConfigOption
         @Option(name: .long, help: "Only readings received on or after this ISO 8601 date or time.") var since: String?
         @Option(name: .long, help: "csv (default) or json (one object per line).") var format: Format = .csv
+        @Flag(name: .long, help: "Also the results a later correction replaced, with status 'superseded'.") var all = false
 
         func validate() throws {
             if let since, Timestamp.parse(since) == nil {
@@ -37,7 +42,8 @@ struct Readings: AsyncParsableCommand {
             // Pages of 1,000 submissions: memory stays flat however many readings there are.
             var cursor: Int64? = 0
             while let after = cursor {
-                let page = try await runtime.ledger.exportPage(since: sinceDate, after: after, limit: 1000)
+                let page = try await runtime.ledger.exportPage(
+                    since: sinceDate, after: after, limit: 1000, includeSuperseded: all)
                 for row in page.rows {
                     let values = [row.uin, row.meter, row.value, row.previous ?? "", row.receivedAt, row.channel,
                                   row.sender ?? "", row.status, row.messageID]

@@ -22,12 +22,13 @@ struct Review: AsyncParsableCommand {
                 return
             }
             for item in held {
-                let values = zip(item.meters, item.values).enumerated().map { index, pair in
+                let values: String = zip(item.meters, item.values).enumerated().map { (index, pair) -> String in
                     let before = index < item.previous.count ? item.previous[index] ?? "?" : "?"
                     return "\(pair.0)=\(pair.1) (previous \(before))"
                 }.joined(separator: ", ")
                 let sender = configuration.logPersonalData ? (item.sender ?? "-") : Contact.mask(item.sender)
-                print("#\(item.id) uin=\(item.uin) \(values) \(item.channel) \(sender) \(item.receivedAt)")
+                let reason: String = item.reason.map { " reason=\($0)" } ?? ""
+                print("#\(item.id) uin=\(item.uin) \(values) \(item.channel) \(sender) \(item.receivedAt)\(reason)")
                 print("    text: \(item.text.replacingOccurrences(of: "\n", with: " ").prefix(200))")
             }
         }
@@ -63,7 +64,7 @@ struct Review: AsyncParsableCommand {
                 guard let body = templates.render(outcome, channel: channel, bound: false) else { return nil }
                 return NewReply(
                     messageID: held.messageID, channel: held.channel, recipient: recipient,
-                    subject: channel == .email ? "Re: показания" : nil, inReplyTo: nil, references: [], body: body,
+                    subject: channel == .email ? OutgoingReply.emailSubject : nil, inReplyTo: nil, references: [], body: body,
                     state: .pending)
             }
             print("\(decision == .approve ? "approved" : "rejected") #\(held.id) uin=\(held.uin) \(zip(held.meters, held.values).map { "\($0)=\($1)" }.joined(separator: " ")); reply queued")

@@ -72,6 +72,6 @@ extension FeedRoutedTransport: BatchReplyTransport {
                 results[index] = result
             }
         }
-        return results.map { $0 ?? .retry(reason: "not handed over") }
+        return results.map { $0 ?? .retry(DeliveryFailure(.localFailure, "not handed over")) }
     }
 }

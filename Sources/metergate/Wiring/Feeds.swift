@@ -45,14 +45,7 @@ extension Run {
         let smtp = makeSMTPTransport(configuration, logger: logger)
         guard let path = configuration.outboxPath else { return smtp.map { [.email: $0] } ?? [:] }
         let from = configuration.smtpFrom ?? "metergate <readings@metergate.invalid>"
-        let composer = ReplyComposer(from: from)
-        let domain = from.split(separator: "@").last.map { $0.trimmingCharacters(in: CharacterSet(charactersIn: "> ")) } ?? "metergate.invalid"
-        let transport = FileOutboxTransport(directory: URL(fileURLWithPath: path), from: from) { reply in
-            composer.compose(
-                to: reply.recipient, subject: reply.subject ?? "Re: показания", body: reply.body,
-                inReplyTo: reply.inReplyTo, references: reply.references,
-                messageID: "<reply.\(reply.id)@\(domain)>", date: Date())
-        }
+        let transport = FileOutboxTransport(directory: URL(fileURLWithPath: path), from: from)
         return [.email: smtp ?? transport, .sms: transport]
     }
 }

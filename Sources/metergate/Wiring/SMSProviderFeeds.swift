@@ -100,10 +100,10 @@ struct FeedRoutedTransport: ReplyTransport {
         do {
             feed = try await ledger.replyFeed(outboxID: reply.id)
         } catch {
-            return .retry(reason: "cannot read the reply's feed: \(error)")
+            return .retry(DeliveryFailure(.localFailure, "cannot read the reply's feed", cause: error))
         }
         if let feed, let transport = byFeed[feed] { return await transport.deliver(reply) }
         if let fallback { return await fallback.deliver(reply) }
-        return .retry(reason: "no reply transport for feed \(feed ?? "?")")
+        return .retry(DeliveryFailure(.notConfigured, "no reply transport for feed \(feed ?? "?")"))
     }
 }

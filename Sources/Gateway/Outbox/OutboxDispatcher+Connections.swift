@@ -1,6 +1,5 @@
 import Foundation
 import Ledger
-import LedgerSQLite
 import Logging
 import MeterCore
 
@@ -9,7 +8,7 @@ extension OutboxDispatcher {
     /// Delivers every reply of `channel` due now over all of the transport's connections at once;
     /// returns how many the server accepted. See `ReplyFlight` for the durable steps.
     func deliverConcurrently(_ channel: ChannelKind, _ transport: any ConcurrentReplyTransport) async throws -> Int {
-        let flight = ReplyFlight(ledger: ledger, channel: channel)
+        let flight = ReplyFlight(ledger: ledger, channel: channel, now: now)
         let delivered = try await withThrowingTaskGroup(of: Int.self) { group in
             for connection in 0..<max(1, transport.connections) {
                 group.addTask { try await self.deliverOver(connection, transport, channel, flight) }
@@ -34,34 +33,19 @@ extension OutboxDispatcher {
         _ connection: Int, _ transport: any ConcurrentReplyTransport, _ channel: ChannelKind, _ flight: ReplyFlight
     ) async throws -> Int {
         var delivered = 0
-        while !Task.isCancelled, let stored = try await flight.next(admit: { try await operations?.suppresses($0) != true }) {
-            let reply = OutgoingReply(
-                id: stored.id, channel: channel, recipient: stored.recipient, subject: stored.subject,
-                inReplyTo: stored.inReplyTo, references: stored.references, body: stored.body,
-                createdAt: stored.createdAt)
-            let attempt = await transport.deliver(reply, connection: connection, beforeCommit: { try flight.committing(stored.id) })
-            switch attempt {
-            case .settled(.delivered):
+        while !Task.isCancelled,
+              let stored = try await flight.next(admit: { [now] in try await operations?.suppresses($0, now: now()) != true }) {
+            let attempt = await transport.deliver(
+                Self.outgoing(stored, channel), connection: connection, beforeCommit: { try flight.committing(stored.id) })
+            let action = retry.settle(attempt, attempts: stored.attempts)
+            if action == .markSent {
+                // Its `sent` goes into the next commit (the next point of no return or a flush).
                 flight.accepted(stored)
                 operations?.delivered(stored)
                 delivered += 1
                 continue
-            case .settled(.retry(let reason)):
-                let delay = min(maximumBackoff, minimumBackoff * pow(2, Double(stored.attempts)))
-                try await ledger.markReplyFailed(id: stored.id, error: reason, permanent: false, retryAfter: delay)
-                operations?.retried(stored)
-                logger.warning("reply \(stored.id) via \(transport.name) will be retried in \(Int(delay))s: \(reason)")
-            case .settled(.failed(let reason)):
-                try await ledger.markReplyFailed(id: stored.id, error: reason, permanent: true, retryAfter: 0)
-                operations?.failed(stored)
-                logger.error("reply \(stored.id) via \(transport.name) failed for good: \(reason)")
-            case .inDoubt(let reason):
-                try await ledger.holdReplyInDoubt(id: stored.id, reason: "in doubt: \(reason); not sent again")
-                operations?.failed(stored)
-                logger.error(
-                    "reply \(stored.id) via \(transport.name) is in doubt (the server may have accepted it): held, not sent again: \(reason)",
-                    metadata: ["mg.event": "reply-in-doubt", "mg.reply_id": "\(stored.id)"])
             }
+            try await perform(action, stored, transport)
             flight.release(stored.recipient)
         }
         return delivered

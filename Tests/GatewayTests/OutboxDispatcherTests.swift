@@ -1,0 +1,110 @@
+import Foundation
+import Ledger
+import Logging
+import MeterCore
+import Testing
+@testable import Gateway
+
+/// The outbox against the in-memory ledger and recording transports, the clock moved by hand:
+/// no binary, no peer, no sleeping for backoffs.
+@Suite struct OutboxDispatcherTests {
+    let clock = ManualClock()
+
+    func dispatcher(_ ledger: InMemoryLedger, _ transports: [ChannelKind: any ReplyTransport]) -> OutboxDispatcher {
+        var dispatcher = OutboxDispatcher(ledger: ledger, transports: transports, logger: Logger(label: "test"))
+        dispatcher.now = clock.read
+        dispatcher.retry = OutboxRetry(minimumBackoff: .seconds(30), maximumBackoff: .seconds(600))
+        return dispatcher
+    }
+
+    @Test func aRetriedReplyWaitsForItsBackoffThenGoes() async throws {
+        let ledger = InMemoryLedger(now: clock.read)
+        let transport = RecordingTransport()
+        let outbox = dispatcher(ledger, [.sms: transport])
+        let ids = try await enqueue([pendingReply("+79031234567"), pendingReply("+79037654321")], in: ledger)
+        transport.script("+79031234567", [.retry(DeliveryFailure(.unreachable, "connection refused"))])
+
+        #expect(try await outbox.deliverDue() == 1)
+        #expect(try await ledger.replyAttempts(outboxID: ids[0]) == 1)
+        #expect(try await ledger.outboxCounts() == ["pending": 1, "sent": 1])
+        // Not due again before its backoff.
+        clock.advance(.seconds(29))
+        #expect(try await outbox.deliverDue() == 0)
+        #expect(transport.handed.count == 2)
+        clock.advance(.seconds(2))
+        #expect(try await outbox.deliverDue() == 1)
+        #expect(transport.handed.map(\.id) == [ids[0], ids[1], ids[0]])
+        #expect(try await ledger.outboxCounts() == ["sent": 2])
+    }
+
+    @Test func aSecondRetryWaitsTwiceAsLong() async throws {
+        let ledger = InMemoryLedger(now: clock.read)
+        let transport = RecordingTransport()
+        let outbox = dispatcher(ledger, [.sms: transport])
+        _ = try await enqueue([pendingReply("+79031234567")], in: ledger)
+        let down = DeliveryFailure(.unreachable, "connection refused")
+        transport.script("+79031234567", [.retry(down), .retry(down)])
+        #expect(try await outbox.deliverDue() == 0)
+        clock.advance(.seconds(31))
+        #expect(try await outbox.deliverDue() == 0)
+        clock.advance(.seconds(59))
+        #expect(try await outbox.deliverDue() == 0, "the second backoff is 60 s")
+        clock.advance(.seconds(2))
+        #expect(try await outbox.deliverDue() == 1)
+        #expect(transport.handed.count == 3)
+    }
+
+    @Test func aFailedReplyIsKeptAndNeverSentAgain() async throws {
+        let ledger = InMemoryLedger(now: clock.read)
+        let transport = RecordingTransport()
+        let outbox = dispatcher(ledger, [.email: transport])
+        _ = try await enqueue([pendingReply("nobody@example.test", channel: .email)], in: ledger)
+        transport.script("nobody@example.test", [.failed(DeliveryFailure(.rejected, "550 no such user"))])
+        #expect(try await outbox.deliverDue() == 0)
+        clock.advance(.seconds(7200))
+        #expect(try await outbox.deliverDue() == 0)
+        #expect(transport.handed.count == 1)
+        #expect(try await ledger.outboxCounts() == ["failed": 1])
+    }
+
+    @Test func concurrentConnectionsNeverCarryTwoRepliesToOneRecipient() async throws {
+        let ledger = InMemoryLedger(now: clock.read)
+        let transport = RecordingConcurrentTransport(connections: 4)
+        let outbox = dispatcher(ledger, [.email: transport])
+        let replies = (0..<40).map { pendingReply("r\($0 % 5)@example.test", channel: .email, body: "reply \($0)") }
+        let ids = try await enqueue(replies, in: ledger)
+        #expect(try await outbox.deliverDue() == 40)
+        #expect(transport.mostInFlightPerRecipient == 1)
+        #expect(transport.mostInFlight > 1, "the connections worked at once")
+        #expect(Set(transport.attempts) == Set(ids) && transport.attempts.count == 40)
+        #expect(try await ledger.outboxCounts() == ["sent": 40])
+    }
+
+    @Test func aReplyInDoubtIsHeldAndNotSentAgain() async throws {
+        let ledger = InMemoryLedger(now: clock.read)
+        let transport = RecordingConcurrentTransport(connections: 2)
+        let outbox = dispatcher(ledger, [.email: transport])
+        let ids = try await enqueue((0..<3).map { pendingReply("r\($0)@example.test", channel: .email) }, in: ledger)
+        transport.script(ids[1], .inDoubt(DeliveryFailure(.noAnswer, "no answer after the end of data")))
+        #expect(try await outbox.deliverDue() == 2)
+        clock.advance(.seconds(7200))
+        #expect(try await outbox.deliverDue() == 0)
+        #expect(transport.attempts.filter { $0 == ids[1] }.count == 1)
+        #expect(try await ledger.outboxCounts() == ["sent": 2, "failed": 1])
+    }
+
+    @Test func aConcurrentRetryIsScheduledByTheSameMachine() async throws {
+        let ledger = InMemoryLedger(now: clock.read)
+        let transport = RecordingConcurrentTransport(connections: 2)
+        let outbox = dispatcher(ledger, [.email: transport])
+        let ids = try await enqueue([pendingReply("a@example.test", channel: .email)], in: ledger)
+        transport.script(ids[0], .settled(.retry(DeliveryFailure(.refused, "451 try later"))))
+        #expect(try await outbox.deliverDue() == 0)
+        clock.advance(.seconds(29))
+        #expect(try await outbox.deliverDue() == 0)
+        #expect(transport.attempts.count == 1)
+        transport.script(ids[0], .settled(.delivered))
+        clock.advance(.seconds(2))
+        #expect(try await outbox.deliverDue() == 1)
+    }
+}
