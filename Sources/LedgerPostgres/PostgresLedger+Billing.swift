@@ -37,7 +37,11 @@ extension PostgresLedger: BillingExchange {
                 }
                 _ = send(chunk)
             }
-            if replacing { try link.exec("TRUNCATE account") }
+            if replacing {
+                try link.exec("TRUNCATE account, account_contact")
+            } else {
+                try link.exec("DELETE FROM account_contact WHERE uin IN (SELECT uin FROM account_import)")
+            }
             try link.query("""
                 INSERT INTO account (uin, meters, previous, digits, phones, emails, imported_at)
                 SELECT DISTINCT ON (uin) uin, meters, previous, digits, phones, emails, $1::double precision
@@ -46,6 +50,15 @@ extension PostgresLedger: BillingExchange {
                     digits = excluded.digits, phones = excluded.phones, emails = excluded.emails,
                     imported_at = excluded.imported_at
                 """, [.of(now)])
+            // The accounts by phone number and address (who is bound to which account).
+            try link.exec("""
+                INSERT INTO account_contact (contact, uin)
+                SELECT DISTINCT contact, latest.uin
+                FROM (SELECT DISTINCT ON (uin) uin, phones, emails FROM account_import ORDER BY uin, seq DESC) latest,
+                    unnest(string_to_array(latest.phones, ';') || string_to_array(latest.emails, ';')) AS contact
+                WHERE contact <> ''
+                ON CONFLICT DO NOTHING
+                """)
             return accounts.count
         }
     }
@@ -73,16 +86,17 @@ extension PostgresLedger: BillingExchange {
         try await read { link in try PostgresLedgerTransaction.account(uin: uin, link: link) }
     }
 
-    public func exportPage(since: Date?, after cursor: Int64, limit: Int) async throws -> ExportPage {
+    public func exportPage(since: Date?, after cursor: Int64, limit: Int, includeSuperseded: Bool) async throws -> ExportPage {
         let limit = max(1, limit)
         return try await read { link in
             let rows = try link.query("""
                 SELECT s.uin, s.meters, s.vals, s.previous, s.received_at_text, s.channel, s.sender,
-                       s.status, m.external_id, s.id
+                       CASE WHEN s.superseded_by IS NULL THEN s.status ELSE 'superseded' END, m.external_id, s.id
                 FROM submission s JOIN message m ON m.id = s.message_id
                 WHERE s.status IN ('accepted', 'held', 'duplicate') AND s.received_at >= $1 AND s.id > $2
+                  AND ($4 OR s.superseded_by IS NULL)
                 ORDER BY s.id LIMIT $3
-                """, [.of(since?.timeIntervalSince1970 ?? -Double.greatestFiniteMagnitude), .of(cursor), .of(limit)])
+                """, [.of(since?.timeIntervalSince1970 ?? -Double.greatestFiniteMagnitude), .of(cursor), .of(limit), .of(includeSuperseded)])
             var page: [ExportRow] = []
             for row in 0..<rows.count {
                 let meters = Self.split(rows.string(row, 1))

@@ -117,6 +117,26 @@ enum PostgresMigrations {
                 duration double precision NOT NULL
             );
             """),
+        (2, "corrections (superseded submissions, unbound senders) and accounts by contact", """
+            ALTER TABLE submission ADD COLUMN superseded_by bigint REFERENCES submission (id);
+            ALTER TABLE submission ADD COLUMN sender_bound boolean;
+            CREATE TABLE account_contact (
+                contact text NOT NULL,
+                uin text NOT NULL,
+                PRIMARY KEY (contact, uin)
+            );
+            CREATE INDEX account_contact_by_uin ON account_contact (uin);
+            -- Before corrections every submission of a period stood; now the latest accepted one
+            -- counts, and the accepted and duplicate ones before it are superseded by it.
+            UPDATE submission s SET superseded_by = latest.id
+            FROM (SELECT uin, period, MAX(id) AS id FROM submission WHERE status = 'accepted' GROUP BY uin, period) latest
+            WHERE latest.uin = s.uin AND latest.period = s.period AND s.status IN ('accepted', 'duplicate') AND s.id < latest.id;
+            INSERT INTO account_contact (contact, uin)
+            SELECT DISTINCT contact, uin FROM account,
+                unnest(string_to_array(phones, ';') || string_to_array(emails, ';')) AS contact
+            WHERE contact <> ''
+            ON CONFLICT DO NOTHING;
+            """),
     ]
 
     /// An arbitrary key of the advisory lock the migrating instance holds.

@@ -110,13 +110,13 @@ extension PostgresLedger: OperatorViews {
 
     public func heldCount() async throws -> Int {
         try await read { link in
-            Int(try link.query("SELECT COUNT(*) FROM submission WHERE status = 'held'").int(0, 0) ?? 0)
+            Int(try link.query("SELECT COUNT(*) FROM submission WHERE status = 'held' AND superseded_by IS NULL").int(0, 0) ?? 0)
         }
     }
 
     static let heldColumns = """
         SELECT s.id, s.uin, s.meters, s.vals, s.previous, s.channel, s.sender, s.received_at_text,
-               COALESCE(m.subject || ' | ', '') || COALESCE(m.text, ''), m.id
+               COALESCE(m.subject || ' | ', '') || COALESCE(m.text, ''), m.id, s.reason, s.period
         FROM submission s JOIN message m ON m.id = s.message_id
         """
 
@@ -124,12 +124,13 @@ extension PostgresLedger: OperatorViews {
         HeldSubmission(
             id: rows.int(row, 0) ?? 0, uin: rows.string(row, 1), meters: split(rows.string(row, 2)), values: split(rows.string(row, 3)),
             previous: splitOptional(rows.string(row, 4)), channel: rows.string(row, 5), sender: rows.text(row, 6),
-            receivedAt: rows.string(row, 7), text: rows.string(row, 8), messageID: rows.int(row, 9) ?? 0)
+            receivedAt: rows.string(row, 7), text: rows.string(row, 8), messageID: rows.int(row, 9) ?? 0,
+            reason: rows.text(row, 10))
     }
 
     public func heldSubmissions() async throws -> [HeldSubmission] {
         try await read { link in
-            let rows = try link.query(Self.heldColumns + " WHERE s.status = 'held' AND s.reviewed_at IS NULL ORDER BY s.id")
+            let rows = try link.query(Self.heldColumns + " WHERE s.status = 'held' AND s.reviewed_at IS NULL AND s.superseded_by IS NULL ORDER BY s.id")
             return (0..<rows.count).map { Self.held(rows, $0) }
         }
     }
@@ -142,7 +143,7 @@ extension PostgresLedger: OperatorViews {
                 try link.transaction {
                     // FOR UPDATE: two operators deciding the same reading at once decide it once.
                     let rows = try link.query(
-                        Self.heldColumns + " WHERE s.id = $1 AND s.status = 'held' AND s.reviewed_at IS NULL FOR UPDATE OF s", [.of(id)])
+                        Self.heldColumns + " WHERE s.id = $1 AND s.status = 'held' AND s.reviewed_at IS NULL AND s.superseded_by IS NULL FOR UPDATE OF s", [.of(id)])
                     guard rows.count > 0 else { throw LedgerError(.notFound, "no held reading with id \(id) waits for review") }
                     let held = Self.held(rows, 0)
                     try link.query("""
@@ -151,6 +152,10 @@ extension PostgresLedger: OperatorViews {
                             .text(decision == .approve ? "accepted" : "rejected"), .of(decision == .approve ? nil : "operator"),
                             .of(Date()), .text(decision.rawValue), .of(id),
                         ])
+                    if decision == .approve {
+                        // The approved reading is the one that counts in its period now.
+                        try PostgresLedgerTransaction(link: link, instance: "").supersede(uin: held.uin, period: rows.string(0, 11), by: id)
+                    }
                     if let reply = makeReply(held) { _ = try PostgresLedgerTransaction.enqueue(reply, link: link) }
                     return held
                 }

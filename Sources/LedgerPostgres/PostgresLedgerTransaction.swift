@@ -47,7 +47,7 @@ struct PostgresLedgerTransaction: LedgerTransaction {
 
     func latestAccepted(uin: String) throws -> [String: String] {
         let row = try link.query(
-            "SELECT meters, vals FROM submission WHERE uin = $1 AND status = 'accepted' ORDER BY id DESC LIMIT 1", [.text(uin)])
+            "SELECT meters, vals FROM submission WHERE uin = $1 AND status = 'accepted' AND superseded_by IS NULL ORDER BY id DESC LIMIT 1", [.text(uin)])
         guard row.count > 0 else { return [:] }
         var latest: [String: String] = [:]
         for (meter, value) in zip(PostgresLedger.split(row.string(0, 0)), PostgresLedger.split(row.string(0, 1))) { latest[meter] = value }
@@ -57,7 +57,7 @@ struct PostgresLedgerTransaction: LedgerTransaction {
     func hasRecorded(uin: String, period: String, values: [String]) throws -> Bool {
         try link.query("""
             SELECT 1 FROM submission
-            WHERE uin = $1 AND status IN ('accepted', 'held') AND period = $2 AND vals = $3 LIMIT 1
+            WHERE uin = $1 AND status IN ('accepted', 'held') AND period = $2 AND vals = $3 AND superseded_by IS NULL LIMIT 1
             """, [.text(uin), .text(period), .text(PostgresLedger.joined(values))]).count > 0
     }
 
@@ -65,7 +65,7 @@ struct PostgresLedgerTransaction: LedgerTransaction {
     func priorState(uin: String, period: String, values: [String]) throws -> (latestAccepted: [String: String], alreadyRecorded: Bool) {
         let rows = try link.query("""
             SELECT id, status, period, meters, vals FROM submission
-            WHERE uin = $1 AND status IN ('accepted', 'held')
+            WHERE uin = $1 AND status IN ('accepted', 'held') AND superseded_by IS NULL
             """, [.text(uin)])
         let joined = PostgresLedger.joined(values)
         var latestID: Int64 = .min
@@ -84,6 +84,73 @@ struct PostgresLedgerTransaction: LedgerTransaction {
             for (meter, value) in zip(PostgresLedger.split(latest.meters), PostgresLedger.split(latest.values)) { map[meter] = value }
         }
         return (map, recorded)
+    }
+
+    /// One look at the account's submissions that are not superseded (an account has a few a year).
+    func periodState(uin: String, period: String, values: [String]) throws -> PeriodState {
+        let rows = try link.query("""
+            SELECT id, status, period, meters, vals, sender, sender_bound, received_at FROM submission
+            WHERE uin = $1 AND status IN ('accepted', 'held', 'duplicate') AND superseded_by IS NULL
+            """, [.text(uin)])
+        let joined = PostgresLedger.joined(values)
+        var earlier: (period: String, id: Int64, meters: String, values: String)?
+        var accepted: RecordedSubmission?
+        var held: RecordedSubmission?
+        var recorded = false
+        var any = false
+        for row in 0..<rows.count {
+            let id = rows.int(row, 0) ?? .min
+            let status = rows.string(row, 1)
+            let rowPeriod = rows.string(row, 2)
+            if rowPeriod == period {
+                any = true
+                if status == "duplicate" { continue }
+                if !recorded, rows.text(row, 4) == joined { recorded = true }
+                if status == "accepted" {
+                    if id > accepted?.id ?? .min { accepted = Self.recorded(rows, row, status: status) }
+                } else if id > held?.id ?? .min {
+                    held = Self.recorded(rows, row, status: status)
+                }
+            } else if status == "accepted", rowPeriod < period, earlier.map({ ($0.period, $0.id) < (rowPeriod, id) }) ?? true {
+                earlier = (rowPeriod, id, rows.string(row, 3), rows.string(row, 4))
+            }
+        }
+        var map: [String: String] = [:]
+        if let earlier {
+            for (meter, value) in zip(PostgresLedger.split(earlier.meters), PostgresLedger.split(earlier.values)) { map[meter] = value }
+        }
+        return PeriodState(earlierAccepted: map, current: accepted ?? held, alreadyRecorded: recorded, hasUnsuperseded: any)
+    }
+
+    /// A row of `id, status|period…`: columns id, (status), period, meters, vals, sender, sender_bound, received_at.
+    private static func recorded(_ rows: PGResult, _ row: Int, status: String) -> RecordedSubmission {
+        RecordedSubmission(
+            id: rows.int(row, 0) ?? 0, period: rows.string(row, 2), status: status,
+            meters: PostgresLedger.split(rows.string(row, 3)), values: PostgresLedger.split(rows.string(row, 4)),
+            sender: rows.text(row, 5), senderBound: rows.bool(row, 6), receivedAt: Date(timeIntervalSince1970: rows.double(row, 7) ?? 0))
+    }
+
+    @discardableResult
+    func supersede(uin: String, period: String, by id: Int64) throws -> Int {
+        try link.query("""
+            UPDATE submission SET superseded_by = $1
+            WHERE uin = $2 AND period = $3 AND status IN ('accepted', 'held', 'duplicate') AND superseded_by IS NULL
+              AND id <> $1 AND NOT (status = 'held' AND id > $1)
+            """, [.of(id), .text(uin), .text(period)]).affectedRows
+    }
+
+    func lastAccepted(uin: String) throws -> RecordedSubmission? {
+        let rows = try link.query("""
+            SELECT id, status, period, meters, vals, sender, sender_bound, received_at FROM submission
+            WHERE uin = $1 AND status = 'accepted' AND superseded_by IS NULL
+            ORDER BY period DESC, id DESC LIMIT 1
+            """, [.text(uin)])
+        return rows.count > 0 ? Self.recorded(rows, 0, status: "accepted") : nil
+    }
+
+    func uinsBound(to contact: String) throws -> [String] {
+        let rows = try link.query("SELECT uin FROM account_contact WHERE contact = $1 ORDER BY uin COLLATE \"C\"", [.text(contact)])
+        return (0..<rows.count).map { rows.string($0, 0) }
     }
 
     func insertMessage(_ message: NewMessage) throws -> Int64 {
@@ -105,14 +172,14 @@ struct PostgresLedgerTransaction: LedgerTransaction {
     func insertSubmission(_ submission: NewSubmission, channel: String, sender: String?, receivedAt: Date) throws -> Int64 {
         let result = try link.query("""
             INSERT INTO submission (message_id, uin, period, status, reason, meters, vals, previous,
-                                    channel, sender, received_at, received_at_text)
-            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+                                    channel, sender, received_at, received_at_text, sender_bound)
+            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
             RETURNING id
             """, [
                 .of(submission.messageID), .text(submission.uin), .text(submission.period), .text(submission.status),
                 .of(submission.reason), .text(PostgresLedger.joined(submission.meters)), .text(PostgresLedger.joined(submission.values)),
                 .text(PostgresLedger.joined(submission.previous)), .text(channel), .of(sender), .of(receivedAt),
-                .text(Timestamp.iso8601(receivedAt)),
+                .text(Timestamp.iso8601(receivedAt)), submission.senderBound.map { .of($0) } ?? .null,
             ])
         return result.int(0, 0) ?? 0
     }
