@@ -68,15 +68,14 @@ extension PostgresLedger: OutboxQueue {
     }
 
     /// One commit: reply `id` is about to pass its point of no return, and `sent` were accepted.
-    /// Committed without waiting for the standby or the disk (`synchronous_commit = off` for this
-    /// transaction alone: it survives this process being killed; the next ordinary commit makes
-    /// it durable). Throws when the claim passed to another instance: the transfer must stop.
+    /// An ordinary, durable commit (unlike SQLite's unsynced one): with a synchronous standby it is
+    /// on the standby too, so a fail-over never forgets a mark and sends the reply again. Throws
+    /// when the claim passed to another instance: the transfer must stop.
     public func markReplyCommitting(id: Int64, sent: [Int64], at date: Date) throws {
         let instance = instanceName
         try wrap("write") {
             try outbox.runBlocking { link in
                 try link.transaction {
-                    try link.exec("SET LOCAL synchronous_commit = off")
                     let marked = try link.query("""
                         UPDATE outbox SET data_sent_at = $1, claimed_by = $3
                         WHERE id = $2 AND state = 'pending' AND (claimed_by IS NULL OR claimed_by = $3)
@@ -108,19 +107,25 @@ extension PostgresLedger: OutboxQueue {
         return try await onOutbox { link in try Self.holdInDoubt(link, mine: instance, instance: instance) }
     }
 
-    /// Holds the pending replies in doubt of `mine` (when given) and of every dead instance.
+    /// How long a reply's flight lasts at most after its mark (an SMTP transfer's time-outs): a
+    /// mark older than this, without an answer, is in doubt whoever made it (its instance lost
+    /// the answer, or the database while recording it).
+    static let inFlightAtMost: Double = 120
+
+    /// Holds the pending replies in doubt of `mine` (when given), of every dead instance, and
+    /// every one whose mark is older than `inFlightAtMost`.
     static func holdInDoubt(_ link: PGLink, mine: String?, instance: String) throws -> [ReplyInDoubt] {
         try link.transaction {
             let rows = try link.query("""
                 SELECT o.id, o.channel, o.recipient, o.data_sent_at FROM outbox o
                 WHERE o.state = 'pending' AND o.data_sent_at IS NOT NULL
-                    AND (o.claimed_by IS NULL OR o.claimed_by = $1
+                    AND (o.claimed_by IS NULL OR o.claimed_by = $1 OR o.data_sent_at < \(serverNow) - $4
                          OR (o.claimed_by <> $2 AND NOT EXISTS (
                                 SELECT 1 FROM instance i WHERE i.name = o.claimed_by AND i.stopped_at IS NULL
                                     AND i.heartbeat_at > \(serverNow) - $3)))
                 ORDER BY o.id
                 FOR UPDATE OF o SKIP LOCKED
-                """, [.of(mine), .text(instance), .of(deadAfter)])
+                """, [.of(mine), .text(instance), .of(deadAfter), .of(inFlightAtMost)])
             let held = (0..<rows.count).map { row in
                 ReplyInDoubt(id: rows.int(row, 0) ?? 0, channel: rows.string(row, 1), recipient: rows.string(row, 2),
                              dataSentAt: Date(timeIntervalSince1970: rows.double(row, 3) ?? 0))

@@ -250,7 +250,8 @@ struct SharedStoreTests {
             (try? postgres.psql("SELECT (SELECT COUNT(*) FROM message) || ' ' || (SELECT COUNT(*) FROM outbox WHERE state = 'pending')", url: pair)) == "\(total) 0"
         }
         let counts = (try? postgres.psql("SELECT (SELECT COUNT(*) FROM message) || ' ' || (SELECT COUNT(*) FROM outbox WHERE state = 'pending')", url: pair)) ?? "?"
-        #expect(finished, "messages and pending replies after the fail-over: \(counts)")
+        let pending = (try? postgres.psql("SELECT id, claimed_by, data_sent_at IS NOT NULL, attempts, last_error FROM outbox WHERE state = 'pending'", url: pair)) ?? ""
+        #expect(finished, "messages and pending replies after the fail-over: \(counts); pending: \(pending)")
         #expect(before < total, "the fail-over came after the last mail (\(before) recorded)")
         var held: Set<Int> = []
         for daemon in daemons {
