@@ -18,7 +18,7 @@ trap 'rm -f "$log"' EXIT
 # machine two of them at once would hold both of Swift's cooperative threads, starving the
 # async tests (an HTTP endpoint that cannot answer within its timeout).
 # The bounded fuzz loops of the Kannel query and replay line decoders run inside the suite
-# (Tests/*/InputFuzz*Tests.swift) for METERGATE_FUZZ_SECONDS each (0 skips the fuzzing here).
+# (Tests/*/InputFuzz*Tests.swift) for METERGATE_FUZZ_SECONDS each (0: no libFuzzer runs here, and one second each in the suite).
 fuzz_seconds="${METERGATE_FUZZ_SECONDS:-60}"
 export METERGATE_FUZZ_SECONDS="$fuzz_seconds"
 swift test --skip-build --no-parallel 2>&1 | tee "$log"

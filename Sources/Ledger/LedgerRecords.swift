@@ -41,11 +41,15 @@ public struct NewMessage: Sendable {
     /// The outcome as JSON (results per UIN), for the operator and for `status`.
     public var outcomeJSON: String
     public var reply: String?
+    /// E-mail: whether the receiving server authenticated the `From` domain (DMARC or SPF
+    /// pass); the per-sender hourly limit counts authenticated and other mail apart. `nil`
+    /// where the channel has no such notion (SMS, a replay line without the raw mail).
+    public var senderAuthenticated: Bool?
 
     public init(
         channel: String, externalID: String, feed: String, sender: String?, receivedAt: Date,
         subject: String?, text: String?, raw: [UInt8]?, status: String, reason: String?,
-        outcomeJSON: String, reply: String?
+        outcomeJSON: String, reply: String?, senderAuthenticated: Bool? = nil
     ) {
         self.channel = channel
         self.externalID = externalID
@@ -59,6 +63,7 @@ public struct NewMessage: Sendable {
         self.reason = reason
         self.outcomeJSON = outcomeJSON
         self.reply = reply
+        self.senderAuthenticated = senderAuthenticated
     }
 }
 

@@ -16,6 +16,10 @@ public protocol LedgerTransaction {
     func hasMessage(channel: String, externalID: String) throws -> Bool
     /// Messages from `sender` received at or after `since`, on any channel.
     func countMessages(sender: String, since: Date) throws -> Int
+    /// Messages from `sender` received at or after `since` that were recorded with
+    /// `NewMessage.senderAuthenticated == authenticated` (e-mail whose `From` the receiving
+    /// server did, or did not, authenticate); rows recorded without the flag are not counted.
+    func countMessages(sender: String, since: Date, authenticated: Bool) throws -> Int
     /// Replies queued to `recipient` (not the ones replay only recorded) created since `since`.
     func countReplies(recipient: String, since: Date) throws -> Int
     func account(uin: String) throws -> Account?

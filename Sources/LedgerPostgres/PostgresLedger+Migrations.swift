@@ -137,6 +137,9 @@ enum PostgresMigrations {
             WHERE contact <> ''
             ON CONFLICT DO NOTHING;
             """),
+        (3, "message.sender_authenticated (the hourly limit counts forged mail apart)", """
+            ALTER TABLE message ADD COLUMN sender_authenticated boolean;
+            """),
     ]
 
     /// An arbitrary key of the advisory lock the migrating instance holds.

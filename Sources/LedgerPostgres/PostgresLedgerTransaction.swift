@@ -25,6 +25,15 @@ struct PostgresLedgerTransaction: LedgerTransaction {
         return Int(result.int(0, 0) ?? 0)
     }
 
+    /// As `countMessages`, only the sender's mail whose `From` was (or was not) authenticated.
+    func countMessages(sender: String, since: Date, authenticated: Bool) throws -> Int {
+        if lockSenders { try link.query("SELECT pg_advisory_xact_lock(hashtextextended($1, 16))", [.text(sender)]) }
+        let result = try link.query(
+            "SELECT COUNT(*) FROM message WHERE sender = $1 AND received_at >= $2 AND sender_authenticated = $3",
+            [.text(sender), .of(since), .of(authenticated)])
+        return Int(result.int(0, 0) ?? 0)
+    }
+
     func countReplies(recipient: String, since: Date) throws -> Int {
         let result = try link.query(
             "SELECT COUNT(*) FROM outbox WHERE recipient = $1 AND created_at >= $2 AND state <> 'recorded'",
@@ -156,15 +165,16 @@ struct PostgresLedgerTransaction: LedgerTransaction {
     func insertMessage(_ message: NewMessage) throws -> Int64 {
         let result = try link.query("""
             INSERT INTO message (channel, external_id, feed, sender, received_at, received_at_text,
-                                 subject, text, raw, status, reason, outcome, reply, processed_at, instance)
-            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
+                                 subject, text, raw, status, reason, outcome, reply, processed_at, instance,
+                                 sender_authenticated)
+            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
             RETURNING id
             """, [
                 .text(message.channel), .text(message.externalID), .text(message.feed), .of(message.sender),
                 .of(message.receivedAt), .text(Timestamp.iso8601(message.receivedAt)), .of(message.subject),
                 .of(message.text), message.raw.map { .bytes($0) } ?? .null, .text(message.status),
                 .of(message.reason), .text(message.outcomeJSON), .of(message.reply),
-                .of(Date()), .text(instance),
+                .of(Date()), .text(instance), message.senderAuthenticated.map { .of($0) } ?? .null,
             ])
         return result.int(0, 0) ?? 0
     }

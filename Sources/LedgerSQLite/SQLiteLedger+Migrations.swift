@@ -126,6 +126,11 @@ extension SQLiteLedger {
                 }
             }
         }
+        migrator.registerMigration("v6 (issue 13): message.sender_authenticated (the hourly limit counts forged mail apart)") { db in
+            // 1: the receiving server authenticated the From domain, 0: it did not, NULL: no
+            // such notion (SMS, older rows). Read with the sender index (sender, received_at).
+            try db.execute(sql: "ALTER TABLE message ADD COLUMN sender_authenticated INTEGER")
+        }
         return migrator
     }
 }

@@ -150,9 +150,20 @@ extension SQLiteLedger: LedgerDriver {
 
 /// Opens the ledger in SQLite: the one way in for code outside this module.
 public enum SQLiteStore {
-    /// Opens (creating when missing) and migrates the ledger file at `path`.
+    /// Opens (creating when missing) and migrates the ledger file at `path`, blocking the
+    /// calling thread.
     public static func open(path: String) throws -> any LedgerDriver {
         try SQLiteLedger(path: path)
+    }
+
+    /// Opens and migrates the ledger file at `path` on a thread of its own, off the cooperative
+    /// pool (a migration of a large store takes a while).
+    public static func open(path: String) async throws -> any LedgerDriver {
+        try await withCheckedThrowingContinuation { continuation in
+            DispatchQueue.global().async {
+                continuation.resume(with: Result { try SQLiteLedger(path: path) as any LedgerDriver })
+            }
+        }
     }
 }
 

@@ -27,6 +27,17 @@ struct SQLiteLedgerTransaction: LedgerTransaction {
         return Int(count ?? 0)
     }
 
+    func countMessages(sender: String, since: Date, authenticated: Bool) throws -> Int {
+        let count = try statement(
+            "SELECT COUNT(*) FROM message WHERE sender = ? AND received_at >= ? AND sender_authenticated = ?"
+        ).first({
+            $0.bind(1, sender)
+            $0.bind(2, since.timeIntervalSince1970)
+            $0.bind(3, Int64(authenticated ? 1 : 0))
+        }, read: { $0.int(0) ?? 0 })
+        return Int(count ?? 0)
+    }
+
     func countReplies(recipient: String, since: Date) throws -> Int {
         let count = try statement(
             "SELECT COUNT(*) FROM outbox WHERE recipient = ? AND created_at >= ? AND state <> 'recorded'"
@@ -196,8 +207,9 @@ struct SQLiteLedgerTransaction: LedgerTransaction {
     func insertMessage(_ message: NewMessage) throws -> Int64 {
         try statement("""
             INSERT INTO message (channel, external_id, feed, sender, received_at, received_at_text,
-                                 subject, text, raw, status, reason, outcome, reply, processed_at)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                                 subject, text, raw, status, reason, outcome, reply, processed_at,
+                                 sender_authenticated)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             """).run {
                 $0.bind(1, message.channel)
                 $0.bind(2, message.externalID)
@@ -213,6 +225,7 @@ struct SQLiteLedgerTransaction: LedgerTransaction {
                 $0.bind(12, message.outcomeJSON)
                 $0.bind(13, message.reply)
                 $0.bind(14, Date().timeIntervalSince1970)
+                $0.bind(15, message.senderAuthenticated.map { Int64($0 ? 1 : 0) })
             }
         return db.lastInsertedRowID
     }

@@ -160,7 +160,10 @@ enum IMAPResponse {
               let month = months.firstIndex(of: dayParts[1].lowercased()) else { return nil }
         let time = parts[1].split(separator: ":").compactMap { Int($0) }
         let zone = parts[2]
-        guard time.count == 3, zone.count == 5, let zoneValue = Int(zone.dropFirst()) else { return nil }
+        guard time.count == 3, zone.count == 5, let zoneValue = Int(zone.dropFirst()), zoneValue >= 0 else { return nil }
+        // A server's number is checked before it reaches the calendar (a year of 2^63 is no date).
+        guard (1...9999).contains(year), (1...31).contains(day), (0...23).contains(time[0]), (0...59).contains(time[1]),
+              (0...60).contains(time[2]) else { return nil }
         let offset = (zone.first == "-" ? -1 : 1) * ((zoneValue / 100) * 3600 + (zoneValue % 100) * 60)
         var components = DateComponents()
         components.year = year

@@ -32,6 +32,12 @@ struct ParseRun {
             note(0, text.scalars.count, "text cut at \(TextNormalizer.maxScalars) characters")
             if text.truncatedDigits { limitReached = true }
         }
+        if text.escapeSequences {
+            // A terminal escape sequence is no abonent's writing (a hostile sender, or a
+            // gateway that mangled the text): the sequence is gone, and the text is ambiguous.
+            note(0, text.scalars.count, "terminal escape sequence in the text: dropped, no reading taken")
+            limitReached = true
+        }
         let lexed = Lexer(grammar: grammar, text: text).tokenize()
         raw = lexed.tokens
         if lexed.cut {

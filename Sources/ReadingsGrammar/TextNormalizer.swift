@@ -12,6 +12,9 @@ struct NormalizedText {
     /// The input was cut at `TextNormalizer.maxScalars`; `truncatedDigits`: the cut part had digits.
     var truncated = false
     var truncatedDigits = false
+    /// The text held terminal escape sequences (ESC …, CSI, OSC): they were dropped whole,
+    /// and the parser reads the text as ambiguous (no reading is taken from such a text).
+    var escapeSequences = false
 
     var string: String { String(decoding: utf8, as: UTF8.self) }
 
@@ -23,7 +26,10 @@ struct NormalizedText {
 }
 
 /// NFKC, zero-width and variation selectors dropped, space-likes → ' ', dashes → '-',
-/// any decimal digit → ASCII, CR/CRLF → LF.
+/// any decimal digit → ASCII, CR/CRLF → LF. Control characters (C0 but tab, LF and CR; DEL;
+/// C1) become a space that never joins digits, and a terminal escape sequence (ECMA-48: `ESC [`
+/// or CSI parameters and final, `ESC ]` or OSC … BEL/ST, DCS/SOS/PM/APC strings, two- and
+/// three-byte `ESC` sequences) is dropped whole, its parameter digits with it.
 struct TextNormalizer {
     static let maxScalars = 32_768
     var thousandsSeparators: Set<UInt32>
@@ -39,6 +45,7 @@ struct TextNormalizer {
         var count = 0
         let spaceJoins = thousandsSeparators.contains(0x20)
         var iterator = text.unicodeScalars.makeIterator()
+        var escape = EscapeState.none
         while let scalar = iterator.next() {
             if count == Self.maxScalars {
                 out.truncated = true
@@ -55,6 +62,36 @@ struct TextNormalizer {
             }
             count += 1
             var s = scalar.value
+            if escape != .none || s == 0x1B || (s >= 0x7F && s <= 0x9F) {
+                switch Self.step(&escape, s) {
+                case .consumed:
+                    continue
+                case .ended:
+                    out.escapeSequences = true
+                    input.append(Self.nonJoinableMark)
+                    continue
+                case .endedBefore:
+                    // A broken sequence ends before this scalar, which is read as usual.
+                    out.escapeSequences = true
+                    input.append(Self.nonJoinableMark)
+                    if s == 0x1B || (s >= 0x7F && s <= 0x9F) {
+                        switch Self.step(&escape, s) {
+                        case .consumed: continue
+                        case .control: input.append(Self.nonJoinableMark); continue
+                        default: break
+                        }
+                    }
+                case .control:
+                    input.append(Self.nonJoinableMark)
+                    continue
+                case .text:
+                    break
+                }
+            }
+            if s < 0x20, s != 0x09, s != 0x0A, s != 0x0D, s != 0x1F {
+                input.append(Self.nonJoinableMark)
+                continue
+            }
             if s >= 0x80 {
                 if Self.isSuperscriptOrFraction(s) {
                     // "м³", "½": NFKC would make digits of them; they are never a reading.
@@ -73,6 +110,10 @@ struct TextNormalizer {
             }
             input.append(s)
         }
+        if escape != .none {
+            // A sequence cut by the end of the text (or by the length limit).
+            out.escapeSequences = true
+        }
         if needsNFKC { input = Self.nfkc(input) }
         out.scalars.reserveCapacity(input.count)
         out.offsets.reserveCapacity(input.count + 1)
@@ -87,8 +128,6 @@ struct TextNormalizer {
                     s = 0x20
                 } else if s < 0x20 && s != 0x0A && s != 0x09 {
                     s = 0x20
-                } else if s == 0x7F {
-                    continue
                 }
             } else {
                 previousCR = false
@@ -117,6 +156,80 @@ struct TextNormalizer {
             out.offsets.append(offset)
         }
         return out
+    }
+
+    /// Where a terminal escape sequence stands (ECMA-48 §5.3–5.6).
+    enum EscapeState: Equatable {
+        case none
+        /// After ESC.
+        case escape
+        /// After ESC and intermediate bytes (0x20–0x2F): `ESC ( B`.
+        case escapeIntermediate
+        /// Control sequence: parameter bytes (0x30–0x3F), then intermediates, then a final byte.
+        case csi(intermediates: Bool)
+        /// OSC, DCS, SOS, PM, APC: a string up to BEL or ST.
+        case string
+        /// ESC inside such a string: `\` ends it (ST).
+        case stringEscape
+    }
+
+    enum EscapeStep {
+        /// Part of a sequence: dropped.
+        case consumed
+        /// The last scalar of a sequence: dropped, the sequence is over.
+        case ended
+        /// The sequence was broken off by this scalar, which is not part of it.
+        case endedBefore
+        /// A lone control character (C1, DEL).
+        case control
+        /// Ordinary text.
+        case text
+    }
+
+    static func step(_ state: inout EscapeState, _ s: UInt32) -> EscapeStep {
+        switch state {
+        case .none:
+            switch s {
+            case 0x1B: state = .escape; return .consumed
+            case 0x9B: state = .csi(intermediates: false); return .consumed
+            case 0x90, 0x98, 0x9D, 0x9E, 0x9F: state = .string; return .consumed
+            case 0x85: return .text  // NEL: a line break, read as such
+            case 0x7F...0x9F: return .control
+            default: return .text
+            }
+        case .escape:
+            switch s {
+            case 0x5B: state = .csi(intermediates: false); return .consumed
+            case 0x5D, 0x50, 0x58, 0x5E, 0x5F: state = .string; return .consumed
+            case 0x20...0x2F: state = .escapeIntermediate; return .consumed
+            case 0x30...0x7E: state = .none; return .ended
+            default: state = .none; return .endedBefore
+            }
+        case .escapeIntermediate:
+            switch s {
+            case 0x20...0x2F: return .consumed
+            case 0x30...0x7E: state = .none; return .ended
+            default: state = .none; return .endedBefore
+            }
+        case .csi(let intermediates):
+            switch s {
+            case 0x30...0x3F where !intermediates: return .consumed
+            case 0x20...0x2F: state = .csi(intermediates: true); return .consumed
+            case 0x40...0x7E: state = .none; return .ended
+            default: state = .none; return .endedBefore
+            }
+        case .string:
+            switch s {
+            case 0x07, 0x9C: state = .none; return .ended
+            case 0x1B: state = .stringEscape; return .consumed
+            default: return .consumed
+            }
+        case .stringEscape:
+            if s == 0x5C { state = .none; return .ended }
+            // Another sequence starts: the string was never terminated.
+            state = .escape
+            return step(&state, s)
+        }
     }
 
     @inline(__always)

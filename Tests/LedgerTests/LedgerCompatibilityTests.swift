@@ -77,6 +77,32 @@ struct LedgerCompatibilityTests {
         }
     }
 
+    @Test("e-mail counted apart by whether the receiving server authenticated its From (issue 13)", arguments: LedgerKind.all)
+    func authenticatedWindows(_ kind: LedgerKind) async throws {
+        let ledger = try kind.make()
+        let now = Date()
+        let owner = "owner@example.ru"
+        try await ledger.transaction { tx in
+            for index in 0..<3 {
+                var forged = message("f\(index)", channel: "email", sender: owner, at: now.addingTimeInterval(-Double(index)))
+                forged.senderAuthenticated = false
+                _ = try tx.insertMessage(forged)
+            }
+            var real = message("r", channel: "email", sender: owner, at: now)
+            real.senderAuthenticated = true
+            _ = try tx.insertMessage(real)
+            var old = message("o", channel: "email", sender: owner, at: now.addingTimeInterval(-4000))
+            old.senderAuthenticated = true
+            _ = try tx.insertMessage(old)
+            _ = try tx.insertMessage(message("n", channel: "email", sender: owner, at: now))  // no flag
+            let since = now.addingTimeInterval(-3600)
+            #expect(try tx.countMessages(sender: owner, since: since, authenticated: true) == 1)
+            #expect(try tx.countMessages(sender: owner, since: since, authenticated: false) == 3)
+            #expect(try tx.countMessages(sender: owner, since: since) == 5, "the old count is of every message")
+            #expect(try tx.countMessages(sender: "other@example.ru", since: since, authenticated: false) == 0)
+        }
+    }
+
     // MARK: the outbox
 
     @Test("due replies: oldest first, retried after their delay, sent or failed for good", arguments: LedgerKind.all)

@@ -24,6 +24,10 @@ final class FakeLedger: LedgerTransaction {
         messages.filter { $0.sender == sender && $0.receivedAt >= since }.count
     }
 
+    func countMessages(sender: String, since: Date, authenticated: Bool) throws -> Int {
+        messages.filter { $0.sender == sender && $0.receivedAt >= since && $0.senderAuthenticated == authenticated }.count
+    }
+
     func countReplies(recipient: String, since: Date) throws -> Int {
         replies.filter { $0.recipient == recipient && $0.state == .pending }.count
     }
@@ -50,11 +54,13 @@ final class FakeLedger: LedgerTransaction {
     private func recorded(_ item: (id: Int64, submission: NewSubmission)) -> RecordedSubmission {
         RecordedSubmission(
             id: item.id, period: item.submission.period, status: item.submission.status, meters: item.submission.meters,
-            values: item.submission.values, sender: senders.indices.contains(Int(item.id) - 1) ? senders[Int(item.id) - 1] : nil, senderBound: item.submission.senderBound,
-            receivedAt: Date(timeIntervalSince1970: 0))
+            values: item.submission.values, sender: senders[Int(item.id) - 1] ?? nil, senderBound: item.submission.senderBound,
+            receivedAt: receivedAts[Int(item.id) - 1] ?? Date(timeIntervalSince1970: 0))
     }
 
-    var senders: [String?] = []
+    /// Senders by submission index (tests may append submissions directly, without one).
+    var senders: [Int: String?] = [:]
+    var receivedAts: [Int: Date] = [:]
 
     func periodState(uin: String, period: String, values: [String]) throws -> PeriodState {
         let rows = standing.filter { $0.submission.uin == uin }
@@ -94,7 +100,8 @@ final class FakeLedger: LedgerTransaction {
 
     func insertSubmission(_ submission: NewSubmission, channel: String, sender: String?, receivedAt: Date) throws -> Int64 {
         submissions.append(submission)
-        senders.append(sender)
+        senders[submissions.count - 1] = sender
+        receivedAts[submissions.count - 1] = receivedAt
         return Int64(submissions.count)
     }
 

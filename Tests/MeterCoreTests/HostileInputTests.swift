@@ -118,6 +118,37 @@ import Testing
         #expect(Contact.maskID("kannel:k:+79031234567") == "kannel:k:+7903***4567")
     }
 
+    /// Each channel's ids as its source forms them, with the personal data a peer may put in
+    /// them (a phone in a Gammu file name or a Kannel id, an address in a POP3 UIDL or a replay id).
+    static let channelIDs: [(channel: ChannelKind, feed: String, id: String, sender: String)] = [
+        (.email, "maildir", "maildir:1732090000.M1P2Q3.mail.example.ru", "ivanov.petr@example.ru"),
+        (.email, "imap", "imap:readings:INBOX:1700000000:42", "ivanov.petr@example.ru"),
+        (.email, "pop3", "pop3:readings:ivanov.petr@example.ru-000123", "ivanov.petr@example.ru"),
+        (.email, "pop3", "pop3:readings:<20261120.ivanov.petr@example.ru>", "other.person@example.org"),
+        (.sms, "gammu-files", "gammu-files:IN20261120_081500_00_+79031234567_00.txt", "+79031234567"),
+        (.sms, "gammu-files", "gammu-files:IN20261120_081500_00_89031234567_00.txt#a1b2", "+79031234567"),
+        (.sms, "gammu", "gammu:gateway:42", "+79031234567"),
+        (.sms, "kannel", "kannel:k:+79031234567-1732090000", "+79031234567"),
+        (.sms, "kannel", "kannel:k:hAB12CD34", "+79031234567"),
+        (.sms, "smsc", "smsc:smsc:987654", "+79031234567"),
+        (.sms, "replay", "79031234567/2026-11", "+79031234567"),
+        (.email, "replay", "ivanov.petr@example.ru#1", "ivanov.petr@example.ru"),
+    ]
+
+    @Test("personal data is masked in every channel's log line, ids included", arguments: 0..<channelIDs.count)
+    func personalDataMaskedPerChannel(_ index: Int) {
+        let (channel, feed, id, sender) = Self.channelIDs[index]
+        let outcome = Outcome(id: id, status: .ignored, reason: .autoReply, results: [], reply: nil)
+        let line = OutcomeLogLine.text(outcome, channel: channel, feed: feed, sender: sender, replyQueued: false)
+        for secret in ["79031234567", "9031234567", "ivanov", "petr", "other.person"] {
+            #expect(!line.contains(secret), "\(secret) unmasked: \(line)")
+        }
+        #expect(line.contains(" id="), "\(line)")
+        // With log.personal_data the operator sees everything as it came.
+        let full = OutcomeLogLine.text(outcome, channel: channel, feed: feed, sender: sender, replyQueued: false, personalData: true)
+        #expect(full.contains(id) && full.contains(sender), "\(full)")
+    }
+
     @Test("an unbound sender gets one neutral reply for unknown_account, decreasing, out_of_range and duplicate; a bound one the precise replies")
     func oracleFreeReplies() throws {
         let ledger = FakeLedger([

@@ -109,16 +109,14 @@ struct ValidatorCase: CustomTestStringConvertible, Sendable {
         let validator = Validator(policy: Policy())
         let again = try validator.decide([i("1111111: 17281")], limitReached: false, period: "2026-11", in: ledger)
         #expect(again.map(\.status) == [.duplicate])
-        // Lower in the same period is a correction (contract section 6), checked against the
-        // period before, never the submission it replaces; from a sender who is neither bound nor
-        // the replaced one's, it waits for review.
+        // Lower than this period's reading but not than the period before's: a correction, held
+        // when nobody says who sends it; lower than the period before's: decreasing.
         let lower = try validator.decide([i("1111111: 17200")], limitReached: false, period: "2026-11", in: ledger)
-        #expect(lower.map(\.reason) == [.unverifiedCorrection])
+        #expect(lower.map(\.reason) == [.unverifiedCorrection] && lower.first?.replaces == nil)
+        let belowPrevious = try validator.decide([i("1111111: 16900")], limitReached: false, period: "2026-11", in: ledger)
+        #expect(belowPrevious.map(\.reason) == [.decreasing])
         let nextPeriod = try validator.decide([i("1111111: 17281")], limitReached: false, period: "2026-12", in: ledger)
         #expect(nextPeriod.map(\.status) == [.accepted])
-        // Lower than the last accepted reading of an earlier period: decreasing.
-        let belowLastPeriod = try validator.decide([i("1111111: 17200")], limitReached: false, period: "2026-12", in: ledger)
-        #expect(belowLastPeriod.map(\.reason) == [.decreasing])
     }
 
     @Test func maxIncreaseComesFromThePolicy() throws {

@@ -156,7 +156,7 @@ struct AccountsImportTests {
             try sms("a", "0034001 150 250", from: "+79034000001"),
             try sms("b", "3400002 5100", from: "+79034000002"),
             try sms("z", "34001 150 250", from: "+79034000003"),
-            try sms("d", "0034001 120 260", from: "+79034000004", at: "2026-11-21T09:00:00+03:00"),
+            try sms("d", "0034001 90 260", from: "+79034000004", at: "2026-11-21T09:00:00+03:00"),
         ], config: config)
         try #require(outcomes.count == 4)
         #expect(outcomes[0].status == "accepted", "\(outcomes[0])")
@@ -164,7 +164,8 @@ struct AccountsImportTests {
         #expect(outcomes[0].results.first?.readings == ["150", "250"], "\(outcomes[0])")
         #expect(outcomes[1].status == "accepted", "\(outcomes[1])")
         #expect(outcomes[2].status == "rejected", "UIN without its leading zeros is another UIN: \(outcomes[2])")
-        // previous "100;200" was read: 120 < 150 (already accepted) → decreasing.
+        // previous "100;200" was read: 90 < 100 → decreasing (a correction of the period's 150
+        // is checked against the period before, never against the submission it replaces).
         #expect(outcomes[3].status == "rejected" && outcomes[3].anyReason == "decreasing", "\(outcomes[3])")
     }
 }

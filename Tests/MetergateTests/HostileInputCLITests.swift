@@ -193,3 +193,53 @@ struct HostileInputCLITests {
         #expect(result.stderr.contains("accounts.csv:3:") && result.stderr.contains("accounts.csv:4:"), "\(result.stderr.prefix(1000))")
     }
 }
+
+/// Issue 13, item 5, through `replay` and the SQLite ledger: forged mail has its own hourly
+/// limit and cannot spend the abonent's.
+@Suite("Hostile senders: forged mail and the hourly limit")
+struct ForgedMailCLITests {
+    static func mail(_ id: String, minute: Int, authentication: String?, subject: String) throws -> String {
+        let raw = (authentication.map { "Authentication-Results: \($0)\r\n" } ?? "")
+            + "From: Ivanov <ivanov@example.ru>\r\nTo: readings@example.test\r\nSubject: \(subject)\r\nMessage-ID: <\(id)@example.ru>\r\n\r\n"
+        return try replayLine([
+            "id": id, "channel": "email", "raw": raw,
+            "received_at": String(format: "2026-11-20T08:%02d:00+03:00", minute),
+        ])
+    }
+
+    @Test("20 forged mails from an abonent's address, then a real authenticated one: the real one is recorded")
+    func forgedThenReal() throws {
+        let sandbox = try Sandbox("forged")
+        defer { sandbox.remove() }
+        let config = try sandbox.prepared()
+        var lines: [String] = []
+        for index in 0..<20 {
+            let authentication = index % 2 == 0 ? nil : "mx.example.test; spf=fail smtp.mailfrom=example.ru; dmarc=fail header.from=example.ru"
+            lines.append(try Self.mail("forged\(index)", minute: index, authentication: authentication, subject: "spam \(index)"))
+        }
+        lines.append(try Self.mail(
+            "real", minute: 30,
+            authentication: "mx.example.test; spf=pass smtp.mailfrom=ivanov@example.ru; dmarc=pass header.from=example.ru",
+            subject: "1234567 12100 6050"))
+        let (result, outcomes) = try sandbox.replay(lines, config: config)
+        #expect(result.status == 0, "\(result)")
+        try #require(outcomes.count == 21, "\(result)")
+        let limited = outcomes.prefix(20).filter { $0.reason == "rate_limited" }.count
+        #expect(limited == 15, "5 forged an hour (a quarter of 20), the rest rate_limited: \(outcomes.map { $0.reason ?? $0.status })")
+        #expect(outcomes.last?.reason != "rate_limited", "\(outcomes.last!)")
+        #expect(outcomes.last?.status == "accepted", "\(outcomes.last!)")
+        #expect(outcomes.last?.results.first?.readings == ["12100", "6050"], "\(outcomes.last!)")
+    }
+
+    @Test("check-config: authserv_id is one word")
+    func authservIDChecked() throws {
+        let sandbox = try Sandbox("authserv")
+        defer { sandbox.remove() }
+        for (value, ok) in [("mx.example.ru", true), ("\"\"", false), ("\"mx example\"", false), ("\"mx;x\"", false)] {
+            try sandbox.write("config.yaml", "store:\n  path: store/metergate.sqlite\nmailboxes:\n  - name: m\n    url: maildir:mail\n    authserv_id: \(value)\n")
+            let result = try sandbox.run(["check-config", "--config", "config.yaml"], timeout: 30)
+            #expect((result.status == 0) == ok, "\(value): \(result)")
+            if !ok { #expect(result.stderr.contains("mailboxes[0].authserv_id"), "\(result)") }
+        }
+    }
+}

@@ -76,9 +76,10 @@ struct ReviewTests {
         let unknownReject = try sandbox.run(["review", "reject", "987654", "--config", config])
         #expect(unknownReject.status != 0, "\(unknownReject)")
 
-        // The approved value is the new baseline: a later smaller reading is decreasing.
+        // The approved value is the next period's baseline: a smaller reading then is decreasing
+        // (within its own period a smaller one would be a correction).
         let (_, later) = try sandbox.replay([
-            try sms("h3", "2000001 6000", from: "+79037770001", at: "2026-11-22T10:00:00+03:00"),
+            try sms("h3", "2000001 6000", from: "+79037770001", at: "2026-12-01T10:00:00+03:00"),
         ], config: config, name: "later.jsonl")
         #expect(later.first?.status == "rejected" && later.first?.anyReason == "decreasing", "\(later)")
     }

@@ -16,7 +16,7 @@ struct Mutator {
     ]
 
     static var seconds: Double {
-        Double(ProcessInfo.processInfo.environment["METERGATE_FUZZ_SECONDS"] ?? "") ?? 3
+        max(1, Double(ProcessInfo.processInfo.environment["METERGATE_FUZZ_SECONDS"] ?? "") ?? 3)  // 0 still runs one second
     }
 
     mutating func next() -> UInt64 {

@@ -17,7 +17,7 @@ struct ConfigTree {
         "policy.max_message_bytes", "policy.timezone", "policy.max_same_reply", "policy.same_reply_window",
         "mailboxes[].name", "mailboxes[].url", "mailboxes[].username", "mailboxes[].password",
         "mailboxes[].password_file", "mailboxes[].password_env", "mailboxes[].poll_interval", "mailboxes[].after",
-        "mailboxes[].tls_verify", "mailboxes[].starttls", "mailboxes[].allow_plaintext", "mailboxes[].ca_file", "mailboxes[].oauth2_token_file", "mailboxes[].fetch_connections", "mailboxes[].path",
+        "mailboxes[].tls_verify", "mailboxes[].starttls", "mailboxes[].allow_plaintext", "mailboxes[].ca_file", "mailboxes[].oauth2_token_file", "mailboxes[].fetch_connections", "mailboxes[].path", "mailboxes[].authserv_id",
         "smtp.url", "smtp.from", "smtp.username", "smtp.password", "smtp.password_file", "smtp.password_env",
         "smtp.starttls", "smtp.tls_verify", "smtp.ca_file", "smtp.allow_plaintext",
         "sms[].name", "sms[].kind", "sms[].database", "sms[].poll_interval", "sms[].listen", "sms[].secret",

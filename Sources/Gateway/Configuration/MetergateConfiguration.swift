@@ -18,7 +18,8 @@ import SMSChannels
 /// - `mailboxes[]`: `name`, `url` (`maildir:PATH`, `imap://`, `imaps://`, `pop3://`, `pop3s://`),
 ///   `username`, `password` | `password_file` | `password_env`, `poll_interval` (30s),
 ///   `after` (`seen` | `delete` | `move:FOLDER`), `tls_verify` (true), `ca_file`, `oauth2_token_file`,
-///   `fetch_connections` (IMAP: 1, up to 8)
+///   `fetch_connections` (IMAP: 1, up to 8), `authserv_id` (the receiving server's id in
+///   `Authentication-Results`; default: believe the topmost field)
 /// - `smtp`: `url`, `from`, `username`, `password*`, `starttls`, `tls_verify`, `ca_file`
 /// - `sms[]`: `name`, `kind` (`files` | `gammu` | `kannel` | `smsc`), `inbox`/`processed`
 ///   (files), `database` (gammu; an SQLite path or a postgres URL, `password*` its password), `multipart_wait` (gammu, 60s), `listen`/`secret*`/`sendsms_url`/`username`/`password*`
@@ -43,6 +44,9 @@ package struct MetergateConfiguration {
         package var startTLS: Bool
         /// IMAP: connections fetching message bodies at once.
         package var fetchConnections = 1
+        /// The authserv-id the receiving server writes in `Authentication-Results`; only its
+        /// results decide whether a `From` is authenticated (nil: the topmost field's).
+        package var authservID: String? = nil
     }
 
     /// `smtp.*` beyond `url` and `from`.
@@ -284,13 +288,20 @@ package struct MetergateConfiguration {
             if fetchConnections > 1, !scheme.hasPrefix("imap") {
                 throw ConfigurationError(file: tree.file, key: at + ".fetch_connections", reason: "only IMAP fetches over several connections")
             }
+            let authservID = try tree.string(item, "authserv_id", at: at + ".authserv_id")
+            if let authservID, authservID.isEmpty || authservID.contains(where: { $0.isWhitespace || $0 == ";" || $0.isNewline }) {
+                throw ConfigurationError(
+                    file: tree.file, key: at + ".authserv_id",
+                    reason: "\(ConfigTree.quote(authservID)) is not an authserv-id (one word, like mx.example.ru)")
+            }
             return Mailbox(
                 name: name, url: url, scheme: scheme,
                 path: scheme == "maildir" ? String(url.dropFirst("maildir:".count)).replacingOccurrences(of: "//", with: "", options: .anchored) : nil,
                 pollInterval: try tree.duration(item, "poll_interval", at: at + ".poll_interval") ?? .seconds(30),
                 after: after, username: username, secret: secret,
                 tlsVerify: try tree.bool(item, "tls_verify", at: at + ".tls_verify") ?? true,
-                caFile: caFile, oauth2TokenFile: tokenFile, startTLS: startTLS, fetchConnections: fetchConnections)
+                caFile: caFile, oauth2TokenFile: tokenFile, startTLS: startTLS, fetchConnections: fetchConnections,
+                authservID: authservID)
         }
         let smtp = tree.section("smtp")
         smtpURL = try tree.string(smtp, "url", at: "smtp.url")

@@ -32,21 +32,33 @@ package struct Runtime {
 
     /// `instance`: the process is `metergate run`, one of the instances sharing a PostgreSQL store
     /// (its heartbeat, feed leases and outbox claims); other commands only read and write the ledger.
-    package static func open(_ configuration: MetergateConfiguration, instance: Bool = false) throws -> Runtime {
+    package static func open(_ configuration: MetergateConfiguration, instance: Bool = false) async throws -> Runtime {
         if let url = configuration.storeURL {
             let password = try configuration.storeSecret?.resolve(ProcessInfo.processInfo.environment)
-            return Runtime(configuration: configuration, ledger: try PostgresStore.open(
-                url: url, password: password, instance: configuration.instanceName, register: instance, logger: Logger(label: "metergate.store")))
+            let name = configuration.instanceName
+            // Connecting and migrating block: on a thread of their own, off the cooperative pool.
+            let ledger = try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<any LedgerDriver, any Error>) in
+                DispatchQueue.global().async {
+                    continuation.resume(with: Result {
+                        try PostgresStore.open(url: url, password: password, instance: name, register: instance, logger: Logger(label: "metergate.store"))
+                    })
+                }
+            }
+            return Runtime(configuration: configuration, ledger: ledger)
         }
-        return Runtime(configuration: configuration, ledger: try SQLiteStore.open(path: configuration.storePath))
+        return Runtime(configuration: configuration, ledger: try await SQLiteStore.open(path: configuration.storePath))
     }
 
     package func makeProcessor(replyState: NewReply.State) throws -> MessageProcessor {
         let grammar = try Self.loadGrammar(path: configuration.grammarPath)
         let templates = try Self.loadTemplates(path: configuration.repliesPath)
-        return MessageProcessor(
+        var processor = MessageProcessor(
             parser: MessageParser(grammar: grammar), templates: templates, policy: configuration.policy,
             ownSenders: configuration.ownSenders, replyState: replyState)
+        for mailbox in configuration.mailboxes {
+            if let id = mailbox.authservID { processor.trustedAuthServIDs[mailbox.name] = id }
+        }
+        return processor
     }
 
     /// Bootstraps logging once per process.

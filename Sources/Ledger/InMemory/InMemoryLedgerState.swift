@@ -15,6 +15,7 @@ struct InMemoryLedgerState: Sendable {
         var status: String
         var reason: String?
         var processedAt: Date
+        var senderAuthenticated: Bool? = nil
     }
 
     struct Submission: Sendable {
@@ -144,6 +145,12 @@ final class InMemoryTransaction: LedgerTransaction {
         state.messages.values.count { $0.sender == sender && $0.receivedAt >= since }
     }
 
+    func countMessages(sender: String, since: Date, authenticated: Bool) throws -> Int {
+        state.messages.values.count {
+            $0.sender == sender && $0.receivedAt >= since && $0.senderAuthenticated == authenticated
+        }
+    }
+
     func countReplies(recipient: String, since: Date) throws -> Int {
         state.outbox.values.count { $0.recipient == recipient && $0.createdAt >= since && $0.state != "recorded" }
     }
@@ -201,7 +208,8 @@ final class InMemoryTransaction: LedgerTransaction {
         state.messages[id] = .init(
             id: id, channel: message.channel, externalID: message.externalID, feed: message.feed, sender: message.sender,
             receivedAt: message.receivedAt, subject: message.subject, text: message.text, raw: message.raw,
-            status: message.status, reason: message.reason, processedAt: state.now())
+            status: message.status, reason: message.reason, processedAt: state.now(),
+            senderAuthenticated: message.senderAuthenticated)
         return id
     }
 

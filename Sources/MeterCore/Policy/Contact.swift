@@ -68,6 +68,8 @@ public enum Contact {
     /// short) or follows a `+`, so that no phone number shows in `id=` that `from` masks.
     public static func maskID(_ id: String, sender: String? = nil) -> String {
         var id = id
+        // An address in an id (a replay line's id, a POP3 UIDL, a Kannel id): its local part masked.
+        if id.contains("@") { id = maskAddresses(in: id) }
         let senderDigits = sender.map { String($0.filter { $0.isASCII && $0.isNumber }) } ?? ""
         if senderDigits.count >= 3, senderDigits.count < 11 {
             id = id.replacingOccurrences(of: senderDigits, with: String(senderDigits.prefix(2)) + "***")
@@ -91,6 +93,26 @@ public enum Contact {
         }
         flush()
         return maskDigitRuns(in: result)
+    }
+
+    /// Every `local@…` in `text` with its local part cut to two characters and `***`, as `mask` does.
+    static func maskAddresses(in text: String) -> String {
+        let delimiters: Set<Character> = [":", "/", " ", "<", ">", ",", ";", "\"", "'", "(", ")", "[", "]", "=", "&", "?", "|", "\t", "\n"]
+        var characters = Array(text)
+        var index = characters.startIndex
+        while index < characters.endIndex {
+            guard characters[index] == "@" else { index += 1; continue }
+            var start = index
+            while start > 0, !delimiters.contains(characters[start - 1]), characters[start - 1] != "@" { start -= 1 }
+            let length = index - start
+            if length > 0 {
+                let kept = Array(characters[start..<(start + min(2, length))])
+                characters.replaceSubrange(start..<index, with: kept + Array("***"))
+                index = start + kept.count + 3
+            }
+            index += 1
+        }
+        return String(characters)
     }
 
     /// `+79031234567` → `+7903***4567`; `ivanov@example.ru` → `iv***@example.ru`.

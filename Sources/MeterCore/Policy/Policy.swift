@@ -10,7 +10,9 @@ public struct Policy: Sendable, Hashable {
     public var maxIncrease: Decimal
     /// Days of the month that count for the current period; later days count for the next.
     public var submissionDays: ClosedRange<Int>
-    /// More messages than this from one sender within an hour are ignored.
+    /// More messages than this from one sender within an hour are ignored. For e-mail this
+    /// counts only mail whose `From` the receiving server authenticated; other mail from the
+    /// address has a limit of its own, `maxUnauthenticatedMessagesPerSenderPerHour`.
     public var maxMessagesPerSenderPerHour: Int
     /// Messages larger than this are `too_large` without being parsed.
     public var maxMessageBytes: Int
@@ -28,6 +30,14 @@ public struct Policy: Sendable, Hashable {
         self.maxMessagesPerSenderPerHour = maxMessagesPerSenderPerHour
         self.maxMessageBytes = maxMessageBytes
         self.timeZone = timeZone
+    }
+
+    /// The hourly limit of e-mail from one address whose `From` the receiving server did not
+    /// authenticate (no DMARC or SPF pass): a quarter of `maxMessagesPerSenderPerHour`, at
+    /// least one. Counted apart from authenticated mail, so twenty forged mails in an
+    /// abonent's name spend only this allowance, never the abonent's own.
+    public var maxUnauthenticatedMessagesPerSenderPerHour: Int {
+        max(1, maxMessagesPerSenderPerHour / 4)
     }
 
     /// Parses `"20-25"` (or `"5"`) into a range of days within 1…31.

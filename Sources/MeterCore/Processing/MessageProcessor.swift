@@ -29,6 +29,10 @@ public struct MessageProcessor: Sendable {
     /// (`time=replaced:…`). Default: 366 days back, one day ahead.
     public var pastLimit: TimeInterval = 366 * 86_400
     public var futureLimit: TimeInterval = 86_400
+    /// Feed (mailbox) name → the authserv-id its receiving server writes in
+    /// `Authentication-Results`: only that server's results are believed. A mailbox not named
+    /// here believes the topmost `Authentication-Results` field (see `MailMessage.fromAuthenticated`).
+    public var trustedAuthServIDs: [String: String] = [:]
     /// The time of receipt (tests set a fixed one).
     public var clock: @Sendable () -> Date = { Date() }
 
@@ -109,6 +113,7 @@ public struct MessageProcessor: Sendable {
             let tooLarge = raw.count > policy.maxMessageBytes
             let mail = MailMessage(raw: tooLarge ? Self.headerBlock(of: raw) : raw, words: mailWords)
             if let from = mail.from?.address { prepared.sender = Contact.normalizeEmail(from) }
+            prepared.senderAuthenticated = mail.fromAuthenticated(authservID: trustedAuthServIDs[message.feed])
             prepared.replyRecipient = Self.replyRecipient(
                 from: (mail.from?.address).map(Contact.normalizeEmail), replyTo: (mail.replyTo?.address).map(Contact.normalizeEmail),
                 own: ownSenders)
@@ -276,7 +281,7 @@ public struct MessageProcessor: Sendable {
             channel: message.channel.rawValue, externalID: message.externalID, feed: message.feed,
             sender: prepared.sender, receivedAt: message.receivedAt, subject: prepared.subject, text: prepared.text,
             raw: message.raw, status: outcome.status.rawValue, reason: outcome.reason?.rawValue,
-            outcomeJSON: json, reply: outcome.reply))
+            outcomeJSON: json, reply: outcome.reply, senderAuthenticated: prepared.senderAuthenticated))
         for result in outcome.results where result.status.records {
             let submissionID = try ledger.insertSubmission(
                 NewSubmission(
@@ -364,11 +369,24 @@ public struct MessageProcessor: Sendable {
         return sent < policy.maxMessagesPerSenderPerHour
     }
 
+    /// More than the hourly limit from one sender: `ignored`, `rate_limited`. E-mail whose
+    /// `From` the receiving server authenticated is counted only against other authenticated
+    /// mail; unauthenticated mail (anyone can write any `From`) against other unauthenticated
+    /// mail, with the lower `maxUnauthenticatedMessagesPerSenderPerHour`. Forged mail in an
+    /// abonent's name thus never spends the abonent's own allowance.
     private func overLimit(_ prepared: PreparedMessage, _ ledger: any LedgerTransaction) throws -> Outcome? {
         guard let sender = prepared.sender, !sender.isEmpty else { return nil }
         let since = prepared.incoming.receivedAt.addingTimeInterval(-3600)
-        let count = try ledger.countMessages(sender: sender, since: since)
-        guard count >= policy.maxMessagesPerSenderPerHour else { return nil }
+        let count: Int
+        let limit: Int
+        if let authenticated = prepared.senderAuthenticated {
+            count = try ledger.countMessages(sender: sender, since: since, authenticated: authenticated)
+            limit = authenticated ? policy.maxMessagesPerSenderPerHour : policy.maxUnauthenticatedMessagesPerSenderPerHour
+        } else {
+            count = try ledger.countMessages(sender: sender, since: since)
+            limit = policy.maxMessagesPerSenderPerHour
+        }
+        guard count >= limit else { return nil }
         return Outcome(id: prepared.incoming.externalID, status: .ignored, reason: .rateLimited, results: [], reply: nil)
     }
 

@@ -15,6 +15,10 @@ public struct PreparedMessage: Sendable {
     public var verdict: Verdict
     /// Normalised sender: E.164 phone or lower-cased address; the key for limits and binding.
     public var sender: String?
+    /// E-mail: whether the receiving server authenticated the `From` domain (see
+    /// `MessageProcessor.trustedAuthServIDs`); nil for SMS and for mail given without its raw
+    /// form (a replay line's `subject`/`text`). Decides which hourly limit counts the message.
+    public var senderAuthenticated: Bool?
     /// Where a reply goes (Reply-To or From for e-mail, the phone for SMS); nil: cannot answer.
     public var replyRecipient: String?
     /// What is kept as the message's text in the ledger.

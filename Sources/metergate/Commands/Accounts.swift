@@ -25,7 +25,7 @@ struct Accounts: AsyncParsableCommand {
             let parsed = AccountsCSV.parse(Array(data), uinDigits: grammar.uinDigits)
             for problem in parsed.problems { printError("\(file):\(problem.line): \(problem.reason); row skipped") }
             for warning in parsed.warnings { printError("\(file):\(warning.line): \(warning.reason)") }
-            let runtime = try Runtime.open(configuration)
+            let runtime = try await Runtime.open(configuration)
             let count = try await runtime.ledger.importAccounts(parsed.accounts, replacing: replace)
             let total = try await runtime.ledger.accountCount()
             print("imported \(count) account(s) from \(file), \(parsed.problems.count) bad row(s) skipped; \(total) account(s) in the store")

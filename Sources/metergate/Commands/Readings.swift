@@ -30,7 +30,7 @@ struct Readings: AsyncParsableCommand {
         }
 
         func run() async throws {
-            let runtime = try Runtime.open(try options.load())
+            let runtime = try await Runtime.open(try options.load())
             let sinceDate = since.flatMap(Timestamp.parse)?.date
             var buffer = ""
             func flush() {

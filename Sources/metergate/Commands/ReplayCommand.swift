@@ -22,7 +22,7 @@ struct Replay: AsyncParsableCommand {
         let configuration = try options.load()
         _ = Runtime.bootstrapLogging(configuration, level: configuration.logLevel > .info ? configuration.logLevel : .notice)
         let logger = Logger(label: "metergate.replay")
-        let runtime = try Runtime.open(configuration)
+        let runtime = try await Runtime.open(configuration)
         var processor = try runtime.makeProcessor(replyState: .recorded)
         // A replay file may hold an archive: its times are believed back to 2000-01-01 (the
         // daemon's feeds: 366 days), and up to a day ahead of now.

@@ -15,7 +15,7 @@ struct Review: AsyncParsableCommand {
 
         func run() async throws {
             let configuration = try options.load()
-            let runtime = try Runtime.open(configuration)
+            let runtime = try await Runtime.open(configuration)
             let held = try await runtime.ledger.heldSubmissions()
             if held.isEmpty {
                 print("no held readings")
@@ -52,7 +52,7 @@ struct Review: AsyncParsableCommand {
 
     static func decide(_ id: Int64, _ decision: ReviewDecision, _ options: ConfigOption) async throws {
         let configuration = try options.load()
-        let runtime = try Runtime.open(configuration)
+        let runtime = try await Runtime.open(configuration)
         let templates = try Runtime.loadTemplates(path: configuration.repliesPath)
         do {
             let held = try await runtime.ledger.decide(submission: id, decision) { held in

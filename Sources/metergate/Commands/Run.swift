@@ -28,7 +28,7 @@ struct Run: AsyncParsableCommand {
         var logger = Logger(label: "metergate")
         logger.logLevel = configuration.logLevel
         for warning in configuration.warnings { logger.warning("\(warning)") }
-        let runtime = try Runtime.open(configuration, instance: true)
+        let runtime = try await Runtime.open(configuration, instance: true)
         let processor = try runtime.makeProcessor(replyState: .pending)
         var pipeline = Pipeline(
             ledger: runtime.ledger, processor: processor, logger: logger, personalData: configuration.logPersonalData)

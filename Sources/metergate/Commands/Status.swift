@@ -11,7 +11,7 @@ struct Status: AsyncParsableCommand {
 
     func run() async throws {
         let configuration = try options.load()
-        let runtime = try Runtime.open(configuration)
+        let runtime = try await Runtime.open(configuration)
         let ledger = runtime.ledger
         var calendar = Calendar(identifier: .gregorian)
         calendar.timeZone = configuration.policy.timeZone ?? .current
@@ -48,10 +48,10 @@ struct Status: AsyncParsableCommand {
         print("outbox: pending \(outbox["pending"] ?? 0), sent \(outbox["sent"] ?? 0), failed \(outbox["failed"] ?? 0), expired \(outbox["expired"] ?? 0), replay-only \(outbox["recorded"] ?? 0)\(oldest)")
         print("review: \(try await ledger.heldSubmissions().count) held reading(s) waiting")
         let counts = try await ledger.messageCountsByReason(since: today)
-        let order = ["accepted", "held", "duplicate", "rejected", "ignored"]
+        let order = ["accepted", "held", "duplicate", "rejected", "answered", "ignored"]
         print("today: " + order.map { "\($0) \(counts[$0] ?? 0)" }.joined(separator: ", "))
         let operations = configuration.operations
-        print("limits: \(configuration.policy.maxMessagesPerSenderPerHour) messages per sender per hour, \(configuration.policy.maxMessageBytes) bytes per message, the same reply to the same recipient at most \(operations.maxSameReply) times per \(OutboxOperations.describe(operations.sameReplyWindow)), replies expire after \(OutboxOperations.describe(operations.outboxMaxAge))")
+        print("limits: \(configuration.policy.maxMessagesPerSenderPerHour) messages per sender per hour (\(configuration.policy.maxUnauthenticatedMessagesPerSenderPerHour) for mail whose From is not authenticated), \(configuration.policy.maxMessageBytes) bytes per message, the same reply to the same recipient at most \(operations.maxSameReply) times per \(OutboxOperations.describe(operations.sameReplyWindow)), replies expire after \(OutboxOperations.describe(operations.outboxMaxAge))")
         print("senders over the limit today: \(try await ledger.rateLimitedSenders(since: today)) (\(counts["ignored:rate_limited"] ?? 0) message(s) ignored)")
         print("health: /healthz and /metrics on \(operations.listenDescription); unhealthy after \(operations.unhealthyAfterFailedPolls) failed polls in a row or \(OutboxOperations.describe(operations.unhealthyAfter)) without a successful poll")
     }
