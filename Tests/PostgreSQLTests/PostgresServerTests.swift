@@ -3,7 +3,7 @@ import PostgreSQL
 import Testing
 
 /// The Swift layer against a real PostgreSQL server of its own (scripts/peers/postgres-up.sh).
-@Suite("PostgreSQL server", .serialized)
+@Suite("PostgreSQL server", .serialized, .tags(.peer), Peer.needs(Peer.postgres, "PostgreSQL"), .timeLimit(.minutes(5)))
 struct PostgresServerTests {
     static let scripts = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .deletingLastPathComponent().appendingPathComponent("scripts/peers")
