@@ -50,7 +50,7 @@ final class FakeLedger: LedgerTransaction {
     private func recorded(_ item: (id: Int64, submission: NewSubmission)) -> RecordedSubmission {
         RecordedSubmission(
             id: item.id, period: item.submission.period, status: item.submission.status, meters: item.submission.meters,
-            values: item.submission.values, sender: senders[Int(item.id) - 1], senderBound: item.submission.senderBound,
+            values: item.submission.values, sender: senders.indices.contains(Int(item.id) - 1) ? senders[Int(item.id) - 1] : nil, senderBound: item.submission.senderBound,
             receivedAt: Date(timeIntervalSince1970: 0))
     }
 
