@@ -59,6 +59,6 @@ struct ReplayFuzzTests {
                 return
             }
         }
-        print("fuzz replay: \(lines) lines in \(runs) runs in \(seconds) s, \(Int(Double(lines) / seconds)) lines/s, seed \(seed)")
+        print("fuzz replay: \(lines) lines in \(runs) runs in \(seconds) s, \(seconds > 0 ? Int(Double(lines) / seconds) : 0) lines/s, seed \(seed)")
     }
 }
