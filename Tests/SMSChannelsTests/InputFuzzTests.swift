@@ -80,6 +80,6 @@ struct KannelQueryFuzzTests {
             }
         }
         print("fuzz kannel: \(runs) inputs (\(decoded) decoded) in \(Mutator.seconds) s, \(Mutator.seconds > 0 ? Int(Double(runs) / Mutator.seconds) : 0) exec/s, seed \(seed)")
-        #expect(runs > 0)
+        #expect(runs > 0 || Mutator.seconds == 0, "no input was tried")
     }
 }
