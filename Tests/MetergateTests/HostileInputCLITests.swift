@@ -208,10 +208,10 @@ struct ForgedMailCLITests {
     }
 
     @Test("20 forged mails from an abonent's address, then a real authenticated one: the real one is recorded")
-    func forgedThenReal() throws {
+    func forgedThenReal() async throws {
         let sandbox = try Sandbox("forged")
         defer { sandbox.remove() }
-        let config = try sandbox.prepared()
+        let config = try await sandbox.prepared()
         var lines: [String] = []
         for index in 0..<20 {
             let authentication = index % 2 == 0 ? nil : "mx.example.test; spf=fail smtp.mailfrom=example.ru; dmarc=fail header.from=example.ru"
@@ -221,7 +221,7 @@ struct ForgedMailCLITests {
             "real", minute: 30,
             authentication: "mx.example.test; spf=pass smtp.mailfrom=ivanov@example.ru; dmarc=pass header.from=example.ru",
             subject: "1234567 12100 6050"))
-        let (result, outcomes) = try sandbox.replay(lines, config: config)
+        let (result, outcomes) = try await sandbox.replay(lines, config: config)
         #expect(result.status == 0, "\(result)")
         try #require(outcomes.count == 21, "\(result)")
         let limited = outcomes.prefix(20).filter { $0.reason == "rate_limited" }.count
@@ -232,12 +232,12 @@ struct ForgedMailCLITests {
     }
 
     @Test("check-config: authserv_id is one word")
-    func authservIDChecked() throws {
+    func authservIDChecked() async throws {
         let sandbox = try Sandbox("authserv")
         defer { sandbox.remove() }
         for (value, ok) in [("mx.example.ru", true), ("\"\"", false), ("\"mx example\"", false), ("\"mx;x\"", false)] {
             try sandbox.write("config.yaml", "store:\n  path: store/metergate.sqlite\nmailboxes:\n  - name: m\n    url: maildir:mail\n    authserv_id: \(value)\n")
-            let result = try sandbox.run(["check-config", "--config", "config.yaml"], timeout: 30)
+            let result = try await sandbox.run(["check-config", "--config", "config.yaml"], timeout: 30)
             #expect((result.status == 0) == ok, "\(value): \(result)")
             if !ok { #expect(result.stderr.contains("mailboxes[0].authserv_id"), "\(result)") }
         }
