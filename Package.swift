@@ -61,6 +61,12 @@ let package = Package(
         // libpq (PostgreSQL's C client) and the Swift layer over it (Gammu SMSD on PostgreSQL).
         .systemLibrary(name: "CLibPQ", pkgConfig: "libpq", providers: [.apt(["libpq-dev"])]),
         .target(name: "PostgreSQL", dependencies: ["CLibPQ"], swiftSettings: strict),
+        // The ledger in PostgreSQL, shared by several instances (contract §7), through libpq.
+        .target(
+            name: "LedgerPostgres",
+            dependencies: ["Ledger", "PostgreSQL", "CLibPQ", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: strict
+        ),
         // E-mail channels: IMAP and POP3 sources, SMTP replies.
         .target(
             name: "MailChannels",
@@ -84,7 +90,7 @@ let package = Package(
         .target(
             name: "Gateway",
             dependencies: [
-                "MeterCore", "Channels", "MailChannels", "SMSChannels", "Ledger", "LedgerSQLite", "ReadingsGrammar",
+                "MeterCore", "Channels", "MailChannels", "SMSChannels", "Ledger", "LedgerSQLite", "LedgerPostgres", "PostgreSQL", "ReadingsGrammar",
                 "MailMessage", "DefaultFiles",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Yams", package: "Yams"),
@@ -101,7 +107,7 @@ let package = Package(
         .executableTarget(
             name: "metergate",
             dependencies: [
-                "Gateway", "MeterCore", "Channels", "MailChannels", "SMSChannels", "Ledger", "LedgerSQLite",
+                "Gateway", "MeterCore", "Channels", "MailChannels", "SMSChannels", "Ledger", "LedgerSQLite", "LedgerPostgres", "PostgreSQL",
                 "ReadingsGrammar", "MailMessage", "DefaultFiles",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
@@ -118,7 +124,7 @@ let package = Package(
         .testTarget(name: "MailMessageTests", dependencies: ["MailMessage"], resources: [.copy("Fixtures")]),
         .testTarget(name: "LedgerSQLiteTests", dependencies: ["LedgerSQLite", "Ledger"]),
         // One suite over the ledger's protocols, run against every implementation.
-        .testTarget(name: "LedgerTests", dependencies: ["Ledger", "LedgerSQLite"]),
+        .testTarget(name: "LedgerTests", dependencies: ["Ledger", "LedgerSQLite", "LedgerPostgres", "PostgreSQL"]),
         .testTarget(name: "MeterCoreTests", dependencies: ["MeterCore", "Ledger", "ReadingsGrammar", "DefaultFiles"]),
         .testTarget(name: "ChannelsTests", dependencies: ["Channels", "MeterCore", "MailMessage"]),
         .testTarget(name: "MailChannelsTests", dependencies: ["MailChannels", "Curl", "MeterCore", "MailMessage"]),

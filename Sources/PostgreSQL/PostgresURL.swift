@@ -12,6 +12,10 @@ public struct PostgresURL: Sendable, Hashable, CustomStringConvertible {
     public var password: String?
     public var host: String?
     public var port: Int?
+    /// Several servers (`postgres://db1:5432,db2:5433/…`): libpq's comma-separated `host` and
+    /// `port` lists, tried in order (with `target_session_attrs=read-write`, until a primary
+    /// answers). `host` then holds the hosts joined by commas, `port` is nil.
+    public var ports: String?
     public var database: String?
     /// libpq keywords from the query string, in their order.
     public var parameters: [(key: String, value: String)]
@@ -65,7 +69,40 @@ public struct PostgresURL: Sendable, Hashable, CustomStringConvertible {
             if user?.isEmpty == true { user = nil }
         }
         var portText: Substring?
-        if hostPort.hasPrefix("[") {
+        if hostPort.contains(",") {
+            // Several hosts, each with an optional port (an IPv6 address in brackets).
+            var hosts: [String] = []
+            var portList: [String] = []
+            for entry in hostPort.split(separator: ",", omittingEmptySubsequences: false) {
+                var name = entry
+                var entryPort: Substring = ""
+                if entry.hasPrefix("[") {
+                    guard let close = entry.firstIndex(of: "]") else { throw invalid("unclosed '[' in the host") }
+                    name = entry[entry.index(after: entry.startIndex)..<close]
+                    let after = entry[entry.index(after: close)...]
+                    if !after.isEmpty {
+                        guard after.hasPrefix(":") else { throw invalid("unexpected text after ']' in the host") }
+                        entryPort = after.dropFirst()
+                    }
+                } else if let colon = entry.lastIndex(of: ":") {
+                    name = entry[..<colon]
+                    entryPort = entry[entry.index(after: colon)...]
+                }
+                guard !name.isEmpty else { throw invalid("an empty host in the list '\(hostPort)'") }
+                if !entryPort.isEmpty {
+                    guard let value = Int(entryPort), (1...65535).contains(value) else {
+                        throw invalid("port '\(entryPort)' is not a number from 1 to 65535")
+                    }
+                }
+                hosts.append(try Self.decode(name, "host"))
+                portList.append(String(entryPort))
+            }
+            host = hosts.joined(separator: ",")
+            if portList.contains(where: { !$0.isEmpty }) {
+                // libpq: an empty entry takes the default port.
+                ports = portList.map { $0.isEmpty ? "5432" : $0 }.joined(separator: ",")
+            }
+        } else if hostPort.hasPrefix("[") {
             guard let close = hostPort.firstIndex(of: "]") else { throw invalid("unclosed '[' in the host") }
             host = String(hostPort[hostPort.index(after: hostPort.startIndex)..<close])
             let after = hostPort[hostPort.index(after: close)...]
@@ -115,7 +152,15 @@ public struct PostgresURL: Sendable, Hashable, CustomStringConvertible {
     public var description: String {
         var text = "postgresql://"
         if let user { text += Self.encode(user) + (password == nil ? "" : ":***") + "@" }
-        if let host { text += host.contains(":") ? "[\(host)]" : Self.encode(host) }
+        if let host, host.contains(",") {
+            let portList = ports?.split(separator: ",", omittingEmptySubsequences: false).map(String.init) ?? []
+            text += host.split(separator: ",").enumerated().map { index, name in
+                let shown = name.contains(":") ? "[\(name)]" : Self.encode(String(name))
+                return index < portList.count && !portList[index].isEmpty ? "\(shown):\(portList[index])" : shown
+            }.joined(separator: ",")
+        } else if let host {
+            text += host.contains(":") ? "[\(host)]" : Self.encode(host)
+        }
         if let port { text += ":\(port)" }
         if let database { text += "/" + Self.encode(database) }
         if !parameters.isEmpty {
@@ -129,7 +174,7 @@ public struct PostgresURL: Sendable, Hashable, CustomStringConvertible {
     public func keywords(password override: String? = nil) -> [(key: String, value: String)] {
         var keywords: [(key: String, value: String)] = []
         if let host { keywords.append(("host", host)) }
-        if let port { keywords.append(("port", String(port))) }
+        if let port { keywords.append(("port", String(port))) } else if let ports { keywords.append(("port", ports)) }
         if let user { keywords.append(("user", user)) }
         if let password = override ?? password { keywords.append(("password", password)) }
         if let database { keywords.append(("dbname", database)) }
@@ -140,7 +185,7 @@ public struct PostgresURL: Sendable, Hashable, CustomStringConvertible {
 
     public static func == (lhs: PostgresURL, rhs: PostgresURL) -> Bool {
         lhs.user == rhs.user && lhs.password == rhs.password && lhs.host == rhs.host && lhs.port == rhs.port
-            && lhs.database == rhs.database && lhs.parameters.map { "\($0.key)=\($0.value)" } == rhs.parameters.map { "\($0.key)=\($0.value)" }
+            && lhs.ports == rhs.ports && lhs.database == rhs.database && lhs.parameters.map { "\($0.key)=\($0.value)" } == rhs.parameters.map { "\($0.key)=\($0.value)" }
     }
 
     public func hash(into hasher: inout Hasher) {

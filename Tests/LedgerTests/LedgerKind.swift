@@ -1,6 +1,9 @@
 import Foundation
 import Ledger
+import LedgerPostgres
 import LedgerSQLite
+import Logging
+import PostgreSQL
 import Testing
 
 /// One implementation of the ledger's boundary, as the compatibility suite meets it: a fresh,
@@ -14,7 +17,9 @@ struct LedgerKind: Sendable, CustomTestStringConvertible {
 
     var testDescription: String { name }
 
-    static let all: [LedgerKind] = [sqlite, memory]
+    /// PostgreSQL joins when its server is installed (or when `METERGATE_REQUIRE_PEERS=1`, so
+    /// that a missing server fails instead of vanishing from the run).
+    static let all: [LedgerKind] = [sqlite, memory] + (PostgresPeer.wanted ? [postgres] : [])
 
     static let sqlite = LedgerKind(name: "sqlite") {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("ledger-compat-\(UUID().uuidString)")
@@ -22,6 +27,82 @@ struct LedgerKind: Sendable, CustomTestStringConvertible {
     }
 
     static let memory = LedgerKind(name: "memory") { InMemoryLedger() }
+
+    /// A schema of its own for every test, in the database of one server started for this test
+    /// process by scripts/peers/postgres-up.sh (stopped when the process exits).
+    static let postgres = LedgerKind(name: "postgres") {
+        let server = try PostgresPeer.shared.get()
+        return try PostgresLedger(
+            url: try server.freshSchema(), password: server.password, instance: "test-\(UUID().uuidString.prefix(6))",
+            logger: Logger(label: "ledger-tests"))
+    }
+}
+
+/// The PostgreSQL server of this test process.
+struct PostgresPeer: Sendable {
+    let state: URL
+    let url: String
+    let password: String
+
+    static let scripts = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent().appendingPathComponent("scripts/peers")
+
+    static var installed: Bool {
+        ((try? FileManager.default.contentsOfDirectory(atPath: "/usr/lib/postgresql")) ?? [])
+            .contains { FileManager.default.isExecutableFile(atPath: "/usr/lib/postgresql/\($0)/bin/postgres") }
+    }
+
+    static var wanted: Bool { installed || ProcessInfo.processInfo.environment["METERGATE_REQUIRE_PEERS"] == "1" }
+
+    struct Failed: Error, CustomStringConvertible { var description: String }
+
+    /// Started once, on first use.
+    static let shared: Result<PostgresPeer, Failed> = {
+        guard installed else { return .failure(Failed(description: "the PostgreSQL server is not installed (scripts/peers/postgres.packages)")) }
+        let state = FileManager.default.temporaryDirectory.appendingPathComponent("ledger-pg-\(getpid())")
+        let up = Process()
+        up.executableURL = URL(fileURLWithPath: "/bin/bash")
+        up.arguments = [scripts.appendingPathComponent("postgres-up.sh").path, state.path]
+        up.environment = ProcessInfo.processInfo.environment.merging(["PG_DATABASE": "ledger", "PG_USER": "ledger"]) { $1 }
+        up.standardOutput = FileHandle.nullDevice
+        up.standardError = FileHandle.nullDevice
+        do { try up.run() } catch { return .failure(Failed(description: "cannot run postgres-up.sh: \(error)")) }
+        up.waitUntilExit()
+        guard up.terminationStatus == 0,
+              let settings = try? String(contentsOf: state.appendingPathComponent("postgres.env"), encoding: .utf8),
+              let password = try? String(contentsOf: state.appendingPathComponent("password"), encoding: .utf8)
+        else { return .failure(Failed(description: "postgres-up.sh failed (exit \(up.terminationStatus)) in \(state.path)")) }
+        let url = settings.split(separator: "\n").first { $0.hasPrefix("PG_URL=") }.map { String($0.dropFirst(7)) } ?? ""
+        stateToStop = state.path
+        atexit {
+            guard let state = PostgresPeer.stateToStop else { return }
+            let down = Process()
+            down.executableURL = URL(fileURLWithPath: "/bin/bash")
+            down.arguments = [PostgresPeer.scripts.appendingPathComponent("postgres-down.sh").path, state]
+            try? down.run()
+            down.waitUntilExit()
+            try? FileManager.default.removeItem(atPath: state)
+        }
+        return .success(PostgresPeer(state: state, url: url, password: password.trimmingCharacters(in: .whitespacesAndNewlines)))
+    }()
+
+    nonisolated(unsafe) static var stateToStop: String?
+
+    /// A new, empty schema; the URL that makes it the connections' search path.
+    func freshSchema() throws -> PostgresURL {
+        let schema = "t_" + UUID().uuidString.prefix(12).lowercased().replacingOccurrences(of: "-", with: "")
+        var parsed = try PostgresURL(parsing: url)
+        let psql = Process()
+        psql.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        psql.arguments = ["psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", url, "-c", "CREATE SCHEMA \(schema)"]
+        psql.environment = ProcessInfo.processInfo.environment.merging(["PGPASSWORD": password]) { $1 }
+        psql.standardOutput = FileHandle.nullDevice
+        try psql.run()
+        psql.waitUntilExit()
+        guard psql.terminationStatus == 0 else { throw Failed(description: "psql could not create the schema \(schema)") }
+        parsed.parameters.append(("options", "-c search_path=\(schema)"))
+        return parsed
+    }
 }
 
 /// Runs blocking ledger calls (`markReplyCommitting`, account lookups) off the cooperative

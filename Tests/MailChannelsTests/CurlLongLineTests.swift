@@ -10,7 +10,7 @@ import Glibc
 /// 40 bytes of a line longer than half its receive buffer when it arrives over several reads;
 /// with the receive buffer metergate asks for the line arrives whole, and with libcurl's default
 /// the transfer fails instead of handing back what was left of the line.
-@Suite("Curl: long response lines over a paced link", .serialized)
+@Suite("Curl: long response lines over a paced link", .serialized, .tags(.peer), Peer.needs(Peer.dovecot, "Dovecot"), .timeLimit(.minutes(5)))
 struct CurlLongLineTests {
     static let scripts = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .deletingLastPathComponent().appendingPathComponent("scripts/peers")

@@ -11,7 +11,7 @@ import Glibc
 /// The point of no return of an SMTP reply against the real aiosmtpd sink: the mark runs just
 /// before the end of DATA; a connection that dies after it without an answer is in doubt (the
 /// sink has the mail); a mark that fails keeps the end of DATA from being sent at all.
-@Suite("SMTP: the end of DATA", .serialized)
+@Suite("SMTP: the end of DATA", .serialized, .tags(.peer), Peer.needs(Peer.smtpSink, "python3-aiosmtpd"), .timeLimit(.minutes(5)))
 struct SMTPInDoubtTests {
     final class Marks: Sendable {
         let count = Mutex(0)

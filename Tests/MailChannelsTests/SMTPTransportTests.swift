@@ -5,7 +5,7 @@ import Testing
 @testable import MailChannels
 
 /// The SMTP transport against the real aiosmtpd sink of scripts/peers.
-@Suite("SMTP transport", .serialized)
+@Suite("SMTP transport", .serialized, .tags(.peer), Peer.needs(Peer.smtpSink, "python3-aiosmtpd"), .timeLimit(.minutes(5)))
 struct SMTPTransportTests {
     static let scripts = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .deletingLastPathComponent().appendingPathComponent("scripts/peers")

@@ -28,12 +28,12 @@ struct AccountsImportTests {
     static let goodUINs = ["3000001", "3000008", "3000010"]
 
     @Test("a malformed CSV: exit 1, each bad row reported with its line, the good rows imported")
-    func malformedRows() throws {
+    func malformedRows() async throws {
         let sandbox = try Sandbox("csv")
         defer { sandbox.remove() }
         let config = try sandbox.writeConfig()
         try sandbox.write("bad.csv", Self.malformed)
-        let result = try sandbox.run(["accounts", "import", "bad.csv", "--config", config])
+        let result = try await sandbox.run(["accounts", "import", "bad.csv", "--config", config])
         #expect(result.status == 1, "\(result)")
         #expect(!result.timedOut)
         let errorLines = result.stderr.split(separator: "\n").map(String.init)
@@ -56,7 +56,7 @@ struct AccountsImportTests {
         for (index, bad) in Self.badLines.enumerated() where bad.uin.allSatisfy(\.isNumber) {
             lines.append(try sms("bad\(index)", "\(bad.uin) 150", from: "+7903000200\(index)"))
         }
-        let (replay, outcomes) = try sandbox.replay(lines, config: config)
+        let (replay, outcomes) = try await sandbox.replay(lines, config: config)
         #expect(replay.status == 0, "\(replay)")
         try #require(outcomes.count == lines.count, "\(replay)")
         for outcome in outcomes where outcome.id.hasPrefix("good") {
@@ -69,7 +69,7 @@ struct AccountsImportTests {
     }
 
     @Test("an unterminated quote in the middle does not swallow the good rows after it")
-    func unterminatedQuoteMidFile() throws {
+    func unterminatedQuoteMidFile() async throws {
         let sandbox = try Sandbox("csvquote")
         defer { sandbox.remove() }
         let config = try sandbox.writeConfig()
@@ -81,10 +81,10 @@ struct AccountsImportTests {
             3100004,T1,100
 
             """)
-        let result = try sandbox.run(["accounts", "import", "quote.csv", "--config", config])
+        let result = try await sandbox.run(["accounts", "import", "quote.csv", "--config", config])
         #expect(result.status == 1, "\(result)")
         #expect(result.stderr.contains(":3:") || result.stderr.contains("line 3"), "the open quote on line 3 must be reported: \(result.stderr)")
-        let (_, outcomes) = try sandbox.replay([
+        let (_, outcomes) = try await sandbox.replay([
             try sms("a", "3100001 150", from: "+79031000001"),
             try sms("c", "3100003 150", from: "+79031000003"),
             try sms("d", "3100004 150", from: "+79031000004"),
@@ -96,39 +96,39 @@ struct AccountsImportTests {
     }
 
     @Test("a missing required header column: exit 1 with a clear message, nothing imported")
-    func missingHeaderColumn() throws {
+    func missingHeaderColumn() async throws {
         let sandbox = try Sandbox("csvheader")
         defer { sandbox.remove() }
         let config = try sandbox.writeConfig()
         try sandbox.write("noheader.csv", "uin,previous,phones\n3200001,100,\n")
-        let result = try sandbox.run(["accounts", "import", "noheader.csv", "--config", config])
+        let result = try await sandbox.run(["accounts", "import", "noheader.csv", "--config", config])
         #expect(result.status == 1, "\(result)")
         #expect(result.stderr.contains("meters"), "the message should name the missing column: \(result.stderr)")
         #expect(result.stderr.contains("noheader.csv"), "the message should name the file: \(result.stderr)")
         #expect(result.stderr.split(separator: "\n").count <= 3, "one clear line, not a flood: \(result.stderr)")
-        let (_, outcomes) = try sandbox.replay([try sms("x", "3200001 150")], config: config)
+        let (_, outcomes) = try await sandbox.replay([try sms("x", "3200001 150")], config: config)
         #expect(outcomes.first?.anyReason == "unknown_account", "\(outcomes)")
     }
 
     @Test("--replace removes the accounts absent from the new file; without it they stay")
-    func replace() throws {
+    func replace() async throws {
         let sandbox = try Sandbox("csvreplace")
         defer { sandbox.remove() }
         let config = try sandbox.writeConfig()
         try sandbox.write("one.csv", "uin,meters,previous\n3300001,T1,100\n3300002,T1,100\n")
         try sandbox.write("two.csv", "uin,meters,previous\n3300002,T1,100\n3300003,T1,100\n")
-        try #require(try sandbox.run(["accounts", "import", "one.csv", "--config", config]).status == 0)
-        try #require(try sandbox.run(["accounts", "import", "two.csv", "--config", config]).status == 0)
-        let (_, merged) = try sandbox.replay([
+        try #require(try await sandbox.run(["accounts", "import", "one.csv", "--config", config]).status == 0)
+        try #require(try await sandbox.run(["accounts", "import", "two.csv", "--config", config]).status == 0)
+        let (_, merged) = try await sandbox.replay([
             try sms("a", "3300001 150", from: "+79033000001"),
             try sms("b", "3300002 150", from: "+79033000002"),
             try sms("c", "3300003 150", from: "+79033000003"),
         ], config: config, name: "merged.jsonl")
         #expect(merged.map(\.status) == ["accepted", "accepted", "accepted"], "\(merged)")
 
-        let replaced = try sandbox.run(["accounts", "import", "one.csv", "--config", config, "--replace"])
+        let replaced = try await sandbox.run(["accounts", "import", "one.csv", "--config", config, "--replace"])
         #expect(replaced.status == 0, "\(replaced)")
-        let (_, after) = try sandbox.replay([
+        let (_, after) = try await sandbox.replay([
             try sms("a2", "3300001 160", from: "+79033000001"),
             try sms("b2", "3300002 160", from: "+79033000002"),
             try sms("c2", "3300003 160", from: "+79033000003"),
@@ -140,7 +140,7 @@ struct AccountsImportTests {
     }
 
     @Test("columns in any order, unknown columns ignored, quoted fields with commas, leading zeros kept")
-    func columnOrderAndQuoting() throws {
+    func columnOrderAndQuoting() async throws {
         let sandbox = try Sandbox("csvorder")
         defer { sandbox.remove() }
         let config = try sandbox.writeConfig()
@@ -150,9 +150,9 @@ struct AccountsImportTests {
             Petrov,,5000,"",T1,3400002,6
 
             """#)
-        let result = try sandbox.run(["accounts", "import", "order.csv", "--config", config])
+        let result = try await sandbox.run(["accounts", "import", "order.csv", "--config", config])
         #expect(result.status == 0, "\(result)")
-        let (_, outcomes) = try sandbox.replay([
+        let (_, outcomes) = try await sandbox.replay([
             try sms("a", "0034001 150 250", from: "+79034000001"),
             try sms("b", "3400002 5100", from: "+79034000002"),
             try sms("z", "34001 150 250", from: "+79034000003"),

@@ -12,10 +12,10 @@ struct CLIContractTests {
     ]
 
     @Test("--help exits 0 and describes the command", arguments: helpCommands)
-    func help(_ arguments: [String]) throws {
+    func help(_ arguments: [String]) async throws {
         let sandbox = try Sandbox("help")
         defer { sandbox.remove() }
-        let result = try sandbox.run(arguments, timeout: 20)
+        let result = try await sandbox.run(arguments, timeout: 20)
         #expect(result.status == 0, "\(result)")
         let text = result.stdoutText + result.stderr
         #expect(text.contains("USAGE") || text.contains("Usage") || text.contains("usage"), "\(result)")
@@ -31,10 +31,10 @@ struct CLIContractTests {
     ]
 
     @Test("unknown subcommands, unknown options and bad arguments exit 2", arguments: usageErrors)
-    func usageError(_ arguments: [String]) throws {
+    func usageError(_ arguments: [String]) async throws {
         let sandbox = try Sandbox("usage")
         defer { sandbox.remove() }
-        let result = try sandbox.run(arguments, timeout: 20)
+        let result = try await sandbox.run(arguments, timeout: 20)
         #expect(result.status == 2, "\(result)")
         #expect(!result.stderr.isEmpty, "a usage error says why on stderr")
         #expect(!result.stderr.contains("Fatal error") && !result.stderr.contains("Stack trace"), "\(result.stderr)")
@@ -51,53 +51,53 @@ struct CLIContractTests {
     }
 
     @Test("check-config accepts the contract's sample configuration as it is")
-    func checkConfigSample() throws {
+    func checkConfigSample() async throws {
         let (sandbox, config) = try Self.sampleSandbox()
         defer { sandbox.remove() }
-        let result = try sandbox.run(["check-config", "--config", config], timeout: 30)
+        let result = try await sandbox.run(["check-config", "--config", config], timeout: 30)
         #expect(result.status == 0, "\(result)")
-        let embedded = try sandbox.run(["check-config"], timeout: 30)
+        let embedded = try await sandbox.run(["check-config"], timeout: 30)
         #expect(embedded.status == 0, "the embedded default must pass check-config: \(embedded)")
     }
 
     @Test("the contract's sample works as it is where no Grammars/ folder exists: built-in grammar, with a warning")
-    func sampleWithoutGrammarsFolder() throws {
+    func sampleWithoutGrammarsFolder() async throws {
         let sandbox = try Sandbox("samplebare")
         defer { sandbox.remove() }
         try sandbox.write("config.yaml", try Fixture.data("contract-sample.yaml"))
-        let result = try sandbox.run(["check-config", "--config", sandbox.file("config.yaml").path], timeout: 30)
+        let result = try await sandbox.run(["check-config", "--config", sandbox.file("config.yaml").path], timeout: 30)
         #expect(result.status == 0, "\(result)")
         #expect(result.stderr.contains("grammar.path"), "the fallback is told: \(result.stderr)")
     }
 
     @Test("a secret that cannot be read names the configuration file and the key")
-    func unreadableSecret() throws {
+    func unreadableSecret() async throws {
         let (sandbox, config) = try Self.sampleSandbox()
         defer { sandbox.remove() }
         let original = try sandbox.read("config.yaml")
         try sandbox.write("config.yaml", original.replacingOccurrences(of: "password: secret", with: "password_env: MG_TEST_UNSET_VARIABLE"))
-        let result = try sandbox.run(["check-config", "--config", config])
+        let result = try await sandbox.run(["check-config", "--config", config])
         #expect(result.status == 2, "\(result)")
         #expect(result.stderr.contains("config.yaml: mailboxes[0].password_env: environment variable MG_TEST_UNSET_VARIABLE is not set"), "\(result.stderr)")
     }
 
     @Test("check-config accepts the secret from password_env (when set) and password_file")
-    func checkConfigSecrets() throws {
+    func checkConfigSecrets() async throws {
         let (sandbox, config) = try Self.sampleSandbox()
         defer { sandbox.remove() }
         let original = try sandbox.read("config.yaml")
         try sandbox.write("config.yaml", original.replacingOccurrences(of: "password: secret", with: "password_env: MG_TEST_MAILBOX_PASSWORD"))
-        let fromEnvironment = try sandbox.run(["check-config", "--config", config], environment: ["MG_TEST_MAILBOX_PASSWORD": "s3cret"])
+        let fromEnvironment = try await sandbox.run(["check-config", "--config", config], environment: ["MG_TEST_MAILBOX_PASSWORD": "s3cret"])
         #expect(fromEnvironment.status == 0, "\(fromEnvironment)")
         #expect(!fromEnvironment.stdoutText.contains("s3cret") && !fromEnvironment.stderr.contains("s3cret"), "a secret is never printed")
         try sandbox.write("mailbox.secret", "s3cret\n")
         try sandbox.write("config.yaml", original.replacingOccurrences(
             of: "password: secret", with: "password_file: \(sandbox.file("mailbox.secret").path)"))
-        let fromFile = try sandbox.run(["check-config", "--config", config])
+        let fromFile = try await sandbox.run(["check-config", "--config", config])
         #expect(fromFile.status == 0, "\(fromFile)")
         try sandbox.write("config.yaml", original.replacingOccurrences(
             of: "password: secret", with: "password_file: \(sandbox.file("no-such.secret").path)"))
-        let missingFile = try sandbox.run(["check-config", "--config", config])
+        let missingFile = try await sandbox.run(["check-config", "--config", config])
         #expect(missingFile.status == 2, "\(missingFile)")
         #expect(missingFile.stderr.contains("password_file"), "\(missingFile.stderr)")
     }
@@ -147,14 +147,14 @@ struct CLIContractTests {
     ]
 
     @Test("check-config exits 2 naming the key at fault", arguments: badConfigs)
-    func checkConfigBad(_ bad: BadConfig) throws {
+    func checkConfigBad(_ bad: BadConfig) async throws {
         let (sandbox, config) = try Self.sampleSandbox()
         defer { sandbox.remove() }
         let original = try sandbox.read("config.yaml")
         let edited = bad.edit(original)
         try #require(edited != original, "the edit did not apply")
         try sandbox.write("config.yaml", edited)
-        let result = try sandbox.run(["check-config", "--config", config], timeout: 30)
+        let result = try await sandbox.run(["check-config", "--config", config], timeout: 30)
         #expect(result.status == 2, "\(result)")
         #expect(result.stderr.contains(bad.key), "stderr should name \(bad.key): \(result.stderr)")
         #expect(result.stderr.contains("config.yaml") || bad.key == "password_env", "stderr should name the file: \(result.stderr)")
@@ -162,7 +162,7 @@ struct CLIContractTests {
     }
 
     @Test("an unreadable --config exits 2 naming the file, for every command that takes one")
-    func unreadableConfig() throws {
+    func unreadableConfig() async throws {
         let sandbox = try Sandbox("noconfig")
         defer { sandbox.remove() }
         let missing = sandbox.file("nowhere/metergate.yaml").path
@@ -170,29 +170,29 @@ struct CLIContractTests {
         try sandbox.write("a.csv", "uin,meters\n")
         for arguments in [["check-config"], ["run", "--once"], ["replay", "x.jsonl"], ["readings", "export"],
                           ["accounts", "import", "a.csv"], ["status"], ["review", "list"]] {
-            let result = try sandbox.run(arguments + ["--config", missing], timeout: 20)
+            let result = try await sandbox.run(arguments + ["--config", missing], timeout: 20)
             #expect(result.status == 2, "\(result)")
             #expect(result.stderr.contains("nowhere/metergate.yaml"), "\(result.stderr)")
         }
         try sandbox.write("dir.yaml/placeholder", "")
-        let directory = try sandbox.run(["check-config", "--config", sandbox.file("dir.yaml").path], timeout: 20)
+        let directory = try await sandbox.run(["check-config", "--config", sandbox.file("dir.yaml").path], timeout: 20)
         #expect(directory.status == 2, "a folder given as --config: \(directory)")
         try sandbox.write("broken.yaml", "store: [unclosed\n  path: x\n")
-        let broken = try sandbox.run(["check-config", "--config", sandbox.file("broken.yaml").path], timeout: 20)
+        let broken = try await sandbox.run(["check-config", "--config", sandbox.file("broken.yaml").path], timeout: 20)
         #expect(broken.status == 2, "invalid YAML: \(broken)")
         #expect(broken.stderr.contains("broken.yaml"), "\(broken.stderr)")
     }
 
     @Test("METERGATE_POLICY_MAX_INCREASE=10 overrides the file: an increase of 11 is held, of 10 accepted")
-    func environmentOverride() throws {
+    func environmentOverride() async throws {
         let sandbox = try Sandbox("envoverride")
         defer { sandbox.remove() }
-        let config = try sandbox.prepared()
+        let config = try await sandbox.prepared()
         let lines = [
             try sms("e1", "2000001 1011", from: "+79036660001"),
             try sms("e2", "2000002 1010", from: "+79036660002"),
         ]
-        let (result, outcomes) = try sandbox.replay(lines, config: config, environment: ["METERGATE_POLICY_MAX_INCREASE": "10"])
+        let (result, outcomes) = try await sandbox.replay(lines, config: config, environment: ["METERGATE_POLICY_MAX_INCREASE": "10"])
         #expect(result.status == 0, "\(result)")
         try #require(outcomes.count == 2)
         #expect(outcomes[0].status == "held", "\(outcomes[0])")
@@ -202,11 +202,11 @@ struct CLIContractTests {
         // Without the override the same increase is fine (max_increase 5000 in the file).
         let other = try Sandbox("envoverride2")
         defer { other.remove() }
-        let plainConfig = try other.prepared()
-        let (_, plain) = try other.replay([lines[0]], config: plainConfig)
+        let plainConfig = try await other.prepared()
+        let (_, plain) = try await other.replay([lines[0]], config: plainConfig)
         #expect(plain.first?.status == "accepted", "\(plain)")
 
-        let badValue = try sandbox.run(["check-config", "--config", config], environment: ["METERGATE_POLICY_MAX_INCREASE": "many"])
+        let badValue = try await sandbox.run(["check-config", "--config", config], environment: ["METERGATE_POLICY_MAX_INCREASE": "many"])
         #expect(badValue.status == 2, "a bad override is a configuration error: \(badValue)")
         #expect(badValue.stderr.contains("max_increase"), "\(badValue.stderr)")
 
@@ -219,18 +219,18 @@ struct CLIContractTests {
               - name: inbox
                 url: imap://127.0.0.1:10143/INBOX
             """.write(to: listFile, atomically: true, encoding: .utf8)
-        let listed = try sandbox.run(["check-config", "--config", listFile.path])
+        let listed = try await sandbox.run(["check-config", "--config", listFile.path])
         #expect(listed.status == 0, "\(listed)")
-        let badItem = try sandbox.run(["check-config", "--config", listFile.path], environment: ["METERGATE_MAILBOXES_0_URL": "gopher://x"])
+        let badItem = try await sandbox.run(["check-config", "--config", listFile.path], environment: ["METERGATE_MAILBOXES_0_URL": "gopher://x"])
         #expect(badItem.status == 2, "\(badItem)")
         #expect(badItem.stderr.contains("mailboxes[0].url"), "\(badItem.stderr)")
     }
 
     @Test("parse shows the tokens and the interpretation with the readings; touches no store")
-    func parse() throws {
+    func parse() async throws {
         let sandbox = try Sandbox("parse")
         defer { sandbox.remove() }
-        let result = try sandbox.run(["parse", "УИН 1234567 день 12345 ночь 6789"], timeout: 20)
+        let result = try await sandbox.run(["parse", "УИН 1234567 день 12345 ночь 6789"], timeout: 20)
         #expect(result.status == 0, "\(result)")
         let text = result.stdoutText
         #expect(text.contains("1234567"), "\(text)")
@@ -246,17 +246,17 @@ struct CLIContractTests {
         #expect(!FileManager.default.fileExists(atPath: sandbox.file("metergate-data").path), "parse touches no store")
         #expect(try FileManager.default.contentsOfDirectory(atPath: sandbox.path).isEmpty, "parse wrote files")
 
-        let none = try sandbox.run(["parse", "добрый день"], timeout: 20)
+        let none = try await sandbox.run(["parse", "добрый день"], timeout: 20)
         #expect(none.status == 0, "\(none)")
         #expect(none.stdoutText.contains("interpretations: 0"), "\(none.stdoutText)")
     }
 
     @Test("status reports the store, feeds and queues")
-    func status() throws {
+    func status() async throws {
         let sandbox = try Sandbox("status")
         defer { sandbox.remove() }
-        let config = try sandbox.prepared()
-        let result = try sandbox.run(["status", "--config", config], timeout: 20)
+        let config = try await sandbox.prepared()
+        let result = try await sandbox.run(["status", "--config", config], timeout: 20)
         #expect(result.status == 0, "\(result)")
         #expect(result.stdoutText.contains("5 accounts"), "\(result.stdoutText)")
         #expect(result.stdoutText.lowercased().contains("outbox"), "\(result.stdoutText)")
@@ -266,12 +266,12 @@ struct CLIContractTests {
 @Suite("Harness")
 struct HarnessTests {
     @Test("the metergate binary is found (METERGATE_BINARY or the test's build folder) and runs")
-    func binaryFound() throws {
+    func binaryFound() async throws {
         let binary = try #require(Metergate.binary, "metergate not found next to \(Bundle.module.bundleURL.path) nor via METERGATE_BINARY")
         #expect(binary.lastPathComponent == "metergate")
         let sandbox = try Sandbox("harness")
         defer { sandbox.remove() }
-        let result = try sandbox.run(["--help"], timeout: 20)
+        let result = try await sandbox.run(["--help"], timeout: 20)
         #expect(result.status == 0 && result.stdoutText.contains("check-config"), "\(result)")
     }
 }

@@ -53,11 +53,11 @@ struct DeployTests {
     }
 
     @Test("check-config Deploy/metergate.yaml passes; every key in it is documented in Deploy/CONFIGURATION.md")
-    func exampleConfiguration() throws {
+    func exampleConfiguration() async throws {
         let sandbox = try Sandbox("deploy-config")
         defer { sandbox.remove() }
         let example = Self.deploy.appendingPathComponent("metergate.yaml").path
-        let result = try sandbox.run(["check-config", "--config", example], timeout: 30)
+        let result = try await sandbox.run(["check-config", "--config", example], timeout: 30)
         #expect(result.status == 0, "\(result)")
         #expect(result.stdoutText.hasPrefix("configuration OK"), "\(result)")
 

@@ -40,11 +40,11 @@ struct EmbeddedDaemonTests {
     }
 
     @Test("drop an e-mail and an SMS, read both replies, SIGTERM, restart: nothing answered twice")
-    func embeddedDefault() throws {
+    func embeddedDefault() async throws {
         let sandbox = try Sandbox("daemon")
         defer { sandbox.remove() }
         try sandbox.write("accounts.csv", TestAccounts.basic)
-        let imported = try sandbox.run(["accounts", "import", "accounts.csv"], timeout: 30)
+        let imported = try await sandbox.run(["accounts", "import", "accounts.csv"], timeout: 30)
         try #require(imported.status == 0, "\(imported)")
         #expect(FileManager.default.fileExists(atPath: sandbox.file("metergate-data").path),
                 "accounts import without --config must use ./metergate-data/")
@@ -58,7 +58,7 @@ struct EmbeddedDaemonTests {
         // First run.
         let daemon = try Daemon(["run"], in: sandbox.url)
         defer { daemon.cleanUp() }
-        let ready = waitUntil(timeout: 20) {
+        let ready = await waitUntil(timeout: 20) {
             FileManager.default.fileExists(atPath: maildir.appendingPathComponent("new").path)
                 && FileManager.default.fileExists(atPath: maildir.appendingPathComponent("tmp").path)
                 && FileManager.default.fileExists(atPath: inbox.path)
@@ -72,7 +72,7 @@ struct EmbeddedDaemonTests {
         try Data("7654321 700".utf8).write(to: staged)
         try FileManager.default.moveItem(at: staged, to: inbox.appendingPathComponent(Self.smsName))
 
-        let answered = waitUntil(timeout: 20) { Self.replyFiles(outbox).count >= 2 }
+        let answered = await waitUntil(timeout: 20) { Self.replyFiles(outbox).count >= 2 }
         let replies = Self.replyFiles(outbox)
         #expect(answered, "expected 2 reply files in outbox/ within 20 s, found \(replies); stderr: \(daemon.stderr)")
         #expect(replies.count == 2, "reply files: \(replies)")
@@ -108,7 +108,7 @@ struct EmbeddedDaemonTests {
         }
 
         // One outcome line per message in the log, sender masked.
-        waitUntil(timeout: 5) { daemon.stderr.contains("uin=7654321") && daemon.stderr.contains("uin=1234567") }
+        await waitUntil(timeout: 5) { daemon.stderr.contains("uin=7654321") && daemon.stderr.contains("uin=1234567") }
         let log = daemon.stderr.split(separator: "\n").map(String.init)
         let smsLines = log.filter { $0.contains("uin=7654321") }
         let mailLines = log.filter { $0.contains("uin=1234567") }
@@ -126,11 +126,11 @@ struct EmbeddedDaemonTests {
         }
 
         // SIGTERM: exit 0 within a few seconds.
-        let status = daemon.terminate(timeout: 10)
+        let status = await daemon.terminate(timeout: 10)
         #expect(status == 0, "metergate run after SIGTERM: status \(status.map(String.init) ?? "still running after 10 s (killed)"); stderr: \(daemon.stderr)")
 
         // The readings are recorded; the mail is in cur/, the SMS in processed/.
-        let (export, header, rows) = try sandbox.exportRows(config: nil)
+        let (export, header, rows) = try await sandbox.exportRows(config: nil)
         #expect(export.status == 0, "\(export)")
         #expect(header.first == "uin")
         #expect(rows.filter { $0["uin"] == "1234567" }.map { $0["value"] ?? "" }.sorted() == ["12500", "6100"], "\(export.stdoutText)")
@@ -148,15 +148,15 @@ struct EmbeddedDaemonTests {
         let again = try Daemon(["run"], in: sandbox.url)
         defer { again.cleanUp() }
         try Self.deliverMail(Self.mail, name: mailName, maildir: maildir)
-        let consumed = waitUntil(timeout: 20) { Self.files(maildir.appendingPathComponent("new")).isEmpty }
+        let consumed = await waitUntil(timeout: 20) { Self.files(maildir.appendingPathComponent("new")).isEmpty }
         #expect(consumed, "the second run did not take the mail out of new/: \(again.stderr)")
-        usleep(3_000_000) // the outbox is drained every second: give a wrong reply time to appear
+        await pause(3) // the outbox is drained every second: give a wrong reply time to appear
         #expect(Self.replyFiles(outbox).count == 2, "reply files after re-delivery: \(Self.replyFiles(outbox)); stderr: \(again.stderr)")
         #expect(!again.stderr.split(separator: "\n").contains { $0.contains("uin=1234567") && $0.contains(" accepted") },
                 "the re-delivered mail was accepted again: \(again.stderr)")
-        let secondStatus = again.terminate(timeout: 10)
+        let secondStatus = await again.terminate(timeout: 10)
         #expect(secondStatus == 0, "second run after SIGTERM: \(secondStatus.map(String.init) ?? "hung"); \(again.stderr)")
-        let (_, _, rowsAfter) = try sandbox.exportRows(config: nil)
+        let (_, _, rowsAfter) = try await sandbox.exportRows(config: nil)
         #expect(rowsAfter.count == rows.count, "rows before \(rows.count), after re-delivery \(rowsAfter.count)")
     }
 }

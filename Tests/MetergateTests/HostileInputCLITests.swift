@@ -32,7 +32,7 @@ struct HostileInputCLITests {
     ]
 
     @Test("every numeric configuration key refuses nan, inf, -1, 1e300, 2^63, 2^64 with one line naming the key")
-    func configurationSweep() throws {
+    func configurationSweep() async throws {
         let sandbox = try Sandbox("cfgsweep")
         defer { sandbox.remove() }
         var failures: [String] = []
@@ -40,7 +40,7 @@ struct HostileInputCLITests {
             for value in Self.hostileValues {
                 let text = "store:\n  path: store/metergate.sqlite\n" + yaml(value)
                 try sandbox.write("config.yaml", text)
-                let result = try sandbox.run(["check-config", "--config", "config.yaml"], timeout: 30)
+                let result = try await sandbox.run(["check-config", "--config", "config.yaml"], timeout: 30)
                 let lines = result.stderr.split(separator: "\n")
                 if result.status != 2 || !result.stderr.contains(key) || lines.count != 1
                     || result.stderr.contains("Fatal error") || result.timedOut {
@@ -52,20 +52,20 @@ struct HostileInputCLITests {
     }
 
     @Test("environment overrides get the same ranges (METERGATE_OUTBOX_MAX_AGE=1e300h)")
-    func environmentSweep() throws {
+    func environmentSweep() async throws {
         let sandbox = try Sandbox("envsweep")
         defer { sandbox.remove() }
         try sandbox.write("config.yaml", "store:\n  path: store/metergate.sqlite\noutbox:\n  max_age: 72h\npolicy:\n  max_same_reply: 3\n")
         for (variable, key) in [("METERGATE_OUTBOX_MAX_AGE", "outbox.max_age"), ("METERGATE_POLICY_MAX_SAME_REPLY", "policy.max_same_reply")] {
             for value in ["nan", "inf", "-1", "1e300", "1e300h", "9223372036854775808", "18446744073709551616"] {
-                let result = try sandbox.run(["check-config", "--config", "config.yaml"], environment: [variable: value], timeout: 30)
+                let result = try await sandbox.run(["check-config", "--config", "config.yaml"], environment: [variable: value], timeout: 30)
                 #expect(result.status == 2 && result.stderr.contains(key), "\(variable)=\(value): \(result)")
             }
         }
     }
 
     @Test("durations inside their ranges are still accepted (200ms, 1s, 90s, 72h, 366d as hours)")
-    func durationsInRange() throws {
+    func durationsInRange() async throws {
         let sandbox = try Sandbox("cfgok")
         defer { sandbox.remove() }
         let text = """
@@ -88,17 +88,17 @@ struct HostileInputCLITests {
 
             """
         try sandbox.write("config.yaml", text)
-        let result = try sandbox.run(["check-config", "--config", "config.yaml"], timeout: 30)
+        let result = try await sandbox.run(["check-config", "--config", "config.yaml"], timeout: 30)
         #expect(result.status == 0, "\(result)")
     }
 
     @Test("replay of a folder is one clear line and exit 1, not a trap")
-    func replayFolder() throws {
+    func replayFolder() async throws {
         let sandbox = try Sandbox("replaydir")
         defer { sandbox.remove() }
         let config = try sandbox.writeConfig()
         for target in ["/tmp", sandbox.path] {
-            let result = try sandbox.run(["replay", target, "--config", config], timeout: 30)
+            let result = try await sandbox.run(["replay", target, "--config", config], timeout: 30)
             #expect(result.status == 1, "\(result)")
             #expect(result.stderr.contains("folder"), "\(result.stderr)")
             #expect(!result.stderr.contains("Fatal error"), "\(result.stderr)")
@@ -106,10 +106,10 @@ struct HostileInputCLITests {
     }
 
     @Test("replay refuses fields of the wrong JSON type, naming line and field; good lines are processed; exit 1")
-    func strictReplayTypes() throws {
+    func strictReplayTypes() async throws {
         let sandbox = try Sandbox("strict")
         defer { sandbox.remove() }
-        let config = try sandbox.prepared()
+        let config = try await sandbox.prepared()
         let bad = [
             #"{"id": true, "channel": "sms", "from": "+79811567352", "text": "7654321 600"}"#,
             #"{"id": "t1", "channel": "sms", "from": "+79811567352", "text": 7654321}"#,
@@ -123,7 +123,7 @@ struct HostileInputCLITests {
         ]
         let lines = [try sms("ok1", "1234567 12100 6050")] + bad
             + [try sms("1", "7654321 600", from: "+79811567352")]
-        let (result, outcomes) = try sandbox.replay(lines, config: config)
+        let (result, outcomes) = try await sandbox.replay(lines, config: config)
         #expect(result.status == 1, "\(result)")
         #expect(!result.stderr.contains("Fatal error"))
         try #require(outcomes.count == lines.count, "one outcome line per input line: \(result)")
@@ -141,20 +141,20 @@ struct HostileInputCLITests {
     }
 
     @Test("replay: a received_at before 2000 or more than a day ahead is replaced by the time of replay, and said")
-    func replayImplausibleTime() throws {
+    func replayImplausibleTime() async throws {
         let sandbox = try Sandbox("replaytime")
         defer { sandbox.remove() }
-        let config = try sandbox.prepared()
+        let config = try await sandbox.prepared()
         let lines = [
             try sms("far", "7654321 600", from: "+79811567352", at: "9999-12-31T23:59:59Z"),
             try sms("old", "1234567 12100 6050", at: "1970-01-01T00:00:00Z"),
         ]
-        let (result, outcomes) = try sandbox.replay(lines, config: config)
+        let (result, outcomes) = try await sandbox.replay(lines, config: config)
         #expect(result.status == 0, "\(result)")
         #expect(outcomes.map(\.status) == ["accepted", "accepted"], "\(outcomes)")
         #expect(result.stderr.contains("input.jsonl:1: received_at 999"), "\(result.stderr)")
         #expect(result.stderr.contains("input.jsonl:2: received_at 1970-01-01"), "\(result.stderr)")
-        let (_, _, rows) = try sandbox.exportRows(config: config)
+        let (_, _, rows) = try await sandbox.exportRows(config: config)
         let year = Calendar(identifier: .gregorian).component(.year, from: Date())
         for row in rows {
             #expect(row["received_at"]?.hasPrefix("\(year)") == true || row["received_at"]?.hasPrefix("\(year + 1)") == true, "\(row)")
@@ -162,30 +162,30 @@ struct HostileInputCLITests {
     }
 
     @Test("replay's raw_base64 carries an 8-bit windows-1251 mail byte for byte (contract §5)")
-    func rawBase64() throws {
+    func rawBase64() async throws {
         let sandbox = try Sandbox("rawb64")
         defer { sandbox.remove() }
-        let config = try sandbox.prepared()
+        let config = try await sandbox.prepared()
         // "Показания" in windows-1251, 8-bit body, no MIME encoding of the header.
         var raw = Array("From: ivanov@example.ru\r\nTo: readings@example.test\r\nSubject: 1234567 12100 6050\r\nMessage-ID: <b64@example.ru>\r\nMIME-Version: 1.0\r\nContent-Type: text/plain; charset=windows-1251\r\nContent-Transfer-Encoding: 8bit\r\n\r\n".utf8)
         raw += [0xCF, 0xEE, 0xEA, 0xE0, 0xE7, 0xE0, 0xED, 0xE8, 0xFF, 0x0D, 0x0A]
         let line = #"{"id": "b64", "channel": "email", "raw_base64": "\#(Data(raw).base64EncodedString())"}"#
-        let (result, outcomes) = try sandbox.replay([line], config: config)
+        let (result, outcomes) = try await sandbox.replay([line], config: config)
         #expect(result.status == 0, "\(result)")
         #expect(outcomes.first?.status == "accepted", "\(outcomes)")
         #expect(outcomes.first?.results.first?.readings == ["12100", "6050"])
         let both = #"{"id": "b65", "channel": "email", "raw": "x", "raw_base64": "eA=="}"#
-        let (twice, _) = try sandbox.replay([both], config: config, name: "both.jsonl")
+        let (twice, _) = try await sandbox.replay([both], config: config, name: "both.jsonl")
         #expect(twice.status == 1 && twice.stderr.contains("raw_base64"), "\(twice)")
     }
 
     @Test("accounts import refuses a UIN the grammar cannot read (1 digit, a million digits), quoting at most 80 characters")
-    func importUINLength() throws {
+    func importUINLength() async throws {
         let sandbox = try Sandbox("importuin")
         defer { sandbox.remove() }
         let config = try sandbox.writeConfig()
         try sandbox.write("accounts.csv", "uin,meters\n1234567,T1\n1,T1\n\(String(repeating: "5", count: 1_000_000)),T1\n")
-        let result = try sandbox.run(["accounts", "import", "accounts.csv", "--config", config], timeout: 60)
+        let result = try await sandbox.run(["accounts", "import", "accounts.csv", "--config", config], timeout: 60)
         #expect(result.status == 1, "\(result)")
         #expect(result.stdoutText.contains("imported 1 account"), "\(result)")
         let lines = result.stderr.split(separator: "\n")

@@ -12,18 +12,18 @@ struct ReplayFuzzTests {
     ]
 
     @Test("mutated replay lines never crash the decoder; exit 0 or 1, one outcome line per line")
-    func fuzzReplayLines() throws {
+    func fuzzReplayLines() async throws {
         let root = Metergate.packageRoot.appendingPathComponent("Tests/Fuzz/corpus/replay")
         let seeds = try FileManager.default.contentsOfDirectory(at: root, includingPropertiesForKeys: nil).sorted { $0.path < $1.path }
             .map { String(decoding: try Data(contentsOf: $0), as: UTF8.self).trimmingCharacters(in: .newlines) }
         try #require(!seeds.isEmpty)
         let sandbox = try Sandbox("fuzzreplay")
         defer { sandbox.remove() }
-        let config = try sandbox.prepared()
+        let config = try await sandbox.prepared()
         let seconds = max(1, Double(ProcessInfo.processInfo.environment["METERGATE_FUZZ_SECONDS"] ?? "") ?? 3)  // 0 (no fuzzing in test.sh) still runs one second here
         let seed = UInt64(Date().timeIntervalSince1970 * 1000)
         var state = seed
-        func below(_ n: Int) -> Int {
+        func below(_ n: Int) async -> Int {
             state = state &* 6364136223846793005 &+ 1442695040888963407
             return n <= 1 ? 0 : Int((state ^ (state >> 29)) % UInt64(n))
         }
@@ -32,14 +32,14 @@ struct ReplayFuzzTests {
         while Date() < deadline {
             var batch: [String] = []
             for index in 0..<500 {
-                var scalars = Array(seeds[below(seeds.count)].unicodeScalars)
-                for _ in 0...below(3) {
-                    let at = below(scalars.count + 1)
-                    switch below(4) {
-                    case 0: scalars.insert(contentsOf: Self.tokens[below(Self.tokens.count)].unicodeScalars, at: at)
-                    case 1 where at < scalars.count: scalars.removeSubrange(at..<min(scalars.count, at + 1 + below(6)))
-                    case 2 where at < scalars.count: scalars[at] = Unicode.Scalar(UInt8(truncatingIfNeeded: below(256)))
-                    default: scalars.append(contentsOf: Self.tokens[below(Self.tokens.count)].unicodeScalars)
+                var scalars = await Array(seeds[below(seeds.count)].unicodeScalars)
+                for _ in await 0...below(3) {
+                    let at = await below(scalars.count + 1)
+                    switch await below(4) {
+                    case 0: await scalars.insert(contentsOf: Self.tokens[below(Self.tokens.count)].unicodeScalars, at: at)
+                    case 1 where at < scalars.count: await scalars.removeSubrange(at..<min(scalars.count, at + 1 + below(6)))
+                    case 2 where at < scalars.count: scalars[at] = await Unicode.Scalar(UInt8(truncatingIfNeeded: below(256)))
+                    default: await scalars.append(contentsOf: Self.tokens[below(Self.tokens.count)].unicodeScalars)
                     }
                 }
                 var line = String(String.UnicodeScalarView(scalars))
@@ -48,7 +48,7 @@ struct ReplayFuzzTests {
                 batch += line.split(separator: "\n", omittingEmptySubsequences: true).map(String.init)
                     .filter { !$0.allSatisfy { $0 == " " || $0 == "\t" || $0 == "\r" } }
             }
-            let (result, outcomes) = try sandbox.replay(batch, config: config, name: "fuzz.jsonl", timeout: 120)
+            let (result, outcomes) = try await sandbox.replay(batch, config: config, name: "fuzz.jsonl", timeout: 120)
             runs += 1
             lines += batch.count
             if result.status > 1 || result.timedOut || result.stderr.contains("Fatal error") || outcomes.count != batch.count {
@@ -59,6 +59,6 @@ struct ReplayFuzzTests {
                 return
             }
         }
-        print("fuzz replay: \(lines) lines in \(runs) runs in \(seconds) s, \(Int(Double(lines) / seconds)) lines/s, seed \(seed)")
+        print("fuzz replay: \(lines) lines in \(runs) runs in \(seconds) s, \(seconds > 0 ? Int(Double(lines) / seconds) : 0) lines/s, seed \(seed)")
     }
 }

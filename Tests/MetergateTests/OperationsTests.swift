@@ -39,8 +39,8 @@ struct OperationsTests {
     }
 
     /// `today: accepted 3, held 0, …` from `status`, as a dictionary.
-    static func todayCounts(_ sandbox: Sandbox, config: String) throws -> [String: Int] {
-        let status = try sandbox.run(["status", "--config", config], timeout: 30)
+    static func todayCounts(_ sandbox: Sandbox, config: String) async throws -> [String: Int] {
+        let status = try await sandbox.run(["status", "--config", config], timeout: 30)
         guard status.status == 0, let line = status.stdoutLines.first(where: { $0.hasPrefix("today: ") }) else {
             throw HarnessError(description: "status failed: \(status)")
         }
@@ -60,7 +60,7 @@ struct OperationsTests {
         let outbox: URL
     }
 
-    static func setup(_ label: String, extra: String = "", policy: String = "") throws -> Setup {
+    static func setup(_ label: String, extra: String = "", policy: String = "") async throws -> Setup {
         let sandbox = try Sandbox(label)
         let inbox = sandbox.file("sms/inbox"), processed = sandbox.file("sms/processed"), outbox = sandbox.file("outbox")
         let config = try sandbox.writeConfig(extra: """
@@ -86,14 +86,14 @@ struct OperationsTests {
         }
         try sandbox.write("config.yaml", text)
         try sandbox.write("accounts.csv", TestAccounts.basic)
-        let imported = try sandbox.run(["accounts", "import", "accounts.csv", "--config", config], timeout: 30)
+        let imported = try await sandbox.run(["accounts", "import", "accounts.csv", "--config", config], timeout: 30)
         guard imported.status == 0 else { throw HarnessError(description: "accounts import failed: \(imported)") }
         return Setup(sandbox: sandbox, config: config, inbox: inbox, processed: processed, outbox: outbox)
     }
 
     @Test("feed down then up: one down line, backoff, one up line; /healthz 503 then 200; /metrics parses and matches the ledger")
-    func feedDownThenUp() throws {
-        let setup = try Self.setup("feed-down")
+    func feedDownThenUp() async throws {
+        let setup = try await Self.setup("feed-down")
         defer { setup.sandbox.remove() }
         // The inbox is a plain file: every poll fails until it becomes a folder.
         try FileManager.default.createDirectory(at: setup.inbox.deletingLastPathComponent(), withIntermediateDirectories: true)
@@ -101,17 +101,17 @@ struct OperationsTests {
 
         let daemon = try Daemon(["run", "--config", setup.config], in: setup.sandbox.url)
         defer { daemon.cleanUp() }
-        try #require(waitUntil(timeout: 20) { Self.port(daemon) != nil }, "no http line: \(daemon.stderr)")
+        try #require(await waitUntil(timeout: 20) { Self.port(daemon) != nil }, "no http line: \(daemon.stderr)")
         let port = try #require(Self.port(daemon))
-        let unhealthy = waitUntil(timeout: 20) { LocalHTTP.get(port: port, path: "/healthz")?.status == 503 }
+        let unhealthy = await waitUntil(timeout: 20) { LocalHTTP.get(port: port, path: "/healthz")?.status == 503 }
         let health = LocalHTTP.get(port: port, path: "/healthz")
         #expect(unhealthy, "healthz while the feed is down: \(String(describing: health)); \(daemon.stderr)")
         #expect(health?.body.contains("feed gateway") == true, "the reason names the feed: \(String(describing: health))")
         #expect(health?.body.split(separator: "\n").count == 1, "one line: \(String(describing: health))")
 
         // Down for ~8 s with a 1 s interval: without backoff 8 polls, with it at most 4 (0, 2, 6 s).
-        Thread.sleep(forTimeInterval: 8)
-        let status = try setup.sandbox.run(["status", "--config", setup.config], timeout: 30)
+        await pause(8)
+        let status = try await setup.sandbox.run(["status", "--config", setup.config], timeout: 30)
         let failing = status.stdoutLines.first { $0.contains("gateway:") } ?? ""
         let inARow = failing.range(of: #"\(([0-9]+) in a row\)"#, options: .regularExpression)
             .flatMap { Int(failing[$0].dropFirst().prefix { $0.isNumber }) } ?? 0
@@ -126,9 +126,9 @@ struct OperationsTests {
         try Self.dropSMS("7654321 700", from: "+79811567352", sequence: 1, inbox: setup.inbox)
         try Self.dropSMS("1234567 12500 6100", from: "+79031234567", sequence: 2, inbox: setup.inbox)
         try Self.dropSMS("hello", from: "+79035550000", sequence: 3, inbox: setup.inbox)
-        let up = waitUntil(timeout: 40) { Self.files(setup.processed).count == 3 && Self.files(setup.outbox).count == 3 }
+        let up = await waitUntil(timeout: 40) { Self.files(setup.processed).count == 3 && Self.files(setup.outbox).count == 3 }
         #expect(up, "messages processed after the feed came back: \(daemon.stderr)")
-        #expect(waitUntil(timeout: 10) { LocalHTTP.get(port: port, path: "/healthz")?.status == 200 }, "healthy again: \(daemon.stderr)")
+        #expect(await waitUntil(timeout: 10) { LocalHTTP.get(port: port, path: "/healthz")?.status == 200 }, "healthy again: \(daemon.stderr)")
 
         let log = daemon.stderr
         #expect(Self.lines(log, containing: "feed gateway down").count == 1, "one down line: \(log)")
@@ -146,7 +146,7 @@ struct OperationsTests {
             Issue.record("/metrics is not valid Prometheus text: \(error)\n\(body)")
             return
         }
-        let ledger = try Self.todayCounts(setup.sandbox, config: setup.config)
+        let ledger = try await Self.todayCounts(setup.sandbox, config: setup.config)
         #expect(ledger["accepted"] == 2 && ledger["rejected"] == 1, "\(ledger)")
         for outcome in ["accepted", "held", "duplicate", "rejected", "ignored"] {
             #expect(samples.total("metergate_messages_total", ["outcome": outcome]) == Double(ledger[outcome] ?? -1),
@@ -161,13 +161,13 @@ struct OperationsTests {
         #expect(samples.has("metergate_outbox_oldest_due_age_seconds"))
         let lastSuccess = samples.total("metergate_feed_last_success_timestamp_seconds", ["feed": "gateway"])
         #expect(abs(lastSuccess - Date().timeIntervalSince1970) < 30, "last successful poll \(lastSuccess)")
-        #expect(daemon.terminate(timeout: 20) == 0, "\(daemon.stderr)")
+        #expect(await daemon.terminate(timeout: 20) == 0, "\(daemon.stderr)")
     }
 
     @Test("SIGHUP: a broken grammar keeps the old one with a warning; a good one switches")
-    func reloadOnSIGHUP() throws {
+    func reloadOnSIGHUP() async throws {
         let grammar = "grammar-copy"
-        let setup = try Self.setup("sighup", extra: "grammar:\n  path: \(grammar)\n")
+        let setup = try await Self.setup("sighup", extra: "grammar:\n  path: \(grammar)\n")
         defer { setup.sandbox.remove() }
         let folder = setup.sandbox.file(grammar)
         try FileManager.default.copyItem(at: Metergate.packageRoot.appendingPathComponent("Grammars"), to: folder)
@@ -178,30 +178,30 @@ struct OperationsTests {
 
         let daemon = try Daemon(["run", "--config", setup.config], in: setup.sandbox.url)
         defer { daemon.cleanUp() }
-        try #require(waitUntil(timeout: 20) { Self.port(daemon) != nil }, "not started: \(daemon.stderr)")
+        try #require(await waitUntil(timeout: 20) { Self.port(daemon) != nil }, "not started: \(daemon.stderr)")
 
         try (original + "\nthis is not a grammar line\n").write(to: numbers, atomically: true, encoding: .utf8)
         kill(daemon.process.processIdentifier, SIGHUP)
-        #expect(waitUntil(timeout: 10) { daemon.stderr.contains("keeping the ones in use") }, "warning: \(daemon.stderr)")
+        #expect(await waitUntil(timeout: 10) { daemon.stderr.contains("keeping the ones in use") }, "warning: \(daemon.stderr)")
         #expect(daemon.stderr.contains("numbers.grammar:"), "the warning names the file and line: \(daemon.stderr)")
         try Self.dropSMS("7654321 700", from: "+79811567352", sequence: 1, inbox: setup.inbox)
-        #expect(waitUntil(timeout: 20) { daemon.stderr.contains("uin=7654321 accepted T1=700") }, "old grammar in use: \(daemon.stderr)")
+        #expect(await waitUntil(timeout: 20) { daemon.stderr.contains("uin=7654321 accepted T1=700") }, "old grammar in use: \(daemon.stderr)")
 
         // A good grammar that reads 7-digit UINs no more.
         try original.replacingOccurrences(of: "uin_digits = 7-12", with: "uin_digits = 8-12")
             .write(to: numbers, atomically: true, encoding: .utf8)
         kill(daemon.process.processIdentifier, SIGHUP)
-        #expect(waitUntil(timeout: 10) { daemon.stderr.contains("grammar and reply templates reloaded") }, "\(daemon.stderr)")
+        #expect(await waitUntil(timeout: 10) { daemon.stderr.contains("grammar and reply templates reloaded") }, "\(daemon.stderr)")
         try Self.dropSMS("7654321 710", from: "+79811567352", sequence: 2, inbox: setup.inbox)
-        #expect(waitUntil(timeout: 20) { Self.files(setup.processed).count == 2 }, "\(daemon.stderr)")
+        #expect(await waitUntil(timeout: 20) { Self.files(setup.processed).count == 2 }, "\(daemon.stderr)")
         let second = Self.lines(daemon.stderr, containing: " sms gateway ").last ?? ""
         #expect(second.contains("rejected") && !second.contains("T1=710"), "the new grammar is in use: \(second)")
-        #expect(daemon.terminate(timeout: 20) == 0)
+        #expect(await daemon.terminate(timeout: 20) == 0)
     }
 
     @Test("SIGTERM during a burst loses nothing: every file is in the ledger exactly once after a restart")
-    func sigtermDuringBurst() throws {
-        let setup = try Self.setup("burst", policy: "  max_messages_per_sender_per_hour: 100000\n")
+    func sigtermDuringBurst() async throws {
+        let setup = try await Self.setup("burst", policy: "  max_messages_per_sender_per_hour: 100000\n")
         defer { setup.sandbox.remove() }
         try FileManager.default.createDirectory(at: setup.inbox, withIntermediateDirectories: true)
         let total = 600
@@ -210,25 +210,25 @@ struct OperationsTests {
         }
         let daemon = try Daemon(["run", "--config", setup.config], in: setup.sandbox.url)
         defer { daemon.cleanUp() }
-        try #require(waitUntil(timeout: 30) { daemon.stderr.contains(" sms gateway ") }, "no message processed: \(daemon.stderr)")
-        let status = daemon.terminate(timeout: 30)
+        try #require(await waitUntil(timeout: 30) { daemon.stderr.contains(" sms gateway ") }, "no message processed: \(daemon.stderr)")
+        let status = await daemon.terminate(timeout: 30)
         #expect(status == 0, "clean exit on SIGTERM: \(daemon.stderr)")
         let acknowledged = Self.files(setup.processed).count
         let left = Self.files(setup.inbox).count
         #expect(acknowledged + left == total, "no file lost at the source: \(acknowledged) + \(left)")
-        let recorded = try Self.todayCounts(setup.sandbox, config: setup.config).values.reduce(0, +)
+        let recorded = try await Self.todayCounts(setup.sandbox, config: setup.config).values.reduce(0, +)
         #expect(recorded >= acknowledged, "every acknowledged message is in the ledger: \(recorded) < \(acknowledged)")
 
-        let rest = try setup.sandbox.run(["run", "--once", "--config", setup.config], timeout: 120)
+        let rest = try await setup.sandbox.run(["run", "--once", "--config", setup.config], timeout: 120)
         #expect(rest.status == 0, "\(rest)")
         #expect(Self.files(setup.processed).count == total && Self.files(setup.inbox).isEmpty)
-        let counts = try Self.todayCounts(setup.sandbox, config: setup.config)
+        let counts = try await Self.todayCounts(setup.sandbox, config: setup.config)
         #expect(counts.values.reduce(0, +) == total, "each message recorded exactly once: \(counts)")
     }
 
     @Test("limits: the loop guard sends the same reply at most N times; a sender over the limit is logged once")
-    func loopGuardAndSenderLimit() throws {
-        let setup = try Self.setup(
+    func loopGuardAndSenderLimit() async throws {
+        let setup = try await Self.setup(
             "limits", policy: "  max_messages_per_sender_per_hour: 4\n  max_same_reply: 2\n  same_reply_window: 1h\n")
         defer { setup.sandbox.remove() }
         try FileManager.default.createDirectory(at: setup.inbox, withIntermediateDirectories: true)
@@ -242,10 +242,10 @@ struct OperationsTests {
         }
         let daemon = try Daemon(["run", "--config", setup.config], in: setup.sandbox.url)
         defer { daemon.cleanUp() }
-        try #require(waitUntil(timeout: 20) { Self.port(daemon) != nil }, "not started: \(daemon.stderr)")
+        try #require(await waitUntil(timeout: 20) { Self.port(daemon) != nil }, "not started: \(daemon.stderr)")
         let port = try #require(Self.port(daemon))
-        #expect(waitUntil(timeout: 30) { Self.files(setup.processed).count == 11 }, "\(daemon.stderr)")
-        #expect(waitUntil(timeout: 20) {
+        #expect(await waitUntil(timeout: 30) { Self.files(setup.processed).count == 11 }, "\(daemon.stderr)")
+        #expect(await waitUntil(timeout: 20) {
             let metrics = (try? PrometheusText.parse(LocalHTTP.get(port: port, path: "/metrics")?.body ?? "")) ?? []
             return metrics.total("metergate_replies_delivered_total") + metrics.total("metergate_replies_suppressed_total") == 8
         }, "every reply decided: \(daemon.stderr)")
@@ -263,11 +263,11 @@ struct OperationsTests {
         #expect(Self.lines(log, containing: " sms gateway ").filter { $0.contains("rate_limited") }.isEmpty,
                 "messages over the limit are not logged one by one at info: \(log)")
 
-        let status = try setup.sandbox.run(["status", "--config", setup.config], timeout: 30)
+        let status = try await setup.sandbox.run(["status", "--config", setup.config], timeout: 30)
         #expect(status.stdoutText.contains("4 messages per sender per hour"), "\(status.stdoutText)")
         #expect(status.stdoutText.contains("at most 2 times per 1h"), "\(status.stdoutText)")
         #expect(status.stdoutText.contains("senders over the limit today: 1 (3 message(s) ignored)"), "\(status.stdoutText)")
         #expect(status.stdoutText.contains("failed 2"), "suppressed replies are failed in the outbox: \(status.stdoutText)")
-        #expect(daemon.terminate(timeout: 20) == 0)
+        #expect(await daemon.terminate(timeout: 20) == 0)
     }
 }

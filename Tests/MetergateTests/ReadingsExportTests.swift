@@ -21,10 +21,10 @@ struct ReadingsExportTests {
         ]
     }
 
-    func recorded() throws -> (Sandbox, String, [OutcomeLine]) {
+    func recorded() async throws -> (Sandbox, String, [OutcomeLine]) {
         let sandbox = try Sandbox("export")
-        let config = try sandbox.prepared()
-        let (result, outcomes) = try sandbox.replay(try Self.messages(), config: config)
+        let config = try await sandbox.prepared()
+        let (result, outcomes) = try await sandbox.replay(try Self.messages(), config: config)
         guard result.status == 0, outcomes.count == 5 else {
             sandbox.remove()
             throw HarnessError(description: "replay failed: \(result)")
@@ -33,11 +33,11 @@ struct ReadingsExportTests {
     }
 
     @Test("CSV: exact header, one row per meter reading of accepted, held and duplicate results")
-    func csv() throws {
-        let (sandbox, config, outcomes) = try recorded()
+    func csv() async throws {
+        let (sandbox, config, outcomes) = try await recorded()
         defer { sandbox.remove() }
         #expect(outcomes.map { $0.status ?? "" } == ["accepted", "held", "duplicate", "rejected", "accepted"], "\(outcomes)")
-        let (result, header, rows) = try sandbox.exportRows(config: config)
+        let (result, header, rows) = try await sandbox.exportRows(config: config)
         #expect(result.status == 0, "\(result)")
         #expect(result.stdoutLines.first == Self.fields.joined(separator: ","), "header: \(result.stdoutLines.first ?? "")")
         #expect(header == Self.fields)
@@ -64,12 +64,12 @@ struct ReadingsExportTests {
     }
 
     @Test("--format json: one object per line with the same fields")
-    func json() throws {
-        let (sandbox, config, _) = try recorded()
+    func json() async throws {
+        let (sandbox, config, _) = try await recorded()
         defer { sandbox.remove() }
-        let (csvResult, _, csvRows) = try sandbox.exportRows(config: config)
+        let (csvResult, _, csvRows) = try await sandbox.exportRows(config: config)
         try #require(csvResult.status == 0)
-        let result = try sandbox.run(["readings", "export", "--config", config, "--format", "json"])
+        let result = try await sandbox.run(["readings", "export", "--config", config, "--format", "json"])
         #expect(result.status == 0, "\(result)")
         let lines = result.stdoutLines
         #expect(lines.count == csvRows.count, "json lines \(lines.count), csv rows \(csvRows.count)")
@@ -92,20 +92,20 @@ struct ReadingsExportTests {
     }
 
     @Test("--since filters by received time; a bad --since is a usage error")
-    func since() throws {
-        let (sandbox, config, _) = try recorded()
+    func since() async throws {
+        let (sandbox, config, _) = try await recorded()
         defer { sandbox.remove() }
-        let (result, _, rows) = try sandbox.exportRows(config: config, extra: ["--since", "2026-11-15"])
+        let (result, _, rows) = try await sandbox.exportRows(config: config, extra: ["--since", "2026-11-15"])
         #expect(result.status == 0, "\(result)")
         #expect(rows.map { $0["uin"] ?? "" } == ["2000002"], "\(result.stdoutText)")
-        let (between, _, rowsBetween) = try sandbox.exportRows(config: config, extra: ["--since", "2026-11-06T00:00:00+03:00"])
+        let (between, _, rowsBetween) = try await sandbox.exportRows(config: config, extra: ["--since", "2026-11-06T00:00:00+03:00"])
         #expect(between.status == 0)
         #expect(rowsBetween.count == 4, "held 7654321 + duplicate (2) + 2000002: \(between.stdoutText)")
-        let (later, header, none) = try sandbox.exportRows(config: config, extra: ["--since", "2027-01-01"])
+        let (later, header, none) = try await sandbox.exportRows(config: config, extra: ["--since", "2027-01-01"])
         #expect(later.status == 0)
         #expect(header == Self.fields, "the header is printed even with no rows")
         #expect(none.isEmpty)
-        let bad = try sandbox.run(["readings", "export", "--config", config, "--since", "yesterday"])
+        let bad = try await sandbox.run(["readings", "export", "--config", config, "--since", "yesterday"])
         #expect(bad.status == 2, "\(bad)")
         #expect(bad.stderr.contains("yesterday"), "\(bad.stderr)")
     }

@@ -4,26 +4,26 @@ import Testing
 @Suite("Replay: re-replay and hostile input")
 struct ReplayRobustnessTests {
     @Test("replaying the same file again: every outcome ignored, nothing recorded twice")
-    func reReplay() throws {
+    func reReplay() async throws {
         let sandbox = try Sandbox("rereplay")
         defer { sandbox.remove() }
         let config = try sandbox.writeConfig()
         try sandbox.write("accounts.csv", try Fixture.data("accounts.csv"))
-        let imported = try sandbox.run(["accounts", "import", "accounts.csv", "--config", config])
+        let imported = try await sandbox.run(["accounts", "import", "accounts.csv", "--config", config])
         try #require(imported.status == 0, "\(imported)")
-        let cases = try CorpusCase.all()
+        let cases = try await CorpusCase.all()
         try sandbox.write("input.jsonl", cases.map(\.input).joined(separator: "\n") + "\n")
 
-        let first = try sandbox.run(["replay", "input.jsonl", "--config", config], timeout: 120)
+        let first = try await sandbox.run(["replay", "input.jsonl", "--config", config], timeout: 120)
         try #require(first.status == 0, "\(first)")
         let firstOutcomes = try first.stdoutLines.map(OutcomeLine.parse)
         #expect(firstOutcomes.count == cases.count)
         #expect(firstOutcomes.contains { $0.status == "accepted" }, "the first replay accepted nothing")
-        let (export1, _, rows1) = try sandbox.exportRows(config: config)
+        let (export1, _, rows1) = try await sandbox.exportRows(config: config)
         try #require(export1.status == 0, "\(export1)")
         #expect(rows1.count > 50, "the corpus records more than 50 meter readings, export has \(rows1.count)")
 
-        let second = try sandbox.run(["replay", "input.jsonl", "--config", config], timeout: 120)
+        let second = try await sandbox.run(["replay", "input.jsonl", "--config", config], timeout: 120)
         #expect(second.status == 0, "\(second)")
         let outcomes = try second.stdoutLines.map(OutcomeLine.parse)
         #expect(outcomes.map(\.id) == cases.map(\.id), "one outcome per input line, in order")
@@ -31,7 +31,7 @@ struct ReplayRobustnessTests {
             #expect(outcome.status == "ignored", "already seen: \(outcome)")
             #expect(outcome.reply.map { $0 == nil } == true, "ignored → reply null: \(outcome)")
         }
-        let (export2, _, rows2) = try sandbox.exportRows(config: config)
+        let (export2, _, rows2) = try await sandbox.exportRows(config: config)
         #expect(export2.status == 0)
         #expect(rows2.count == rows1.count, "export rows \(rows1.count) before, \(rows2.count) after re-replay")
         #expect(export2.stdoutText == export1.stdoutText, "the export changed after a re-replay")
@@ -105,12 +105,12 @@ struct ReplayRobustnessTests {
     ]
 
     @Test("hostile message", arguments: hostile)
-    func hostileMessage(_ item: Hostile) throws {
+    func hostileMessage(_ item: Hostile) async throws {
         let sandbox = try Sandbox("hostile")
         defer { sandbox.remove() }
-        let config = try sandbox.prepared()
+        let config = try await sandbox.prepared()
         let line = try item.make()
-        let (result, outcomes) = try sandbox.replay([line], config: config, timeout: 120)
+        let (result, outcomes) = try await sandbox.replay([line], config: config, timeout: 120)
         #expect(!result.timedOut, "replay hung: \(result)")
         #expect(result.status == 0, "\(result)")
         #expect(result.elapsed < 20, "replay of one message took \(result.elapsed) s")
@@ -131,10 +131,10 @@ struct ReplayRobustnessTests {
     }
 
     @Test("invalid JSON lines get an outcome line each; the other lines are still processed")
-    func invalidJSONLines() throws {
+    func invalidJSONLines() async throws {
         let sandbox = try Sandbox("badjson")
         defer { sandbox.remove() }
-        let config = try sandbox.prepared()
+        let config = try await sandbox.prepared()
         let lines = [
             try sms("ok1", "7654321 600", from: "+79811567352"),
             "{not json at all",
@@ -142,7 +142,7 @@ struct ReplayRobustnessTests {
             "{\"channel\": \"sms\", \"text\": \"no id\"}",
             try sms("ok2", "1234567 12100 6050"),
         ]
-        let (result, outcomes) = try sandbox.replay(lines, config: config)
+        let (result, outcomes) = try await sandbox.replay(lines, config: config)
         #expect(result.status == 1, "bad lines make replay exit 1 (after processing the good ones): \(result)")
         try #require(outcomes.count == 5, "one outcome line per input line: \(result)")
         #expect(outcomes[0].id == "ok1")

@@ -13,11 +13,11 @@ struct ReviewTests {
     }
 
     @Test("held → listed → approved (export: accepted) / rejected (never accepted); unknown id fails")
-    func roundTrip() throws {
+    func roundTrip() async throws {
         let sandbox = try Sandbox("review")
         defer { sandbox.remove() }
-        let config = try sandbox.prepared()
-        let (replay, outcomes) = try sandbox.replay([
+        let config = try await sandbox.prepared()
+        let (replay, outcomes) = try await sandbox.replay([
             try sms("h1", "2000001 7000", from: "+79037770001"),
             try sms("h2", "2000002 9999", from: "+79037770002"),
             try sms("ok", "7654321 600", from: "+79811567352"),
@@ -32,7 +32,7 @@ struct ReviewTests {
             #expect(!reply.isEmpty && SMSSegment.problem(reply) == nil, "held reply: \(outcome)")
         }
 
-        let list = try sandbox.run(["review", "list", "--config", config])
+        let list = try await sandbox.run(["review", "list", "--config", config])
         #expect(list.status == 0, "\(list)")
         let items = Self.listed(list.stdoutText)
         #expect(items.count == 2, "two held readings: \(list.stdoutText)")
@@ -41,20 +41,20 @@ struct ReviewTests {
         #expect(first.line.contains("7000"), "the list shows the value: \(first.line)")
         #expect(!list.stdoutText.contains("7654321"), "an accepted reading is not in the review queue")
 
-        let (before, _, rowsBefore) = try sandbox.exportRows(config: config)
+        let (before, _, rowsBefore) = try await sandbox.exportRows(config: config)
         try #require(before.status == 0)
         #expect(rowsBefore.first { $0["uin"] == "2000001" }?["status"] == "held", "\(before.stdoutText)")
 
-        let approve = try sandbox.run(["review", "approve", first.id, "--config", config])
+        let approve = try await sandbox.run(["review", "approve", first.id, "--config", config])
         #expect(approve.status == 0, "\(approve)")
-        let reject = try sandbox.run(["review", "reject", second.id, "--config", config])
+        let reject = try await sandbox.run(["review", "reject", second.id, "--config", config])
         #expect(reject.status == 0, "\(reject)")
 
         // Both decisions queue a reply to the sender (replay's own replies are never queued).
-        let status = try sandbox.run(["status", "--config", config])
+        let status = try await sandbox.run(["status", "--config", config])
         #expect(status.stdoutText.contains("outbox: pending 2,"), "approve and reject each queue a reply: \(status.stdoutText)")
 
-        let (after, _, rows) = try sandbox.exportRows(config: config)
+        let (after, _, rows) = try await sandbox.exportRows(config: config)
         #expect(after.status == 0)
         let approved = rows.filter { $0["uin"] == "2000001" }
         #expect(approved.count == 1 && approved.first?["status"] == "accepted" && approved.first?["value"] == "7000",
@@ -63,22 +63,22 @@ struct ReviewTests {
         #expect(!rows.contains { $0["uin"] == "2000002" && $0["status"] == "held" }, "a rejected reading is no longer held: \(after.stdoutText)")
         #expect(rows.contains { $0["uin"] == "7654321" && $0["status"] == "accepted" })
 
-        let empty = try sandbox.run(["review", "list", "--config", config])
+        let empty = try await sandbox.run(["review", "list", "--config", config])
         #expect(empty.status == 0)
         #expect(Self.listed(empty.stdoutText).isEmpty, "the queue is empty after the decisions: \(empty.stdoutText)")
 
         // Deciding twice, or an id that never existed, fails.
-        let twice = try sandbox.run(["review", "approve", first.id, "--config", config])
+        let twice = try await sandbox.run(["review", "approve", first.id, "--config", config])
         #expect(twice.status != 0, "approving an already decided reading: \(twice)")
-        let unknown = try sandbox.run(["review", "approve", "987654", "--config", config])
+        let unknown = try await sandbox.run(["review", "approve", "987654", "--config", config])
         #expect(unknown.status != 0, "\(unknown)")
         #expect(!unknown.stderr.isEmpty, "the failure says why")
-        let unknownReject = try sandbox.run(["review", "reject", "987654", "--config", config])
+        let unknownReject = try await sandbox.run(["review", "reject", "987654", "--config", config])
         #expect(unknownReject.status != 0, "\(unknownReject)")
 
         // The approved value is the next period's baseline: a smaller reading then is decreasing
         // (within its own period a smaller one would be a correction).
-        let (_, later) = try sandbox.replay([
+        let (_, later) = try await sandbox.replay([
             try sms("h3", "2000001 6000", from: "+79037770001", at: "2026-12-01T10:00:00+03:00"),
         ], config: config, name: "later.jsonl")
         #expect(later.first?.status == "rejected" && later.first?.anyReason == "decreasing", "\(later)")

@@ -6,13 +6,13 @@ import Testing
 @Suite("run --once with faults")
 struct RunOnceFaultTests {
     @Test("a failing mailbox does not stop the SMS feed after it; exit 1 naming the feed")
-    func failingFeedThenOthers() throws {
+    func failingFeedThenOthers() async throws {
         let sandbox = try Sandbox("oncefault")
         defer { sandbox.remove() }
         let closed = SMSPeers.freePort()
         try FileManager.default.createDirectory(at: sandbox.file("sms/inbox"), withIntermediateDirectories: true)
         try FileManager.default.createDirectory(at: sandbox.file("outbox"), withIntermediateDirectories: true)
-        let config = try sandbox.prepared(extraConfig: """
+        let config = try await sandbox.prepared(extraConfig: """
             outbox:
               path: \(sandbox.file("outbox").path)
 
@@ -31,22 +31,22 @@ struct RunOnceFaultTests {
             """)
         try sandbox.write("config.yaml", text)
         try sandbox.write("sms/inbox/IN20261120_081500_00_+79811567352_00.txt", "7654321 600")
-        let result = try sandbox.run(["run", "--once", "--config", config], timeout: 120)
+        let result = try await sandbox.run(["run", "--once", "--config", config], timeout: 120)
         #expect(result.status == 1, "\(result)")
         #expect(result.stderr.contains("down"), "\(result.stderr)")
-        let (_, _, rows) = try sandbox.exportRows(config: config)
+        let (_, _, rows) = try await sandbox.exportRows(config: config)
         #expect(rows.contains { $0["uin"] == "7654321" && $0["value"] == "600" }, "the SMS feed after the failing one was polled: \(rows)")
     }
 
     @Test("a reply that cannot be delivered (SMTP down) makes run --once exit 1; the reading is recorded")
-    func undeliverableReply() throws {
+    func undeliverableReply() async throws {
         let sandbox = try Sandbox("oncereply")
         defer { sandbox.remove() }
         let closed = SMSPeers.freePort()
         for folder in ["mail/new", "mail/cur", "mail/tmp"] {
             try FileManager.default.createDirectory(at: sandbox.file(folder), withIntermediateDirectories: true)
         }
-        let config = try sandbox.prepared(extraConfig: """
+        let config = try await sandbox.prepared(extraConfig: """
             smtp:
               url: smtp://127.0.0.1:\(closed)
               from: "Показания <readings@example.test>"
@@ -60,10 +60,10 @@ struct RunOnceFaultTests {
             """)
         try sandbox.write("config.yaml", text)
         try sandbox.write("mail/new/1", "From: ivanov@example.ru\r\nSubject: 1234567 12100 6050\r\nMessage-ID: <once@example.ru>\r\n\r\n")
-        let result = try sandbox.run(["run", "--once", "--config", config], timeout: 120)
+        let result = try await sandbox.run(["run", "--once", "--config", config], timeout: 120)
         #expect(result.status == 1, "\(result)")
         #expect(result.stderr.contains("could not be delivered"), "\(result.stderr)")
-        let (_, _, rows) = try sandbox.exportRows(config: config)
+        let (_, _, rows) = try await sandbox.exportRows(config: config)
         #expect(rows.contains { $0["uin"] == "1234567" }, "\(rows)")
     }
 }

@@ -8,7 +8,7 @@ import Glibc
 /// them (Kannel + fakesmsc; the SMSC emulator of the documented API), the ledger holds the same
 /// outcome `replay` gives for each, and every message with a reply gets exactly one at the peer:
 /// one segment, readable Cyrillic.
-@Suite("SMS providers end to end", .serialized)
+@Suite("SMS providers end to end", .serialized, .tags(.peer), .timeLimit(.minutes(10)))
 struct SMSProviderAcceptanceTests {
     static func peersAvailable(kannel: Bool) -> Bool {
         let ok = SMSPeers.sqliteInstalled && (!kannel || SMSPeers.kannelInstalled)
@@ -24,7 +24,7 @@ struct SMSProviderAcceptanceTests {
         let cases = try SMSPeers.corpusSMS()
         for (index, item) in cases.enumerated() {
             try await driver.deliver([item.message])
-            let stored = waitUntil(timeout: 30) { SMSPeers.count(store, "SELECT COUNT(*) FROM message") >= index + 1 }
+            let stored = await waitUntil(timeout: 30) { SMSPeers.count(store, "SELECT COUNT(*) FROM message") >= index + 1 }
             try #require(stored, "message \(index + 1) (\(item.id)) not in the ledger within 30 s; stderr: \(daemon.stderr.suffix(3000))")
         }
         return cases.map { ($0.message, $0.id) }
@@ -52,13 +52,13 @@ struct SMSProviderAcceptanceTests {
     static func checkReplies(_ driver: some SMSPeerDriver & CurrentReplies, store: URL, daemon: Daemon) async throws {
         let expected = try SMSPeers.query(store, "SELECT recipient, body FROM outbox WHERE channel = 'sms' ORDER BY id")
         #expect(!expected.isEmpty)
-        let sent = waitUntil(timeout: 60) {
+        let sent = await waitUntil(timeout: 60) {
             SMSPeers.count(store, "SELECT COUNT(*) FROM outbox WHERE state != 'sent'") == 0
         }
         let waiting = try SMSPeers.query(store, "SELECT state, last_error FROM outbox WHERE state != 'sent'")
         #expect(sent, "replies still waiting: \(waiting); stderr: \(daemon.stderr.suffix(2000))")
         var replies: [PeerReply] = []
-        _ = waitUntil(timeout: 30) {
+        _ = await waitUntil(timeout: 30) {
             replies = (try? driver.currentReplies()) ?? []
             return replies.count >= expected.count
         }
@@ -82,16 +82,16 @@ struct SMSProviderAcceptanceTests {
         defer { driver.stopNow() }
         let config = try SMSPeers.writeConfig(sandbox, smsItem: item)
         try sandbox.write("accounts.csv", try Fixture.data("accounts.csv"))
-        let imported = try sandbox.run(["accounts", "import", "accounts.csv", "--config", config])
+        let imported = try await sandbox.run(["accounts", "import", "accounts.csv", "--config", config])
         try #require(imported.status == 0, "\(imported)")
         let daemon = try Daemon(["run", "--config", config], in: sandbox.url)
         defer { daemon.cleanUp() }
-        try #require(waitUntil(timeout: 20) { daemon.stderr.contains("Kannel endpoint listening") }, "endpoint not up: \(daemon.stderr)")
+        try await #require(waitUntil(timeout: 20) { daemon.stderr.contains("Kannel endpoint listening") }, "endpoint not up: \(daemon.stderr)")
         let store = sandbox.file("store/metergate.sqlite")
         let cases = try await Self.deliverCorpus(driver, store: store, daemon: daemon)
         try Self.checkOutcomes(store: store, cases: cases)
         try await Self.checkReplies(driver, store: store, daemon: daemon)
-        #expect(daemon.terminate(timeout: 15) == 0, "SIGTERM: \(daemon.stderr.suffix(1000))")
+        await #expect(daemon.terminate(timeout: 15) == 0, "SIGTERM: \(daemon.stderr.suffix(1000))")
     }
 
     @Test("Kannel delivers a message again after a lost answer (same %I): recorded once, answered once")
@@ -104,12 +104,12 @@ struct SMSProviderAcceptanceTests {
         defer { driver.stopNow() }
         let config = try SMSPeers.writeConfig(sandbox, smsItem: item)
         try sandbox.write("accounts.csv", TestAccounts.basic)
-        try #require(try sandbox.run(["accounts", "import", "accounts.csv", "--config", config]).status == 0)
+        try await #require(try sandbox.run(["accounts", "import", "accounts.csv", "--config", config]).status == 0)
         let daemon = try Daemon(["run", "--config", config], in: sandbox.url)
         defer { daemon.cleanUp() }
-        try #require(waitUntil(timeout: 20) { daemon.stderr.contains("Kannel endpoint listening") }, "\(daemon.stderr)")
+        try await #require(waitUntil(timeout: 20) { daemon.stderr.contains("Kannel endpoint listening") }, "\(daemon.stderr)")
         try await driver.deliver([PhoneMessage(from: "89031234567", text: "1234567 день 12500 ночь 6100", duplicate: true)])
-        let repeated = waitUntil(timeout: 20) { driver.proxyLog().count >= 2 }
+        let repeated = await waitUntil(timeout: 20) { driver.proxyLog().count >= 2 }
         let log = driver.proxyLog()
         #expect(repeated, "Kannel did not repeat the push: \(log)")
         #expect(log.first.map { $0.metergate == 200 && $0.kannel == 503 } == true, "\(log)")
@@ -117,12 +117,12 @@ struct SMSProviderAcceptanceTests {
         let store = sandbox.file("store/metergate.sqlite")
         #expect(SMSPeers.count(store, "SELECT COUNT(*) FROM message") == 1)
         #expect(SMSPeers.count(store, "SELECT COUNT(*) FROM submission") == 1)
-        _ = waitUntil(timeout: 20) { ((try? driver.currentReplies()) ?? []).count >= 1 }
-        usleep(1_500_000)
+        _ = await waitUntil(timeout: 20) { ((try? driver.currentReplies()) ?? []).count >= 1 }
+        await pause(1.5)
         let replies = try await driver.replies()
         #expect(replies.count == 1, "\(replies)")
         #expect(replies.first?.to == "+79031234567")
-        #expect(daemon.terminate(timeout: 15) == 0)
+        await #expect(daemon.terminate(timeout: 15) == 0)
     }
 
     @Test("SMSC emulator: the corpus SMS polled, the same outcomes as replay, one reply each, cursor in the ledger")
@@ -135,7 +135,7 @@ struct SMSProviderAcceptanceTests {
         defer { driver.stopNow() }
         let config = try SMSPeers.writeConfig(sandbox, smsItem: item)
         try sandbox.write("accounts.csv", try Fixture.data("accounts.csv"))
-        let imported = try sandbox.run(["accounts", "import", "accounts.csv", "--config", config])
+        let imported = try await sandbox.run(["accounts", "import", "accounts.csv", "--config", config])
         try #require(imported.status == 0, "\(imported)")
         let daemon = try Daemon(["run", "--config", config], in: sandbox.url, environment: driver.environment)
         defer { daemon.cleanUp() }
@@ -145,7 +145,7 @@ struct SMSProviderAcceptanceTests {
         try await Self.checkReplies(driver, store: store, daemon: daemon)
         let cursor = try SMSPeers.query(store, "SELECT cursor FROM feed WHERE name = 'smsc'").first?["cursor"] as? String
         #expect(cursor == String(cases.count), "cursor \(cursor ?? "nil") after \(cases.count) answers")
-        #expect(daemon.terminate(timeout: 15) == 0, "SIGTERM: \(daemon.stderr.suffix(1000))")
+        await #expect(daemon.terminate(timeout: 15) == 0, "SIGTERM: \(daemon.stderr.suffix(1000))")
     }
 }
 

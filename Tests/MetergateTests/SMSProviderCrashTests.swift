@@ -6,7 +6,7 @@ import Glibc
 
 /// Crash safety of the SMS provider feeds against the real peers: nothing lost, nothing
 /// recorded or answered twice when `metergate run` is killed (SIGKILL) at random moments.
-@Suite("SMS providers under SIGKILL", .serialized)
+@Suite("SMS providers under SIGKILL", .serialized, .tags(.peer), .timeLimit(.minutes(10)))
 struct SMSProviderCrashTests {
     static func kill9(_ daemon: Daemon) {
         if daemon.isRunning { kill(daemon.process.processIdentifier, SIGKILL) }
@@ -23,7 +23,7 @@ struct SMSProviderCrashTests {
         defer { driver.stopNow() }
         let config = try SMSPeers.writeConfig(sandbox, smsItem: item)
         try sandbox.write("accounts.csv", TestAccounts.basic)
-        try #require(try sandbox.run(["accounts", "import", "accounts.csv", "--config", config]).status == 0)
+        try await #require(try sandbox.run(["accounts", "import", "accounts.csv", "--config", config]).status == 0)
         let total = 2000
         let messages = (0..<total).map { n in
             PhoneMessage(from: String(format: "+7900%07d", n), text: n.isMultiple(of: 3) ? "2000001 \(1001 + n)" : "9999\(n) 12")
@@ -33,7 +33,7 @@ struct SMSProviderCrashTests {
         var generator = SystemRandomNumberGenerator()
         for round in 0..<12 {
             let daemon = try Daemon(["run", "--config", config], in: sandbox.url, environment: driver.environment)
-            usleep(UInt32.random(in: 300_000...1_800_000, using: &generator))
+            await pause(Double.random(in: 0.3...1.8, using: &generator))
             Self.kill9(daemon)
             let recorded = SMSPeers.count(store, "SELECT COUNT(*) FROM message")
             let sent = (try await driver.replies()).count
@@ -42,12 +42,12 @@ struct SMSProviderCrashTests {
         }
         let daemon = try Daemon(["run", "--config", config], in: sandbox.url, environment: driver.environment)
         defer { daemon.cleanUp() }
-        let done = waitUntil(timeout: 180) {
+        let done = await waitUntil(timeout: 180) {
             SMSPeers.count(store, "SELECT COUNT(*) FROM message") == total
                 && SMSPeers.count(store, "SELECT COUNT(*) FROM outbox WHERE state = 'sent'") == total
         }
         #expect(done, "after the full run: \(SMSPeers.count(store, "SELECT COUNT(*) FROM message")) recorded, \(SMSPeers.count(store, "SELECT COUNT(*) FROM outbox WHERE state = 'sent'")) sent; \(daemon.stderr.suffix(1500))")
-        #expect(daemon.terminate(timeout: 15) == 0)
+        await #expect(daemon.terminate(timeout: 15) == 0)
         #expect(SMSPeers.count(store, "SELECT COUNT(*) FROM message") == total)
         #expect(SMSPeers.count(store, "SELECT COUNT(DISTINCT external_id) FROM message") == total)
         #expect(SMSPeers.count(store, "SELECT COUNT(*) FROM outbox") == total, "one reply queued per message")
@@ -69,11 +69,11 @@ struct SMSProviderCrashTests {
         defer { driver.stopNow() }
         let config = try SMSPeers.writeConfig(sandbox, smsItem: item)
         try sandbox.write("accounts.csv", TestAccounts.basic)
-        try #require(try sandbox.run(["accounts", "import", "accounts.csv", "--config", config]).status == 0)
+        try await #require(try sandbox.run(["accounts", "import", "accounts.csv", "--config", config]).status == 0)
         let store = sandbox.file("store/metergate.sqlite")
         let daemon = try Daemon(["run", "--config", config], in: sandbox.url)
         defer { daemon.cleanUp() }
-        try #require(waitUntil(timeout: 20) { daemon.stderr.contains("Kannel endpoint listening") }, "\(daemon.stderr)")
+        try await #require(waitUntil(timeout: 20) { daemon.stderr.contains("Kannel endpoint listening") }, "\(daemon.stderr)")
         // Another writer holds the store until our write gives up (busy timeout 10 s).
         let locker = Process()
         locker.executableURL = URL(fileURLWithPath: "/usr/bin/sqlite3")
@@ -83,22 +83,22 @@ struct SMSProviderCrashTests {
         locker.standardOutput = FileHandle.nullDevice
         try locker.run()
         input.fileHandleForWriting.write(Data("BEGIN IMMEDIATE;\nINSERT INTO feed (name) VALUES ('lock-holder');\n".utf8))
-        usleep(500_000)
+        await pause(0.5)
         try await driver.deliver([PhoneMessage(from: "+79031234567", text: "1234567 12500 6100")])
-        let refused = waitUntil(timeout: 40) { daemon.stderr.contains("pushed messages not recorded") }
+        let refused = await waitUntil(timeout: 40) { daemon.stderr.contains("pushed messages not recorded") }
         #expect(refused, "the push was not refused while the store was locked: \(daemon.stderr.suffix(1500))")
         #expect(SMSPeers.count(store, "SELECT COUNT(*) FROM message") == 0)
         input.fileHandleForWriting.write(Data("ROLLBACK;\n.quit\n".utf8))
         try? input.fileHandleForWriting.close()
         locker.waitUntilExit()
-        let recorded = waitUntil(timeout: 40) { SMSPeers.count(store, "SELECT COUNT(*) FROM message") == 1 }
+        let recorded = await waitUntil(timeout: 40) { SMSPeers.count(store, "SELECT COUNT(*) FROM message") == 1 }
         #expect(recorded, "Kannel's retry did not get the message recorded: \(daemon.stderr.suffix(1500))")
-        let answered = waitUntil(timeout: 20) { ((try? driver.currentReplies()) ?? []).count == 1 }
+        let answered = await waitUntil(timeout: 20) { ((try? driver.currentReplies()) ?? []).count == 1 }
         #expect(answered)
-        usleep(3_000_000)  // any further retry would show now
+        await pause(3)  // any further retry would show now
         #expect(SMSPeers.count(store, "SELECT COUNT(*) FROM message") == 1)
         #expect(try await driver.replies().count == 1)
-        #expect(daemon.terminate(timeout: 15) == 0)
+        await #expect(daemon.terminate(timeout: 15) == 0)
     }
 
     @Test("Kannel: 300 pushes while metergate is SIGKILLed 6 times: every message in the ledger once")
@@ -112,11 +112,11 @@ struct SMSProviderCrashTests {
         defer { driver.stopNow() }
         let config = try SMSPeers.writeConfig(sandbox, smsItem: item)
         try sandbox.write("accounts.csv", TestAccounts.basic)
-        try #require(try sandbox.run(["accounts", "import", "accounts.csv", "--config", config]).status == 0)
+        try await #require(try sandbox.run(["accounts", "import", "accounts.csv", "--config", config]).status == 0)
         let store = sandbox.file("store/metergate.sqlite")
         let total = 300
         var daemon = try Daemon(["run", "--config", config], in: sandbox.url)
-        try #require(waitUntil(timeout: 20) { daemon.stderr.contains("Kannel endpoint listening") }, "\(daemon.stderr)")
+        try await #require(waitUntil(timeout: 20) { daemon.stderr.contains("Kannel endpoint listening") }, "\(daemon.stderr)")
         // Six waves of 50 pushes; each wave meets a SIGKILL at a random moment and a restart.
         var generator = SystemRandomNumberGenerator()
         for wave in 0..<6 {
@@ -124,17 +124,17 @@ struct SMSProviderCrashTests {
                 PhoneMessage(from: String(format: "+7901%07d", wave * 50 + n), text: "9999\(wave * 50 + n) 12")
             }
             try await driver.deliver(messages)
-            usleep(UInt32.random(in: 50_000...600_000, using: &generator))
+            await pause(Double.random(in: 0.05...0.6, using: &generator))
             Self.kill9(daemon)
             daemon.cleanUp()
             daemon = try Daemon(["run", "--config", config], in: sandbox.url)
         }
         defer { daemon.cleanUp() }
-        let done = waitUntil(timeout: 120) { SMSPeers.count(store, "SELECT COUNT(*) FROM message") >= total }
-        usleep(3_000_000)
+        let done = await waitUntil(timeout: 120) { SMSPeers.count(store, "SELECT COUNT(*) FROM message") >= total }
+        await pause(3)
         #expect(done, "\(SMSPeers.count(store, "SELECT COUNT(*) FROM message")) of \(total) recorded; \(daemon.stderr.suffix(1500))")
         #expect(SMSPeers.count(store, "SELECT COUNT(*) FROM message") == total, "a message recorded twice or lost")
         #expect(SMSPeers.count(store, "SELECT COUNT(DISTINCT sender) FROM message") == total)
-        #expect(daemon.terminate(timeout: 15) == 0)
+        await #expect(daemon.terminate(timeout: 15) == 0)
     }
 }

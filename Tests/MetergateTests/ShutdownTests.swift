@@ -86,7 +86,7 @@ struct ShutdownTests {
         #expect(server.accepted.load(ordering: .relaxed) > 0, "the daemon connected: \(daemon.stderr)")
         try await Task.sleep(for: .seconds(1))
         let started = ContinuousClock.now
-        let status = daemon.terminate(timeout: 28)
+        let status = await daemon.terminate(timeout: 28)
         let elapsed = ContinuousClock.now - started
         #expect(status == 0, "exit status \(String(describing: status)); stderr: \(daemon.stderr)")
         // Well below curl's own connect timeout (15 s) and the unit's 30 s: the transfer was cancelled.

@@ -35,6 +35,20 @@ struct PostgresURLTests {
         #expect(query.host == "/run/pg" && query.port == 5439 && query.user == "gammu" && query.parameters.isEmpty)
     }
 
+    @Test func severalHostsForFailOver() throws {
+        let url = try PostgresURL(parsing: "postgres://metergate@db1:5432,db2:5433/metergate?target_session_attrs=read-write")
+        #expect(url.host == "db1,db2" && url.port == nil && url.ports == "5432,5433" && url.database == "metergate")
+        let keywords = Dictionary(url.keywords().map { ($0.key, $0.value) }, uniquingKeysWith: { $1 })
+        #expect(keywords["host"] == "db1,db2" && keywords["port"] == "5432,5433" && keywords["target_session_attrs"] == "read-write")
+        #expect(url.description == "postgresql://metergate@db1:5432,db2:5433/metergate?target_session_attrs=read-write")
+        let defaults = try PostgresURL(parsing: "postgres://u@db1,db2/m")
+        #expect(defaults.host == "db1,db2" && defaults.ports == nil)
+        let mixed = try PostgresURL(parsing: "postgres://u@[::1]:6000,db2/m")
+        #expect(mixed.host == "::1,db2" && mixed.ports == "6000,5432")
+        #expect(throws: PostgresError.self) { try PostgresURL(parsing: "postgres://u@db1,,db2/m") }
+        #expect(throws: PostgresError.self) { try PostgresURL(parsing: "postgres://u@db1:99999,db2/m") }
+    }
+
     @Test func cyrillicAndPercentEncodedNames() throws {
         let url = try PostgresURL(parsing: "postgresql://%D1%81%D0%BC%D1%81@127.0.0.1/%D1%81%D0%BC%D1%81")
         #expect(url.user == "смс" && url.database == "смс")

@@ -8,7 +8,7 @@ import Testing
 /// `GammuSMSDPostgres` against a real PostgreSQL server of its own (scripts/peers/postgres-up.sh)
 /// holding Gammu's own schema (examples/pgsql.sql): the same semantics as the SQLite database,
 /// and claims that keep two instances off each other's rows.
-@Suite("Gammu SMSD on PostgreSQL", .serialized)
+@Suite("Gammu SMSD on PostgreSQL", .serialized, .tags(.peer), Peer.needs(Peer.postgres, "PostgreSQL"), .timeLimit(.minutes(5)))
 struct GammuSMSDPostgresTests {
     static let scripts = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .deletingLastPathComponent().appendingPathComponent("scripts/peers")

@@ -11,6 +11,7 @@
 #   PG_DATABASE   the database to create (default smsd)
 #   PG_USER       its owner, the role clients log in as (default smsd)
 #   PG_FSYNC=off  a server that does not fsync (faster, loses data on a machine crash; default on)
+#   PG_OPTIONS    more server settings, space-separated NAME=VALUE (e.g. synchronous_standby_names=*)
 #
 # STATE/data          the cluster, STATE/postgres.log the server's log, its socket in STATE —
 #                     or, when the `postgres` user cannot enter STATE (a parent folder closed to
@@ -107,6 +108,7 @@ if [[ ! -s $home/data/PG_VERSION ]]; then
         >"$state/initdb.log" 2>&1 || { echo "postgres-up.sh: initdb failed; see $state/initdb.log" >&2; tail -5 "$state/initdb.log" >&2; exit 1; }
     cat > "$home/data/pg_hba.conf" <<HBA
 local all postgres trust
+local replication postgres trust
 local all all scram-sha-256
 host all all 127.0.0.1/32 scram-sha-256
 HBA
@@ -126,7 +128,7 @@ for fd in $(ls /proc/$$/fd); do
 done
 as_owner setsid "$bindir/postgres" -D "$home/data" -c listen_addresses=127.0.0.1 -c port="$port" \
     -c unix_socket_directories="$home" -c timezone=UTC -c log_timezone=UTC -c fsync="${PG_FSYNC:-on}" \
-    -c max_connections=60 -c shared_buffers=32MB \
+    -c max_connections=60 -c shared_buffers=32MB $(for option in ${PG_OPTIONS:-}; do printf -- '-c %s ' "$option"; done) \
     </dev/null >>"$home/postgres.log" 2>&1 &
 for _ in $(seq 1 200); do
     pid=$(head -1 "$home/data/postmaster.pid" 2>/dev/null || true)

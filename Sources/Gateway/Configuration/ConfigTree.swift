@@ -10,7 +10,8 @@ struct ConfigTree {
 
     /// Known keys: `a.b` for scalars, `list[].key` for list items.
     static let knownKeys: Set<String> = [
-        "store.path", "store.url",
+        "store.path", "store.url", "store.password", "store.password_file", "store.password_env",
+        "instance.name",
         "grammar.path", "replies.path",
         "policy.max_increase", "policy.submission_days", "policy.max_messages_per_sender_per_hour",
         "policy.max_message_bytes", "policy.timezone", "policy.max_same_reply", "policy.same_reply_window",

@@ -1,12 +1,15 @@
 import Foundation
 import Logging
 import MeterCore
+import PostgreSQL
 import SMSChannels
 
 /// Everything `metergate` reads from its YAML file (contract §3), typed and checked.
 ///
 /// Keys and defaults (every key is optional; `METERGATE_<PATH>` overrides any of them):
-/// - `store.path` (`var/metergate.sqlite`), `store.url` (PostgreSQL, not in this version)
+/// - `store.path` (`var/metergate.sqlite`), `store.url` (PostgreSQL, shared by several instances:
+///   `postgres://user@db1,db2/metergate?target_session_attrs=read-write`; `store.password*` its
+///   password), `instance.name` (the host name; unique among instances sharing a store)
 /// - `grammar.path` (built-in copy), `replies.path` (built-in copy): folders of grammar
 ///   files and reply templates
 /// - `policy.max_increase` (5000), `policy.submission_days` ("1-31"),
@@ -119,6 +122,10 @@ package struct MetergateConfiguration {
     package var warnings: [String] = []
     package var storePath: String
     package var storeURL: String?
+    /// The PostgreSQL store's password (`store.password` | `_file` | `_env`), when not in `~/.pgpass`.
+    package var storeSecret: SecretReference?
+    /// This instance's name among those sharing a store (`instance.name`; default the host name).
+    package var instanceName: String
     package var grammarPath: String?
     package var repliesPath: String?
     package var policy: Policy
@@ -176,6 +183,23 @@ package struct MetergateConfiguration {
         let store = tree.section("store")
         storePath = try tree.string(store, "path", at: "store.path") ?? "var/metergate.sqlite"
         storeURL = try tree.string(store, "url", at: "store.url")
+        storeSecret = try Self.secret(tree, store ?? [:], key: "password", at: "store")
+        if let url = storeURL {
+            guard PostgresURL.isPostgresURL(url) else {
+                throw ConfigurationError(file: file, key: "store.url", reason: "'\(url.prefix(40))' must start with postgres:// or postgresql://")
+            }
+            do {
+                _ = try PostgresURL(parsing: url)
+            } catch {
+                throw ConfigurationError(file: file, key: "store.url", reason: "not a PostgreSQL URL: \(error.message)")
+            }
+            try Self.refusePasswordInURL(url, key: "store.url", file: file)
+        }
+        let host = ProcessInfo.processInfo.hostName.split(separator: ".").first.map(String.init) ?? "metergate"
+        instanceName = try tree.string(tree.section("instance"), "name", at: "instance.name") ?? (host.isEmpty ? "metergate" : host)
+        guard !instanceName.isEmpty, instanceName.count <= 63, !instanceName.contains(where: { $0.isNewline || $0 == "\0" }) else {
+            throw ConfigurationError(file: file, key: "instance.name", reason: "must be 1 to 63 characters on one line")
+        }
         grammarPath = try tree.string(tree.section("grammar"), "path", at: "grammar.path")
         repliesPath = try tree.string(tree.section("replies"), "path", at: "replies.path")
         // A folder that does not exist falls back to the built-in copy (the contract's sample

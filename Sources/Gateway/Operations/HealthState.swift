@@ -91,7 +91,8 @@ package final class HealthState: Sendable {
     func problem(now: Date = Date()) -> String? {
         let snapshot = state.withLock { $0 }
         if let error = snapshot.storeError { return "store \(storePath) is not writable: \(error)" }
-        if let reason = Self.unwritable(storePath) { return reason }
+        // A PostgreSQL store (its URL here) has no folder to check: a failed write says it.
+        if !storePath.contains("://"), let reason = Self.unwritable(storePath) { return reason }
         for (name, feed) in snapshot.feeds.sorted(by: { $0.key < $1.key }) {
             if feed.consecutiveFailures >= failedPollsLimit {
                 return "feed \(name) failed \(feed.consecutiveFailures) polls in a row: \(feed.lastError ?? "?")"

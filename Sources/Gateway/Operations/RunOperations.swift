@@ -19,7 +19,7 @@ package struct Operations: Sendable {
         settings = configuration.operations
         metrics = MetergateMetrics()
         health = HealthState(
-            feeds: feeds, storePath: configuration.storePath, failedPollsLimit: settings.unhealthyAfterFailedPolls,
+            feeds: feeds, storePath: configuration.storeURL == nil ? configuration.storePath : runtime.ledger.location, failedPollsLimit: settings.unhealthyAfterFailedPolls,
             silenceLimit: settings.unhealthyAfter)
         processors = ProcessorBox(processor)
         pipeline = PipelineOperations(metrics: metrics, processors: processors, personalData: configuration.logPersonalData)
@@ -56,6 +56,17 @@ enum FeedStateLog {
         logger.notice(
             "feed \(feed) up after \(failures) failed poll\(failures == 1 ? "" : "s") (down \(seconds)s)",
             metadata: ["mg.event": "feed-up", "mg.feed": "\(feed)"])
+    }
+
+    /// This instance took a feed's lease (it polls the feed now) or lost it (another instance does).
+    static func lease(_ feed: String, held: Bool, instance: String, logger: Logger) {
+        if held {
+            logger.notice("feed \(feed) taken: instance \(instance) polls it now",
+                          metadata: ["mg.event": "feed-taken", "mg.feed": "\(feed)", "mg.instance": "\(instance)"])
+        } else {
+            logger.notice("feed \(feed) released: another instance holds it; instance \(instance) stands by",
+                          metadata: ["mg.event": "feed-released", "mg.feed": "\(feed)", "mg.instance": "\(instance)"])
+        }
     }
 
     /// An error as one line (a multi-line error would break the one-line-per-event log).

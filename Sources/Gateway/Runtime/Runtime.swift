@@ -1,6 +1,7 @@
 import DefaultFiles
 import Foundation
 import Ledger
+import LedgerPostgres
 import LedgerSQLite
 import Logging
 import MeterCore
@@ -29,11 +30,21 @@ package struct Runtime {
         return try ReplyTemplates.load(files: DefaultFiles.templates.map { ($0.name, $0.contents) })
     }
 
-    package static func open(_ configuration: MetergateConfiguration) async throws -> Runtime {
+    /// `instance`: the process is `metergate run`, one of the instances sharing a PostgreSQL store
+    /// (its heartbeat, feed leases and outbox claims); other commands only read and write the ledger.
+    package static func open(_ configuration: MetergateConfiguration, instance: Bool = false) async throws -> Runtime {
         if let url = configuration.storeURL {
-            throw ConfigurationError(
-                file: configuration.file, key: "store.url",
-                reason: "PostgreSQL (\(url.prefix(11))…) is not available in this version; use store.path")
+            let password = try configuration.storeSecret?.resolve(ProcessInfo.processInfo.environment)
+            let name = configuration.instanceName
+            // Connecting and migrating block: on a thread of their own, off the cooperative pool.
+            let ledger = try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<any LedgerDriver, any Error>) in
+                DispatchQueue.global().async {
+                    continuation.resume(with: Result {
+                        try PostgresStore.open(url: url, password: password, instance: name, register: instance, logger: Logger(label: "metergate.store"))
+                    })
+                }
+            }
+            return Runtime(configuration: configuration, ledger: ledger)
         }
         return Runtime(configuration: configuration, ledger: try await SQLiteStore.open(path: configuration.storePath))
     }

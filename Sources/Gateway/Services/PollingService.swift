@@ -34,8 +34,21 @@ package struct PollingService: Service {
     package func run() async throws {
         var failures = 0
         var downSince = Date()
+        var holding = false
         while !Task.isShuttingDownGracefully, !Task.isCancelled {
             var wait = interval
+            // A shared store: only the instance holding the feed's lease polls it.
+            if let leasing = ledger as? any FeedLeasing {
+                let held = await holdsLease(leasing)
+                if held != holding { FeedStateLog.lease(feed.name, held: held, instance: leasing.instanceName, logger: logger) }
+                holding = held
+                if !held {
+                    // Standing by is this instance's whole duty for the feed: not a silent feed.
+                    health?.pollSucceeded(feed.name)
+                    try? await cancelWhenGracefulShutdown { try await Task.sleep(for: interval) }
+                    continue
+                }
+            }
             do {
                 // At shutdown a poll in progress is cancelled (its transfer aborted): what it
                 // fetched was not acknowledged, so the next start fetches it again.
@@ -69,6 +82,17 @@ package struct PollingService: Service {
 }
 
 extension PollingService {
+    /// Whether this instance holds the feed now (taking it when free); false when the store cannot say.
+    func holdsLease(_ leasing: any FeedLeasing) async -> Bool {
+        let seconds = Double(interval.components.seconds) + Double(interval.components.attoseconds) / 1e18
+        do {
+            return try await leasing.holdFeed(feed.name, pollInterval: seconds)
+        } catch {
+            logger.debug("feed \(feed.name): cannot renew its lease: \(error)")
+            return false
+        }
+    }
+
     /// A mailbox's view of the server after a successful poll: metrics, and `/healthz` when the
     /// same message stays unfetched poll after poll.
     func observeMailbox() async {

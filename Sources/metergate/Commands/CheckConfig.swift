@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Gateway
 import MeterCore
+import PostgreSQL
 
 struct CheckConfig: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -41,7 +42,11 @@ struct CheckConfig: AsyncParsableCommand {
             problems.append("reply templates: \(ProcessorBox.describe(error))")
         }
         if configuration.storeURL != nil {
-            problems.append("\(configuration.file): store.url: PostgreSQL is not available in this version; use store.path")
+            do {
+                _ = try configuration.storeSecret?.resolve(ProcessInfo.processInfo.environment)
+            } catch {
+                problems.append("\(error)")
+            }
         }
         if !problems.isEmpty {
             for problem in problems { printError(problem) }
@@ -49,7 +54,7 @@ struct CheckConfig: AsyncParsableCommand {
         }
         for warning in configuration.warnings { printError("warning: \(warning)") }
         let feeds = configuration.mailboxes.map { "\($0.name) (\($0.scheme))" } + configuration.sms.map { "\($0.name) (\($0.kind))" }
-        print("configuration OK: \(configuration.file); store \(configuration.storePath); grammar \(configuration.grammarPath ?? "built-in")\(grammarSummary); templates \(configuration.repliesPath ?? "built-in"); feeds: \(feeds.isEmpty ? "none" : feeds.joined(separator: ", ")); http \(configuration.operations.listenDescription)")
+        print("configuration OK: \(configuration.file); store \(configuration.storeURL.flatMap { try? PostgresURL(parsing: $0).description }.map { "\($0) (instance \(configuration.instanceName))" } ?? configuration.storePath); grammar \(configuration.grammarPath ?? "built-in")\(grammarSummary); templates \(configuration.repliesPath ?? "built-in"); feeds: \(feeds.isEmpty ? "none" : feeds.joined(separator: ", ")); http \(configuration.operations.listenDescription)")
     }
 }
 
@@ -66,7 +71,9 @@ struct ConfigFileCheck {
         func creatable(_ path: String, key: String, what: String) {
             if let reason = Self.creatable(path) { problems.append("\(file): \(key): \(what) '\(path)' \(reason)") }
         }
-        creatable(URL(fileURLWithPath: configuration.storePath).deletingLastPathComponent().path, key: "store.path", what: "the store's folder")
+        if configuration.storeURL == nil {
+            creatable(URL(fileURLWithPath: configuration.storePath).deletingLastPathComponent().path, key: "store.path", what: "the store's folder")
+        }
         if let outbox = configuration.outboxPath { creatable(outbox, key: "outbox.path", what: "folder") }
         if let log = configuration.logFile {
             creatable(URL(fileURLWithPath: log).deletingLastPathComponent().path, key: "log.file", what: "the log's folder")

@@ -28,7 +28,7 @@ struct Run: AsyncParsableCommand {
         var logger = Logger(label: "metergate")
         logger.logLevel = configuration.logLevel
         for warning in configuration.warnings { logger.warning("\(warning)") }
-        let runtime = try await Runtime.open(configuration)
+        let runtime = try await Runtime.open(configuration, instance: true)
         let processor = try runtime.makeProcessor(replyState: .pending)
         var pipeline = Pipeline(
             ledger: runtime.ledger, processor: processor, logger: logger, personalData: configuration.logPersonalData)
@@ -44,7 +44,7 @@ struct Run: AsyncParsableCommand {
             logger.warning("no reply transport is configured (outbox.path, or SMTP/SMS senders in a later version): replies wait in the outbox")
         }
         try await dispatcher.holdRepliesLeftInDoubt()
-        logger.notice("metergate started: store \(configuration.storePath), \(feeds.count) feed(s): \(feeds.map(\.source.name).joined(separator: ", "))")
+        logger.notice("metergate started: store \(configuration.storeURL == nil ? configuration.storePath : "\(runtime.ledger.location) as instance \(configuration.instanceName)"), \(feeds.count) feed(s): \(feeds.map(\.source.name).joined(separator: ", "))")
 
         if once {
             // SMS files younger than the settle interval wait for the next poll (Gammu writes

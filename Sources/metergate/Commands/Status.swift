@@ -29,6 +29,20 @@ struct Status: AsyncParsableCommand {
             }
             print(line)
         }
+        if let shared = ledger as? any FeedLeasing {
+            // A shared store (contract §7): every instance, its heartbeat, the feeds it holds.
+            let instances = try await shared.instances()
+            print("instances:")
+            for instance in instances {
+                let state = instance.alive ? "alive" : instance.stoppedAt.map { "stopped \(Timestamp.iso8601($0))" } ?? "silent (dead?)"
+                let feeds = instance.feeds.isEmpty ? "none" : instance.feeds.joined(separator: ", ")
+                print("  \(instance.name): \(state), last heartbeat \(Timestamp.iso8601(instance.heartbeatAt)), host \(instance.host), pid \(instance.pid), started \(Timestamp.iso8601(instance.startedAt)); feeds: \(feeds)")
+            }
+            let held = Set(instances.filter(\.alive).flatMap(\.feeds))
+            let polled = configuration.mailboxes.map(\.name) + configuration.sms.filter { $0.kind != "kannel" }.map(\.name)
+            let orphans = polled.filter { !held.contains($0) }
+            if !orphans.isEmpty { print("  feeds held by no live instance: \(orphans.joined(separator: ", "))") }
+        }
         let outbox = try await ledger.outboxCounts()
         let oldest = try await ledger.oldestDueReply().map { "; oldest due reply waiting \(Int(Date().timeIntervalSince($0)))s" } ?? ""
         print("outbox: pending \(outbox["pending"] ?? 0), sent \(outbox["sent"] ?? 0), failed \(outbox["failed"] ?? 0), expired \(outbox["expired"] ?? 0), replay-only \(outbox["recorded"] ?? 0)\(oldest)")

@@ -2,6 +2,7 @@ import Foundation
 import Gateway
 import Logging
 import MeterCore
+import PostgreSQL
 import SMSChannels
 
 /// Gammu SMSD feeds (`kind: gammu`): the inbox source and the outbox transport.
@@ -41,9 +42,15 @@ extension Run {
         guard let database = feed.database else { return nil }
         guard GammuSMSDPostgres.isURL(database) else { return GammuSMSDDatabase(path: database) }
         let password = try feed.secret?.resolve(ProcessInfo.processInfo.environment)
-        let ledger = URL(fileURLWithPath: configuration.storePath).standardizedFileURL.path
-        let host = ProcessInfo.processInfo.hostName
-        return try GammuSMSDPostgres(database, password: password, instance: "\(host):\(ledger)", label: "\(feed.name).\(role)")
+        // Replies are keyed by the ledger that numbers them: one file on one host, or the shared
+        // PostgreSQL store of every instance (its outbox ids are the same for all of them).
+        let key: String
+        if let url = configuration.storeURL, let parsed = try? PostgresURL(parsing: url) {
+            key = "store:" + parsed.description
+        } else {
+            key = ProcessInfo.processInfo.hostName + ":" + URL(fileURLWithPath: configuration.storePath).standardizedFileURL.path
+        }
+        return try GammuSMSDPostgres(database, password: password, instance: key, label: "\(feed.name).\(role)")
     }
 }
 

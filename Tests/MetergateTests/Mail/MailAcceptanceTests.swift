@@ -6,7 +6,7 @@ import Glibc
 
 /// The e-mail channel end to end: the built `metergate` against a real Dovecot (IMAP, POP3,
 /// IMAPS) and a real SMTP server (aiosmtpd) on loopback.
-@Suite("E-mail acceptance", .serialized)
+@Suite("E-mail acceptance", .serialized, .tags(.peer), Peer.needs(Peer.mail, "Dovecot or python3-aiosmtpd"), .timeLimit(.minutes(10)))
 struct MailAcceptanceTests {
     struct EmailCase {
         var corpus: CorpusCase
@@ -16,9 +16,9 @@ struct MailAcceptanceTests {
         var subject: String
     }
 
-    static func emailCases() throws -> [EmailCase] {
+    static func emailCases() async throws -> [EmailCase] {
         let lines = try Fixture.text("public.jsonl").split(separator: "\n")
-        let cases = try CorpusCase.all()
+        let cases = try await CorpusCase.all()
         var result: [EmailCase] = []
         for (line, corpus) in zip(lines, cases) where corpus.channel == "email" {
             let object = try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any] ?? [:]
@@ -72,12 +72,12 @@ struct MailAcceptanceTests {
     /// The corpus e-mails over IMAP, then over POP3: outcomes as the corpus expects, one correct
     /// reply per answered message, and a second `--once` that does nothing.
     @Test(arguments: ["imap", "pop3"])
-    func corpusOverRealServers(_ scheme: String) throws {
+    func corpusOverRealServers(_ scheme: String) async throws {
         guard let peers = try MailPeers.start("corpus-\(scheme)") else { return }
         defer { peers.stop() }
         let sandbox = try Sandbox("mail-\(scheme)")
         defer { sandbox.remove() }
-        let cases = try Self.emailCases()
+        let cases = try await Self.emailCases()
         #expect(cases.count >= 15)
         let user = scheme == "imap" ? "readings@example.test" : "second@example.test"
         let password = scheme == "imap" ? "secret" : "secret2"
@@ -91,9 +91,9 @@ struct MailAcceptanceTests {
         if scheme == "imap" {
             try MailPeers.run("/usr/bin/curl", ["-s", "imap://127.0.0.1:\(peers.port("DOVECOT_IMAP_PORT"))/", "-u", "\(user):\(password)", "-X", "CREATE Processed"])
         }
-        let imported = try sandbox.run(["accounts", "import", "accounts.csv", "--config", config])
+        let imported = try await sandbox.run(["accounts", "import", "accounts.csv", "--config", config])
         #expect(imported.status == 0, "\(imported)")
-        let first = try sandbox.run(["run", "--once", "--config", config], timeout: 120)
+        let first = try await sandbox.run(["run", "--once", "--config", config], timeout: 120)
         #expect(first.status == 0, "\(first)")
         let outcomes = LoggedOutcome.parse(first.stderr)
         #expect(outcomes.count == cases.count, "\(first.stderr.suffix(3000))")
@@ -144,7 +144,7 @@ struct MailAcceptanceTests {
         #expect(replies.count == expectedReplies)
 
         // Nothing new the second time: no new message, no new reply.
-        let second = try sandbox.run(["run", "--once", "--config", config], timeout: 60)
+        let second = try await sandbox.run(["run", "--once", "--config", config], timeout: 60)
         #expect(second.status == 0, "\(second)")
         #expect(LoggedOutcome.parse(second.stderr).filter { !$0.id.isEmpty }.isEmpty || second.stderr.contains("0 replies delivered"))
         #expect(LoggedOutcome.parse(second.stderr).isEmpty, "\(second.stderr.suffix(2000))")
@@ -164,7 +164,7 @@ struct MailAcceptanceTests {
     }
 
     /// imaps:// against Dovecot's self-signed certificate: a clear error by default, works with ca_file.
-    @Test func imapsVerifiesTheCertificate() throws {
+    @Test func imapsVerifiesTheCertificate() async throws {
         guard let peers = try MailPeers.start("tls") else { return }
         defer { peers.stop() }
         let sandbox = try Sandbox("mail-tls")
@@ -173,13 +173,13 @@ struct MailAcceptanceTests {
         let url = "imaps://localhost:\(peers.port("DOVECOT_IMAPS_PORT"))/INBOX"
         let login = "    username: readings@example.test\n    password: secret"
         let refused = try self.config(sandbox, peers: peers, mailbox: url, extra: login)
-        let failed = try sandbox.run(["run", "--once", "--config", refused], timeout: 60)
+        let failed = try await sandbox.run(["run", "--once", "--config", refused], timeout: 60)
         #expect(failed.status != 0)
         #expect(failed.stderr.contains("certificate") && failed.stderr.contains("curl 60"), "\(failed.stderr.suffix(1500))")
         #expect(failed.stderr.contains("imaps://localhost:\(peers.port("DOVECOT_IMAPS_PORT"))/"))
 
         let trusted = try self.config(sandbox, peers: peers, mailbox: url, extra: login + "\n    ca_file: \(peers.dovecot["DOVECOT_CA_FILE"] ?? "")")
-        let worked = try sandbox.run(["run", "--once", "--config", trusted], timeout: 60)
+        let worked = try await sandbox.run(["run", "--once", "--config", trusted], timeout: 60)
         #expect(worked.status == 0, "\(worked)")
         #expect(LoggedOutcome.parse(worked.stderr).count == 1)
         #expect(try peers.received().count == 1)
@@ -187,7 +187,7 @@ struct MailAcceptanceTests {
 
     /// A 12 MB mail, a mail with broken MIME and a plain one over IMAP: each gets an outcome
     /// (the big one `too_large`, fetched only up to the limit), nothing crashes, nothing is lost.
-    @Test func bigAndMalformedMailGetOutcomes() throws {
+    @Test func bigAndMalformedMailGetOutcomes() async throws {
         guard let peers = try MailPeers.start("odd") else { return }
         defer { peers.stop() }
         let sandbox = try Sandbox("mail-odd")
@@ -202,8 +202,8 @@ struct MailAcceptanceTests {
         try peers.deliver([Array(big.utf8), Array(broken.utf8), Array(plain.utf8)], user: "readings@example.test")
         let config = try self.config(sandbox, peers: peers, mailbox: "imap://127.0.0.1:\(peers.port("DOVECOT_IMAP_PORT"))/INBOX",
                                      extra: "    username: readings@example.test\n    password: secret")
-        _ = try sandbox.run(["accounts", "import", "accounts.csv", "--config", config])
-        let run = try sandbox.run(["run", "--once", "--config", config], timeout: 120)
+        _ = try await sandbox.run(["accounts", "import", "accounts.csv", "--config", config])
+        let run = try await sandbox.run(["run", "--once", "--config", config], timeout: 120)
         #expect(run.status == 0, "\(run.stderr.suffix(1500))")
         let outcomes = LoggedOutcome.parse(run.stderr)
         #expect(outcomes.count == 3, "\(run.stderr.suffix(1500))")
@@ -211,7 +211,7 @@ struct MailAcceptanceTests {
         #expect(bigOutcome?.reason == "too_large", "\(String(describing: bigOutcome))")
         #expect(outcomes.contains { $0.sender == "broken@example.org" })
         #expect(outcomes.contains { $0.sender == "plain@example.org" })
-        let again = try sandbox.run(["run", "--once", "--config", config], timeout: 60)
+        let again = try await sandbox.run(["run", "--once", "--config", config], timeout: 60)
         #expect(again.status == 0 && LoggedOutcome.parse(again.stderr).isEmpty, "\(again.stderr.suffix(1000))")
     }
 
@@ -222,7 +222,7 @@ struct MailAcceptanceTests {
     /// `paced`: the same through a relay that makes Dovecot look 15 ms away (each way, 1,448-byte
     /// segments), with 7-digit UIDs and four fetch connections.
     @Test(.timeLimit(.minutes(8)), arguments: [false, true])
-    func survivesKillsWhileWorking(paced: Bool) throws {
+    func survivesKillsWhileWorking(paced: Bool) async throws {
         guard let peers = try MailPeers.start("crash") else { return }
         defer { peers.stop() }
         let sandbox = try Sandbox("mail-crash")
@@ -234,7 +234,7 @@ struct MailAcceptanceTests {
         var extra = "    username: readings@example.test\n    password: secret"
         if paced {
             try MailFieldTests.deliver(peers, ["--min-next-uid", "1000000", "--generate", "\(total)"])
-            let relay = try MailFieldTests.PaceProxy(state: peers.state.appendingPathComponent("pace"), target: peers.port("DOVECOT_IMAP_PORT"))
+            let relay = try await MailFieldTests.PaceProxy(state: peers.state.appendingPathComponent("pace"), target: peers.port("DOVECOT_IMAP_PORT"))
             proxy = relay
             url = "imap://127.0.0.1:\(relay.port)/INBOX"
             extra += "\n    fetch_connections: 4"
@@ -243,29 +243,29 @@ struct MailAcceptanceTests {
         }
         let direct = "imap://127.0.0.1:\(peers.port("DOVECOT_IMAP_PORT"))/"
         let config = try self.config(sandbox, peers: peers, mailbox: url, after: "delete", extra: extra)
-        _ = try sandbox.run(["accounts", "import", "accounts.csv", "--config", config])
+        _ = try await sandbox.run(["accounts", "import", "accounts.csv", "--config", config])
         var generator = SystemRandomNumberGenerator()
         var kills = 0
         var held: Set<Int> = []
         var killedWhileSending = 0
         let sinkFolder = peers.sink["SMTP_SINK_MAIL"] ?? ""
-        func sinkCount() -> Int {
+        func sinkCount() async -> Int {
             ((try? FileManager.default.contentsOfDirectory(atPath: sinkFolder)) ?? []).filter { $0.hasSuffix(".eml") && !$0.hasPrefix(".") }.count
         }
         for round in 0..<12 {
-            let startCount = sinkCount()
+            let startCount = await sinkCount()
             let daemon = try Daemon(["run", "--config", config], in: sandbox.url)
             if round % 2 == 1 {
                 // Every other kill lands while replies are going out: wait (up to 5 s; 20 s over
                 // the paced link) until this run's first reply reached the sink, then a little more.
                 let deadline = Date().addingTimeInterval(paced ? 20 : 5)
-                while sinkCount() <= startCount, Date() < deadline, daemon.isRunning { usleep(10_000) }
-                usleep(UInt32.random(in: 0...200_000, using: &generator))
+                while await sinkCount() <= startCount, Date() < deadline, daemon.isRunning { await pause(0.01) }
+                await pause(Double.random(in: 0...0.2, using: &generator))
             } else {
-                usleep(UInt32.random(in: 250_000...900_000, using: &generator))
+                await pause(Double.random(in: 0.25...0.9, using: &generator))
             }
             if daemon.isRunning {
-                let before = sinkCount()
+                let before = await sinkCount()
                 kill(daemon.process.processIdentifier, SIGKILL)
                 daemon.process.waitUntilExit()
                 kills += 1
@@ -278,12 +278,12 @@ struct MailAcceptanceTests {
         #expect(killedWhileSending >= 3, "only \(killedWhileSending) kills landed while replies were going out")
         // Let it finish.
         for _ in 0..<10 {
-            let finish = try sandbox.run(["run", "--once", "--config", config], timeout: 300)
+            let finish = try await sandbox.run(["run", "--once", "--config", config], timeout: 300)
             #expect(finish.status == 0, "\(finish.stderr.suffix(1500))")
             held.formUnion(Self.repliesHeldInDoubt(finish.stderr))
             if finish.stderr.contains("0 replies delivered"), LoggedOutcome.parse(finish.stderr).isEmpty { break }
         }
-        let status = try sandbox.run(["status", "--config", config])
+        let status = try await sandbox.run(["status", "--config", config])
         let today = status.stdoutText.split(separator: "\n").first { $0.hasPrefix("today:") } ?? ""
         let counted = today.split(separator: ",").compactMap { part in Int(part.split(separator: " ").last ?? "") }.reduce(0, +)
         #expect(counted == total, "\(status.stdoutText)")

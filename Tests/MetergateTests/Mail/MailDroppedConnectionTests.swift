@@ -8,7 +8,7 @@ import Glibc
 /// the real Dovecot cuts it after N bytes of the fetch answer): the poll fails with a clear log
 /// line, nothing is recorded (not even half a message), nothing is marked seen or deleted, and
 /// the next poll gets every message whole.
-@Suite("E-mail: connection dropped mid-fetch", .serialized)
+@Suite("E-mail: connection dropped mid-fetch", .serialized, .tags(.peer), Peer.needs(Peer.mail, "Dovecot or python3-aiosmtpd"), .timeLimit(.minutes(10)))
 struct MailDroppedConnectionTests {
     /// A proxy child process (scripts/peers/cut-proxy.py), stopped by its own pid.
     final class CutProxy {
@@ -16,7 +16,7 @@ struct MailDroppedConnectionTests {
         let state: URL
         let port: Int
 
-        init(state: URL, target: String, trigger: String, cutAfter: Int) throws {
+        init(state: URL, target: String, trigger: String, cutAfter: Int) async throws {
             self.state = state
             try FileManager.default.createDirectory(at: state, withIntermediateDirectories: true)
             process.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
@@ -28,7 +28,7 @@ struct MailDroppedConnectionTests {
             var port: Int?
             for _ in 0..<200 where port == nil {
                 port = (try? String(contentsOf: file, encoding: .utf8)).flatMap { Int($0.trimmingCharacters(in: .whitespacesAndNewlines)) }
-                if port == nil { usleep(20_000) }
+                if port == nil { await pause(0.02) }
             }
             guard let port else {
                 kill(process.processIdentifier, SIGKILL)
@@ -51,7 +51,8 @@ struct MailDroppedConnectionTests {
 
     static func mail(_ index: Int) -> [UInt8] {
         let line = String(repeating: "Показания по счётчику, строка для объёма письма. ", count: 2) + "\r\n"
-        let text = "From: cut\(index)@example.org\r\nTo: readings@example.test\r\nSubject: 406479026293 16094\(index)\r\n"
+        // One sender: the second and third mails are its own corrections (accepted, replacing).
+        let text = "From: cut@example.org\r\nTo: readings@example.test\r\nSubject: 406479026293 16094\(index)\r\n"
             + "Message-ID: <cut\(index)@example.org>\r\nDate: Fri, 20 Nov 2026 09:00:0\(index) +0300\r\nMIME-Version: 1.0\r\n"
             + "Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n"
             + String(repeating: line, count: 120)
@@ -59,7 +60,7 @@ struct MailDroppedConnectionTests {
     }
 
     @Test(arguments: ["imap", "pop3"])
-    func pollFailsCleanlyAndTheNextPollGetsTheMessage(_ scheme: String) throws {
+    func pollFailsCleanlyAndTheNextPollGetsTheMessage(_ scheme: String) async throws {
         guard let peers = try MailPeers.start("cut-\(scheme)") else { return }
         defer { peers.stop() }
         let sandbox = try Sandbox("mail-cut-\(scheme)")
@@ -71,7 +72,7 @@ struct MailDroppedConnectionTests {
         let target = peers.port(imap ? "DOVECOT_IMAP_PORT" : "DOVECOT_POP3_PORT")
         // Cut the first message's answer a few hundred bytes before its end: past any "most of it
         // came" tolerance, short of the end.
-        let proxy = try CutProxy(
+        let proxy = try await CutProxy(
             state: peers.state.appendingPathComponent("cut-proxy"), target: target,
             trigger: imap ? "BODY\\[\\]" : "^RETR ", cutAfter: size - 300)
         defer { proxy.stop() }
@@ -79,16 +80,16 @@ struct MailDroppedConnectionTests {
         let config = try MailAcceptanceTests().config(
             sandbox, peers: peers, mailbox: url, after: imap ? "seen" : "delete",
             extra: "    username: readings@example.test\n    password: secret")
-        _ = try sandbox.run(["accounts", "import", "accounts.csv", "--config", config])
+        _ = try await sandbox.run(["accounts", "import", "accounts.csv", "--config", config])
 
-        let failed = try sandbox.run(["run", "--once", "--config", config], timeout: 120)
+        let failed = try await sandbox.run(["run", "--once", "--config", config], timeout: 120)
         #expect(proxy.didCut)
         #expect(failed.status == 1, "\(failed.stderr.suffix(1500))")
         let failureLine = failed.stderr.split(separator: "\n").first { $0.contains("feed readings failed") }
         #expect(failureLine != nil && failureLine!.contains("127.0.0.1:\(proxy.port)"), "\(failed.stderr.suffix(1500))")
         #expect(LoggedOutcome.parse(failed.stderr).isEmpty, "a message was recorded from a cut connection: \(failed.stderr.suffix(1500))")
         #expect(try peers.received().isEmpty)
-        let status = try sandbox.run(["status", "--config", config])
+        let status = try await sandbox.run(["status", "--config", config])
         #expect(status.stdoutText.contains("today: ") && !status.stdoutText.split(separator: "\n").contains { line in
             line.hasPrefix("today:") && line.split(separator: ",").contains { Int($0.split(separator: " ").last ?? "") ?? 0 > 0 }
         }, "\(status.stdoutText)")
@@ -103,7 +104,7 @@ struct MailDroppedConnectionTests {
         }
 
         // The next poll (the proxy cuts only once) gets all three, whole.
-        let again = try sandbox.run(["run", "--once", "--config", config], timeout: 120)
+        let again = try await sandbox.run(["run", "--once", "--config", config], timeout: 120)
         #expect(again.status == 0, "\(again.stderr.suffix(1500))")
         let outcomes = LoggedOutcome.parse(again.stderr)
         #expect(outcomes.count == 3, "\(again.stderr.suffix(1500))")

@@ -8,14 +8,14 @@ import Glibc
 /// connection stays open while mail arrives through LMTP, a server 15 ms away (a relay that
 /// paces its bytes) with a backlog of 2,000 mails with 7-digit UIDs, and `/healthz` when mail
 /// stays on the server unfetched.
-@Suite("E-mail in field conditions", .serialized)
+@Suite("E-mail in field conditions", .serialized, .tags(.peer), Peer.needs(Peer.mail, "Dovecot or python3-aiosmtpd"), .timeLimit(.minutes(10)))
 struct MailFieldTests {
     /// scripts/peers/pace-proxy.py as a child process, stopped by its own pid.
     final class PaceProxy {
         let process = Process()
         let port: Int
 
-        init(state: URL, target: String, delayMilliseconds: Int = 15) throws {
+        init(state: URL, target: String, delayMilliseconds: Int = 15) async throws {
             try FileManager.default.createDirectory(at: state, withIntermediateDirectories: true)
             process.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
             process.arguments = [MailPeers.scripts.appendingPathComponent("pace-proxy.py").path, state.path, target,
@@ -27,7 +27,7 @@ struct MailFieldTests {
             var port: Int?
             for _ in 0..<200 where port == nil {
                 port = (try? String(contentsOf: file, encoding: .utf8)).flatMap { Int($0.trimmingCharacters(in: .whitespacesAndNewlines)) }
-                if port == nil { usleep(20_000) }
+                if port == nil { await pause(0.02) }
             }
             guard let port else {
                 kill(process.processIdentifier, SIGKILL)
@@ -123,36 +123,36 @@ struct MailFieldTests {
     /// from the connection's stale view: only the first wave was ever recorded; the POP3 daemon
     /// kept one session, which never sees mail that arrived after it began.)
     @Test(.timeLimit(.minutes(3)), arguments: ["imap", "pop3"])
-    func daemonRecordsEveryWave(_ scheme: String) throws {
+    func daemonRecordsEveryWave(_ scheme: String) async throws {
         guard let peers = try MailPeers.start("waves-\(scheme)") else { return }
         defer { peers.stop() }
         let sandbox = try Sandbox("mail-waves-\(scheme)")
         defer { sandbox.remove() }
         let config = try Self.config(sandbox, peers: peers, url: Self.directURL(peers, scheme) + (scheme == "imap" ? "INBOX" : ""), after: "seen")
-        _ = try sandbox.run(["accounts", "import", "accounts.csv", "--config", config])
+        _ = try await sandbox.run(["accounts", "import", "accounts.csv", "--config", config])
         let daemon = try Daemon(["run", "--config", config], in: sandbox.url)
         defer { daemon.cleanUp() }
-        try #require(waitUntil(timeout: 20) { Self.httpPort(daemon) != nil }, "\(daemon.stderr.suffix(2000))")
+        try #require(await waitUntil(timeout: 20) { Self.httpPort(daemon) != nil }, "\(daemon.stderr.suffix(2000))")
         let port = Self.httpPort(daemon)!
         // The first polls found the mailbox empty; the connection now stays open.
-        try #require(waitUntil(timeout: 10) { Self.get(port, "/metrics")?.body.contains("metergate_feed_up{feed=\"readings\"} 1") == true })
-        usleep(1_500_000)
+        try #require(await waitUntil(timeout: 10) { Self.get(port, "/metrics")?.body.contains("metergate_feed_up{feed=\"readings\"} 1") == true })
+        await pause(1.5)
         let waves = 4, size = 5
         var took: [Double] = []
         for wave in 0..<waves {
             try Self.deliver(peers, ["--method", "lmtp", "--generate", "\(size)", "--first", "\(wave * size + 1)"])
             let delivered = Date()
             let total = (wave + 1) * size
-            let recorded = waitUntil(timeout: 30) { Self.recordedIDs(daemon.stderr).count >= total }
+            let recorded = await waitUntil(timeout: 30) { Self.recordedIDs(daemon.stderr).count >= total }
             took.append(Date().timeIntervalSince(delivered))
             #expect(recorded, "wave \(wave + 1): \(Self.recordedIDs(daemon.stderr).count) of \(total) recorded; \(daemon.stderr.suffix(2000))")
             #expect(took[wave] <= 5, "wave \(wave + 1) took \(took[wave]) s, more than 5 poll intervals")
             #expect(Self.get(port, "/healthz")?.status == 200, "\(Self.get(port, "/healthz")?.body ?? "")")
         }
-        #expect(waitUntil(timeout: 30) { Self.sinkCount(peers) == waves * size }, "\(Self.sinkCount(peers)) replies")
+        #expect(await waitUntil(timeout: 30) { Self.sinkCount(peers) == waves * size }, "\(Self.sinkCount(peers)) replies")
         #expect(Self.recordedIDs(daemon.stderr).count == waves * size)
         print("\(scheme) waves: \(waves) waves of \(size) recorded in \(took.map { String(format: "%.1f", $0) }.joined(separator: ", ")) s; \(Self.sinkCount(peers)) replies")
-        #expect(daemon.terminate(timeout: 20) == 0, "\(daemon.stderr.suffix(1000))")
+        #expect(await daemon.terminate(timeout: 20) == 0, "\(daemon.stderr.suffix(1000))")
     }
 
     // MARK: - A backlog of 2,000 behind a paced link
@@ -182,7 +182,7 @@ struct MailFieldTests {
     /// for 2,000 UIDs is one ~16 KB line, which libcurl 7.88 cut to its first 40 bytes when it
     /// arrived over several reads; the cursor then moved past the UIDs it never saw.)
     @Test(.timeLimit(.minutes(4)), arguments: pacedCases)
-    func pacedBacklogIsFetchedWhole(_ item: PacedCase) throws {
+    func pacedBacklogIsFetchedWhole(_ item: PacedCase) async throws {
         guard let peers = try MailPeers.start("paced-\(item.scheme)") else { return }
         defer { peers.stop() }
         let sandbox = try Sandbox("mail-paced-\(item.scheme)")
@@ -191,24 +191,24 @@ struct MailFieldTests {
         try Self.deliver(peers, ["--min-next-uid", "1000000", "--generate", "\(total)"])
         let imap = item.scheme == "imap"
         if item.after.hasPrefix("move:") { _ = try Self.curl(Self.directURL(peers, "imap"), "CREATE Processed") }
-        let proxy = try PaceProxy(state: peers.state.appendingPathComponent("pace"),
+        let proxy = try await PaceProxy(state: peers.state.appendingPathComponent("pace"),
                                   target: peers.port(imap ? "DOVECOT_IMAP_PORT" : "DOVECOT_POP3_PORT"))
         defer { proxy.stop() }
         let url = "\(item.scheme)://127.0.0.1:\(proxy.port)/" + (imap ? "INBOX" : "")
         let config = try Self.config(sandbox, peers: peers, url: url, after: item.after, fetchConnections: item.fetchConnections)
-        _ = try sandbox.run(["accounts", "import", "accounts.csv", "--config", config])
+        _ = try await sandbox.run(["accounts", "import", "accounts.csv", "--config", config])
 
         let started = Date()
         let stderr: String
         if item.daemon {
             let daemon = try Daemon(["run", "--config", config], in: sandbox.url)
             defer { daemon.cleanUp() }
-            let done = waitUntil(timeout: 200) { Self.sinkCount(peers) >= total && Self.recordedIDs(daemon.stderr).count >= total }
+            let done = await waitUntil(timeout: 200) { Self.sinkCount(peers) >= total && Self.recordedIDs(daemon.stderr).count >= total }
             #expect(done, "\(Self.recordedIDs(daemon.stderr).count) recorded, \(Self.sinkCount(peers)) answered; \(daemon.stderr.suffix(2000))")
-            #expect(daemon.terminate(timeout: 30) == 0)
+            #expect(await daemon.terminate(timeout: 30) == 0)
             stderr = daemon.stderr
         } else {
-            let run = try sandbox.run(["run", "--once", "--config", config], timeout: 220)
+            let run = try await sandbox.run(["run", "--once", "--config", config], timeout: 220)
             #expect(run.status == 0, "\(run.stderr.suffix(2000))")
             stderr = run.stderr
         }
@@ -225,7 +225,7 @@ struct MailFieldTests {
         print("paced \(item.testDescription): \(ids.count) of \(total) recorded, \(replies.count) answered in \(String(format: "%.1f", elapsed)) s")
 
         // Nothing more: a second run finds nothing new and answers nothing again.
-        let again = try sandbox.run(["run", "--once", "--config", config], timeout: 120)
+        let again = try await sandbox.run(["run", "--once", "--config", config], timeout: 120)
         #expect(again.status == 0 && LoggedOutcome.parse(again.stderr).isEmpty, "\(again.stderr.suffix(1500))")
         #expect(Self.sinkCount(peers) == total)
         // The after-action reached every message.
@@ -253,15 +253,15 @@ struct MailFieldTests {
     /// documented 5 poll intervals (plus one), and `/metrics` shows the server's count of
     /// unfetched mail next to the feed's own count of new mail.
     @Test(.timeLimit(.minutes(2)))
-    func healthzFailsWhileMailStaysUnfetched() throws {
+    func healthzFailsWhileMailStaysUnfetched() async throws {
         guard let peers = try MailPeers.start("unfetched") else { return }
         defer { peers.stop() }
         let sandbox = try Sandbox("mail-unfetched")
         defer { sandbox.remove() }
         let config = try Self.config(sandbox, peers: peers, url: Self.directURL(peers, "imap") + "INBOX", after: "seen")
-        _ = try sandbox.run(["accounts", "import", "accounts.csv", "--config", config])
+        _ = try await sandbox.run(["accounts", "import", "accounts.csv", "--config", config])
         // A first run on the empty mailbox: the feed's cursor is saved.
-        let first = try sandbox.run(["run", "--once", "--config", config], timeout: 60)
+        let first = try await sandbox.run(["run", "--once", "--config", config], timeout: 60)
         try #require(first.status == 0, "\(first.stderr.suffix(1000))")
         try Self.deliver(peers, ["--generate", "3"])
         let status = try Self.curl(Self.directURL(peers, "imap"), "STATUS INBOX (UIDNEXT UIDVALIDITY)")
@@ -273,12 +273,12 @@ struct MailFieldTests {
 
         let daemon = try Daemon(["run", "--config", config], in: sandbox.url)
         defer { daemon.cleanUp() }
-        try #require(waitUntil(timeout: 20) { Self.httpPort(daemon) != nil }, "\(daemon.stderr.suffix(2000))")
+        try #require(await waitUntil(timeout: 20) { Self.httpPort(daemon) != nil }, "\(daemon.stderr.suffix(2000))")
         let port = Self.httpPort(daemon)!
         let started = Date()
         var firstAnswer: Int?
         var body = ""
-        let unhealthy = waitUntil(timeout: 30) {
+        let unhealthy = await waitUntil(timeout: 30) {
             let answer = Self.get(port, "/healthz")
             if firstAnswer == nil { firstAnswer = answer?.status }
             body = answer?.body ?? ""
@@ -298,7 +298,7 @@ struct MailFieldTests {
         #expect(metrics.contains("metergate_mailbox_listed_new{feed=\"readings\"} 0"))
         #expect(Self.recordedIDs(daemon.stderr).isEmpty)
         print("unfetched mail: /healthz 503 after \(String(format: "%.1f", after)) s: \(body)")
-        #expect(daemon.terminate(timeout: 20) == 0)
+        #expect(await daemon.terminate(timeout: 20) == 0)
     }
 }
 

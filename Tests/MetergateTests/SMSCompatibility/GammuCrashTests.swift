@@ -10,7 +10,7 @@ import Glibc
 /// once, every inbox row marked processed, and exactly one reply row handed to SMSD per
 /// sender (in `outbox` or already in `sentitems`). Once with SMSD's SQLite database, once with
 /// PostgreSQL (`native_pgsql`).
-@Suite("Gammu SMSD crash safety", .serialized)
+@Suite("Gammu SMSD crash safety", .serialized, .tags(.peer), .timeLimit(.minutes(15)))
 struct GammuCrashTests {
     static let count = 2000
     static let kills = 12

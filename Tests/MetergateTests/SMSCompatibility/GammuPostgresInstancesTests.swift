@@ -5,7 +5,7 @@ import Testing
 /// its own (issue 4 gap: "several instances may poll one PostgreSQL SMSD database"): every
 /// message must be in exactly one of the two ledgers, both instances must have taken part,
 /// every inbox row ends processed, and each sender gets exactly one reply at SMSD.
-@Suite("Gammu SMSD on PostgreSQL: two instances", .serialized)
+@Suite("Gammu SMSD on PostgreSQL: two instances", .serialized, .tags(.peer), Peer.needs(Peer.postgres, "PostgreSQL"), .timeLimit(.minutes(15)))
 struct GammuPostgresInstancesTests {
     static let count = 600
 

@@ -48,7 +48,7 @@ final class KannelDriver: SMSPeerDriver {
         proxy.standardError = FileHandle.nullDevice
         try proxy.run()
         let env = kannel.appendingPathComponent("proxy.env")
-        guard waitUntil(timeout: 20, { FileManager.default.fileExists(atPath: env.path) }) else {
+        guard await waitUntil(timeout: 20, { FileManager.default.fileExists(atPath: env.path) }) else {
             kill(proxy.processIdentifier, SIGTERM)
             throw HarnessError(description: "the Kannel proxy did not start")
         }
@@ -56,7 +56,7 @@ final class KannelDriver: SMSPeerDriver {
             .map { $0.trimmingCharacters(in: .whitespacesAndNewlines) } ?? ""
         self.state.withLock { $0 = State(dir: kannel, port: port, proxyPID: proxy.processIdentifier) }
         let target = "http://127.0.0.1:\(proxyPort)/sms/kannel?from=%p&to=%P&text=%b&charset=%C&coding=%c&id=%I&time=%T&secret=\(secret)"
-        let up = try SMSPeers.run("/bin/bash", [SMSPeers.scripts.appendingPathComponent("kannel-up.sh").path, kannel.path, target], environment: peerEnvironment, timeout: 60)
+        let up = try await SMSPeers.run("/bin/bash", [SMSPeers.scripts.appendingPathComponent("kannel-up.sh").path, kannel.path, target], environment: peerEnvironment, timeout: 60)
         guard up.status == 0 else { throw HarnessError(description: "kannel-up.sh failed (\(up.status)): \(up.stderr)") }
         let settings = Dictionary(uniqueKeysWithValues: up.stdout.split(separator: "\n").compactMap { line -> (String, String)? in
             let pair = line.split(separator: "=", maxSplits: 1)
@@ -96,7 +96,7 @@ final class KannelDriver: SMSPeerDriver {
         let file = kannel.appendingPathComponent("send-\(UUID().uuidString).jsonl")
         try (lines.joined(separator: "\n") + "\n").write(to: file, atomically: true, encoding: .utf8)
         defer { try? FileManager.default.removeItem(at: file) }
-        let sent = try SMSPeers.run("/usr/bin/env", ["python3", SMSPeers.scripts.appendingPathComponent("kannel-send.py").path,
+        let sent = try await SMSPeers.run("/usr/bin/env", ["python3", SMSPeers.scripts.appendingPathComponent("kannel-send.py").path,
                                                       "--state", kannel.path, "--jsonl", file.path], timeout: 60)
         guard sent.status == 0 else { throw HarnessError(description: "kannel-send.py failed: \(sent.stderr)") }
     }

@@ -24,7 +24,7 @@ final class SMSCDriver: SMSPeerDriver {
         process.standardError = FileHandle.nullDevice
         try process.run()
         let env = folder.appendingPathComponent("smsc.env")
-        guard waitUntil(timeout: 20, { FileManager.default.fileExists(atPath: env.path) }) else {
+        guard await waitUntil(timeout: 20, { FileManager.default.fileExists(atPath: env.path) }) else {
             kill(process.processIdentifier, SIGKILL)
             throw HarnessError(description: "SMSC emulator did not start")
         }

@@ -7,7 +7,7 @@ import Testing
 /// sender — and the ledger must hold the same outcomes as `metergate replay` gives for the
 /// same texts, with exactly one reply per answerable message at the peer: the reply replay
 /// wrote, one segment, readable Cyrillic.
-@Suite("SMS compatibility", .serialized)
+@Suite("SMS compatibility", .serialized, .tags(.peer), .timeLimit(.minutes(15)))
 struct SMSCompatibilityTests {
     /// Every channel kind's driver; a new kind is one line here.
     static let drivers: [any SMSPeerDriver] = [

@@ -18,10 +18,10 @@ enum TestAccounts {
 
 extension Sandbox {
     /// A configuration plus the given accounts imported; returns the configuration path.
-    func prepared(accounts: String = TestAccounts.basic, extraConfig: String = "") throws -> String {
+    func prepared(accounts: String = TestAccounts.basic, extraConfig: String = "") async throws -> String {
         let config = try writeConfig(extra: extraConfig)
         try write("accounts.csv", accounts)
-        let result = try run(["accounts", "import", "accounts.csv", "--config", config], timeout: 30)
+        let result = try await run(["accounts", "import", "accounts.csv", "--config", config], timeout: 30)
         guard result.status == 0, !result.timedOut else {
             throw HarnessError(description: "accounts import failed: \(result)")
         }
@@ -30,18 +30,18 @@ extension Sandbox {
 
     /// Writes `lines` (already JSON) as a replay file and replays it.
     func replay(_ lines: [String], config: String, name: String = "input.jsonl", environment: [String: String] = [:],
-                timeout: TimeInterval = 60) throws -> (RunResult, [OutcomeLine]) {
+                timeout: TimeInterval = 60) async throws -> (RunResult, [OutcomeLine]) {
         try write(name, lines.joined(separator: "\n") + "\n")
-        let result = try run(["replay", name, "--config", config], environment: environment, timeout: timeout)
+        let result = try await run(["replay", name, "--config", config], environment: environment, timeout: timeout)
         let outcomes = try result.stdoutLines.map(OutcomeLine.parse)
         return (result, outcomes)
     }
 
     /// `readings export` (CSV) parsed.
-    func exportRows(config: String?, extra: [String] = []) throws -> (RunResult, [String], [[String: String]]) {
+    func exportRows(config: String?, extra: [String] = []) async throws -> (RunResult, [String], [[String: String]]) {
         var arguments = ["readings", "export"]
         if let config { arguments += ["--config", config] }
-        let result = try run(arguments + extra, timeout: 30)
+        let result = try await run(arguments + extra, timeout: 30)
         let parsed = parseExportCSV(result.stdoutText)
         return (result, parsed.header, parsed.rows)
     }

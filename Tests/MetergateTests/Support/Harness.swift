@@ -138,10 +138,17 @@ struct Sandbox: Sendable {
         return try write(name, text).path
     }
 
-    /// Runs metergate with this sandbox as its working directory.
+    /// Runs metergate with this sandbox as its working directory; waits with `Task.sleep`.
+    func run(_ arguments: [String], environment: [String: String] = [:], stdin: Data? = nil,
+             timeout: TimeInterval = 60) async throws -> RunResult {
+        try await Subprocess.run(arguments, in: url, environment: Metergate.environment(environment), stdin: stdin, timeout: timeout)
+    }
+
+    /// The blocking form, for tests not yet async (it holds a thread of the cooperative pool).
+    @available(*, deprecated, message: "blocks a cooperative thread: call it from an async test with await")
     func run(_ arguments: [String], environment: [String: String] = [:], stdin: Data? = nil,
              timeout: TimeInterval = 60) throws -> RunResult {
-        try Subprocess.run(arguments, in: url, environment: Metergate.environment(environment), stdin: stdin, timeout: timeout)
+        try Subprocess.runBlocking(arguments, in: url, environment: Metergate.environment(environment), stdin: stdin, timeout: timeout)
     }
 }
 
@@ -152,16 +159,73 @@ func jsonString(_ text: String) -> String {
 }
 
 enum Subprocess {
-    /// Runs the binary to completion, or kills it (SIGKILL) after `timeout` seconds.
+    /// Runs the binary to completion, or kills it (SIGKILL) after `timeout` seconds or when the
+    /// task is cancelled (a test's time limit); waits with `Task.sleep`, never blocking a thread.
     /// Output goes to files, not pipes, so a chatty child never blocks on a full pipe.
     static func run(_ arguments: [String], in directory: URL, environment: [String: String], stdin: Data?,
-                    timeout: TimeInterval) throws -> RunResult {
+                    timeout: TimeInterval) async throws -> RunResult {
+        let started = Launched(try launch(arguments, in: directory, environment: environment, stdin: stdin))
+        var timedOut = false
+        while started.process.isRunning {
+            if Date().timeIntervalSince(started.start) > timeout || Task.isCancelled {
+                timedOut = true
+                kill(started.process.processIdentifier, SIGKILL)
+                break
+            }
+            try? await Task.sleep(for: .milliseconds(10))
+        }
+        return started.finish(timedOut: timedOut)
+    }
+
+    /// The blocking form of `run` (`usleep` between looks).
+    static func runBlocking(_ arguments: [String], in directory: URL, environment: [String: String], stdin: Data?,
+                            timeout: TimeInterval) throws -> RunResult {
+        let started = Launched(try launch(arguments, in: directory, environment: environment, stdin: stdin))
+        var timedOut = false
+        while started.process.isRunning {
+            if Date().timeIntervalSince(started.start) > timeout {
+                timedOut = true
+                kill(started.process.processIdentifier, SIGKILL)
+                break
+            }
+            usleep(10_000)
+        }
+        return started.finish(timedOut: timedOut)
+    }
+
+    /// A started child and the files it writes.
+    struct Launched {
+        var process: Process
+        var scratch: URL
+        var arguments: [String]
+        var start = Date()
+
+        init(_ launched: (process: Process, scratch: URL, arguments: [String])) {
+            process = launched.process
+            scratch = launched.scratch
+            arguments = launched.arguments
+        }
+
+        func finish(timedOut: Bool) -> RunResult {
+            defer { try? FileManager.default.removeItem(at: scratch) }
+            process.waitUntilExit()
+            let elapsed = Date().timeIntervalSince(start)
+            return RunResult(
+                arguments: arguments, status: process.terminationStatus,
+                stdout: (try? Data(contentsOf: scratch.appendingPathComponent("stdout"))) ?? Data(),
+                stderr: String(decoding: (try? Data(contentsOf: scratch.appendingPathComponent("stderr"))) ?? Data(), as: UTF8.self),
+                timedOut: timedOut, elapsed: elapsed)
+        }
+    }
+
+    private static func launch(_ arguments: [String], in directory: URL, environment: [String: String], stdin: Data?) throws
+        -> (process: Process, scratch: URL, arguments: [String])
+    {
         guard let binary = Metergate.binary else {
             throw HarnessError(description: "metergate binary not found: set METERGATE_BINARY or build it (swift build --product metergate) into the test's build folder")
         }
         let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("mg-io-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: scratch) }
         let outURL = scratch.appendingPathComponent("stdout")
         let errURL = scratch.appendingPathComponent("stderr")
         let inURL = scratch.appendingPathComponent("stdin")
@@ -180,27 +244,11 @@ enum Subprocess {
         process.standardOutput = outHandle
         process.standardError = errHandle
         process.standardInput = inHandle
-        let started = Date()
         try process.run()
         try? outHandle.close()
         try? errHandle.close()
         try? inHandle.close()
-        var timedOut = false
-        while process.isRunning {
-            if Date().timeIntervalSince(started) > timeout {
-                timedOut = true
-                kill(process.processIdentifier, SIGKILL)
-                break
-            }
-            usleep(10_000)
-        }
-        process.waitUntilExit()
-        let elapsed = Date().timeIntervalSince(started)
-        return RunResult(
-            arguments: arguments, status: process.terminationStatus,
-            stdout: (try? Data(contentsOf: outURL)) ?? Data(),
-            stderr: String(decoding: (try? Data(contentsOf: errURL)) ?? Data(), as: UTF8.self),
-            timedOut: timedOut, elapsed: elapsed)
+        return (process, scratch, arguments)
     }
 }
 
@@ -236,8 +284,23 @@ final class Daemon: @unchecked Sendable {
     var stderr: String { String(decoding: (try? Data(contentsOf: errURL)) ?? Data(), as: UTF8.self) }
     var isRunning: Bool { process.isRunning }
 
-    /// Sends SIGTERM and waits up to `timeout` seconds; returns the exit status, or nil (and
-    /// kills the process) when it did not stop in time.
+    /// Sends SIGTERM and waits up to `timeout` seconds (`Task.sleep`); returns the exit status,
+    /// or nil (and kills the process) when it did not stop in time.
+    func terminate(timeout: TimeInterval) async -> Int32? {
+        guard process.isRunning else { return process.terminationStatus }
+        kill(process.processIdentifier, SIGTERM)
+        let deadline = Date().addingTimeInterval(timeout)
+        while process.isRunning, Date() < deadline, !Task.isCancelled { try? await Task.sleep(for: .milliseconds(20)) }
+        if process.isRunning {
+            kill(process.processIdentifier, SIGKILL)
+            process.waitUntilExit()
+            return nil
+        }
+        process.waitUntilExit()
+        return process.terminationStatus
+    }
+
+    @available(*, deprecated, message: "blocks a cooperative thread: call it from an async test with await")
     func terminate(timeout: TimeInterval) -> Int32? {
         guard process.isRunning else { return process.terminationStatus }
         kill(process.processIdentifier, SIGTERM)
@@ -262,7 +325,25 @@ final class Daemon: @unchecked Sendable {
     }
 }
 
-/// Polls `condition` every 100 ms until it holds or `timeout` passes.
+/// Looks at `condition` every 100 ms (`Task.sleep`) until it holds, `timeout` passes or the
+/// task is cancelled.
+@discardableResult
+func waitUntil(timeout: TimeInterval, _ condition: () throws -> Bool) async rethrows -> Bool {
+    let deadline = Date().addingTimeInterval(timeout)
+    while Date() < deadline, !Task.isCancelled {
+        if try condition() { return true }
+        try? await Task.sleep(for: .milliseconds(100))
+    }
+    return try condition()
+}
+
+/// Waits `seconds` without holding a thread (`Task.sleep`): what a test gives the daemon to do
+/// something it must not do.
+func pause(_ seconds: Double) async {
+    try? await Task.sleep(for: .milliseconds(Int(seconds * 1000)))
+}
+
+@available(*, deprecated, message: "blocks a cooperative thread: call it from an async test with await")
 @discardableResult
 func waitUntil(timeout: TimeInterval, _ condition: () -> Bool) -> Bool {
     let deadline = Date().addingTimeInterval(timeout)

@@ -1,0 +1,149 @@
+import Foundation
+import Ledger
+import PostgreSQL
+
+extension PostgresLedger: BillingExchange {
+    /// Billing's export goes in with `COPY` into a temporary table, then into `account` in one
+    /// statement (the last row of a UIN given twice wins, as on SQLite); with `replacing`, the
+    /// table is emptied first, in the same transaction.
+    public func importAccounts(_ accounts: [Account], replacing: Bool) async throws -> Int {
+        let now = Date().timeIntervalSince1970
+        return try await write { link in
+            try link.exec("""
+                CREATE TEMPORARY TABLE account_import (
+                    seq bigint, uin text, meters text, previous text, digits integer, phones text, emails text
+                ) ON COMMIT DROP
+                """)
+            try link.copyIn("COPY account_import FROM STDIN") { send in
+                var chunk: [UInt8] = []
+                chunk.reserveCapacity(1 << 18)
+                for (index, account) in accounts.enumerated() {
+                    chunk += String(index).utf8
+                    for field in [account.uin, Self.joined(account.meters), Self.joined(account.previous)] {
+                        chunk.append(9)
+                        Self.appendCopyText(field, to: &chunk)
+                    }
+                    chunk.append(9)
+                    if let digits = account.digits { chunk += String(digits).utf8 } else { chunk += Array("\\N".utf8) }
+                    for field in [Self.joined(account.phones), Self.joined(account.emails)] {
+                        chunk.append(9)
+                        Self.appendCopyText(field, to: &chunk)
+                    }
+                    chunk.append(10)
+                    if chunk.count >= 1 << 18 {
+                        guard send(chunk) else { return }
+                        chunk.removeAll(keepingCapacity: true)
+                    }
+                }
+                _ = send(chunk)
+            }
+            if replacing {
+                try link.exec("TRUNCATE account, account_contact")
+            } else {
+                try link.exec("DELETE FROM account_contact WHERE uin IN (SELECT uin FROM account_import)")
+            }
+            try link.query("""
+                INSERT INTO account (uin, meters, previous, digits, phones, emails, imported_at)
+                SELECT DISTINCT ON (uin) uin, meters, previous, digits, phones, emails, $1::double precision
+                FROM account_import ORDER BY uin, seq DESC
+                ON CONFLICT (uin) DO UPDATE SET meters = excluded.meters, previous = excluded.previous,
+                    digits = excluded.digits, phones = excluded.phones, emails = excluded.emails,
+                    imported_at = excluded.imported_at
+                """, [.of(now)])
+            // The accounts by phone number and address (who is bound to which account).
+            try link.exec("""
+                INSERT INTO account_contact (contact, uin)
+                SELECT DISTINCT contact, latest.uin
+                FROM (SELECT DISTINCT ON (uin) uin, phones, emails FROM account_import ORDER BY uin, seq DESC) latest,
+                    unnest(string_to_array(latest.phones, ';') || string_to_array(latest.emails, ';')) AS contact
+                WHERE contact <> ''
+                ON CONFLICT DO NOTHING
+                """)
+            return accounts.count
+        }
+    }
+
+    /// A value in COPY's text format: backslash, tab, newline and carriage return escaped; a NUL
+    /// (which PostgreSQL's text cannot hold) becomes U+FFFD.
+    static func appendCopyText(_ text: String, to buffer: inout [UInt8]) {
+        for byte in text.utf8 {
+            switch byte {
+            case 0x5C: buffer += [0x5C, 0x5C]
+            case 0x09: buffer += [0x5C, 0x74]
+            case 0x0A: buffer += [0x5C, 0x6E]
+            case 0x0D: buffer += [0x5C, 0x72]
+            case 0x00: buffer += [0xEF, 0xBF, 0xBD]
+            default: buffer.append(byte)
+            }
+        }
+    }
+
+    public func accountCount() async throws -> Int {
+        try await read { link in Int(try link.query("SELECT COUNT(*) FROM account").int(0, 0) ?? 0) }
+    }
+
+    public func account(uin: String) async throws -> Account? {
+        try await read { link in try PostgresLedgerTransaction.account(uin: uin, link: link) }
+    }
+
+    public func exportPage(since: Date?, after cursor: Int64, limit: Int, includeSuperseded: Bool) async throws -> ExportPage {
+        let limit = max(1, limit)
+        return try await read { link in
+            let rows = try link.query("""
+                SELECT s.uin, s.meters, s.vals, s.previous, s.received_at_text, s.channel, s.sender,
+                       CASE WHEN s.superseded_by IS NULL THEN s.status ELSE 'superseded' END, m.external_id, s.id
+                FROM submission s JOIN message m ON m.id = s.message_id
+                WHERE s.status IN ('accepted', 'held', 'duplicate') AND s.received_at >= $1 AND s.id > $2
+                  AND ($4 OR s.superseded_by IS NULL)
+                ORDER BY s.id LIMIT $3
+                """, [.of(since?.timeIntervalSince1970 ?? -Double.greatestFiniteMagnitude), .of(cursor), .of(limit), .of(includeSuperseded)])
+            var page: [ExportRow] = []
+            for row in 0..<rows.count {
+                let meters = Self.split(rows.string(row, 1))
+                let values = Self.split(rows.string(row, 2))
+                let previous = Self.splitOptional(rows.string(row, 3))
+                for (index, meter) in meters.enumerated() where index < values.count {
+                    page.append(ExportRow(
+                        uin: rows.string(row, 0), meter: meter, value: values[index],
+                        previous: index < previous.count ? previous[index] : nil, receivedAt: rows.string(row, 4),
+                        channel: rows.string(row, 5), sender: rows.text(row, 6), status: rows.string(row, 7),
+                        messageID: rows.string(row, 8)))
+                }
+            }
+            return ExportPage(rows: page, next: rows.count == limit ? rows.int(rows.count - 1, 9) : nil)
+        }
+    }
+
+    public func makeAccountLookup() throws -> any AccountLookup {
+        PostgresAccountLookup(link: PGLink(
+            url: url, password: password, label: "accounts", applicationName: "metergate \(instanceName)", reconnectFor: 30))
+    }
+}
+
+/// Accounts looked up on a connection of their own, from one thread, outside the writer's
+/// transaction (the replay engine's pure stage).
+final class PostgresAccountLookup: AccountLookup {
+    let link: PGLink
+
+    init(link: PGLink) {
+        self.link = link
+    }
+
+    func accounts(_ uins: [String]) throws -> [String: Account?] {
+        let distinct = Array(Set(uins))
+        return try link.runBlocking { link in
+            let rows = try link.query(
+                "SELECT uin, meters, previous, digits, phones, emails FROM account WHERE uin = ANY($1::text[])",
+                [.text(PostgresLedger.textArray(distinct))])
+            var found: [String: Account?] = [:]
+            for uin in distinct { found[uin] = .some(nil) }
+            for row in 0..<rows.count {
+                found[rows.string(row, 0)] = .some(Account(
+                    uin: rows.string(row, 0), meters: PostgresLedger.split(rows.string(row, 1)),
+                    previous: PostgresLedger.splitOptional(rows.string(row, 2)), digits: rows.int(row, 3).map { Int($0) },
+                    phones: PostgresLedger.split(rows.string(row, 4)), emails: PostgresLedger.split(rows.string(row, 5))))
+            }
+            return found
+        }
+    }
+}

@@ -1,0 +1,275 @@
+import Foundation
+import Testing
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A PostgreSQL server of scripts/peers for a shared store (contract §7), stopped by its pid.
+final class SharedPostgres: @unchecked Sendable {
+    let state: URL
+    let settings: [String: String]
+
+    static var installed: Bool {
+        ((try? FileManager.default.contentsOfDirectory(atPath: "/usr/lib/postgresql")) ?? [])
+            .contains { FileManager.default.isExecutableFile(atPath: "/usr/lib/postgresql/\($0)/bin/postgres") }
+    }
+
+    /// nil (the test is skipped) when PostgreSQL is not installed, unless peers are required.
+    static func start(_ label: String) throws -> SharedPostgres? {
+        guard installed else {
+            if ProcessInfo.processInfo.environment["METERGATE_REQUIRE_PEERS"] == "1" {
+                throw HarnessError(description: "PostgreSQL is missing (scripts/peers/postgres.packages)")
+            }
+            print("skipped: PostgreSQL is not installed (scripts/peers/postgres.packages)")
+            return nil
+        }
+        let state = URL(fileURLWithPath: "/tmp/metergate-pg-\(label)-\(UUID().uuidString.prefix(8))")
+        let settings = try MailPeers.script("postgres-up.sh", [state.path], environment: ["PG_DATABASE": "metergate", "PG_USER": "metergate"])
+        return SharedPostgres(state: state, settings: settings)
+    }
+
+    private init(state: URL, settings: [String: String]) {
+        self.state = state
+        self.settings = settings
+    }
+
+    var url: String { settings["PG_URL"] ?? "" }
+    var passwordFile: String { settings["PG_PASSWORD_FILE"] ?? "" }
+
+    /// Runs SQL as the store's role; the output's rows, unaligned.
+    func psql(_ sql: String, url: String? = nil) throws -> String {
+        let url = url ?? self.url
+        let password = try String(contentsOfFile: passwordFile, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+        return try MailPeers.run("/usr/bin/psql", ["-X", "-q", "-t", "-A", "-d", url, "-c", sql], environment: ["PGPASSWORD": password])
+            .trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    /// A streaming standby of this server (commits wait for it); its settings, with PG_PAIR_URL.
+    func startStandby() throws -> [String: String] {
+        try MailPeers.script("postgres-standby-up.sh", [state.path, standbyState.path])
+    }
+
+    var standbyState: URL { URL(fileURLWithPath: state.path + "-standby") }
+
+    /// The primary crashes (immediate shutdown: no checkpoint, connections cut).
+    func crashPrimary() {
+        if let pid = (try? String(contentsOfFile: state.appendingPathComponent("postgres.pid").path, encoding: .utf8))
+            .flatMap({ Int32($0.trimmingCharacters(in: .whitespacesAndNewlines)) }) {
+            kill(pid, SIGQUIT)
+        }
+    }
+
+    func promoteStandby() throws {
+        _ = try MailPeers.script("postgres-promote.sh", [standbyState.path])
+    }
+
+    func stop() {
+        _ = try? MailPeers.script("postgres-down.sh", [state.path])
+        try? FileManager.default.removeItem(at: state)
+        if FileManager.default.fileExists(atPath: standbyState.path) {
+            _ = try? MailPeers.script("postgres-down.sh", [standbyState.path])
+            try? FileManager.default.removeItem(at: standbyState)
+        }
+    }
+}
+
+/// Several `metergate run` instances on one PostgreSQL store, one Dovecot mailbox, instances
+/// killed with SIGKILL at random moments and started again (contract §7).
+@Suite("Shared PostgreSQL store", .serialized)
+struct SharedStoreTests {
+    func config(_ sandbox: Sandbox, peers: MailPeers, postgres: SharedPostgres, interval: String, url: String? = nil) throws -> String {
+        try sandbox.write("accounts.csv", try Fixture.data("accounts.csv"))
+        let text = """
+            store:
+              url: \(url ?? postgres.url + "?target_session_attrs=read-write")
+              password_file: \(jsonString(postgres.passwordFile))
+            policy:
+              max_increase: 5000
+              submission_days: "1-31"
+              max_messages_per_sender_per_hour: 20
+            mailboxes:
+              - name: readings
+                url: imap://127.0.0.1:\(peers.port("DOVECOT_IMAP_PORT"))/INBOX
+                username: readings@example.test
+                password: secret
+                after: delete
+                poll_interval: \(interval)
+            sms: []
+            smtp:
+              url: smtp://127.0.0.1:\(peers.port("SMTP_SINK_PORT"))
+              from: "Показания <readings@example.test>"
+            log:
+              format: json
+              personal_data: true
+
+            """
+        return try sandbox.write("config-shared.yaml", text).path
+    }
+
+    /// The instance holding the feed now (its lease not expired), by the server's clock.
+    func holder(_ postgres: SharedPostgres) -> String? {
+        let name = try? postgres.psql(
+            "SELECT instance FROM feed_lease WHERE feed = 'readings' AND expires_at >= extract(epoch FROM clock_timestamp())")
+        return name?.isEmpty == false ? name : nil
+    }
+
+    /// Three instances share a mailbox of mails (`METERGATE_SHARED_MAILS`, default 1,500); every
+    /// 2–5 s one of them, at random, is SIGKILLed and started again, 15 times. Each time the
+    /// feed's holder is killed, another instance takes the feed within two poll intervals. At the
+    /// end every mail is recorded once and answered once (replies a kill left in doubt held,
+    /// never sent twice).
+    @Test(.timeLimit(.minutes(15)))
+    func instancesKilledAtRandom() throws {
+        guard let peers = try MailPeers.start("shared") else { return }
+        defer { peers.stop() }
+        guard let postgres = try SharedPostgres.start("shared") else { return }
+        defer { postgres.stop() }
+        let sandbox = try Sandbox("shared-store")
+        defer { sandbox.remove() }
+        let total = Int(ProcessInfo.processInfo.environment["METERGATE_SHARED_MAILS"] ?? "") ?? 1500
+        let interval = 2.0
+        try peers.generate(total, user: "readings@example.test")
+        let config = try self.config(sandbox, peers: peers, postgres: postgres, interval: "2s")
+        let imported = try sandbox.run(["accounts", "import", "accounts.csv", "--config", config])
+        #expect(imported.status == 0, "\(imported.stderr)")
+
+        let names = ["gw1", "gw2", "gw3"]
+        var daemons: [String: Daemon] = [:]
+        var held: Set<Int> = []
+        func start(_ name: String) throws {
+            daemons[name] = try Daemon(["run", "--config", config], in: sandbox.url, environment: ["METERGATE_INSTANCE_NAME": name])
+        }
+        func reap(_ name: String) {
+            guard let daemon = daemons[name] else { return }
+            held.formUnion(MailAcceptanceTests.repliesHeldInDoubt(daemon.stderr))
+            daemon.cleanUp()
+            daemons[name] = nil
+        }
+        defer { for name in names { reap(name) } }
+        for name in names { try start(name) }
+
+        var generator = SystemRandomNumberGenerator()
+        var kills = 0
+        var takeovers: [Double] = []
+        var restartLater: String?
+        for _ in 0..<15 {
+            usleep(UInt32.random(in: 2_000_000...5_000_000, using: &generator))
+            if let name = restartLater {
+                try start(name)
+                restartLater = nil
+            }
+            let victim = names.randomElement(using: &generator)!
+            let holding = holder(postgres)
+            guard let daemon = daemons[victim] else { continue }
+            kill(daemon.process.processIdentifier, SIGKILL)
+            daemon.process.waitUntilExit()
+            let killedAt = Date()
+            kills += 1
+            reap(victim)
+            if holding == victim {
+                // The holder died: another instance polls the feed within two poll intervals.
+                var taken: Double?
+                while Date().timeIntervalSince(killedAt) < interval * 4 {
+                    if let now = holder(postgres), now != victim {
+                        taken = Date().timeIntervalSince(killedAt)
+                        break
+                    }
+                    usleep(100_000)
+                }
+                takeovers.append(taken ?? .infinity)
+                restartLater = victim
+            } else {
+                try start(victim)
+            }
+        }
+        if let name = restartLater { try start(name) }
+        #expect(kills == 15)
+        #expect(!takeovers.isEmpty, "no kill hit the feed's holder")
+        // Two poll intervals, and a little for this loaded machine's psql probe.
+        #expect(takeovers.allSatisfy { $0 <= interval * 2 + 0.5 }, "takeovers after \(takeovers) s")
+
+        // Let them finish: every mail recorded, the outbox drained.
+        let finished = waitUntil(timeout: 240) {
+            let counts = try? postgres.psql("""
+                SELECT (SELECT COUNT(*) FROM message) || ' ' || (SELECT COUNT(*) FROM outbox WHERE state = 'pending')
+                """)
+            return counts == "\(total) 0"
+        }
+        let counts = (try? postgres.psql("SELECT (SELECT COUNT(*) FROM message) || ' ' || (SELECT COUNT(*) FROM outbox WHERE state = 'pending')")) ?? "?"
+        #expect(finished, "messages and pending replies: \(counts)")
+        for name in names { _ = daemons[name]?.terminate(timeout: 30) }
+        for name in names { reap(name) }
+
+        let status = try sandbox.run(["status", "--config", config])
+        #expect(status.stdoutText.contains("instances:") && status.stdoutText.contains("gw1: stopped"), "\(status.stdoutText)")
+        #expect(try postgres.psql("SELECT COUNT(*) FROM (SELECT external_id FROM message GROUP BY channel, external_id HAVING COUNT(*) > 1) d") == "0")
+
+        let replies = try peers.received()
+        let inReplyTo = replies.compactMap { mailHeaders($0.raw)["in-reply-to"] }
+        let distinct = Set(inReplyTo)
+        let sentIDs = replies.compactMap { reply in
+            mailHeaders(reply.raw)["message-id"].flatMap { $0.split(separator: ".").dropFirst().first.flatMap { Int($0) } }
+        }
+        #expect(replies.count == distinct.count, "\(replies.count - distinct.count) repeated replies after \(kills) kills")
+        let lost = held.subtracting(sentIDs)
+        #expect(distinct.count == total - lost.count, "\(distinct.count) distinct replies for \(total) mails; \(held.count) held in doubt, \(lost.count) of them not at the server")
+        print("shared store: \(kills) kills, takeovers after \(takeovers.map { String(format: "%.1f", $0) }) s, \(replies.count) replies for \(total) mails, \(held.count) held in doubt (\(lost.count) not at the server)")
+    }
+
+    /// PostgreSQL fails over while mails flow: the primary crashes (its standby has every
+    /// commit: synchronous replication), the standby is promoted; two instances with the
+    /// multi-host URL reconnect to it and finish. No acknowledged (deleted) mail is lost, none
+    /// is recorded twice, none answered twice.
+    @Test(.timeLimit(.minutes(10)))
+    func failOverToThePromotedStandby() throws {
+        guard let peers = try MailPeers.start("failover") else { return }
+        defer { peers.stop() }
+        guard let postgres = try SharedPostgres.start("failover") else { return }
+        defer { postgres.stop() }
+        let standby = try postgres.startStandby()
+        let pair = try #require(standby["PG_PAIR_URL"])
+        let sandbox = try Sandbox("shared-failover")
+        defer { sandbox.remove() }
+        let total = Int(ProcessInfo.processInfo.environment["METERGATE_SHARED_MAILS"] ?? "") ?? 1000
+        try peers.generate(total, user: "readings@example.test")
+        let config = try self.config(sandbox, peers: peers, postgres: postgres, interval: "1s", url: pair)
+        let imported = try sandbox.run(["accounts", "import", "accounts.csv", "--config", config])
+        #expect(imported.status == 0, "\(imported.stderr)")
+        let daemons = try ["gw1", "gw2"].map {
+            try Daemon(["run", "--config", config], in: sandbox.url, environment: ["METERGATE_INSTANCE_NAME": $0])
+        }
+        defer { for daemon in daemons { daemon.cleanUp() } }
+        func recorded() -> Int { Int((try? postgres.psql("SELECT COUNT(*) FROM message", url: pair)) ?? "") ?? -1 }
+        // Mid-flow: some recorded, not all.
+        #expect(waitUntil(timeout: 60) { recorded() >= min(100, total / 4) })
+        let before = recorded()
+        postgres.crashPrimary()
+        usleep(1_500_000)
+        try postgres.promoteStandby()
+        let finished = waitUntil(timeout: 300) {
+            (try? postgres.psql("SELECT (SELECT COUNT(*) FROM message) || ' ' || (SELECT COUNT(*) FROM outbox WHERE state = 'pending')", url: pair)) == "\(total) 0"
+        }
+        let counts = (try? postgres.psql("SELECT (SELECT COUNT(*) FROM message) || ' ' || (SELECT COUNT(*) FROM outbox WHERE state = 'pending')", url: pair)) ?? "?"
+        let pending = (try? postgres.psql("SELECT id, claimed_by, data_sent_at IS NOT NULL, attempts, last_error FROM outbox WHERE state = 'pending'", url: pair)) ?? ""
+        #expect(finished, "messages and pending replies after the fail-over: \(counts); pending: \(pending)")
+        #expect(before < total, "the fail-over came after the last mail (\(before) recorded)")
+        var held: Set<Int> = []
+        for daemon in daemons {
+            #expect(daemon.terminate(timeout: 30) == 0)
+            held.formUnion(MailAcceptanceTests.repliesHeldInDoubt(daemon.stderr))
+        }
+        #expect(try postgres.psql("SELECT pg_is_in_recovery()", url: pair) == "f")
+        let direct = "imap://127.0.0.1:\(peers.port("DOVECOT_IMAP_PORT"))/"
+        let left = try MailPeers.run("/usr/bin/curl", ["-s", direct, "-u", "readings@example.test:secret", "-X", "STATUS INBOX (MESSAGES)"])
+        #expect(left.contains("MESSAGES 0"), "\(left)")
+        let replies = try peers.received()
+        let distinct = Set(replies.compactMap { mailHeaders($0.raw)["in-reply-to"] })
+        let sentIDs = replies.compactMap { reply in
+            mailHeaders(reply.raw)["message-id"].flatMap { $0.split(separator: ".").dropFirst().first.flatMap { Int($0) } }
+        }
+        #expect(replies.count == distinct.count, "\(replies.count - distinct.count) repeated replies after the fail-over")
+        let lost = held.subtracting(sentIDs)
+        #expect(distinct.count == total - lost.count, "\(distinct.count) distinct replies for \(total) mails; \(held.count) held in doubt")
+        print("fail-over: primary crashed at \(before) of \(total) mails recorded; \(replies.count) replies, \(held.count) held in doubt (\(lost.count) not at the server)")
+    }
+}
