@@ -2,6 +2,12 @@ import Foundation
 import GRDB
 import Ledger
 
+/// A phone number or address bound to an account (a row of `account_contact`).
+struct ContactPair: Hashable {
+    var contact: String
+    var uin: String
+}
+
 extension SQLiteLedger {
     /// Inserts or updates accounts in one transaction. With `replacing`, accounts absent
     /// from `accounts` are removed first (a full export from billing).
@@ -18,18 +24,40 @@ extension SQLiteLedger {
                     digits = excluded.digits, phones = excluded.phones, emails = excluded.emails,
                     imported_at = excluded.imported_at
                 """)
-            let forget = try db.cachedStatement(sql: "DELETE FROM account_contact WHERE uin = ?")
-            let bind = try db.cachedStatement(sql: "INSERT OR IGNORE INTO account_contact (contact, uin) VALUES (?, ?)")
+            // The contacts index (`account_contact`, for the history asked without a UIN) takes
+            // only what changed, written after the accounts in key order: a re-import of the same
+            // export writes nothing there, a first import appends in order (not 1M random inserts).
+            let before = try db.cachedStatement(sql: "SELECT phones, emails FROM account WHERE uin = ?")
+            /// (contact, uin) → whether the pair is bound after this import; the last row of a UIN
+            /// given twice decides.
+            var changes: [ContactPair: Bool] = [:]
             let now = Date().timeIntervalSince1970
             for account in accounts {
-                try statement.execute(arguments: [
-                    account.uin, Self.joined(account.meters), Self.joined(account.previous), account.digits,
-                    Self.joined(account.phones), Self.joined(account.emails), now,
-                ])
-                if !replacing { try forget.execute(arguments: [account.uin]) }
-                for contact in account.phones + account.emails where !contact.isEmpty {
-                    try bind.execute(arguments: [contact, account.uin])
+                let phones = Self.joined(account.phones), emails = Self.joined(account.emails)
+                var old: [String] = []
+                var unchanged = false
+                if !replacing, let row = try Row.fetchOne(before, arguments: [account.uin]) {
+                    let (oldPhones, oldEmails): (String, String) = (row[0], row[1])
+                    unchanged = oldPhones == phones && oldEmails == emails
+                    old = unchanged ? [] : Self.split(oldPhones) + Self.split(oldEmails)
                 }
+                try statement.execute(arguments: [
+                    account.uin, Self.joined(account.meters), Self.joined(account.previous), account.digits, phones, emails, now,
+                ])
+                if unchanged { continue }
+                let new = account.phones + account.emails
+                for contact in old where !contact.isEmpty && !new.contains(contact) {
+                    changes[ContactPair(contact: contact, uin: account.uin)] = false
+                }
+                for contact in new where !contact.isEmpty && !old.contains(contact) {
+                    changes[ContactPair(contact: contact, uin: account.uin)] = true
+                }
+            }
+            let ordered = changes.sorted { ($0.key.contact, $0.key.uin) < ($1.key.contact, $1.key.uin) }
+            let forget = try db.cachedStatement(sql: "DELETE FROM account_contact WHERE contact = ? AND uin = ?")
+            let bind = try db.cachedStatement(sql: "INSERT OR IGNORE INTO account_contact (contact, uin) VALUES (?, ?)")
+            for (pair, bound) in ordered {
+                try (bound ? bind : forget).execute(arguments: [pair.contact, pair.uin])
             }
             return accounts.count
         }
