@@ -131,7 +131,7 @@ extension SQLiteLedger {
             // such notion (SMS, older rows). Read with the sender index (sender, received_at).
             try db.execute(sql: "ALTER TABLE message ADD COLUMN sender_authenticated INTEGER")
         }
-        migrator.registerMigration("v6: account_contact without its index by UIN (import removes exact pairs)") { db in
+        migrator.registerMigration("v7: account_contact without its index by UIN (import removes exact pairs)") { db in
             try db.execute(sql: "DROP INDEX account_contact_by_uin")
         }
         return migrator
