@@ -51,6 +51,43 @@ struct HostileInputCLITests {
         #expect(failures.isEmpty, "\(failures.count) not refused cleanly:\n\(failures.joined(separator: "\n"))")
     }
 
+    /// The port of every URL in the configuration, where it sits in a file that is otherwise valid.
+    static let urlPortKeys: [(key: String, yaml: @Sendable (String) -> String)] = [
+        ("mailboxes[0].url", { "mailboxes:\n  - name: m\n    url: imap://127.0.0.1:\($0)/INBOX\n    username: u\n    password: p\n" }),
+        ("mailboxes[0].url", { "mailboxes:\n  - name: m\n    url: pop3s://127.0.0.1:\($0)\n    username: u\n    password: p\n" }),
+        ("smtp.url", { "smtp:\n  url: smtp://127.0.0.1:\($0)\n  from: a@b.test\n" }),
+        ("sms[0].database", { "sms:\n  - name: g\n    kind: gammu\n    database: postgres://u@127.0.0.1:\($0)/smsd\n" }),
+        ("sms[0].sendsms_url", {
+            "sms:\n  - name: k\n    kind: kannel\n    listen: 127.0.0.1:8085\n    sendsms_url: http://127.0.0.1:\($0)/cgi-bin/sendsms\n"
+        }),
+        ("sms[0].base_url", { "sms:\n  - name: c\n    kind: smsc\n    base_url: https://127.0.0.1:\($0)\n    login: l\n    password: p\n" }),
+    ]
+
+    @Test("every URL's port refuses nan, -1, 0, 65536, 2^63, 2^64 with one line naming the key")
+    func urlPortSweep() async throws {
+        let sandbox = try Sandbox("portsweep")
+        defer { sandbox.remove() }
+        var failures: [String] = []
+        for (key, yaml) in Self.urlPortKeys {
+            for value in ["nan", "-1", "0", "65536", "99999", "9223372036854775808", "18446744073709551616", "1e300", "８０"] {
+                try sandbox.write("config.yaml", "store:\n  path: store/metergate.sqlite\n" + yaml(value))
+                let result = try await sandbox.run(["check-config", "--config", "config.yaml"], timeout: 30)
+                let lines = result.stderr.split(separator: "\n")
+                if result.status != 2 || !result.stderr.contains(key) || lines.count != 1
+                    || result.stderr.contains("Fatal error") || result.timedOut {
+                    failures.append("\(key): \(value) → exit \(result.status): \(result.stderr.prefix(300))")
+                }
+            }
+        }
+        let store = "store:\n  url: postgres://u@127.0.0.1:65536/metergate\n"
+        try sandbox.write("config.yaml", store)
+        let result = try await sandbox.run(["check-config", "--config", "config.yaml"], timeout: 30)
+        if result.status != 2 || !result.stderr.contains("store.url") || result.stderr.contains("Fatal error") {
+            failures.append("store.url: 65536 → exit \(result.status): \(result.stderr.prefix(300))")
+        }
+        #expect(failures.isEmpty, "\(failures.count) not refused cleanly:\n\(failures.joined(separator: "\n"))")
+    }
+
     @Test("environment overrides get the same ranges (METERGATE_OUTBOX_MAX_AGE=1e300h)")
     func environmentSweep() async throws {
         let sandbox = try Sandbox("envsweep")

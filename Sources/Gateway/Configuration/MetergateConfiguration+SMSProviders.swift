@@ -55,6 +55,7 @@ extension MetergateConfiguration {
         guard sendsms.hasPrefix("http://") || sendsms.hasPrefix("https://") else {
             throw ConfigurationError(file: tree.file, key: at + ".sendsms_url", reason: "'\(sendsms)' must start with http:// or https://")
         }
+        try Self.checkNetworkURL(sendsms, key: at + ".sendsms_url", file: tree.file)
         return KannelSettings(
             host: host, port: port, secret: try Self.secret(tree, item, key: "secret", at: at), allowed: allowed,
             sendsmsURL: sendsms, username: try tree.string(item, "username", at: at + ".username"),
@@ -67,6 +68,7 @@ extension MetergateConfiguration {
         guard base.hasPrefix("http://") || base.hasPrefix("https://") else {
             throw ConfigurationError(file: tree.file, key: at + ".base_url", reason: "'\(base)' must start with https:// (or http://)")
         }
+        try Self.checkNetworkURL(base, key: at + ".base_url", file: tree.file)
         guard let login = try tree.string(item, "login", at: at + ".login"), !login.isEmpty else {
             throw ConfigurationError(file: tree.file, key: at + ".login", reason: "missing: the provider's API login")
         }

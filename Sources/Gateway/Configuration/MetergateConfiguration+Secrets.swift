@@ -20,6 +20,40 @@ extension MetergateConfiguration {
             reason: "holds a password in the URL: remove it and give password, password_file or password_env (a URL shows in status, /healthz and errors)")
     }
 
+    /// Checks `scheme://[user@]host[:port]/…` in `url` (key `key`): no password in it, a host,
+    /// and a port, when one is given, of ASCII digits within 1…65535 (issue 13: `:nan`, `:-1`,
+    /// `:65536` and `:18446744073709551616` are one clear line, never a trap or a silent default).
+    static func checkNetworkURL(_ url: String, key: String, file: String) throws {
+        try refusePasswordInURL(url, key: key, file: file)
+        guard let marker = url.range(of: "://") else { return }
+        var authority = Substring(url[marker.upperBound...].prefix { $0 != "/" && $0 != "?" && $0 != "#" })
+        if let at = authority.lastIndex(of: "@") { authority = authority[authority.index(after: at)...] }
+        var port: Substring?
+        if authority.hasPrefix("[") {
+            guard let close = authority.firstIndex(of: "]") else {
+                throw ConfigurationError(file: file, key: key, reason: "'\(url)': the IPv6 address has no closing ]")
+            }
+            let rest = authority[authority.index(after: close)...]
+            if !rest.isEmpty {
+                guard rest.hasPrefix(":") else {
+                    throw ConfigurationError(file: file, key: key, reason: "'\(url)': only :PORT may follow the IPv6 address")
+                }
+                port = rest.dropFirst()
+            }
+        } else if let colon = authority.firstIndex(of: ":") {
+            port = authority[authority.index(after: colon)...]
+            authority = authority[..<colon]
+        }
+        guard !host(of: url).isEmpty else {
+            throw ConfigurationError(file: file, key: key, reason: "'\(url)' names no host")
+        }
+        guard let port else { return }
+        guard !port.isEmpty, port.count <= 5, port.allSatisfy({ $0.isASCII && $0.isNumber }),
+              let number = Int(port), (1...65535).contains(number) else {
+            throw ConfigurationError(file: file, key: key, reason: "port '\(port.prefix(24))' must be a number from 1 to 65535")
+        }
+    }
+
     /// The host of `scheme://[user@]host[:port]/…`.
     static func host(of url: String) -> String {
         guard let marker = url.range(of: "://") else { return "" }

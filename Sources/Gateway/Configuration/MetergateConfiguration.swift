@@ -270,7 +270,7 @@ package struct MetergateConfiguration {
             if tokenFile != nil, secret != nil {
                 throw ConfigurationError(file: tree.file, key: at + ".oauth2_token_file", reason: "give either a password or an OAuth2 token file, not both")
             }
-            try Self.refusePasswordInURL(url, key: at + ".url", file: tree.file)
+            try Self.checkNetworkURL(url, key: at + ".url", file: tree.file)
             let allowPlaintext = try tree.bool(item, "allow_plaintext", at: at + ".allow_plaintext") ?? false
             let username = try tree.string(item, "username", at: at + ".username")
             let credentials = secret != nil || tokenFile != nil || username != nil
@@ -314,7 +314,7 @@ package struct MetergateConfiguration {
         let smtpAllowPlaintext = try tree.bool(smtp, "allow_plaintext", at: "smtp.allow_plaintext") ?? false
         var smtpStartTLS = try tree.bool(smtp, "starttls", at: "smtp.starttls")
         if let url = smtpURL {
-            try Self.refusePasswordInURL(url, key: "smtp.url", file: tree.file)
+            try Self.checkNetworkURL(url, key: "smtp.url", file: tree.file)
             let credentials = smtpUsername != nil || smtpSecret != nil
             smtpStartTLS = smtpStartTLS
                 ?? (url.lowercased().hasPrefix("smtp://") && credentials && !smtpAllowPlaintext && !Self.isLoopback(Self.host(of: url)))
