@@ -1,7 +1,8 @@
 import CCurl
+import Failures
 
 /// A failed transfer: the curl code, curl's own words, and the server's last response when known.
-public struct CurlError: Error, Sendable, CustomStringConvertible {
+public struct CurlError: CodedError, Sendable {
     /// `CURLcode` raw value (7 couldn't connect, 28 timeout, 60 certificate, 67 login denied, …).
     public var code: Int
     /// `curl_easy_strerror` text, followed by the `CURLOPT_ERRORBUFFER` detail when it adds one.
