@@ -92,11 +92,10 @@ struct LedgerSupportDeskTests {
         let replies = try await ledger.dueReplies(channel: "sms", now: Date().addingTimeInterval(3600), afterID: 0, limit: 10)
         #expect(replies.count == 2)
         try await ledger.markReplySent(id: replies[0].id)
-        try offPoolSync { try ledger.markReplyCommitting(id: replies[1].id, sent: []) }
+        let inDoubt = replies[1].id
+        try await offPool { try ledger.markReplyCommitting(id: inDoubt, sent: []) }
         try await ledger.holdReplyInDoubt(id: replies[1].id, reason: "no answer")
         #expect(try await ledger.message(id: sent)?.replyState == "sent")
         #expect(try await ledger.message(id: doubt)?.replyState == "held")
     }
-
-    func offPoolSync(_ body: () throws -> Void) throws { try body() }
 }

@@ -6,24 +6,8 @@ import Testing
 /// passed, when Chromium, its driver or Selenium is missing (scripts/peers/console.packages,
 /// `pip install selenium`); with `METERGATE_REQUIRE_PEERS=1` a missing one fails.
 /// Screenshots of every page go to `test-artifacts/console/` (git-ignored).
-@Suite("Console in a browser", .tags(.peer), .serialized, Peer.needs(ConsoleBrowserTests.available, "Chromium, chromium-driver or Selenium"))
+@Suite("Console in a browser", .tags(.peer), .serialized, Peer.needs(Peer.browser, "Chromium, chromium-driver or Selenium"))
 struct ConsoleBrowserTests {
-    static var available: Bool {
-        FileManager.default.isExecutableFile(atPath: "/usr/bin/chromium")
-            && FileManager.default.isExecutableFile(atPath: "/usr/bin/chromedriver") && selenium
-    }
-
-    static let selenium: Bool = {
-        let check = Process()
-        check.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        check.arguments = ["python3", "-c", "import selenium"]
-        check.standardOutput = FileHandle.nullDevice
-        check.standardError = FileHandle.nullDevice
-        guard (try? check.run()) != nil else { return false }
-        check.waitUntilExit()
-        return check.terminationStatus == 0
-    }()
-
     static let accounts = """
         uin,meters,previous,digits,phones,emails
         1234567,T1,10000,5,+79031234567,ivanov@example.ru
@@ -146,4 +130,22 @@ struct ConsoleBrowserTests {
         #expect(!stderr.contains("+79031234567") && !stderr.contains("8 (903) 123-45-67"), "personal data in the log")
         #expect(await daemon.terminate(timeout: 20) == 0)
     }
+}
+
+extension Peer {
+    static var browser: Bool {
+        FileManager.default.isExecutableFile(atPath: "/usr/bin/chromium")
+            && FileManager.default.isExecutableFile(atPath: "/usr/bin/chromedriver") && selenium
+    }
+
+    static let selenium: Bool = {
+        let check = Process()
+        check.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        check.arguments = ["python3", "-c", "import selenium"]
+        check.standardOutput = FileHandle.nullDevice
+        check.standardError = FileHandle.nullDevice
+        guard (try? check.run()) != nil else { return false }
+        check.waitUntilExit()
+        return check.terminationStatus == 0
+    }()
 }
