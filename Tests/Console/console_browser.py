@@ -17,6 +17,8 @@ from selenium import webdriver
 from selenium.webdriver.chrome.options import Options
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
+from selenium.webdriver.support import expected_conditions
+from selenium.webdriver.support.ui import WebDriverWait
 
 URL = os.environ["CONSOLE_URL"].rstrip("/")
 OPERATOR = os.environ["OPERATOR"]
@@ -53,11 +55,18 @@ def post(path, fields, cookie=None):
         return error.code, error.read().decode()
 
 
+def submit(driver, element):
+    """Clicks and waits for the next page (a navigation started by a click is not waited for)."""
+    page = driver.find_element(By.TAG_NAME, "html")
+    element.click()
+    WebDriverWait(driver, 20).until(expected_conditions.staleness_of(page))
+
+
 def sign_in(driver, name, password):
     driver.get(URL + "/signin")
     driver.find_element(By.ID, "name").send_keys(name)
     driver.find_element(By.ID, "password").send_keys(password)
-    driver.find_element(By.ID, "signin-button").click()
+    submit(driver, driver.find_element(By.ID, "signin-button"))
 
 
 options = Options()
@@ -103,7 +112,7 @@ try:
     shot(driver, "03-search")
     box = driver.find_element(By.ID, "q")
     box.send_keys(PHONE_TYPED)
-    driver.find_element(By.ID, "search-button").click()
+    submit(driver, driver.find_element(By.ID, "search-button"))
     check(PHONE_TYPED not in urllib.parse.unquote(driver.current_url), "the phone number is not in the URL")
     table = driver.find_element(By.ID, "messages").text
     check(PHONE_STORED in table, f"'{PHONE_TYPED}' finds messages stored as {PHONE_STORED}")
@@ -112,7 +121,7 @@ try:
     shot(driver, "04-results")
 
     # A message and how the parser read it.
-    driver.find_elements(By.CSS_SELECTOR, "a.message-link")[-1].click()
+    submit(driver, driver.find_elements(By.CSS_SELECTOR, "a.message-link")[-1])
     check(driver.find_elements(By.ID, "verdict") != [], "the message page explains the parse")
     check(driver.find_elements(By.ID, "interpretations") != [], "the interpretations are shown")
     check("tokens:" in driver.find_element(By.ID, "parse").get_attribute("textContent"), "what metergate parse prints is there")
@@ -120,7 +129,7 @@ try:
     shot(driver, "05-message")
     links = driver.find_elements(By.CSS_SELECTOR, "#results a")
     if links:
-        links[0].click()
+        submit(driver, links[0])
         check(driver.find_elements(By.ID, "history") != [], "the account page shows its history")
         shot(driver, "06-account")
 
@@ -128,7 +137,7 @@ try:
     driver.get(URL + "/review")
     check(driver.find_elements(By.ID, f"held-{HELD_ID}") != [], f"held reading #{HELD_ID} waits in the queue")
     shot(driver, "07-review")
-    driver.find_element(By.ID, f"approve-{HELD_ID}").click()
+    submit(driver, driver.find_element(By.ID, f"approve-{HELD_ID}"))
     notice = driver.find_element(By.ID, "message").text
     check(notice.startswith(f"Approved #{HELD_ID}"), f"approved ({notice!r})")
     check(driver.find_elements(By.ID, f"held-{HELD_ID}") == [], "it left the queue")
@@ -143,7 +152,7 @@ try:
     shot(driver, "09-month")
 
     # Sign out: the session is gone.
-    driver.find_element(By.ID, "signout").click()
+    submit(driver, driver.find_element(By.ID, "signout"))
     check(driver.find_elements(By.ID, "signin") != [], "signed out: the sign-in page")
     driver.get(URL + "/search")
     check(driver.find_elements(By.ID, "signin") != [], "after sign-out /search shows the sign-in page")

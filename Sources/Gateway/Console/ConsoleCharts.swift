@@ -17,7 +17,7 @@ package enum ConsoleCharts {
         let width = 640.0, height = 220.0, left = 40.0, bottom = 30.0, top = 24.0
         let barWidth = (width - left - 10) / Double(max(1, days.count))
         var svg = """
-            <svg id="\(HTML.escape(id))" width="\(Int(width))" height="\(Int(height + 20 + Double(keys.count) * 16))" role="img" aria-label="\(HTML.escape(title))" xmlns="http://www.w3.org/2000/svg">
+            <svg id="\(HTML.escape(id))" width="\(Int(width) + 40)" height="\(Int(height + 20 + Double(keys.count) * 16))" role="img" aria-label="\(HTML.escape(title))" xmlns="http://www.w3.org/2000/svg">
             <text x="\(left)" y="16" font-size="13" font-weight="bold">\(HTML.escape(title))</text>
             <text x="4" y="\(top + 10)" font-size="10">\(maximum)</text><text x="4" y="\(height - bottom)" font-size="10">0</text>
             <line x1="\(left)" y1="\(height - bottom)" x2="\(width - 10)" y2="\(height - bottom)" stroke="#999"/>
