@@ -176,7 +176,12 @@ struct PostgresLedgerTransaction: LedgerTransaction {
                 .of(message.reason), .text(message.outcomeJSON), .of(message.reply),
                 .of(Date()), .text(instance), message.senderAuthenticated.map { .of($0) } ?? .null,
             ])
-        return result.int(0, 0) ?? 0
+        let id = result.int(0, 0) ?? 0
+        for uin in Set(message.uins) {
+            try link.query(
+                "INSERT INTO message_uin (uin, message_id) VALUES ($1, $2) ON CONFLICT DO NOTHING", [.text(uin), .of(id)])
+        }
+        return id
     }
 
     func insertSubmission(_ submission: NewSubmission, channel: String, sender: String?, receivedAt: Date) throws -> Int64 {

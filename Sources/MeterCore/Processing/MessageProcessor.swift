@@ -316,7 +316,8 @@ public struct MessageProcessor: Sendable {
             channel: message.channel.rawValue, externalID: message.externalID, feed: message.feed,
             sender: prepared.sender, receivedAt: message.receivedAt, subject: prepared.subject, text: prepared.text,
             raw: message.raw, status: outcome.status.rawValue, reason: outcome.reason?.rawValue,
-            outcomeJSON: json, reply: outcome.reply, senderAuthenticated: prepared.senderAuthenticated))
+            outcomeJSON: json, reply: outcome.reply, senderAuthenticated: prepared.senderAuthenticated,
+            uins: outcome.results.map(\.uin)))
         for result in outcome.results where result.status.records {
             let submissionID = try ledger.insertSubmission(
                 NewSubmission(
