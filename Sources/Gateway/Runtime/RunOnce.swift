@@ -1,6 +1,7 @@
 import Foundation
 import Ledger
 import Logging
+import MailChannels
 import MeterCore
 import Synchronization
 
@@ -40,7 +41,9 @@ package enum RunOnce {
                             }
                             let count = try await pipeline.pollOnce(feed.source, limit: 500)
                             if count > 0 { signal.yield() }
-                            if count < 500 { break }
+                            // A mailbox's small first batch (IMAP) is not the end of its backlog.
+                            let more = await (feed.source as? any MailboxWaiting)?.hasBacklog() ?? false
+                            if count < 500, !more { break }
                         }
                         if !skipped { try await ledger.recordPoll(feed: feed.source.name, error: nil) }
                     } catch {
