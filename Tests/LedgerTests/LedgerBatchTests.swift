@@ -9,7 +9,7 @@ import Testing
 struct LedgerBatchTests {
     @Test("rows written earlier in the batch count: seen, sender counts, period state, supersede, replies", arguments: LedgerKind.all)
     func batchSeesItsOwnRows(_ kind: LedgerKind) async throws {
-        let ledger = try kind.make()
+        let ledger = try await kind.make()
         let corrections = LedgerCorrectionsTests()
         let now = Date()
         let sender = "+79030000000"
@@ -37,14 +37,14 @@ struct LedgerBatchTests {
             #expect(try tx.hasMessage(channel: "sms", externalID: "b"))
             #expect(try tx.countMessages(sender: sender, since: since) == 3)
             #expect(try tx.countMessages(sender: sender, since: now.addingTimeInterval(1)) == 0)
-            let bs = try tx.insertSubmission(submission(b, values: ["12600"]), channel: "sms", sender: sender, receivedAt: now)
+            let bs = try tx.insertSubmission(submission(b, status: "accepted", values: ["12600"]), channel: "sms", sender: sender, receivedAt: now)
             let afterB = try tx.periodState(uin: "1234567", period: "2026-11", values: ["12600"])
             #expect(afterB.alreadyRecorded && afterB.current?.id == bs, "the batch's own submission counts: \(afterB)")
             #expect(try tx.supersede(uin: "1234567", period: "2026-11", by: bs) == 2, "the stored accepted one and the held one before it")
             #expect(try !tx.hasRecorded(uin: "1234567", period: "2026-11", values: ["12500"]))
 
             let c = try tx.insertMessage(message("c", sender: sender, at: now))
-            let cs = try tx.insertSubmission(submission(c, values: ["12700"]), channel: "sms", sender: sender, receivedAt: now)
+            let cs = try tx.insertSubmission(submission(c, status: "accepted", values: ["12700"]), channel: "sms", sender: sender, receivedAt: now)
             #expect(try tx.supersede(uin: "1234567", period: "2026-11", by: cs) == 1, "b's, written in this batch")
             #expect(try tx.latestAccepted(uin: "1234567") == ["T1": "12700"])
             #expect(try tx.lastAccepted(uin: "1234567")?.id == cs)

@@ -46,7 +46,7 @@ struct DeployTests {
     }
 
     @Test("nginx -t accepts Deploy/nginx-console.conf (TLS in front of the console), which tells the console it is behind TLS")
-    func nginxConsole() throws {
+    func nginxConsole() async throws {
         let site = try String(contentsOf: Self.deploy.appendingPathComponent("nginx-console.conf"), encoding: .utf8)
         let proxy = try String(contentsOf: Self.deploy.appendingPathComponent("nginx-console-proxy.conf"), encoding: .utf8)
         #expect(proxy.contains("proxy_set_header X-Forwarded-Proto $scheme;"))
@@ -60,7 +60,7 @@ struct DeployTests {
         let sandbox = try Sandbox("nginx")
         defer { sandbox.remove() }
         let key = sandbox.file("console.key").path, certificate = sandbox.file("console.crt").path
-        let made = try Self.run(openssl, ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=readings-desk.example.test",
+        let made = try await Self.run(openssl, ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=readings-desk.example.test",
                                           "-days", "1", "-keyout", key, "-out", certificate])
         try #require(made.status == 0, "openssl: \(made.output)")
         try sandbox.write("metergate-console-proxy.conf", proxy)
@@ -76,7 +76,7 @@ struct DeployTests {
             http { access_log off; include \(sandbox.file("site.conf").path); }
 
             """)
-        let result = try Self.run(nginx, ["-t", "-q", "-p", sandbox.path, "-c", main.path])
+        let result = try await Self.run(nginx, ["-t", "-q", "-p", sandbox.path, "-c", main.path])
         #expect(result.status == 0, "nginx -t: \(result.output)")
     }
 

@@ -130,7 +130,7 @@ struct MailFieldTests {
     /// each new mail (delivered through Dovecot's LMTP) within 2 s of its delivery.
     @Test(.timeLimit(.minutes(3)))
     func idleRecordsNewMailWithinTwoSeconds() async throws {
-        guard let peers = try MailPeers.start("idle") else { return }
+        let peers = try await MailPeers.start("idle")
         defer { peers.stop() }
         let sandbox = try Sandbox("mail-idle")
         defer { sandbox.remove() }
@@ -144,7 +144,7 @@ struct MailFieldTests {
         await pause(1.5)   // the first poll found nothing: the mailbox now waits in IDLE
         var took: [Double] = []
         for wave in 0..<3 {
-            try Self.deliver(peers, ["--method", "lmtp", "--generate", "1", "--first", "\(wave + 1)"])
+            try await Self.deliver(peers, ["--method", "lmtp", "--generate", "1", "--first", "\(wave + 1)"])
             let delivered = Date()
             let recorded = await waitUntil(timeout: 20) { Self.recordedIDs(daemon.stderr).count >= wave + 1 }
             took.append(Date().timeIntervalSince(delivered))

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -13,7 +14,8 @@ import Glibc
 ///
 /// The full size (5,000 mails and 5,000 SMS) runs with `METERGATE_FULL_SIZE=1`; the ordinary
 /// suite uses 300 of each (`METERGATE_SHARED_MAILS`, `METERGATE_SHARED_SMS` override).
-@Suite("Shared PostgreSQL store: a mailbox and a Gammu SMSD database, three instances", .serialized)
+@Suite("Shared PostgreSQL store: a mailbox and a Gammu SMSD database, three instances", .serialized, .tags(.peer),
+       Peer.needs(Peer.mail && Peer.postgres && Peer.gammu, "Dovecot, python3-aiosmtpd, PostgreSQL or gammu-smsd"))
 struct SharedStoreMailAndSMSTests {
     static let environment = ProcessInfo.processInfo.environment
     static var fullSize: Bool { environment["METERGATE_FULL_SIZE"] == "1" }
@@ -32,9 +34,9 @@ struct SharedStoreMailAndSMSTests {
             if Peers.required { Issue.record("gammu-postgres: \(reason)") } else { print("skipped: \(reason)") }
             return
         }
-        guard let peers = try await Peers.offPool({ try MailPeers.start("full") }) else { return }
+        let peers = try await MailPeers.start("full")
         defer { peers.stop() }
-        guard let postgres = try await Peers.offPool({ try SharedPostgres.start("full") }) else { return }
+        let postgres = try await SharedPostgres.start("full")
         defer { postgres.stop() }
         let sandbox = try Sandbox("shared-full")
         defer { sandbox.remove() }
@@ -92,18 +94,16 @@ struct SharedStoreMailAndSMSTests {
               personal_data: true
 
             """).path
-        let imported = try await Peers.offPool { try sandbox.run(["accounts", "import", "accounts.csv", "--config", config], timeout: 300) }
+        let imported = try await sandbox.run(["accounts", "import", "accounts.csv", "--config", config], timeout: 300)
         try #require(imported.status == 0, "\(imported.stderr)")
 
         // Everything waits before the instances start: the mails in the mailbox, the SMS in SMSD's inbox.
-        try await Peers.offPool { try peers.generate(mails, user: "readings@example.test") }
+        try await peers.generate(mails, user: "readings@example.test")
         try await gammu.deliver(messages)
 
         let intervals = ["readings": Self.mailInterval, "gammu": Self.smsInterval]
-        let outcome = try await Peers.offPool {
-            try Self.killAtRandom(config: config, sandbox: sandbox, postgres: postgres, kills: kills, intervals: intervals,
+        let outcome = try await Self.killAtRandom(config: config, sandbox: sandbox, postgres: postgres, kills: kills, intervals: intervals,
                                   mails: mails, texts: texts)
-        }
         #expect(outcome.kills >= 15)
         #expect(!outcome.takeovers.isEmpty, "no kill hit a feed's holder")
         // Two poll intervals, and a little for this loaded machine's psql probe.
@@ -112,12 +112,12 @@ struct SharedStoreMailAndSMSTests {
         #expect(outcome.finished, "not finished: \(outcome.counts)")
 
         // Every message recorded exactly once.
-        let recorded = try postgres.psql("""
+        let recorded = try await postgres.psql("""
             SELECT (SELECT COUNT(*) FROM message WHERE channel = 'email') || ' ' || (SELECT COUNT(*) FROM message WHERE channel = 'sms')
                 || ' ' || (SELECT COUNT(DISTINCT sender) FROM message WHERE channel = 'sms')
             """)
         #expect(recorded == "\(mails) \(texts) \(texts)", "e-mail, SMS, SMS senders recorded: \(recorded)")
-        let status = try sandbox.run(["status", "--config", config])
+        let status = try await sandbox.run(["status", "--config", config])
         #expect(status.stdoutText.contains("instances:") && status.stdoutText.contains("gw1: stopped"), "\(status.stdoutText)")
 
         // E-mail: every mail answered once; a reply left in doubt by a kill is held, not sent twice.
@@ -138,8 +138,8 @@ struct SharedStoreMailAndSMSTests {
                 SELECT "ID", "DestinationNumber" FROM outbox WHERE "CreatorID" = 'metergate'
                 UNION SELECT "ID", "DestinationNumber" FROM sentitems WHERE "CreatorID" = 'metergate'
             ) AS handed GROUP BY "DestinationNumber"
-            """) }
-        let twice = perSender.filter { "\($0["replies"] ?? "")" != "1" }
+            """).map { $0.mapValues { "\($0)" } } }
+        let twice = perSender.filter { $0["replies"] != "1" }
         #expect(perSender.count == texts, "\(perSender.count) SMS senders answered of \(texts)")
         #expect(twice.isEmpty, "SMS senders answered more than once: \(twice.prefix(5))")
         let unprocessed = try await Peers.offPool { try gammu.count(#"SELECT COUNT(*) FROM inbox WHERE "Processed" <> 'true'"#) }
@@ -164,8 +164,8 @@ struct SharedStoreMailAndSMSTests {
     }
 
     /// The feeds' holders now (unexpired leases, by the server's clock).
-    static func holders(_ postgres: SharedPostgres) -> [String: String]? {
-        guard let text = try? postgres.psql(
+    static func holders(_ postgres: SharedPostgres) async -> [String: String]? {
+        guard let text = try? await postgres.psql(
             "SELECT feed || '=' || instance FROM feed_lease WHERE expires_at >= extract(epoch FROM clock_timestamp())") else { return nil }
         var holders: [String: String] = [:]
         for line in text.split(separator: "\n") {
@@ -180,7 +180,7 @@ struct SharedStoreMailAndSMSTests {
     /// stops them with SIGTERM. A thread meanwhile samples the leases for stretches without any.
     static func killAtRandom(
         config: String, sandbox: Sandbox, postgres: SharedPostgres, kills: Int, intervals: [String: Double], mails: Int, texts: Int
-    ) throws -> KillOutcome {
+    ) async throws -> KillOutcome {
         var outcome = KillOutcome()
         let names = ["gw1", "gw2", "gw3"]
         var daemons: [String: Daemon] = [:]
@@ -198,10 +198,10 @@ struct SharedStoreMailAndSMSTests {
         // The sampler: the longest stretch each feed had no unexpired lease, once first taken.
         let sampling = LockedBox(true)
         let gaps = LockedBox<[String: Double]>([:])
-        let sampler = Thread {
+        let sampler = Task {
             var lastHeld: [String: Date] = [:]
-            while sampling.get() {
-                if let now = holders(postgres) {
+            while sampling.get(), !Task.isCancelled {
+                if let now = await holders(postgres) {
                     let at = Date()
                     for feed in intervals.keys {
                         if now[feed] != nil {
@@ -213,27 +213,26 @@ struct SharedStoreMailAndSMSTests {
                         }
                     }
                 }
-                usleep(300_000)
+                await pause(0.3)
             }
         }
         for name in names { try start(name) }
-        sampler.start()
         defer { sampling.set(false) }
 
         var generator = SystemRandomNumberGenerator()
         var restartLater: String?
         let began = Date()
         while outcome.kills < kills {
-            usleep(UInt32.random(in: 2_000_000...5_000_000, using: &generator))
+            await pause(Double.random(in: 2...5, using: &generator))
             if let name = restartLater {
                 try start(name)
                 restartLater = nil
             }
             let victim = names.randomElement(using: &generator)!
-            let before = holders(postgres) ?? [:]
+            let before = await holders(postgres) ?? [:]
             guard let daemon = daemons[victim] else { continue }
             kill(daemon.process.processIdentifier, SIGKILL)
-            daemon.process.waitUntilExit()
+            while daemon.process.isRunning { await pause(0.01) }
             let killedAt = Date()
             outcome.kills += 1
             reap(victim)
@@ -246,7 +245,7 @@ struct SharedStoreMailAndSMSTests {
             var pending = Set(held)
             let longest = held.map { intervals[$0, default: 1] }.max() ?? 1
             while !pending.isEmpty, Date().timeIntervalSince(killedAt) < longest * 4 {
-                if let now = holders(postgres) {
+                if let now = await holders(postgres) {
                     for feed in pending {
                         if let holder = now[feed], holder != victim {
                             outcome.takeovers.append((feed, Date().timeIntervalSince(killedAt)))
@@ -254,7 +253,7 @@ struct SharedStoreMailAndSMSTests {
                         }
                     }
                 }
-                usleep(100_000)
+                await pause(0.1)
             }
             for feed in pending { outcome.takeovers.append((feed, .infinity)) }
             restartLater = victim
@@ -269,12 +268,14 @@ struct SharedStoreMailAndSMSTests {
                 || ' ' || (SELECT COUNT(*) FROM outbox WHERE state = 'pending')
             """
         let finishing = Date()
-        outcome.finished = waitUntil(timeout: fullSize ? 1800 : 420) { (try? postgres.psql(query)) == expected }
+        outcome.finished = await waitUntil(timeout: fullSize ? 1800 : 420) { (try? await postgres.psql(query)) == expected }
         outcome.finishSeconds = Date().timeIntervalSince(finishing)
-        outcome.counts = "e-mail, SMS, pending replies: \((try? postgres.psql(query)) ?? "?") (expected \(expected))"
+        let counts = (try? await postgres.psql(query)) ?? "?"
+        outcome.counts = "e-mail, SMS, pending replies: \(counts) (expected \(expected))"
         sampling.set(false)
+        _ = await sampler.value
         outcome.longestGap = gaps.get()
-        for name in names { _ = daemons[name]?.terminate(timeout: 30) }
+        for name in names { _ = await daemons[name]?.terminate(timeout: 30) }
         for name in names { reap(name) }
         return outcome
     }
