@@ -11,15 +11,17 @@
 # metergate tracks UIDs, not \Seen, so every run takes the same mailbox from a fresh store.
 # Release build in its own scratch path (.build-wan). Prints a Markdown section (also appended to
 # $RESULTS when set).
-# usage: Benchmarks/mail-wan.sh     knobs: MAILS, DELAY_MS (15), SMTP_CONNECTIONS (16), SKIP_BUILD=1, RESULTS=…
+# usage: Benchmarks/mail-wan.sh     knobs: MAILS, DELAY_MS (15), SMTP_CONNECTIONS (16), FETCHMAIL_LIMIT (300),
+#        SKIP_BUILD=1, BIN=path/to/metergate, RESULTS=…
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
 mails=${MAILS:-2000}
 delay=${DELAY_MS:-15}
 smtp_connections=${SMTP_CONNECTIONS:-16}
-[[ "${SKIP_BUILD:-}" == 1 ]] || swift build -c release --product metergate --scratch-path .build-wan >&2
-bin=$root/.build-wan/release/metergate
+# BIN=path runs another build of metergate (the table then names it).
+[[ "${SKIP_BUILD:-}" == 1 || -n "${BIN:-}" ]] || swift build -c release --product metergate --scratch-path .build-wan >&2
+bin=${BIN:-$root/.build-wan/release/metergate}
 scripts/ensure-packages.sh dovecot-imapd dovecot-pop3d dovecot-lmtpd openssl python3-aiosmtpd getmail6 fetchmail isync bc >&2
 
 state=$(mktemp -d /tmp/metergate-mail-wan-XXXXXX)
@@ -205,7 +207,7 @@ cat <<MD | tee -a "${RESULTS:-/dev/null}"
 ## E-mail over a 30 ms link: $mails mails (Benchmarks/mail-wan.sh)
 
 $(date -u +%Y-%m-%dT%H:%MZ), commit $(git rev-parse --short HEAD), $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg) at the end,
-$(curl --version | head -1 | cut -d' ' -f1-2), Dovecot $(dovecot --version | cut -d' ' -f1), release build (.build-wan).
+$(curl --version | head -1 | cut -d' ' -f1-2), Dovecot $(dovecot --version | cut -d' ' -f1), metergate binary $(realpath --relative-to="$root" "$bin").
 scripts/peers/pace-proxy.py between client and server: ${delay} ms each way, 16 KiB segments, no pacing gap.
 All runs in this one script run, on the same mailbox.
 
