@@ -53,6 +53,7 @@ scripts/peers/mail-deliver.py --state "$state/dovecot" --user readings@example.t
 curl -s "imap://127.0.0.1:$DOVECOT_IMAP_PORT/" -u readings@example.test:secret -X 'STATUS INBOX (MESSAGES)' >/dev/null
 
 now() { date +%s.%N; }
+load_start=$(cut -d' ' -f1-3 /proc/loadavg)
 elapsed() { echo "$2 - $1" | bc -l | xargs printf '%.2f'; }
 rate() { echo "$1 / $2" | bc -l | xargs printf '%.0f'; }
 
@@ -71,7 +72,9 @@ PY
 )
 read -r link_s link_n <<<"$link_s"
 
-# 2. The other clients, download only.
+# 2. The other clients, download only. getmail6 and fetchmail take a round trip and more per
+# message (a few mails/s here): they are timed on the first FETCHMAIL_LIMIT (300) mails only.
+fetchmail_limit=${FETCHMAIL_LIMIT:-300}
 mkdir -p "$state/mbsync/INBOX" "$state/getmail/Maildir/"{new,cur,tmp}
 cat >"$state/mbsyncrc" <<RC
 IMAPAccount bench
@@ -120,14 +123,12 @@ user = $DOVECOT_MAIL_USER
 read_all = true
 delete = false
 verbose = 0
+max_messages_per_session = $fetchmail_limit
 RC
 t0=$(now); getmail --getmaildir "$state/getmail" --rcfile getmailrc >/dev/null 2>"$state/getmail.log" || { echo "getmail failed:" >&2; tail -5 "$state/getmail.log" >&2; }; t1=$(now)
 getmail_s=$(elapsed "$t0" "$t1")
 getmail_n=$(ls "$state/getmail/Maildir/new" | wc -l)
 
-# fetchmail takes one round trip and more per message (about 5 mails/s here): it is timed on the
-# first FETCHMAIL_LIMIT (300) mails only.
-fetchmail_limit=${FETCHMAIL_LIMIT:-300}
 cat >"$state/fetchmailrc" <<RC
 set no syslog
 poll 127.0.0.1 service $imap_far protocol IMAP
@@ -176,37 +177,50 @@ YAML
 }
 sink_count() { ls "$SMTP_SINK_MAIL" | grep -c '\.eml$' || true; }
 first_reply_at() { python3 -c 'import json,sys; print(min(json.loads(l)["received_at"] for l in open(sys.argv[1])))' "$SMTP_SINK_STATE/messages.jsonl" 2>/dev/null || echo 0; }
-run_once() { # NAME → wall seconds
+run_once() { # NAME → start, wall seconds, seconds until the last message was recorded (json log, 1 s resolution)
     local t0 t1
     t0=$(now); "$bin" run --once --config "$state/$1.yaml" 2>"$state/$1.log" || echo "run $1 failed: $(tail -2 "$state/$1.log")" >&2; t1=$(now)
-    echo "$t0 $(elapsed "$t0" "$t1")"
+    echo "$t0 $(elapsed "$t0" "$t1") $(recorded_after "$state/$1.log")"
+}
+recorded_after() {
+    python3 - "$1" <<'PY'
+import json, sys, datetime
+times = []; last = None
+for line in open(sys.argv[1], encoding="utf-8", errors="replace"):
+    try: o = json.loads(line)
+    except Exception: continue
+    t = datetime.datetime.fromisoformat(o["time"].replace("Z", "+00:00")).timestamp()
+    times.append(t)
+    if "id" in o and o.get("feed"): last = t
+print(f"{last - times[0]:.0f}" if last else "?")
+PY
 }
 
 config wan-outbox "$imap_far" outbox
-read -r _ wan_outbox_s <<<"$(run_once wan-outbox)"
+read -r _ wan_outbox_s wan_outbox_rec <<<"$(run_once wan-outbox)"
 wan_outbox_files=$(ls "$state/wan-outbox-outbox" | wc -l)
 
 config wan-smtp "$imap_far" smtp "$smtp_far"
 before=$(sink_count)
 : >"$SMTP_SINK_STATE/messages.jsonl"
-read -r wan_smtp_t0 wan_smtp_s <<<"$(run_once wan-smtp)"
+read -r wan_smtp_t0 wan_smtp_s wan_smtp_rec <<<"$(run_once wan-smtp)"
 wan_replies=$(( $(sink_count) - before ))
 first_reply_s=$(echo "$(first_reply_at) - $wan_smtp_t0" | bc -l | xargs printf '%.2f')
 
 config lo-outbox "$DOVECOT_IMAP_PORT" outbox
-read -r _ lo_outbox_s <<<"$(run_once lo-outbox)"
+read -r _ lo_outbox_s lo_outbox_rec <<<"$(run_once lo-outbox)"
 lo_outbox_files=$(ls "$state/lo-outbox-outbox" | wc -l)
 
 config lo-smtp "$DOVECOT_IMAP_PORT" smtp "$SMTP_SINK_PORT"
 before=$(sink_count)
-read -r _ lo_smtp_s <<<"$(run_once lo-smtp)"
+read -r _ lo_smtp_s lo_smtp_rec <<<"$(run_once lo-smtp)"
 lo_replies=$(( $(sink_count) - before ))
 
 cat <<MD | tee -a "${RESULTS:-/dev/null}"
 
 ## E-mail over a 30 ms link: $mails mails (Benchmarks/mail-wan.sh)
 
-$(date -u +%Y-%m-%dT%H:%MZ), commit $(git rev-parse --short HEAD), $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg) at the end,
+$(date -u +%Y-%m-%dT%H:%MZ), commit $(git rev-parse --short HEAD), $(nproc) cores, load average $load_start at the start, $(cut -d' ' -f1-3 /proc/loadavg) at the end,
 $(curl --version | head -1 | cut -d' ' -f1-2), Dovecot $(dovecot --version | cut -d' ' -f1), metergate binary $(realpath --relative-to="$root" "$bin").
 scripts/peers/pace-proxy.py between client and server: ${delay} ms each way, 16 KiB segments, no pacing gap.
 All runs in this one script run, on the same mailbox.
@@ -215,10 +229,10 @@ All runs in this one script run, on the same mailbox.
 |---|---|---|---|
 | link limit: one \`UID FETCH 1:* (BODY.PEEK[])\` (imaplib) | $link_s s | $(rate "$link_n" "$link_s") | $link_n messages |
 | mbsync $(dpkg-query -W -f='${Version}' isync) → Maildir (download only, pipelined) | $mbsync_s s | $(rate "$mbsync_n" "$mbsync_s") | $mbsync_n messages |
-| getmail6 $(dpkg-query -W -f='${Version}' getmail6) IMAP → Maildir (download only) | $getmail_s s | $(rate "$getmail_n" "$getmail_s") | $getmail_n messages |
+| getmail6 $(dpkg-query -W -f='${Version}' getmail6) IMAP → Maildir (download only, first $fetchmail_limit mails) | $getmail_s s | $(rate "$getmail_n" "$getmail_s") | $getmail_n messages |
 | fetchmail $(dpkg-query -W -f='${Version}' fetchmail) IMAP → MDA (download only, first $fetchmail_limit mails) | $fetchmail_s s | $(rate "$fetchmail_n" "$fetchmail_s") | $fetchmail_n messages |
-| metergate \`run --once\`, 1 IMAP connection, replies to the **file outbox** | $wan_outbox_s s | $(rate "$mails" "$wan_outbox_s") | $wan_outbox_files reply files |
-| metergate \`run --once\`, 1 IMAP connection, **SMTP replies** over the link ($smtp_connections connections) | $wan_smtp_s s | $(rate "$mails" "$wan_smtp_s") | $wan_replies replies; first reply $first_reply_s s after the start |
-| loopback: metergate, replies to the file outbox | $lo_outbox_s s | $(rate "$mails" "$lo_outbox_s") | $lo_outbox_files reply files |
-| loopback: metergate, SMTP replies ($smtp_connections connections) | $lo_smtp_s s | $(rate "$mails" "$lo_smtp_s") | $lo_replies replies |
+| metergate \`run --once\`, 1 IMAP connection, replies to the **file outbox** | $wan_outbox_s s | $(rate "$mails" "$wan_outbox_s") | $wan_outbox_files reply files; all recorded ~$wan_outbox_rec s after the start |
+| metergate \`run --once\`, 1 IMAP connection, **SMTP replies** over the link ($smtp_connections connections) | $wan_smtp_s s | $(rate "$mails" "$wan_smtp_s") | $wan_replies replies; first reply $first_reply_s s after the start; all recorded ~$wan_smtp_rec s |
+| loopback: metergate, replies to the file outbox | $lo_outbox_s s | $(rate "$mails" "$lo_outbox_s") | $lo_outbox_files reply files; all recorded ~$lo_outbox_rec s |
+| loopback: metergate, SMTP replies ($smtp_connections connections) | $lo_smtp_s s | $(rate "$mails" "$lo_smtp_s") | $lo_replies replies; all recorded ~$lo_smtp_rec s |
 MD
