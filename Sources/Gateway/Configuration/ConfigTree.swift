@@ -28,6 +28,7 @@ struct ConfigTree {
         "outbox.path", "outbox.max_age",
         "log.format", "log.level", "log.file", "log.personal_data",
         "http.listen", "http.unhealthy_after_failed_polls", "http.unhealthy_after",
+        "console.listen", "console.users_file", "console.lockout_failures", "console.lockout", "console.session_idle",
     ]
 
     init(yaml: String, file: String, environment: [String: String]) throws {

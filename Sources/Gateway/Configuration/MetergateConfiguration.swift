@@ -29,6 +29,8 @@ import SMSChannels
 /// - `log.format` (`text` | `json`), `log.level` (`info`), `log.file`, `log.personal_data` (false)
 /// - `http.listen` (127.0.0.1:9108), `http.unhealthy_after_failed_polls` (3), `http.unhealthy_after`,
 ///   `outbox.max_age`, `policy.max_same_reply`, `policy.same_reply_window`: see `OperationsSettings`
+/// - `console.listen` (off), `console.users_file`, `console.lockout_failures`, `console.lockout`,
+///   `console.session_idle`: see `ConsoleSettings`
 package struct MetergateConfiguration {
     package struct Mailbox {
         package var name: String
@@ -144,6 +146,8 @@ package struct MetergateConfiguration {
     package var logPersonalData: Bool
     /// Health, outbox lifetime, loop guard (`OperationsSettings`).
     package var operations: OperationsSettings
+    /// The operators' web console (`console.*`; off unless `console.listen` is set).
+    package var console = ConsoleSettings()
 
     /// The embedded default: everything under `./metergate-data/`.
     static let embeddedDefault = """
@@ -388,6 +392,7 @@ package struct MetergateConfiguration {
         logFile = try tree.string(log, "file", at: "log.file")
         logPersonalData = try tree.bool(log, "personal_data", at: "log.personal_data") ?? false
         operations = try OperationsSettings(tree: tree)
+        console = try ConsoleSettings(tree: tree)
     }
 
     private static func existingFolder(_ path: String?, key: String, file: String, warnings: inout [String]) -> String? {
