@@ -66,7 +66,7 @@ struct SMTPTransportTests {
     /// (dot-stuffed on the way); a refused recipient leaves the session usable (RSET).
     @Test(arguments: [true, false])
     func severalRepliesOverOneSession(pipelining: Bool) async throws {
-        guard let sink = try startSink(pipelining ? ["SMTP_SINK_FAIL_RCPT": "^bad@"] : ["SMTP_SINK_FAIL_RCPT": "^bad@", "SMTP_SINK_NO_PIPELINING": "1"]) else { return }
+        let sink = try await startSink(pipelining ? ["SMTP_SINK_FAIL_RCPT": "^bad@"] : ["SMTP_SINK_FAIL_RCPT": "^bad@", "SMTP_SINK_NO_PIPELINING": "1"])
         defer { stopSink(sink.state) }
         let transport = SMTPTransport(configuration: .init(
             url: "smtp://127.0.0.1:\(sink.port)", from: "Показания <readings@example.test>", connections: 1))
