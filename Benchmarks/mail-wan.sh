@@ -11,15 +11,17 @@
 # metergate tracks UIDs, not \Seen, so every run takes the same mailbox from a fresh store.
 # Release build in its own scratch path (.build-wan). Prints a Markdown section (also appended to
 # $RESULTS when set).
-# usage: Benchmarks/mail-wan.sh     knobs: MAILS, DELAY_MS (15), SMTP_CONNECTIONS (16), SKIP_BUILD=1, RESULTS=…
+# usage: Benchmarks/mail-wan.sh     knobs: MAILS, DELAY_MS (15), SMTP_CONNECTIONS (16), FETCHMAIL_LIMIT (300),
+#        SKIP_BUILD=1, BIN=path/to/metergate, RESULTS=…
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
 mails=${MAILS:-2000}
 delay=${DELAY_MS:-15}
 smtp_connections=${SMTP_CONNECTIONS:-16}
-[[ "${SKIP_BUILD:-}" == 1 ]] || swift build -c release --product metergate --scratch-path .build-wan >&2
-bin=$root/.build-wan/release/metergate
+# BIN=path runs another build of metergate (the table then names it).
+[[ "${SKIP_BUILD:-}" == 1 || -n "${BIN:-}" ]] || swift build -c release --product metergate --scratch-path .build-wan >&2
+bin=${BIN:-$root/.build-wan/release/metergate}
 scripts/ensure-packages.sh dovecot-imapd dovecot-pop3d dovecot-lmtpd openssl python3-aiosmtpd getmail6 fetchmail isync bc >&2
 
 state=$(mktemp -d /tmp/metergate-mail-wan-XXXXXX)
@@ -41,7 +43,7 @@ cp Tests/MetergateTests/Fixtures/accounts.csv "$state/accounts.csv"
 relay() { # NAME TARGET_PORT → prints the relay's port
     python3 scripts/peers/pace-proxy.py "$state/relay-$1" "$2" --delay-ms "$delay" --segment 16384 --gap-ms 0 >/dev/null 2>&1 &
     proxies+=($!)
-    for _ in $(seq 100); do [[ -s "$state/relay-$1/port" ]] && break; sleep 0.05; done
+    for _ in $(seq 400); do [[ -s "$state/relay-$1/port" ]] && break; sleep 0.05; done
     cat "$state/relay-$1/port"
 }
 imap_far=$(relay imap "$DOVECOT_IMAP_PORT")
@@ -51,6 +53,7 @@ scripts/peers/mail-deliver.py --state "$state/dovecot" --user readings@example.t
 curl -s "imap://127.0.0.1:$DOVECOT_IMAP_PORT/" -u readings@example.test:secret -X 'STATUS INBOX (MESSAGES)' >/dev/null
 
 now() { date +%s.%N; }
+load_start=$(cut -d' ' -f1-3 /proc/loadavg)
 elapsed() { echo "$2 - $1" | bc -l | xargs printf '%.2f'; }
 rate() { echo "$1 / $2" | bc -l | xargs printf '%.0f'; }
 
@@ -69,7 +72,9 @@ PY
 )
 read -r link_s link_n <<<"$link_s"
 
-# 2. The other clients, download only.
+# 2. The other clients, download only. getmail6 and fetchmail take a round trip and more per
+# message (a few mails/s here): they are timed on the first FETCHMAIL_LIMIT (300) mails only.
+fetchmail_limit=${FETCHMAIL_LIMIT:-300}
 mkdir -p "$state/mbsync/INBOX" "$state/getmail/Maildir/"{new,cur,tmp}
 cat >"$state/mbsyncrc" <<RC
 IMAPAccount bench
@@ -118,6 +123,7 @@ user = $DOVECOT_MAIL_USER
 read_all = true
 delete = false
 verbose = 0
+max_messages_per_session = $fetchmail_limit
 RC
 t0=$(now); getmail --getmaildir "$state/getmail" --rcfile getmailrc >/dev/null 2>"$state/getmail.log" || { echo "getmail failed:" >&2; tail -5 "$state/getmail.log" >&2; }; t1=$(now)
 getmail_s=$(elapsed "$t0" "$t1")
@@ -128,7 +134,7 @@ set no syslog
 poll 127.0.0.1 service $imap_far protocol IMAP
   user "readings@example.test" password "secret"
   sslproto '' no sslcertck
-  keep fetchall
+  keep fetchall fetchlimit $fetchmail_limit
   mda "/bin/sh -c 'cat >/dev/null; echo x >>$state/fetchmail.count'"
 RC
 chmod 600 "$state/fetchmailrc"
@@ -171,38 +177,51 @@ YAML
 }
 sink_count() { ls "$SMTP_SINK_MAIL" | grep -c '\.eml$' || true; }
 first_reply_at() { python3 -c 'import json,sys; print(min(json.loads(l)["received_at"] for l in open(sys.argv[1])))' "$SMTP_SINK_STATE/messages.jsonl" 2>/dev/null || echo 0; }
-run_once() { # NAME → wall seconds
+run_once() { # NAME → start, wall seconds, seconds until the last message was recorded (json log, 1 s resolution)
     local t0 t1
     t0=$(now); "$bin" run --once --config "$state/$1.yaml" 2>"$state/$1.log" || echo "run $1 failed: $(tail -2 "$state/$1.log")" >&2; t1=$(now)
-    echo "$t0 $(elapsed "$t0" "$t1")"
+    echo "$t0 $(elapsed "$t0" "$t1") $(recorded_after "$state/$1.log")"
+}
+recorded_after() {
+    python3 - "$1" <<'PY'
+import json, sys, datetime
+times = []; last = None
+for line in open(sys.argv[1], encoding="utf-8", errors="replace"):
+    try: o = json.loads(line)
+    except Exception: continue
+    t = datetime.datetime.fromisoformat(o["time"].replace("Z", "+00:00")).timestamp()
+    times.append(t)
+    if "id" in o and o.get("feed"): last = t
+print(f"{last - times[0]:.0f}" if last else "?")
+PY
 }
 
 config wan-outbox "$imap_far" outbox
-read -r _ wan_outbox_s <<<"$(run_once wan-outbox)"
+read -r _ wan_outbox_s wan_outbox_rec <<<"$(run_once wan-outbox)"
 wan_outbox_files=$(ls "$state/wan-outbox-outbox" | wc -l)
 
 config wan-smtp "$imap_far" smtp "$smtp_far"
 before=$(sink_count)
 : >"$SMTP_SINK_STATE/messages.jsonl"
-read -r wan_smtp_t0 wan_smtp_s <<<"$(run_once wan-smtp)"
+read -r wan_smtp_t0 wan_smtp_s wan_smtp_rec <<<"$(run_once wan-smtp)"
 wan_replies=$(( $(sink_count) - before ))
 first_reply_s=$(echo "$(first_reply_at) - $wan_smtp_t0" | bc -l | xargs printf '%.2f')
 
 config lo-outbox "$DOVECOT_IMAP_PORT" outbox
-read -r _ lo_outbox_s <<<"$(run_once lo-outbox)"
+read -r _ lo_outbox_s lo_outbox_rec <<<"$(run_once lo-outbox)"
 lo_outbox_files=$(ls "$state/lo-outbox-outbox" | wc -l)
 
 config lo-smtp "$DOVECOT_IMAP_PORT" smtp "$SMTP_SINK_PORT"
 before=$(sink_count)
-read -r _ lo_smtp_s <<<"$(run_once lo-smtp)"
+read -r _ lo_smtp_s lo_smtp_rec <<<"$(run_once lo-smtp)"
 lo_replies=$(( $(sink_count) - before ))
 
 cat <<MD | tee -a "${RESULTS:-/dev/null}"
 
 ## E-mail over a 30 ms link: $mails mails (Benchmarks/mail-wan.sh)
 
-$(date -u +%Y-%m-%dT%H:%MZ), commit $(git rev-parse --short HEAD), $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg) at the end,
-$(curl --version | head -1 | cut -d' ' -f1-2), Dovecot $(dovecot --version | cut -d' ' -f1), release build (.build-wan).
+$(date -u +%Y-%m-%dT%H:%MZ), commit $(git rev-parse --short HEAD), $(nproc) cores, load average $load_start at the start, $(cut -d' ' -f1-3 /proc/loadavg) at the end,
+$(curl --version | head -1 | cut -d' ' -f1-2), Dovecot $(dovecot --version | cut -d' ' -f1), metergate binary $(realpath --relative-to="$root" "$bin").
 scripts/peers/pace-proxy.py between client and server: ${delay} ms each way, 16 KiB segments, no pacing gap.
 All runs in this one script run, on the same mailbox.
 
@@ -210,10 +229,10 @@ All runs in this one script run, on the same mailbox.
 |---|---|---|---|
 | link limit: one \`UID FETCH 1:* (BODY.PEEK[])\` (imaplib) | $link_s s | $(rate "$link_n" "$link_s") | $link_n messages |
 | mbsync $(dpkg-query -W -f='${Version}' isync) → Maildir (download only, pipelined) | $mbsync_s s | $(rate "$mbsync_n" "$mbsync_s") | $mbsync_n messages |
-| getmail6 $(dpkg-query -W -f='${Version}' getmail6) IMAP → Maildir (download only) | $getmail_s s | $(rate "$getmail_n" "$getmail_s") | $getmail_n messages |
-| fetchmail $(dpkg-query -W -f='${Version}' fetchmail) IMAP → MDA (download only) | $fetchmail_s s | $(rate "$fetchmail_n" "$fetchmail_s") | $fetchmail_n messages |
-| metergate \`run --once\`, 1 IMAP connection, replies to the **file outbox** | $wan_outbox_s s | $(rate "$mails" "$wan_outbox_s") | $wan_outbox_files reply files |
-| metergate \`run --once\`, 1 IMAP connection, **SMTP replies** over the link ($smtp_connections connections) | $wan_smtp_s s | $(rate "$mails" "$wan_smtp_s") | $wan_replies replies; first reply $first_reply_s s after the start |
-| loopback: metergate, replies to the file outbox | $lo_outbox_s s | $(rate "$mails" "$lo_outbox_s") | $lo_outbox_files reply files |
-| loopback: metergate, SMTP replies ($smtp_connections connections) | $lo_smtp_s s | $(rate "$mails" "$lo_smtp_s") | $lo_replies replies |
+| getmail6 $(dpkg-query -W -f='${Version}' getmail6) IMAP → Maildir (download only, first $fetchmail_limit mails) | $getmail_s s | $(rate "$getmail_n" "$getmail_s") | $getmail_n messages |
+| fetchmail $(dpkg-query -W -f='${Version}' fetchmail) IMAP → MDA (download only, first $fetchmail_limit mails) | $fetchmail_s s | $(rate "$fetchmail_n" "$fetchmail_s") | $fetchmail_n messages |
+| metergate \`run --once\`, 1 IMAP connection, replies to the **file outbox** | $wan_outbox_s s | $(rate "$mails" "$wan_outbox_s") | $wan_outbox_files reply files; all recorded ~$wan_outbox_rec s after the start |
+| metergate \`run --once\`, 1 IMAP connection, **SMTP replies** over the link ($smtp_connections connections) | $wan_smtp_s s | $(rate "$mails" "$wan_smtp_s") | $wan_replies replies; first reply $first_reply_s s after the start; all recorded ~$wan_smtp_rec s |
+| loopback: metergate, replies to the file outbox | $lo_outbox_s s | $(rate "$mails" "$lo_outbox_s") | $lo_outbox_files reply files; all recorded ~$lo_outbox_rec s |
+| loopback: metergate, SMTP replies ($smtp_connections connections) | $lo_smtp_s s | $(rate "$mails" "$lo_smtp_s") | $lo_replies replies; all recorded ~$lo_smtp_rec s |
 MD

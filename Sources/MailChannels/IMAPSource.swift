@@ -83,10 +83,19 @@ public actor IMAPSource: MessageSource, MailboxObserving, MailboxWaiting {
         try await loadCursor()
         let started = ContinuousClock.now
         let mailbox = self.mailbox
-        let (view, unseen, capabilities) = try await session.run(connection(login), maxLiteral: maxLiteral) { client in
+        let continuing = backlog
+        typealias Opened = (view: IMAPResponse.MailboxView, unseen: (count: Int, uids: [UInt32])?, capabilities: Set<String>, fresh: Bool)
+        let opened: Opened = try await session.run(connection(login), maxLiteral: maxLiteral) { client -> Opened in
+            // A poll that goes on with a backlog on the same connection keeps the view of the
+            // last SELECT: every UID below its UIDNEXT is still valid, and what came since is
+            // taken by the poll after the backlog (one round trip less per batch).
+            if continuing, let selected = client.selected, selected.mailbox == mailbox {
+                return (selected.view, nil, client.capabilities, false)
+            }
             let (view, unseen) = try client.select(mailbox, unseen: client.capabilities.contains("ESEARCH"))
-            return (view, unseen, client.capabilities)
+            return (view, unseen, client.capabilities, true)
         }
+        let (view, unseen, capabilities, fresh) = opened
         self.capabilities = capabilities
         let validity = view.validity
         var cursor: IMAPCursor
@@ -105,7 +114,7 @@ public actor IMAPSource: MessageSource, MailboxObserving, MailboxWaiting {
             self.cursor = cursor
             pending = []
         }
-        observation = await observe(view: view, unseen: unseen)
+        if fresh { observation = await observe(view: view, unseen: unseen) }
 
         // UID windows from the cursor on, each below UIDNEXT. Already-recorded messages (a crash
         // before the cursor moved) are set aside and do not count.
@@ -118,7 +127,9 @@ public actor IMAPSource: MessageSource, MailboxObserving, MailboxWaiting {
         var window = batch
         while messages.count < batch, low < view.uidNext {
             if !messages.isEmpty, ContinuousClock.now - started >= Self.batchTime { break }
-            let high = UInt32(min(UInt64(view.uidNext) - 1, UInt64(low) + UInt64(window) - 1))
+            let last = UInt64(view.uidNext) - 1
+            let end = UInt64(low) + UInt64(window) - 1
+            let high = UInt32(min(last, end))
             let fetched = try await fetch(login, from: low, through: high)
             let taken = fetched.map(\.uid)
             let known = try await store.knownExternalIDs(taken.map { externalID(validity: validity, uid: $0) })

@@ -309,8 +309,12 @@ final class IMAPClient {
         return capabilities
     }
 
+    /// The mailbox this connection selected last, as `SELECT` reported it.
+    private(set) var selected: (mailbox: String, view: IMAPResponse.MailboxView)?
+
     /// `SELECT`, and with it (same round trip) the unseen messages (`UID SEARCH … UNSEEN`).
     func select(_ mailbox: String, unseen esearch: Bool?) throws -> (view: IMAPResponse.MailboxView, unseen: (count: Int, uids: [UInt32])?) {
+        selected = nil
         var selectLines: [Substring] = []
         var searchLines: [Substring] = []
         newMail = false
@@ -335,6 +339,7 @@ final class IMAPClient {
         guard let view = IMAPResponse.mailboxView(selectLines) else {
             throw MailSourceError("SELECT \(mailbox) gave no EXISTS/UIDVALIDITY/UIDNEXT")
         }
+        selected = (mailbox, view)
         return (view, unseen)
     }
 

@@ -18,7 +18,7 @@ import SMSChannels
 /// - `mailboxes[]`: `name`, `url` (`maildir:PATH`, `imap://`, `imaps://`, `pop3://`, `pop3s://`),
 ///   `username`, `password` | `password_file` | `password_env`, `poll_interval` (30s),
 ///   `after` (`seen` | `delete` | `move:FOLDER`), `tls_verify` (true), `ca_file`, `oauth2_token_file`,
-///   `fetch_connections` (IMAP: 1, up to 8), `authserv_id` (the receiving server's id in
+///   `fetch_connections` (IMAP: 1…8, accepted; no effect since the pipelined fetch of issue 17), `authserv_id` (the receiving server's id in
 ///   `Authentication-Results`; default: believe the topmost field)
 /// - `smtp`: `url`, `from`, `username`, `password*`, `starttls`, `tls_verify`, `ca_file`,
 ///   `connections` (4, up to 64: replies sent at once, each over its own pipelined connection)
@@ -45,7 +45,7 @@ package struct MetergateConfiguration {
         package var caFile: String?
         package var oauth2TokenFile: String?
         package var startTLS: Bool
-        /// IMAP: connections fetching message bodies at once.
+        /// IMAP: accepted for older configurations; the pipelined fetch uses one connection.
         package var fetchConnections = 1
         /// The authserv-id the receiving server writes in `Authentication-Results`; only its
         /// results decide whether a `From` is authenticated (nil: the topmost field's).
