@@ -67,7 +67,7 @@ final class SMTPPipe: @unchecked Sendable {
                 case .inDoubt(let error):
                     return .inDoubt(DeliveryFailure(.noAnswer, "no answer after the end of data", cause: error))
                 case .commitRefused(let error):
-                    return .settled(.retry(DeliveryFailure(.unreachable, "the reply could not be marked before its end of data", cause: error)))
+                    return .settled(.retry(DeliveryFailure(.unreachable, "aborted before the end of data: the reply could not be marked", cause: error)))
                 }
             } catch let error as CurlError {
                 close()
