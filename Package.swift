@@ -63,6 +63,8 @@ let package = Package(
         // libpq (PostgreSQL's C client) and the Swift layer over it (Gammu SMSD on PostgreSQL).
         .systemLibrary(name: "CLibPQ", pkgConfig: "libpq", providers: [.apt(["libpq-dev"])]),
         .target(name: "PostgreSQL", dependencies: ["CLibPQ"], swiftSettings: strict),
+        // libxcrypt's crypt_r: bcrypt hashes of the web console's operators.
+        .systemLibrary(name: "CCrypt", providers: [.apt(["libcrypt-dev"])]),
         // The ledger in PostgreSQL, shared by several instances (contract §7), through libpq.
         .target(
             name: "LedgerPostgres",
@@ -93,7 +95,7 @@ let package = Package(
             name: "Gateway",
             dependencies: [
                 "MeterCore", "Channels", "MailChannels", "SMSChannels", "Ledger", "LedgerSQLite", "LedgerPostgres", "PostgreSQL", "ReadingsGrammar",
-                "MailMessage", "DefaultFiles", "Failures",
+                "MailMessage", "DefaultFiles", "Failures", "CCrypt",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

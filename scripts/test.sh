@@ -10,6 +10,8 @@ for list in scripts/peers/*.packages; do
     while read -r package; do [[ -n "$package" && "$package" != \#* ]] && peer_packages+=("$package"); done <"$list"
 done
 scripts/ensure-packages.sh "${peer_packages[@]}"
+# The console's browser test drives Chromium through Selenium, from PyPI.
+python3 -c 'import selenium' 2>/dev/null || python3 -m pip install -q selenium
 export METERGATE_REQUIRE_PEERS=1
 swift build --build-tests
 log="$(mktemp)"

@@ -16,6 +16,9 @@ public struct CurlError: CodedError, Sendable {
     public var endOfDataSent = false
     /// SMTP: the server answered after the end of the data (the answer in `serverResponse` is about it).
     public var answeredAfterEndOfData = false
+    /// HTTP: the request went out on a connection (`CURLINFO_REQUEST_SIZE` above 0) before the
+    /// transfer failed: the server may have acted on it though no answer came.
+    public var requestSent = false
 
     public init(code: Int, message: String, serverResponse: String? = nil, url: String = "") {
         self.code = code

@@ -122,6 +122,7 @@ public final class CurlHandle: @unchecked Sendable {
                 serverResponse: Self.lastAnswer(transfer.serverLines), url: url)
             error.endOfDataSent = transfer.endOfDataSent
             error.answeredAfterEndOfData = transfer.answeredAfterEndOfData
+            error.requestSent = options.infoLong(CURLINFO_REQUEST_SIZE) > 0
             throw error
         }
         if let stripped = transfer.strippedLine {

@@ -46,11 +46,14 @@ public struct NewMessage: Sendable {
     /// pass); the per-sender hourly limit counts authenticated and other mail apart. `nil`
     /// where the channel has no such notion (SMS, a replay line without the raw mail).
     public var senderAuthenticated: Bool?
+    /// The UINs of the outcome's results, whatever their status (the support desk finds a
+    /// message by account through them).
+    public var uins: [String]
 
     public init(
         channel: String, externalID: String, feed: String, sender: String?, receivedAt: Date,
         subject: String?, text: String?, raw: [UInt8]?, status: String, reason: String?,
-        outcomeJSON: String, reply: String?, senderAuthenticated: Bool? = nil
+        outcomeJSON: String, reply: String?, senderAuthenticated: Bool? = nil, uins: [String] = []
     ) {
         self.channel = channel
         self.externalID = externalID
@@ -65,6 +68,7 @@ public struct NewMessage: Sendable {
         self.outcomeJSON = outcomeJSON
         self.reply = reply
         self.senderAuthenticated = senderAuthenticated
+        self.uins = uins
     }
 }
 

@@ -140,13 +140,28 @@ enum PostgresMigrations {
         (3, "message.sender_authenticated (the hourly limit counts forged mail apart)", """
             ALTER TABLE message ADD COLUMN sender_authenticated boolean;
             """),
+        (4, "the support desk's look-ups (issue 15): messages by account, by time; replies by message", """
+            CREATE TABLE message_uin (
+                uin text NOT NULL,
+                message_id bigint NOT NULL REFERENCES message (id),
+                PRIMARY KEY (uin, message_id)
+            );
+            INSERT INTO message_uin (uin, message_id)
+            SELECT DISTINCT result->>'uin', m.id
+            FROM message m, jsonb_array_elements(CASE WHEN jsonb_typeof(m.outcome::jsonb->'results') = 'array'
+                                                      THEN m.outcome::jsonb->'results' ELSE '[]'::jsonb END) AS result
+            WHERE result->>'uin' IS NOT NULL
+            ON CONFLICT DO NOTHING;
+            CREATE INDEX message_by_received ON message (received_at);
+            CREATE INDEX outbox_by_message ON outbox (message_id);
+            """),
     ]
 
     /// An arbitrary key of the advisory lock the migrating instance holds.
     static let lockKey = "7305219001"
 
     /// Applies the migrations the store lacks, under the advisory lock.
-    static func migrate(_ link: PGLink) throws {
+    static func migrate(_ link: PostgresLink) throws {
         try link.exec("SELECT pg_advisory_lock(\(lockKey))")
         defer { _ = try? link.exec("SELECT pg_advisory_unlock(\(lockKey))") }
         try link.exec("""

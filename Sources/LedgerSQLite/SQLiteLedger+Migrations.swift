@@ -134,6 +134,23 @@ extension SQLiteLedger {
         migrator.registerMigration("v7: account_contact without its index by UIN (import removes exact pairs)") { db in
             try db.execute(sql: "DROP INDEX account_contact_by_uin")
         }
+        migrator.registerMigration("v8 (issue 15): the support desk's look-ups (messages by account, by time; replies by message)") { db in
+            // Every UIN of a message's results, whatever their status (a rejected result records
+            // no submission); filled for the messages before from their recorded outcomes.
+            try db.execute(sql: """
+                CREATE TABLE message_uin (
+                    uin TEXT NOT NULL,
+                    message_id INTEGER NOT NULL,
+                    PRIMARY KEY (uin, message_id)
+                ) WITHOUT ROWID;
+                INSERT OR IGNORE INTO message_uin (uin, message_id)
+                SELECT json_extract(result.value, '$.uin'), message.id
+                FROM message, json_each(message.outcome, '$.results') AS result
+                WHERE json_valid(message.outcome) AND json_extract(result.value, '$.uin') IS NOT NULL;
+                CREATE INDEX message_by_received ON message (received_at);
+                CREATE INDEX outbox_by_message ON outbox (message_id);
+                """)
+        }
         return migrator
     }
 }

@@ -227,7 +227,14 @@ struct SQLiteLedgerTransaction: LedgerTransaction {
                 $0.bind(14, Date().timeIntervalSince1970)
                 $0.bind(15, message.senderAuthenticated.map { Int64($0 ? 1 : 0) })
             }
-        return db.lastInsertedRowID
+        let id = db.lastInsertedRowID
+        for uin in Set(message.uins) {
+            try statement("INSERT OR IGNORE INTO message_uin (uin, message_id) VALUES (?, ?)").run {
+                $0.bind(1, uin)
+                $0.bind(2, id)
+            }
+        }
+        return id
     }
 
     func insertSubmission(_ submission: NewSubmission, channel: String, sender: String?, receivedAt: Date) throws -> Int64 {

@@ -146,31 +146,57 @@ public actor POP3Source: MessageSource, MailboxObserving {
     /// is refused (retried at the next poll), never taken as less mail.
     private func uidList(_ login: CurlLogin) async throws -> [(number: Int, uidl: String)] {
         let response = try await handle.mail(request(base + "/", login, command: "UIDL"))
-        let lines = response.lines
-        let listing = lines.compactMap { line -> (number: Int, uidl: String)? in
+        guard let listing = Self.uidlListing(response.lines) else {
+            throw MailSourceError("\(base): the UIDL listing does not add up (\(response.lines.count) lines, not messages 1…n with distinct ids of 1–70 printable characters); will list again")
+        }
+        return listing
+    }
+
+    /// The lines of a `UIDL` answer as (number, UIDL), or nil unless they are messages 1…n in
+    /// order with distinct UIDLs of 1–70 printable ASCII characters (RFC 1939, section 7): a
+    /// hostile number (`-1`, `2^64`, `nan`) or id is no listing, never a trap.
+    static func uidlListing(_ lines: [Substring]) -> [(number: Int, uidl: String)]? {
+        var listing: [(number: Int, uidl: String)] = []
+        listing.reserveCapacity(lines.count)
+        for (offset, line) in lines.enumerated() {
             let words = line.split(separator: " ", maxSplits: 1)
-            guard words.count == 2, let number = Int(words[0]) else { return nil }
-            return (number, String(words[1]).trimmingCharacters(in: .whitespaces))
+            guard words.count == 2, let number = decimal(words[0]), number == offset + 1 else { return nil }
+            let uidl = words[1].trimmingCharacters(in: .whitespaces)
+            guard (1...70).contains(uidl.utf8.count), uidl.utf8.allSatisfy({ (0x21...0x7E).contains($0) }) else { return nil }
+            listing.append((number, uidl))
         }
-        guard listing.count == lines.count, listing.enumerated().allSatisfy({ $0.offset + 1 == $0.element.number }),
-              Set(listing.map(\.uidl)).count == listing.count, !listing.contains(where: { $0.uidl.isEmpty }) else {
-            throw MailSourceError("\(base): the UIDL listing does not add up (\(lines.count) lines, not messages 1…n with distinct ids); will list again")
-        }
+        guard Set(listing.map(\.uidl)).count == listing.count else { return nil }
         return listing
     }
 
     /// `LIST` in the same session as `UIDL`: the same messages 1…`count`.
     private func sizeList(_ login: CurlLogin, count: Int) async throws -> [Int: Int] {
         let response = try await handle.mail(request(base + "/", login))
-        var sizes: [Int: Int] = [:]
-        for line in response.lines {
-            let words = line.split(separator: " ")
-            if words.count >= 2, let number = Int(words[0]), let size = Int(words[1]) { sizes[number] = size }
-        }
-        guard response.newConnections == 0, sizes.count == count, sizes.keys.allSatisfy({ (1...count).contains($0) }) else {
-            throw MailSourceError("\(base): LIST gave \(sizes.count) messages where UIDL gave \(count)\(response.newConnections > 0 ? " (the session was re-opened in between)" : ""); will list again")
+        guard response.newConnections == 0, let sizes = Self.sizeListing(response.lines, count: count) else {
+            throw MailSourceError("\(base): LIST does not give the \(count) messages UIDL gave\(response.newConnections > 0 ? " (the session was re-opened in between)" : ""); will list again")
         }
         return sizes
+    }
+
+    /// The lines of a `LIST` answer as number → size, or nil unless they name exactly the
+    /// messages 1…`count`. A size that is not a number from 0 to 2^62 is unknown (the message
+    /// is still fetched, within `max_message_bytes`), never a trap.
+    /// A number of ASCII digits only (no sign, no `nan`), within Int; nil otherwise.
+    static func decimal(_ text: Substring) -> Int? {
+        guard !text.isEmpty, text.utf8.count <= 19, text.utf8.allSatisfy({ (0x30...0x39).contains($0) }) else { return nil }
+        return Int(text)
+    }
+
+    static func sizeListing(_ lines: [Substring], count: Int) -> [Int: Int]? {
+        var sizes: [Int: Int] = [:]
+        var listed: Set<Int> = []
+        for line in lines {
+            let words = line.split(separator: " ")
+            guard words.count >= 2, let number = decimal(words[0]), (1...max(1, count)).contains(number),
+                  listed.insert(number).inserted else { return nil }
+            if let size = decimal(words[1]), size <= 1 << 62 { sizes[number] = size }
+        }
+        return listed.count == count ? sizes : nil
     }
 
     /// `DELE` by UIDL within one session, then `QUIT` (closing the connection) to make it final.

@@ -61,6 +61,38 @@ struct SMTPTransportTests {
         #expect(later.description.contains("451"))
     }
 
+    /// Issue 17: replies one after another over one session, with PIPELINING (MAIL, RCPT, DATA in
+    /// one write) and without it; a body line that begins with `.` arrives as it was sent
+    /// (dot-stuffed on the way); a refused recipient leaves the session usable (RSET).
+    @Test(arguments: [true, false])
+    func severalRepliesOverOneSession(pipelining: Bool) async throws {
+        let sink = try await startSink(pipelining ? ["SMTP_SINK_FAIL_RCPT": "^bad@"] : ["SMTP_SINK_FAIL_RCPT": "^bad@", "SMTP_SINK_NO_PIPELINING": "1"])
+        defer { stopSink(sink.state) }
+        let transport = SMTPTransport(configuration: .init(
+            url: "smtp://127.0.0.1:\(sink.port)", from: "Показания <readings@example.test>", connections: 1))
+        var dotted = reply("first@example.org", id: 1)
+        dotted.body = ".\n.. two dots\nend"
+        #expect(await transport.deliver(dotted) == .delivered)
+        guard case .failed = await transport.deliver(reply("bad@example.org", id: 2)) else {
+            Issue.record("a 550 must fail the reply for good")
+            return
+        }
+        for id in 3...5 { #expect(await transport.deliver(reply("r\(id)@example.org", id: Int64(id))) == .delivered) }
+        let metas = try (1...4).map { n in
+            try JSONSerialization.jsonObject(with: Data(contentsOf: sink.state.appendingPathComponent(String(format: "mail/%06d.json", n)))) as? [String: Any] ?? [:]
+        }
+        #expect(metas.map { ($0["rcpt_tos"] as? [String])?.first ?? "" } == ["first@example.org", "r3@example.org", "r4@example.org", "r5@example.org"])
+        #expect(Set(metas.map { "\($0["peer"] ?? "")" }).count == 1, "one session for every reply: \(metas.map { $0["peer"] ?? "" })")
+        let sent = transport.compose(dotted, date: Date())
+        let eml = try Data(contentsOf: sink.state.appendingPathComponent("mail/000001.eml"))
+        let body = { (bytes: [UInt8]) -> String in
+            let text = String(decoding: bytes, as: UTF8.self)
+            return String(text[text.range(of: "\r\n\r\n")!.upperBound...])
+        }
+        #expect(body(Array(eml)) == body(sent))
+        #expect(SMTPPipe.dotStuffed(Array(".a\r\nb\n..c".utf8)) == Array("..a\r\nb\r\n...c\r\n".utf8))
+    }
+
     /// Issue 13: a wrong password (535 during a rotation) is retried until outbox.max_age, not failed at once.
     @Test func authenticationRefusedIsRetryThenDelivered() async throws {
         let sink = try await startSink(["SMTP_SINK_USER": "bot", "SMTP_SINK_PASSWORD": "new"])

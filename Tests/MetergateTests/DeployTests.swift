@@ -45,6 +45,41 @@ struct DeployTests {
         #expect(level.map { $0 <= 2.0 } == true, "systemd-analyze security: \(security.output.suffix(300))")
     }
 
+    @Test("nginx -t accepts Deploy/nginx-console.conf (TLS in front of the console), which tells the console it is behind TLS")
+    func nginxConsole() async throws {
+        let site = try String(contentsOf: Self.deploy.appendingPathComponent("nginx-console.conf"), encoding: .utf8)
+        let proxy = try String(contentsOf: Self.deploy.appendingPathComponent("nginx-console-proxy.conf"), encoding: .utf8)
+        #expect(proxy.contains("proxy_set_header X-Forwarded-Proto $scheme;"))
+        #expect(site.contains("proxy_pass http://127.0.0.1:9110;") && site.contains("ssl_certificate"))
+        guard let nginx = ["/usr/sbin/nginx"].first(where: { FileManager.default.isExecutableFile(atPath: $0) }),
+              let openssl = Self.tool("openssl")
+        else {
+            if Self.peersRequired { Issue.record("nginx or openssl is missing (scripts/peers/console.packages lists nginx-light)") }
+            return
+        }
+        let sandbox = try Sandbox("nginx")
+        defer { sandbox.remove() }
+        let key = sandbox.file("console.key").path, certificate = sandbox.file("console.crt").path
+        let made = try await Self.run(openssl, ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=readings-desk.example.test",
+                                          "-days", "1", "-keyout", key, "-out", certificate])
+        try #require(made.status == 0, "openssl: \(made.output)")
+        try sandbox.write("metergate-console-proxy.conf", proxy)
+        try sandbox.write("site.conf", site
+            .replacingOccurrences(of: "/etc/ssl/metergate/console.crt", with: certificate)
+            .replacingOccurrences(of: "/etc/ssl/metergate/console.key", with: key)
+            .replacingOccurrences(of: "/etc/nginx/metergate-console-proxy.conf", with: sandbox.file("metergate-console-proxy.conf").path)
+            .replacingOccurrences(of: "/var/log/nginx/", with: sandbox.path + "/"))
+        let main = try sandbox.write("nginx.conf", """
+            pid \(sandbox.path)/nginx.pid;
+            error_log \(sandbox.path)/error.log;
+            events {}
+            http { access_log off; include \(sandbox.file("site.conf").path); }
+
+            """)
+        let result = try await Self.run(nginx, ["-t", "-q", "-p", sandbox.path, "-c", main.path])
+        #expect(result.status == 0, "nginx -t: \(result.output)")
+    }
+
     @Test("check-config Deploy/metergate.yaml passes; every key in it is documented in Deploy/CONFIGURATION.md")
     func exampleConfiguration() async throws {
         let sandbox = try Sandbox("deploy-config")

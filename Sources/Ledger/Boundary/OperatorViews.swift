@@ -22,4 +22,21 @@ public protocol OperatorViews: Sendable {
     func messageCountsByReason(since date: Date) async throws -> [String: Int]
     /// Distinct senders with a message ignored over the sender limit since `date`.
     func rateLimitedSenders(since date: Date) async throws -> Int
+
+    /// The support desk's look-up (`metergate messages`, the console): messages matching every
+    /// condition of `query`, newest first (by time received, then by id), at most `query.limit`.
+    /// A sender's messages come through an index, so a million messages answer at once.
+    func messages(matching query: MessageQuery) async throws -> [MessageRecord]
+    /// One message by the ledger's id, with its replies; nil when there is none.
+    func message(id: Int64) async throws -> MessageRecord?
+    /// The message's bytes as they arrived (a mail's whole RFC 5322 text); nil when not kept.
+    func rawMessage(id: Int64) async throws -> [UInt8]?
+    /// An account's recorded results (accepted, held, duplicate, rejected on review, superseded
+    /// ones too), newest first, at most `limit`.
+    func submissions(uin: String, limit: Int) async throws -> [AccountSubmission]
+    /// Recorded results received since `date`, by day (`utcOffset` seconds east of UTC) and
+    /// channel (`DailyCount.key`); superseded ones count too (each arrived).
+    func submissionsPerDay(since date: Date, utcOffset: Int) async throws -> [DailyCount]
+    /// Messages received since `date` by day and by `status` or `status:reason` (`DailyCount.key`).
+    func messagesPerDay(since date: Date, utcOffset: Int) async throws -> [DailyCount]
 }

@@ -228,6 +228,67 @@ public final class InMemoryLedger: LedgerDriver {
         }
     }
 
+    public func messages(matching query: MessageQuery) async throws -> [MessageRecord] {
+        read { state in
+            state.messages.values.filter { message in
+                (query.sender == nil || message.sender == query.sender)
+                    && (query.uin.map { message.uins.contains($0) } ?? true)
+                    && (query.since.map { message.receivedAt >= $0 } ?? true)
+                    && (query.until.map { message.receivedAt < $0 } ?? true)
+                    && (query.status == nil || message.status == query.status)
+                    && (query.beforeID.map { message.id < $0 } ?? true)
+            }
+            .sorted { ($0.receivedAt, $0.id) > ($1.receivedAt, $1.id) }
+            .prefix(max(0, query.limit)).map { state.record($0) }
+        }
+    }
+
+    public func message(id: Int64) async throws -> MessageRecord? {
+        read { state in state.messages[id].map { state.record($0) } }
+    }
+
+    public func rawMessage(id: Int64) async throws -> [UInt8]? {
+        read { $0.messages[id]?.raw }
+    }
+
+    public func submissions(uin: String, limit: Int) async throws -> [AccountSubmission] {
+        read { state in
+            state.submissions.values.filter { $0.uin == uin }.sorted { $0.id > $1.id }.prefix(max(0, limit)).map {
+                AccountSubmission(
+                    id: $0.id, messageID: $0.messageID, period: $0.period, status: $0.status, reason: $0.reason, meters: $0.meters,
+                    values: $0.values, channel: $0.channel, receivedAt: $0.receivedAt, superseded: $0.supersededBy != nil)
+            }
+        }
+    }
+
+    public func submissionsPerDay(since date: Date, utcOffset: Int) async throws -> [DailyCount] {
+        read { state in
+            var counts: [String: DailyCount] = [:]
+            for submission in state.submissions.values where submission.receivedAt >= date {
+                let day = Self.day(submission.receivedAt, utcOffset)
+                counts["\(day) \(submission.channel)", default: DailyCount(day: day, key: submission.channel, count: 0)].count += 1
+            }
+            return Array(counts.values)
+        }
+    }
+
+    public func messagesPerDay(since date: Date, utcOffset: Int) async throws -> [DailyCount] {
+        read { state in
+            var counts: [String: DailyCount] = [:]
+            for message in state.messages.values where message.receivedAt >= date {
+                let day = Self.day(message.receivedAt, utcOffset)
+                var keys = [message.status]
+                if let reason = message.reason { keys.append(message.status + ":" + reason) }
+                for key in keys { counts["\(day) \(key)", default: DailyCount(day: day, key: key, count: 0)].count += 1 }
+            }
+            return Array(counts.values)
+        }
+    }
+
+    static func day(_ date: Date, _ utcOffset: Int) -> Int {
+        Int(((date.timeIntervalSince1970 + Double(utcOffset)) / 86400).rounded(.down))
+    }
+
     // MARK: BillingExchange
 
     public func importAccounts(_ accounts: [Account], replacing: Bool) async throws -> Int {

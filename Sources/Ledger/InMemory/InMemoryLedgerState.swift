@@ -16,6 +16,9 @@ struct InMemoryLedgerState: Sendable {
         var reason: String?
         var processedAt: Date
         var senderAuthenticated: Bool? = nil
+        var outcomeJSON = "{}"
+        var reply: String? = nil
+        var uins: [String] = []
     }
 
     struct Submission: Sendable {
@@ -209,7 +212,8 @@ final class InMemoryTransaction: LedgerTransaction {
             id: id, channel: message.channel, externalID: message.externalID, feed: message.feed, sender: message.sender,
             receivedAt: message.receivedAt, subject: message.subject, text: message.text, raw: message.raw,
             status: message.status, reason: message.reason, processedAt: state.now(),
-            senderAuthenticated: message.senderAuthenticated)
+            senderAuthenticated: message.senderAuthenticated, outcomeJSON: message.outcomeJSON, reply: message.reply,
+            uins: message.uins)
         return id
     }
 
@@ -227,5 +231,20 @@ final class InMemoryTransaction: LedgerTransaction {
 
     func enqueueReply(_ reply: NewReply) throws -> Int64 {
         state.enqueue(reply)
+    }
+}
+
+extension InMemoryLedgerState {
+    /// A message as the support desk reads it, with its replies.
+    func record(_ message: Message) -> MessageRecord {
+        let replies = outbox.values.filter { $0.messageID == message.id }.sorted { $0.id < $1.id }.map {
+            ReplyRecord(
+                id: $0.id, channel: $0.channel, recipient: $0.recipient, body: $0.body, state: $0.state, attempts: $0.attempts,
+                lastError: $0.lastError, createdAt: $0.createdAt, sentAt: $0.sentAt, dataSentAt: $0.dataSentAt)
+        }
+        return MessageRecord(
+            id: message.id, channel: message.channel, externalID: message.externalID, feed: message.feed, sender: message.sender,
+            receivedAt: message.receivedAt, subject: message.subject, text: message.text, status: message.status,
+            reason: message.reason, outcomeJSON: message.outcomeJSON, reply: message.reply, replies: replies)
     }
 }

@@ -16,10 +16,15 @@ extension GammuSMSDDatabase {
                 FROM inbox WHERE Processed = 'false' ORDER BY ID LIMIT ?
                 """, arguments: [limit]
             ).map { row in
+                // Every column through `Row.value(at:)`: GRDB's typed subscripts trap on a value
+                // they cannot convert (`'nan'` or 1e300 in an INTEGER column), and SMSD's
+                // database is written by another program (issue 13).
                 var inbox = GammuInboxRow(
-                    id: row[0], sender: row[1] ?? "", text: row[2] ?? "", receivedAt: (row[3] as String?) ?? "",
-                    udh: row[4] ?? "", raw: row[5] ?? "", age: row[6] ?? 0)
-                if multipart, let total: Int = row[9], total > 1, let message: Int64 = row[7], let sequence: Int = row[8] {
+                    id: row.value(at: 0) ?? 0, sender: row.value(at: 1) ?? "", text: row.value(at: 2) ?? "",
+                    receivedAt: row.value(at: 3) ?? "", udh: row.value(at: 4) ?? "", raw: row.value(at: 5) ?? "",
+                    age: (row.value(at: 6) as Double?).flatMap { $0.isFinite ? $0 : nil } ?? 0)
+                if multipart, let total: Int = row.value(at: 9), (2...255).contains(total), let message: Int64 = row.value(at: 7),
+                   let sequence: Int = row.value(at: 8), (1...total).contains(sequence) {
                     inbox.multipart = (message, sequence, total)
                 }
                 return inbox
@@ -30,8 +35,8 @@ extension GammuSMSDDatabase {
                 WHERE ID >= ? AND ID < ? AND Processed <> 'false'
                 """, arguments: [first - lookback, last]
             ).map { row in
-                GammuInboxRow(id: 0, sender: row[0] ?? "", text: row[3] ?? "", receivedAt: (row[1] as String?) ?? "",
-                              udh: row[2] ?? "", raw: row[4] ?? "", age: 0)
+                GammuInboxRow(id: 0, sender: row.value(at: 0) ?? "", text: row.value(at: 3) ?? "", receivedAt: row.value(at: 1) ?? "",
+                              udh: row.value(at: 2) ?? "", raw: row.value(at: 4) ?? "", age: 0)
             }
             return (rows, earlier)
         }
@@ -111,7 +116,8 @@ extension GammuSMSDDatabase {
                 WHERE r.fate IS NULL ORDER BY s.ID, s.SequencePosition
                 """)
             let fates = GammuSentItemFate.fates(rows.map { row in
-                GammuSentItemFate(replyID: row[0], outboxID: row[1], number: row[2] ?? "", status: row[3], statusError: row[4] ?? -1)
+                GammuSentItemFate(replyID: row.value(at: 0) ?? 0, outboxID: row.value(at: 1) ?? 0, number: row.value(at: 2) ?? "",
+                                  status: row.value(at: 3) ?? "", statusError: row.value(at: 4) ?? -1)
             })
             for fate in fates {
                 try db.execute(sql: "UPDATE metergate_replies SET fate = ? WHERE reply_id = ?", arguments: [fate.status, fate.replyID])
@@ -156,5 +162,13 @@ struct GammuSentItemFate {
             logger.error("reply \(fate.replyID) to \(Contact.mask(fate.number)) failed at gammu-smsd: \(fate.status) (sentitems ID \(fate.outboxID), StatusError \(fate.statusError)); kept there for the operator")
         }
         return failures
+    }
+}
+
+extension Row {
+    /// The value at `index` as `Value`, or nil when it is NULL or cannot be converted: a number
+    /// too large for the type, text in a numeric column. GRDB's subscripts trap there.
+    func value<Value: DatabaseValueConvertible>(at index: Int) -> Value? {
+        Value.fromDatabaseValue(self[index] as DatabaseValue)
     }
 }

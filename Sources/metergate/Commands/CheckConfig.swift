@@ -27,6 +27,7 @@ struct CheckConfig: AsyncParsableCommand {
             do { _ = try feed.kannel?.secret?.resolve(environment) } catch { problems.append("\(error)") }
         }
         problems += ConfigFileCheck(configuration).problems()
+        if let problem = configuration.console.usersFileProblem(file: configuration.file) { problems.append(problem) }
         // The grammar and the templates: each error names the file and line.
         var grammarSummary = ""
         do {
@@ -54,7 +55,7 @@ struct CheckConfig: AsyncParsableCommand {
         }
         for warning in configuration.warnings { printError("warning: \(warning)") }
         let feeds = configuration.mailboxes.map { "\($0.name) (\($0.scheme))" } + configuration.sms.map { "\($0.name) (\($0.kind))" }
-        print("configuration OK: \(configuration.file); store \(configuration.storeURL.flatMap { try? PostgresURL(parsing: $0).description }.map { "\($0) (instance \(configuration.instanceName))" } ?? configuration.storePath); grammar \(configuration.grammarPath ?? "built-in")\(grammarSummary); templates \(configuration.repliesPath ?? "built-in"); feeds: \(feeds.isEmpty ? "none" : feeds.joined(separator: ", ")); http \(configuration.operations.listenDescription)")
+        print("configuration OK: \(configuration.file); store \(configuration.storeURL.flatMap { try? PostgresURL(parsing: $0).description }.map { "\($0) (instance \(configuration.instanceName))" } ?? configuration.storePath); grammar \(configuration.grammarPath ?? "built-in")\(grammarSummary); templates \(configuration.repliesPath ?? "built-in"); feeds: \(feeds.isEmpty ? "none" : feeds.joined(separator: ", ")); http \(configuration.operations.listenDescription); console \(configuration.console.listenDescription)")
     }
 }
 

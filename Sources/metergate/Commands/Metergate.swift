@@ -15,7 +15,8 @@ struct Metergate: AsyncParsableCommand {
         commandName: "metergate",
         abstract: "Takes electricity meter readings by SMS and e-mail, checks and records them, and answers every sender.",
         subcommands: [
-            Run.self, Accounts.self, Readings.self, Replay.self, Parse.self, Review.self, Status.self, CheckConfig.self,
+            Run.self, Accounts.self, Readings.self, Replay.self, Parse.self, Review.self, Status.self, Messages.self, Console.self,
+            CheckConfig.self,
         ])
 
     /// Exit codes (contract §2): 0 success, 1 runtime failure, 2 usage or configuration error.

@@ -55,18 +55,7 @@ struct Review: AsyncParsableCommand {
         let runtime = try await Runtime.open(configuration)
         let templates = try Runtime.loadTemplates(path: configuration.repliesPath)
         do {
-            let held = try await runtime.ledger.decide(submission: id, decision) { held in
-                guard let recipient = held.sender, let channel = ChannelKind(rawValue: held.channel) else { return nil }
-                let result = SubmissionOutcome(
-                    uin: held.uin, status: decision == .approve ? .accepted : .rejected,
-                    reason: decision == .approve ? nil : .reviewRejected, meters: held.meters, readings: held.values)
-                let outcome = Outcome(id: String(held.id), status: result.status, reason: result.reason, results: [result], reply: nil)
-                guard let body = templates.render(outcome, channel: channel, bound: false) else { return nil }
-                return NewReply(
-                    messageID: held.messageID, channel: held.channel, recipient: recipient,
-                    subject: channel == .email ? OutgoingReply.emailSubject : nil, inReplyTo: nil, references: [], body: body,
-                    state: .pending)
-            }
+            let held = try await ReviewDesk.decide(id, decision, ledger: runtime.ledger, templates: templates)
             print("\(decision == .approve ? "approved" : "rejected") #\(held.id) uin=\(held.uin) \(zip(held.meters, held.values).map { "\($0)=\($1)" }.joined(separator: " ")); reply queued")
         } catch let error as LedgerError where error.code == .notFound {
             throw CommandFailure(message: error.message, code: 1)

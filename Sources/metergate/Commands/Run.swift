@@ -2,6 +2,7 @@ import ArgumentParser
 import Channels
 import Foundation
 import Gateway
+import ReadingsGrammar
 import Ledger
 import LedgerSQLite
 import Logging
@@ -28,6 +29,10 @@ struct Run: AsyncParsableCommand {
         var logger = Logger(label: "metergate")
         logger.logLevel = configuration.logLevel
         for warning in configuration.warnings { logger.warning("\(warning)") }
+        if !once, let problem = configuration.console.usersFileProblem(file: configuration.file) {
+            // The console must not start with a users file anyone can read or none at all.
+            throw CommandFailure(message: problem, code: 2)
+        }
         let runtime = try await Runtime.open(configuration, instance: true)
         let processor = try runtime.makeProcessor(replyState: .pending)
         var pipeline = Pipeline(
@@ -66,6 +71,13 @@ struct Run: AsyncParsableCommand {
         // then the outbox drains, then the store closes.
         var services: [any Service] = [LedgerService(ledger: runtime.ledger, logger: logger)]
         if let http = operations.httpService(runtime, logger: logger) { services.append(http) }
+        if configuration.console.enabled {
+            services.append(ConsoleService(
+                settings: configuration.console, ledger: runtime.ledger,
+                templates: try Runtime.loadTemplates(path: configuration.repliesPath),
+                parser: MessageParser(grammar: try Runtime.loadGrammar(path: configuration.grammarPath)),
+                timeZone: configuration.policy.timeZone ?? .current, configuredFeeds: feeds.map(\.source.name), logger: logger))
+        }
         let reloadLogger = logger
         services.append(SignalService(sink: sink, logger: logger, reload: { operations.reload(runtime, logger: reloadLogger) }))
         services.append(OutboxService(dispatcher: dispatcher, logger: logger))

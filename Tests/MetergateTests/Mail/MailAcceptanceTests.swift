@@ -249,6 +249,7 @@ struct MailAcceptanceTests {
         var kills = 0
         var held: Set<Int> = []
         var killedWhileSending = 0
+        var killedDuringBatch = 0
         let sinkFolder = peers.sink["SMTP_SINK_MAIL"] ?? ""
         func sinkCount() async -> Int {
             ((try? FileManager.default.contentsOfDirectory(atPath: sinkFolder)) ?? []).filter { $0.hasSuffix(".eml") && !$0.hasPrefix(".") }.count
@@ -256,7 +257,16 @@ struct MailAcceptanceTests {
         for round in 0..<12 {
             let startCount = await sinkCount()
             let daemon = try Daemon(["run", "--config", config], in: sandbox.url)
-            if round % 2 == 1 {
+            if round % 4 == 2 {
+                // A kill during a batch: after this run's first commit (its small first batch was
+                // logged), while the next batch of 500 streams in or is being recorded. The bound
+                // (30 s; 60 s over the paced link) is generous: a parallel suite shares 2 cores
+                // with a dozen daemons.
+                let deadline = Date().addingTimeInterval(paced ? 60 : 30)
+                while LoggedOutcome.parse(daemon.stderr).isEmpty, Date() < deadline, daemon.isRunning { await pause(0.01) }
+                if !LoggedOutcome.parse(daemon.stderr).isEmpty { killedDuringBatch += 1 }
+                await pause(Double.random(in: 0...0.1, using: &generator))
+            } else if round % 2 == 1 {
                 // Every other kill lands while replies are going out: wait until this run's first
                 // reply reached the sink, then a little more. About a second on an idle machine;
                 // the bound (30 s; 60 s over the paced link) is generous because a parallel suite
@@ -279,6 +289,7 @@ struct MailAcceptanceTests {
             daemon.cleanUp()
         }
         #expect(kills >= 10)
+        #expect(killedDuringBatch >= 2, "only \(killedDuringBatch) kills landed after a first commit, during a batch")
         #expect(killedWhileSending >= 3, "only \(killedWhileSending) kills landed while replies were going out")
         // Let it finish.
         for _ in 0..<10 {
@@ -310,7 +321,7 @@ struct MailAcceptanceTests {
         // Only what was in flight at a kill is in doubt: per kill, per connection one reply sending
         // and one accepted but not yet committed.
         #expect(held.count <= kills * 2 * 4, "\(held.count) replies in doubt after \(kills) kills")
-        print("crash test\(paced ? " (paced)" : ""): \(kills) kills (\(killedWhileSending) while replies were going out), \(replies.count) replies for \(distinct.count) messages, \(held.count) held in doubt (\(lost.count) of them not at the server)")
+        print("crash test\(paced ? " (paced)" : ""): \(kills) kills (\(killedWhileSending) while replies were going out, \(killedDuringBatch) during a batch), \(replies.count) replies for \(distinct.count) messages, \(held.count) held in doubt (\(lost.count) of them not at the server)")
         let left = try await MailPeers.run("/usr/bin/curl", ["-s", direct, "-u", "readings@example.test:secret", "-X", "STATUS INBOX (MESSAGES)"])
         #expect(left.contains("MESSAGES 0"), "\(left)")
     }

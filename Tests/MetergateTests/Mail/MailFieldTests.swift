@@ -21,7 +21,7 @@ struct MailFieldTests {
 
     /// A configuration with one mailbox (`poll_interval: 1s`), the SMTP sink, JSON logs, and
     /// `/metrics` + `/healthz` on a free port.
-    static func config(_ sandbox: Sandbox, peers: MailPeers, url: String, after: String, fetchConnections: Int = 1) throws -> String {
+    static func config(_ sandbox: Sandbox, peers: MailPeers, url: String, after: String, fetchConnections: Int = 1, pollInterval: String = "1s") throws -> String {
         try sandbox.write("accounts.csv", try Fixture.data("accounts.csv"))
         try FileManager.default.createDirectory(at: sandbox.file("store"), withIntermediateDirectories: true)
         let connections = url.hasPrefix("imap") ? "\n    fetch_connections: \(fetchConnections)" : ""
@@ -34,7 +34,7 @@ struct MailFieldTests {
               - name: readings
                 url: \(url)
                 after: "\(after)"
-                poll_interval: 1s
+                poll_interval: \(pollInterval)
                 username: \(user)
                 password: \(password)\(connections)
             sms: []
@@ -123,6 +123,37 @@ struct MailFieldTests {
         #expect(await waitUntil(timeout: 30) { Self.sinkCount(peers) == waves * size }, "\(Self.sinkCount(peers)) replies")
         #expect(Self.recordedIDs(daemon.stderr).count == waves * size)
         print("\(scheme) waves: \(waves) waves of \(size) recorded in \(took.map { String(format: "%.1f", $0) }.joined(separator: ", ")) s; \(Self.sinkCount(peers)) replies")
+        #expect(await daemon.terminate(timeout: 20) == 0, "\(daemon.stderr.suffix(1000))")
+    }
+
+    /// IMAP IDLE: with a poll interval of 10 minutes, a daemon whose mailbox waits in IDLE records
+    /// each new mail (delivered through Dovecot's LMTP) within 2 s of its delivery.
+    @Test(.timeLimit(.minutes(3)))
+    func idleRecordsNewMailWithinTwoSeconds() async throws {
+        let peers = try await MailPeers.start("idle")
+        defer { peers.stop() }
+        let sandbox = try Sandbox("mail-idle")
+        defer { sandbox.remove() }
+        let config = try Self.config(sandbox, peers: peers, url: Self.directURL(peers, "imap") + "INBOX", after: "seen", pollInterval: "10m")
+        _ = try await sandbox.run(["accounts", "import", "accounts.csv", "--config", config])
+        let daemon = try Daemon(["run", "--config", config], in: sandbox.url)
+        defer { daemon.cleanUp() }
+        try #require(await waitUntil(timeout: 20) { Self.httpPort(daemon) != nil }, "\(daemon.stderr.suffix(2000))")
+        let port = Self.httpPort(daemon)!
+        try #require(await waitUntil(timeout: 10) { Self.get(port, "/metrics")?.body.contains("metergate_feed_up{feed=\"readings\"} 1") == true })
+        await pause(1.5)   // the first poll found nothing: the mailbox now waits in IDLE
+        var took: [Double] = []
+        for wave in 0..<3 {
+            try await Self.deliver(peers, ["--method", "lmtp", "--generate", "1", "--first", "\(wave + 1)"])
+            let delivered = Date()
+            let recorded = await waitUntil(timeout: 20) { Self.recordedIDs(daemon.stderr).count >= wave + 1 }
+            took.append(Date().timeIntervalSince(delivered))
+            #expect(recorded, "mail \(wave + 1) not recorded: \(daemon.stderr.suffix(2000))")
+            #expect(took[wave] <= 2, "mail \(wave + 1) took \(took[wave]) s to be recorded (IDLE), more than 2 s")
+            await pause(Double(wave))   // an IDLE of a few seconds, then of none at all
+        }
+        #expect(await waitUntil(timeout: 20) { Self.sinkCount(peers) == 3 }, "\(Self.sinkCount(peers)) replies")
+        print("imap idle: 3 mails recorded in \(took.map { String(format: "%.2f", $0) }.joined(separator: ", ")) s after delivery")
         #expect(await daemon.terminate(timeout: 20) == 0, "\(daemon.stderr.suffix(1000))")
     }
 
