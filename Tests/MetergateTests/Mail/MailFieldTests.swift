@@ -140,7 +140,7 @@ struct MailFieldTests {
         defer { daemon.cleanUp() }
         try #require(await waitUntil(timeout: 20) { Self.httpPort(daemon) != nil }, "\(daemon.stderr.suffix(2000))")
         let port = Self.httpPort(daemon)!
-        try #require(await waitUntil(timeout: 10) { Self.get(port, "/metrics")?.body.contains("metergate_feed_up{feed=\"readings\"} 1") == true })
+        try #require(await waitUntil(timeout: 10) { await Self.get(port, "/metrics")?.body.contains("metergate_feed_up{feed=\"readings\"} 1") == true })
         await pause(1.5)   // the first poll found nothing: the mailbox now waits in IDLE
         var took: [Double] = []
         for wave in 0..<3 {
