@@ -7,8 +7,8 @@ struct CorpusReplayTests {
     static let recording: Set<String> = ["accepted", "held", "duplicate"]
 
     @Test("accounts import and replay exit 0, one outcome line per input line, in order")
-    func wholeRun() throws {
-        let replay = try CorpusReplay.shared.get()
+    func wholeRun() async throws {
+        let replay = try await CorpusReplay.shared.value
         #expect(replay.importRun.status == 0, "\(replay.importRun)")
         #expect(!replay.importRun.timedOut)
         #expect(replay.replayRun.status == 0, "\(replay.replayRun)")
@@ -20,8 +20,8 @@ struct CorpusReplayTests {
     }
 
     @Test("corpus case", arguments: try CorpusCase.all())
-    func corpusCase(_ item: CorpusCase) throws {
-        let replay = try CorpusReplay.shared.get()
+    func corpusCase(_ item: CorpusCase) async throws {
+        let replay = try await CorpusReplay.shared.value
         let out = try #require(replay.byID[item.id], "no outcome line for \(item.id) at its position")
         let expect = item.expect
         let status = out.status ?? "<none>"

@@ -32,7 +32,7 @@ struct SMSProviderAcceptanceTests {
     static func checkOutcomes(store: URL, cases: [(PhoneMessage, String)]) async throws {
         let rows = try await SMSPeers.query(store, "SELECT outcome FROM message ORDER BY id")
         #expect(rows.count == cases.count, "\(rows.count) messages recorded for \(cases.count) sent")
-        let replay = try CorpusReplay.shared.get()
+        let replay = try await CorpusReplay.shared.value
         for (row, item) in zip(rows, cases) {
             let got = try OutcomeLine.parse(row["outcome"] as? String ?? "")
             guard let want = replay.byID[item.1] else { continue }

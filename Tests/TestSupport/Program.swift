@@ -53,6 +53,7 @@ public enum Program {
 
     /// The blocking form of `run`, with `stdin` as the program's input: for a thread of its own
     /// (never a task: it traps there, as it would hold a thread of the cooperative pool).
+    @available(*, noasync, message: "blocks a thread of the cooperative pool: await Program.run")
     @discardableResult
     public static func runBlocking(_ program: String, _ arguments: [String], environment: [String: String] = [:],
                                    stdin: Data? = nil, timeout: TimeInterval = 120) throws -> ProgramOutput {

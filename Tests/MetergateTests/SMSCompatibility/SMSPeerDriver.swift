@@ -63,6 +63,7 @@ enum Peers {
 
     /// Runs a program to completion (a name is looked up on PATH), blocking: for `offPool`
     /// threads only (`Program.runBlocking` traps in a task).
+    @available(*, noasync, message: "blocks a thread of the cooperative pool: await Program.run")
     @discardableResult
     static func run(_ executable: String, _ arguments: [String], environment: [String: String] = [:],
                     stdin: Data? = nil, timeout: TimeInterval = 120) throws -> ProgramOutput {

@@ -59,23 +59,18 @@ struct CorpusReplay: Sendable {
     var byID: [String: OutcomeLine]
     var problems: [String]
 
-    static let shared: Result<CorpusReplay, HarnessError> = {
-        do { return .success(try make()) } catch let error as HarnessError {
-            return .failure(error)
-        } catch {
-            return .failure(HarnessError(description: "\(error)"))
-        }
-    }()
+    /// Made once, on first use, by the first test that awaits it.
+    static let shared = Task<CorpusReplay, any Error> { try await make() }
 
-    static func make() throws -> CorpusReplay {
+    static func make() async throws -> CorpusReplay {
         let cases = try CorpusCase.all()
         let sandbox = try Sandbox("corpus")
         defer { sandbox.remove() }
         let config = try sandbox.writeConfig()
         try sandbox.write("accounts.csv", try Fixture.data("accounts.csv"))
         try sandbox.write("input.jsonl", cases.map(\.input).joined(separator: "\n") + "\n")
-        let importRun = try sandbox.run(["accounts", "import", "accounts.csv", "--config", config], timeout: 60)
-        let replayRun = try sandbox.run(["replay", "input.jsonl", "--config", config], timeout: 120)
+        let importRun = try await sandbox.run(["accounts", "import", "accounts.csv", "--config", config], timeout: 60)
+        let replayRun = try await sandbox.run(["replay", "input.jsonl", "--config", config], timeout: 120)
         var problems: [String] = []
         var outcomes: [OutcomeLine] = []
         for line in replayRun.stdoutLines {

@@ -146,6 +146,7 @@ struct Sandbox: Sendable {
     }
 
     /// The blocking form, for a thread of its own (`Peers.offPool`); from a task it traps.
+    @available(*, noasync, message: "blocks a thread of the cooperative pool: await the async form")
     func run(_ arguments: [String], environment: [String: String] = [:], stdin: Data? = nil,
              timeout: TimeInterval = 60) throws -> RunResult {
         offThePoolOnly()
@@ -302,6 +303,7 @@ final class Daemon: @unchecked Sendable {
     }
 
     /// The blocking form, for a thread of its own (`Peers.offPool`); from a task it traps.
+    @available(*, noasync, message: "blocks a thread of the cooperative pool: await the async form")
     func terminate(timeout: TimeInterval) -> Int32? {
         offThePoolOnly()
         guard process.isRunning else { return process.terminationStatus }
@@ -329,6 +331,7 @@ final class Daemon: @unchecked Sendable {
 
 /// The blocking form of `waitUntil`, for a thread of its own (`Peers.offPool`); from a task it
 /// traps.
+@available(*, noasync, message: "blocks a thread of the cooperative pool: await waitUntil")
 @discardableResult
 func waitUntilBlocking(timeout: TimeInterval, _ condition: () -> Bool) -> Bool {
     offThePoolOnly()
