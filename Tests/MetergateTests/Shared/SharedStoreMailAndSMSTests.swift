@@ -117,7 +117,7 @@ struct SharedStoreMailAndSMSTests {
                 || ' ' || (SELECT COUNT(DISTINCT sender) FROM message WHERE channel = 'sms')
             """)
         #expect(recorded == "\(mails) \(texts) \(texts)", "e-mail, SMS, SMS senders recorded: \(recorded)")
-        let status = try sandbox.run(["status", "--config", config])
+        let status = try await sandbox.run(["status", "--config", config])
         #expect(status.stdoutText.contains("instances:") && status.stdoutText.contains("gw1: stopped"), "\(status.stdoutText)")
 
         // E-mail: every mail answered once; a reply left in doubt by a kill is held, not sent twice.
@@ -138,8 +138,8 @@ struct SharedStoreMailAndSMSTests {
                 SELECT "ID", "DestinationNumber" FROM outbox WHERE "CreatorID" = 'metergate'
                 UNION SELECT "ID", "DestinationNumber" FROM sentitems WHERE "CreatorID" = 'metergate'
             ) AS handed GROUP BY "DestinationNumber"
-            """) }
-        let twice = perSender.filter { "\($0["replies"] ?? "")" != "1" }
+            """).map { $0.mapValues { "\($0)" } } }
+        let twice = perSender.filter { $0["replies"] != "1" }
         #expect(perSender.count == texts, "\(perSender.count) SMS senders answered of \(texts)")
         #expect(twice.isEmpty, "SMS senders answered more than once: \(twice.prefix(5))")
         let unprocessed = try await Peers.offPool { try gammu.count(#"SELECT COUNT(*) FROM inbox WHERE "Processed" <> 'true'"#) }
