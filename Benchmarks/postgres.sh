@@ -67,20 +67,24 @@ YAML
 }
 config cfg metergate
 
-measure() {  # NAME COMMAND…: /usr/bin/time -v into $RUN/NAME.time; elapsed seconds on stdout
+measure() {  # NAME COMMAND…: /usr/bin/time -v into $RUN/NAME.time (the command's stdout in $RUN/NAME.out)
     local name=$1
     shift
-    /usr/bin/time -v -o "$RUN/$name.time" "$@"
-    awk -F': ' '/Elapsed \(wall clock\)/ { n = split($2, p, ":"); s = 0; for (i = 1; i <= n; i++) s = s * 60 + p[i]; print s }' "$RUN/$name.time"
+    /usr/bin/time -v -o "$RUN/$name.time" "$@" > "$RUN/$name.out"
+}
+elapsed() {  # NAME: the wall-clock seconds of a measured step
+    awk -F': ' '/Elapsed \(wall clock\)/ { n = split($2, p, ":"); s = 0; for (i = 1; i <= n; i++) s = s * 60 + p[i]; print s }' "$RUN/$1.time"
 }
 field() { awk -F': ' -v key="$2" '$1 ~ key { print $2 }' "$RUN/$1.time" | head -1 | tr -d ' '; }
 
 log "accounts import ($ACCOUNTS rows)"
-import_s=$(measure import "$METERGATE" accounts import "$INPUT/accounts.csv" --config "$RUN/cfg.yaml")
+measure import "$METERGATE" accounts import "$INPUT/accounts.csv" --config "$RUN/cfg.yaml" 2> "$RUN/import.err"
+import_s=$(elapsed import)
 log "import: $import_s s"
 
 log "replay ($MESSAGES SMS)"
-replay_s=$(measure replay "$METERGATE" replay "$INPUT/sms.jsonl" --config "$RUN/cfg.yaml" ${BATCH:+--batch "$BATCH"} > "$RUN/replay.out")
+measure replay "$METERGATE" replay "$INPUT/sms.jsonl" --config "$RUN/cfg.yaml" ${BATCH:+--batch "$BATCH"}
+replay_s=$(elapsed replay)
 log "replay: $replay_s s"
 outcomes=$(python3 -c '
 import collections, json, sys
@@ -97,8 +101,9 @@ log "the floor: the same rows by psql COPY into a fresh database"
 "${SOCKET_PSQL[@]}" -d postgres -c "CREATE DATABASE floor OWNER $PG_USER"
 config floor floor
 "$METERGATE" status --config "$RUN/floor.yaml" > /dev/null  # creates the schema (the migrations)
-copy_s=$(measure copy psql -X -q -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "$PG_PORT" -U "$PG_USER" -d floor \
-    -c "\\copy message FROM '$RUN/message.copy'" -c "\\copy submission FROM '$RUN/submission.copy'")
+measure copy psql -X -q -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "$PG_PORT" -U "$PG_USER" -d floor \
+    -c "\\copy message FROM '$RUN/message.copy'" -c "\\copy submission FROM '$RUN/submission.copy'"
+copy_s=$(elapsed copy)
 floor_rows=$("${SOCKET_PSQL[@]}" -At -d floor -c "SELECT (SELECT COUNT(*) FROM message) || ' ' || (SELECT COUNT(*) FROM submission)")
 log "COPY: $copy_s s ($floor_rows)"
 

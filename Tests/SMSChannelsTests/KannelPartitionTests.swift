@@ -18,7 +18,9 @@ struct KannelPartitionTests {
             log = FileManager.default.temporaryDirectory.appendingPathComponent("silent-\(UUID().uuidString)")
             process.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
             process.arguments = ["-c", """
-                import socket, sys
+                import signal, socket, sys
+                signal.pthread_sigmask(signal.SIG_SETMASK, [])  # a test's worker thread may have SIGTERM blocked
+                signal.signal(signal.SIGTERM, signal.SIG_DFL)
                 s = socket.socket(); s.bind(("127.0.0.1", 0)); s.listen(8)
                 print(s.getsockname()[1], flush=True)
                 log = open(sys.argv[1], "a")
@@ -43,7 +45,7 @@ struct KannelPartitionTests {
         }
 
         func stop() {
-            process.terminate()
+            kill(process.processIdentifier, SIGKILL)
             process.waitUntilExit()
             try? FileManager.default.removeItem(at: log)
         }

@@ -61,7 +61,15 @@ struct Run: AsyncParsableCommand {
             }
             if settling { try await Task.sleep(for: .milliseconds(2500)) }
             Self.logPushFeedsSkipped(configuration, logger: logger)
-            let sent = try await RunOnce.run(feeds, pipeline: pipeline, dispatcher: dispatcher, ledger: runtime.ledger, logger: logger)
+            let sent: Int
+            do {
+                sent = try await RunOnce.run(feeds, pipeline: pipeline, dispatcher: dispatcher, ledger: runtime.ledger, logger: logger)
+            } catch {
+                try? await runtime.ledger.close()
+                throw error
+            }
+            // A shared store: this instance's leases go back at once, and it shows as stopped.
+            try? await runtime.ledger.close()
             logger.notice("run --once finished: \(sent) repl\(sent == 1 ? "y" : "ies") delivered")
             return
         }
