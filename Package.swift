@@ -21,12 +21,14 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-configuration", from: "1.0.0"),
     ],
     targets: [
+        // The one shape of errors: a code, the operator's words, the cause kept as an error, where.
+        .target(name: "Failures", swiftSettings: strict),
         // Pure: grammar files, normalisation, tokenizer, interpretation search.
         .target(name: "ReadingsGrammar", swiftSettings: strict),
         // Pure: RFC 5322 / MIME / charsets / text extraction.
         .target(name: "MailMessage", exclude: ["README.md"], swiftSettings: strict),
         // The ledger's boundary: records and protocols, no storage engine.
-        .target(name: "Ledger", swiftSettings: strict),
+        .target(name: "Ledger", dependencies: ["Failures"], swiftSettings: strict),
         // The ledger in SQLite (through GRDB): the one implementation that names SQLite.
         .systemLibrary(name: "CSQLiteTuning", providers: [.apt(["libsqlite3-dev"])]),
         .target(
@@ -45,19 +47,19 @@ let package = Package(
         .target(
             name: "MeterCore",
             dependencies: [
-                "ReadingsGrammar", "MailMessage", "Ledger", "DefaultFiles",
+                "ReadingsGrammar", "MailMessage", "Ledger", "DefaultFiles", "Failures",
             ],
             swiftSettings: strict
         ),
         // Channels: Maildir, Gammu "files" inbox, file outbox (IMAP/POP3/SMTP/SMS providers later).
         .target(
             name: "Channels",
-            dependencies: ["MeterCore", "MailMessage", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["MeterCore", "MailMessage", "Failures", .product(name: "Logging", package: "swift-log")],
             swiftSettings: strict
         ),
         // libcurl (IMAP, POP3, SMTP, HTTP) through non-variadic wrappers, and the Swift layer over it.
         .systemLibrary(name: "CCurl", pkgConfig: "libcurl", providers: [.apt(["libcurl4-openssl-dev"])]),
-        .target(name: "Curl", dependencies: ["CCurl"], swiftSettings: strict),
+        .target(name: "Curl", dependencies: ["CCurl", "Failures"], swiftSettings: strict),
         // libpq (PostgreSQL's C client) and the Swift layer over it (Gammu SMSD on PostgreSQL).
         .systemLibrary(name: "CLibPQ", pkgConfig: "libpq", providers: [.apt(["libpq-dev"])]),
         .target(name: "PostgreSQL", dependencies: ["CLibPQ"], swiftSettings: strict),
@@ -72,7 +74,7 @@ let package = Package(
         // E-mail channels: IMAP and POP3 sources, SMTP replies.
         .target(
             name: "MailChannels",
-            dependencies: ["Curl", "MeterCore", "MailMessage", "Ledger", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["Curl", "MeterCore", "MailMessage", "Ledger", "Failures", .product(name: "Logging", package: "swift-log")],
             swiftSettings: strict
         ),
         // SMS channels: Gammu SMSD SQL, Kannel, SMSC-style HTTP providers.
@@ -93,7 +95,7 @@ let package = Package(
             name: "Gateway",
             dependencies: [
                 "MeterCore", "Channels", "MailChannels", "SMSChannels", "Ledger", "LedgerSQLite", "LedgerPostgres", "PostgreSQL", "ReadingsGrammar",
-                "MailMessage", "DefaultFiles", "CCrypt",
+                "MailMessage", "DefaultFiles", "Failures", "CCrypt",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -122,16 +124,19 @@ let package = Package(
         .executableTarget(name: "FuzzParser", dependencies: ["ReadingsGrammar", "DefaultFiles"]),
         .executableTarget(name: "FuzzMail", dependencies: ["MailMessage"]),
 
-        .testTarget(name: "ReadingsGrammarTests", dependencies: ["ReadingsGrammar", "DefaultFiles"]),
-        .testTarget(name: "MailMessageTests", dependencies: ["MailMessage"], resources: [.copy("Fixtures")]),
+        // What the test targets share: the peer tag and its skip conditions, peers' programs run
+        // and waited on with Task.sleep, loopback ports, thread CPU time.
+        .target(name: "TestSupport", path: "Tests/TestSupport"),
+        .testTarget(name: "ReadingsGrammarTests", dependencies: ["ReadingsGrammar", "DefaultFiles", "TestSupport"]),
+        .testTarget(name: "MailMessageTests", dependencies: ["MailMessage", "TestSupport"], resources: [.copy("Fixtures")]),
         .testTarget(name: "LedgerSQLiteTests", dependencies: ["LedgerSQLite", "Ledger"]),
         // One suite over the ledger's protocols, run against every implementation.
-        .testTarget(name: "LedgerTests", dependencies: ["Ledger", "LedgerSQLite", "LedgerPostgres", "PostgreSQL"]),
+        .testTarget(name: "LedgerTests", dependencies: ["Ledger", "LedgerSQLite", "LedgerPostgres", "PostgreSQL", "TestSupport"]),
         .testTarget(name: "MeterCoreTests", dependencies: ["MeterCore", "Ledger", "ReadingsGrammar", "DefaultFiles"]),
         .testTarget(name: "ChannelsTests", dependencies: ["Channels", "MeterCore", "MailMessage"]),
-        .testTarget(name: "MailChannelsTests", dependencies: ["MailChannels", "Curl", "MeterCore", "MailMessage"]),
-        .testTarget(name: "PostgreSQLTests", dependencies: ["PostgreSQL"]),
-        .testTarget(name: "SMSChannelsTests", dependencies: ["SMSChannels", "Curl", "MeterCore", "Ledger", "PostgreSQL"]),
+        .testTarget(name: "MailChannelsTests", dependencies: ["MailChannels", "Curl", "MeterCore", "MailMessage", "TestSupport"]),
+        .testTarget(name: "PostgreSQLTests", dependencies: ["PostgreSQL", "TestSupport"]),
+        .testTarget(name: "SMSChannelsTests", dependencies: ["SMSChannels", "Curl", "MeterCore", "Ledger", "PostgreSQL", "TestSupport"]),
         // The runtime in process: in-memory sources and ledger, recording transports, a hand-moved clock.
         .testTarget(
             name: "GatewayTests",
@@ -140,6 +145,6 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
-        .testTarget(name: "MetergateTests", dependencies: [], resources: [.copy("Fixtures")]),
+        .testTarget(name: "MetergateTests", dependencies: ["TestSupport"], resources: [.copy("Fixtures")]),
     ]
 )

@@ -16,20 +16,26 @@ export METERGATE_REQUIRE_PEERS=1
 swift build --build-tests
 log="$(mktemp)"
 trap 'rm -f "$log"' EXIT
-# The harness that drives the binary waits with Task.sleep (never usleep on the cooperative
-# pool), so the suite can run in parallel (METERGATE_TEST_PARALLEL=1). It still runs one test
-# at a time by default: on a 2-core machine some timing bounds (a 10 MB message within 20 s,
-# backoff counts, HTTP deadlines) and the peer tests of MailChannelsTests, PostgreSQLTests and
-# SMSChannelsTests (system() and usleep still block there) fail under parallel load.
-# Peer tests carry the tag `peer` and a time limit; with METERGATE_REQUIRE_PEERS=1 a missing
-# peer fails them instead of skipping them.
+# Tests run in parallel: the harness that drives the binary, the peers' scripts and programs
+# (Tests/TestSupport: Program, PeerProxy) and every wait use Task.sleep and waitpid(WNOHANG),
+# never usleep, Thread.sleep or system() on the cooperative pool (the blocking helpers that
+# remain trap when called from a task), and each test starts its peers on free ports in a
+# folder of its own. SWT_EXPERIMENTAL_MAXIMUM_PARALLELIZATION_WIDTH bounds how many tests run
+# at once (METERGATE_TEST_WIDTH, default 6): most of them start a daemon and peers, and a
+# 2-core machine drowned in fifty at once misses the timing bounds that a test under a
+# realistic load must meet. METERGATE_TEST_PARALLEL=0 runs one test at a time.
+# Peer tests carry the tag `peer`, a time limit and a condition: a missing peer shows as
+# skipped; with METERGATE_REQUIRE_PEERS=1 (set above) it fails them instead.
 # The bounded fuzz loops of the Kannel query and replay line decoders run inside the suite
 # (Tests/*/InputFuzz*Tests.swift) for METERGATE_FUZZ_SECONDS each (0: no libFuzzer runs here, and one second each in the suite).
 fuzz_seconds="${METERGATE_FUZZ_SECONDS:-60}"
 export METERGATE_FUZZ_SECONDS="$fuzz_seconds"
-parallel=(--no-parallel)
-[[ "${METERGATE_TEST_PARALLEL:-0}" == 1 ]] && parallel=()
+parallel=(--parallel)
+[[ "${METERGATE_TEST_PARALLEL:-1}" == 0 ]] && parallel=(--no-parallel)
+export SWT_EXPERIMENTAL_MAXIMUM_PARALLELIZATION_WIDTH="${METERGATE_TEST_WIDTH:-6}"
+started=$(date +%s)
 swift test --skip-build "${parallel[@]}" 2>&1 | tee "$log"
+echo "== swift test: $(( $(date +%s) - started )) s wall, ${parallel[*]}, width $SWT_EXPERIMENTAL_MAXIMUM_PARALLELIZATION_WIDTH, load $(cut -d' ' -f1-3 /proc/loadavg) =="
 if [[ "$fuzz_seconds" != 0 ]]; then
     # libFuzzer: the parser and the MIME reader, from the committed seeds (Tests/Fuzz/corpus,
     # Tests/MailMessageTests/Fixtures) plus what earlier runs found; a crash fails the script.

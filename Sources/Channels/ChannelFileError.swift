@@ -3,11 +3,12 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import Failures
 
 /// A failure of a file-based channel: which operation, on which path, and why.
 ///
 /// Callers catch by `code`; `errno` keeps the system's own reason when there is one.
-public struct ChannelFileError: Error, Sendable, Hashable, CustomStringConvertible {
+public struct ChannelFileError: CodedError, Sendable, Hashable {
     public struct Code: Sendable, Hashable, CustomStringConvertible {
         private enum Kind: String, Sendable, Hashable {
             case createDirectory, listDirectory, readFile, writeFile, moveFile, syncFile
@@ -34,6 +35,9 @@ public struct ChannelFileError: Error, Sendable, Hashable, CustomStringConvertib
         self.path = path
         self.errno = errno
     }
+
+    /// The system's reason, kept as an error.
+    public var cause: (any Error)? { errno == 0 ? nil : SystemError(errno: errno) }
 
     /// True when trying again later may help: the disk is full or failing.
     public var isTransient: Bool {

@@ -1,7 +1,8 @@
 import CCurl
+import Failures
 
 /// A failed transfer: the curl code, curl's own words, and the server's last response when known.
-public struct CurlError: Error, Sendable, CustomStringConvertible {
+public struct CurlError: CodedError, Sendable {
     /// `CURLcode` raw value (7 couldn't connect, 28 timeout, 60 certificate, 67 login denied, …).
     public var code: Int
     /// `curl_easy_strerror` text, followed by the `CURLOPT_ERRORBUFFER` detail when it adds one.
@@ -15,6 +16,9 @@ public struct CurlError: Error, Sendable, CustomStringConvertible {
     public var endOfDataSent = false
     /// SMTP: the server answered after the end of the data (the answer in `serverResponse` is about it).
     public var answeredAfterEndOfData = false
+    /// HTTP: the request went out on a connection (`CURLINFO_REQUEST_SIZE` above 0) before the
+    /// transfer failed: the server may have acted on it though no answer came.
+    public var requestSent = false
 
     public init(code: Int, message: String, serverResponse: String? = nil, url: String = "") {
         self.code = code

@@ -80,6 +80,9 @@ public final class CurlHandle: @unchecked Sendable {
         url: String, _ transfer: CurlTransfer, configure: (CurlOptions) throws -> Void,
         finish: (CurlOptions, CurlTransfer) -> Output
     ) throws -> Output {
+        // Debug builds: a transfer made from a task would hold a thread of the cooperative pool
+        // for as long as the server takes; it runs on the handle's queue, where no task is current.
+        assert(withUnsafeCurrentTask { $0 == nil }, "curl_easy_perform called from a task, on the cooperative pool")
         curl_easy_reset(handle)
         errorBuffer[0] = 0
         let options = CurlOptions(handle: handle, url: url)
@@ -119,6 +122,7 @@ public final class CurlHandle: @unchecked Sendable {
                 serverResponse: Self.lastAnswer(transfer.serverLines), url: url)
             error.endOfDataSent = transfer.endOfDataSent
             error.answeredAfterEndOfData = transfer.answeredAfterEndOfData
+            error.requestSent = options.infoLong(CURLINFO_REQUEST_SIZE) > 0
             throw error
         }
         if let stripped = transfer.strippedLine {

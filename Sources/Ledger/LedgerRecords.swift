@@ -1,4 +1,5 @@
 import Foundation
+import Failures
 
 /// An abonent's account as billing exported it.
 public struct Account: Sendable, Hashable {
@@ -304,9 +305,11 @@ public struct FeedState: Sendable, Hashable {
 /// A failure of the ledger: what kind (`code`, to catch by), the operator's words, the storage
 /// engine's own error kept as an error (GRDB's `DatabaseError` with SQLite's result code, a
 /// `PostgresError` with its SQLSTATE), and where it was raised.
-public struct LedgerError: Error, CustomStringConvertible, Sendable {
-    public enum Code: String, Sendable {
+public struct LedgerError: CodedError, Sendable {
+    public enum Code: String, Sendable, CustomStringConvertible {
         case open, migrate, write, read, notFound, conflict
+
+        public var description: String { rawValue }
     }
 
     public var code: Code
@@ -329,6 +332,8 @@ public struct LedgerError: Error, CustomStringConvertible, Sendable {
     public init(_ code: Code, _ message: String, underlying: (any Error)?, file: String = #fileID, line: Int = #line) {
         self.init(code, message, cause: underlying, file: file, line: line)
     }
+
+    public var location: SourceLocation? { SourceLocation(file: file, line: line) }
 
     public var description: String {
         cause.map { "\(message): \($0)" } ?? message

@@ -49,9 +49,33 @@ public protocol LedgerTransaction {
     func insertMessage(_ message: NewMessage) throws -> Int64
     func insertSubmission(_ submission: NewSubmission, channel: String, sender: String?, receivedAt: Date) throws -> Int64
     func enqueueReply(_ reply: NewReply) throws -> Int64
+    /// Told once, before a batch of messages is recorded, what the batch will ask about: a
+    /// ledger on a database server may load the answers in a few statements instead of a round
+    /// trip per question. A hint only: a question outside it is answered as usual.
+    func prepare(for batch: LedgerBatchHint) throws
+}
+
+/// What a batch of messages will ask its transaction about (see `LedgerTransaction.prepare`).
+public struct LedgerBatchHint: Sendable {
+    /// The messages' channels and external IDs (`hasMessage`).
+    public var messages: [(channel: String, externalID: String)] = []
+    /// Their senders (`countMessages`), and the earliest time any of those counts starts at.
+    public var senders: [String] = []
+    public var sendersSince: Date?
+    /// Every UIN the messages name (`periodState`, `supersede`, `lastAccepted`).
+    public var uins: [String] = []
+    /// The UINs whose accounts were not looked up before the transaction (`account`).
+    public var accounts: [String] = []
+    /// Where their replies would go (`countReplies`).
+    public var recipients: [String] = []
+
+    public init() {}
 }
 
 extension LedgerTransaction {
+    /// Nothing to load ahead: every question is cheap (an embedded store).
+    public func prepare(for batch: LedgerBatchHint) throws {}
+
     public func priorState(uin: String, period: String, values: [String]) throws -> (latestAccepted: [String: String], alreadyRecorded: Bool) {
         (try latestAccepted(uin: uin), try hasRecorded(uin: uin, period: period, values: values))
     }

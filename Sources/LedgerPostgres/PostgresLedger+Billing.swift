@@ -115,7 +115,7 @@ extension PostgresLedger: BillingExchange {
     }
 
     public func makeAccountLookup() throws -> any AccountLookup {
-        PostgresAccountLookup(link: PGLink(
+        PostgresAccountLookup(link: PostgresLink(
             url: url, password: password, label: "accounts", applicationName: "metergate \(instanceName)", reconnectFor: 30))
     }
 }
@@ -123,9 +123,9 @@ extension PostgresLedger: BillingExchange {
 /// Accounts looked up on a connection of their own, from one thread, outside the writer's
 /// transaction (the replay engine's pure stage).
 final class PostgresAccountLookup: AccountLookup {
-    let link: PGLink
+    let link: PostgresLink
 
-    init(link: PGLink) {
+    init(link: PostgresLink) {
         self.link = link
     }
 

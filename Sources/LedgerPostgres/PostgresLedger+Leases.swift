@@ -48,7 +48,7 @@ extension PostgresLedger: FeedLeasing {
         let instance = instanceName
         let sent = ContinuousClock.now
         do {
-            let renewed = try control.runBlocking(retry: false) { link in
+            let renewed = try control.runBlocking(retry: .never) { link in
                 try link.transaction { () throws -> [String: Double] in
                     let updated = try link.query(
                         "UPDATE instance SET heartbeat_at = \(Self.serverNow), stopped_at = NULL WHERE name = $1", [.text(instance)])

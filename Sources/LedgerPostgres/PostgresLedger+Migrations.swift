@@ -161,7 +161,7 @@ enum PostgresMigrations {
     static let lockKey = "7305219001"
 
     /// Applies the migrations the store lacks, under the advisory lock.
-    static func migrate(_ link: PGLink) throws {
+    static func migrate(_ link: PostgresLink) throws {
         try link.exec("SELECT pg_advisory_lock(\(lockKey))")
         defer { _ = try? link.exec("SELECT pg_advisory_unlock(\(lockKey))") }
         try link.exec("""

@@ -47,7 +47,7 @@ extension PostgresLedger: OutboxQueue {
         try await onOutbox { link in try Self.markSent(ids, at: date, link) }
     }
 
-    static func markSent(_ ids: [Int64], at date: Date, _ link: PGLink) throws {
+    static func markSent(_ ids: [Int64], at date: Date, _ link: PostgresLink) throws {
         guard !ids.isEmpty else { return }
         try link.query("""
             UPDATE outbox SET state = 'sent', sent_at = $1, attempts = attempts + 1, claimed_by = NULL, claim_until = NULL
@@ -114,7 +114,7 @@ extension PostgresLedger: OutboxQueue {
 
     /// Holds the pending replies in doubt of `mine` (when given), of every dead instance, and
     /// every one whose mark is older than `inFlightAtMost`.
-    static func holdInDoubt(_ link: PGLink, mine: String?, instance: String) throws -> [ReplyInDoubt] {
+    static func holdInDoubt(_ link: PostgresLink, mine: String?, instance: String) throws -> [ReplyInDoubt] {
         try link.transaction {
             let rows = try link.query("""
                 SELECT o.id, o.channel, o.recipient, o.data_sent_at FROM outbox o

@@ -13,8 +13,8 @@ extension PostgresLedger {
     public func messages(matching query: MessageQuery) async throws -> [MessageRecord] {
         try await read { link in
             var conditions: [String] = []
-            var arguments: [PGValue] = []
-            func add(_ condition: String, _ value: PGValue) {
+            var arguments: [PostgresValue] = []
+            func add(_ condition: String, _ value: PostgresValue) {
                 arguments.append(value)
                 conditions.append(condition.replacingOccurrences(of: "?", with: "$\(arguments.count)"))
             }
@@ -98,7 +98,7 @@ extension PostgresLedger {
         }
     }
 
-    static func messageRecord(_ rows: PGResult, _ row: Int, _ link: PGLink) throws -> MessageRecord {
+    static func messageRecord(_ rows: PostgresResult, _ row: Int, _ link: PostgresLink) throws -> MessageRecord {
         let id = rows.int(row, 0) ?? 0
         let replies = try link.query("""
             SELECT id, channel, recipient, body, state, attempts, last_error, created_at, sent_at, data_sent_at

@@ -120,7 +120,7 @@ extension PostgresLedger: OperatorViews {
         FROM submission s JOIN message m ON m.id = s.message_id
         """
 
-    static func held(_ rows: PGResult, _ row: Int) -> HeldSubmission {
+    static func held(_ rows: PostgresResult, _ row: Int) -> HeldSubmission {
         HeldSubmission(
             id: rows.int(row, 0) ?? 0, uin: rows.string(row, 1), meters: split(rows.string(row, 2)), values: split(rows.string(row, 3)),
             previous: splitOptional(rows.string(row, 4)), channel: rows.string(row, 5), sender: rows.text(row, 6),

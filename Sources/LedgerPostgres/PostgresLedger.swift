@@ -15,10 +15,10 @@ import Synchronization
 /// start, on a new connection (on the new primary after a fail-over); it asks first whether each
 /// message is already recorded, so a COMMIT whose answer never came is never recorded twice.
 public final class PostgresLedger: Sendable {
-    let writer: PGLink
-    let outbox: PGLink
-    let reader: PGLink
-    let control: PGLink
+    let writer: PostgresLink
+    let outbox: PostgresLink
+    let reader: PostgresLink
+    let control: PostgresLink
     let url: PostgresURL
     let password: String?
     public let instanceName: String
@@ -47,8 +47,8 @@ public final class PostgresLedger: Sendable {
         instanceName = instance
         self.logger = logger
         let application = "metergate \(instance)".prefix(63)
-        func link(_ label: String) -> PGLink {
-            PGLink(url: url, password: password, label: label, applicationName: String(application), reconnectFor: reconnectFor)
+        func link(_ label: String) -> PostgresLink {
+            PostgresLink(url: url, password: password, label: label, applicationName: String(application), reconnectFor: reconnectFor)
         }
         writer = link("writer")
         outbox = link("outbox")
@@ -83,7 +83,12 @@ public final class PostgresLedger: Sendable {
         let registered = registered
         return try wrap("write") {
             try writer.runBlocking { link in
-                try link.transaction { try body(PostgresLedgerTransaction(link: link, instance: instance, lockSenders: registered)) }
+                try link.transaction {
+                    let transaction = PostgresBatchTransaction(link: link, instance: instance, lockSenders: registered)
+                    let value = try body(transaction)
+                    try transaction.flush()
+                    return value
+                }
             }
         }
     }
@@ -106,17 +111,17 @@ public final class PostgresLedger: Sendable {
     }
 
     /// Reads on the reader's connection.
-    func read<T: Sendable>(_ body: @escaping @Sendable (PGLink) throws -> T) async throws -> T {
+    func read<T: Sendable>(_ body: @escaping @Sendable (PostgresLink) throws -> T) async throws -> T {
         try await wrap("read") { try await reader.run(body) }
     }
 
     /// One transaction on the writer's connection.
-    func write<T: Sendable>(_ body: @escaping @Sendable (PGLink) throws -> T) async throws -> T {
+    func write<T: Sendable>(_ body: @escaping @Sendable (PostgresLink) throws -> T) async throws -> T {
         try await wrap("write") { try await writer.run { link in try link.transaction { try body(link) } } }
     }
 
     /// One statement (or transaction) on the outbox's connection.
-    func onOutbox<T: Sendable>(_ body: @escaping @Sendable (PGLink) throws -> T) async throws -> T {
+    func onOutbox<T: Sendable>(_ body: @escaping @Sendable (PostgresLink) throws -> T) async throws -> T {
         try await wrap("write") { try await outbox.run(body) }
     }
 
@@ -133,7 +138,12 @@ extension PostgresLedger: LedgerDriver {
         let registered = registered
         return try await wrap("write") {
             try await writer.run { link in
-                try link.transaction { try body(PostgresLedgerTransaction(link: link, instance: instance, lockSenders: registered)) }
+                try link.transaction {
+                    let transaction = PostgresBatchTransaction(link: link, instance: instance, lockSenders: registered)
+                    let value = try body(transaction)
+                    try transaction.flush()
+                    return value
+                }
             }
         }
     }
@@ -143,7 +153,7 @@ extension PostgresLedger: LedgerDriver {
     public func close() async throws {
         heartbeat.stop()
         let instance = instanceName
-        if registered { _ = try? await control.run(retry: false) { link in
+        if registered { _ = try? await control.run(retry: .never) { link in
             try link.transaction {
                 try link.query("DELETE FROM feed_lease WHERE instance = $1", [.text(instance)])
                 try link.query(

@@ -5,7 +5,7 @@ import PostgreSQL
 /// `LedgerTransaction` inside one PostgreSQL transaction on the writer's connection; every
 /// statement is prepared once per connection.
 struct PostgresLedgerTransaction: LedgerTransaction {
-    let link: PGLink
+    let link: PostgresLink
     let instance: String
     /// Lock each sender counted (a running instance, whose peers record at the same time);
     /// a command such as `replay` counts without (its batches of thousands would exhaust the
@@ -45,7 +45,7 @@ struct PostgresLedgerTransaction: LedgerTransaction {
         try Self.account(uin: uin, link: link)
     }
 
-    static func account(uin: String, link: PGLink) throws -> Account? {
+    static func account(uin: String, link: PostgresLink) throws -> Account? {
         let row = try link.query("SELECT meters, previous, digits, phones, emails FROM account WHERE uin = $1", [.text(uin)])
         guard row.count > 0 else { return nil }
         return Account(
@@ -132,7 +132,7 @@ struct PostgresLedgerTransaction: LedgerTransaction {
     }
 
     /// A row of `id, status|period…`: columns id, (status), period, meters, vals, sender, sender_bound, received_at.
-    private static func recorded(_ rows: PGResult, _ row: Int, status: String) -> RecordedSubmission {
+    private static func recorded(_ rows: PostgresResult, _ row: Int, status: String) -> RecordedSubmission {
         RecordedSubmission(
             id: rows.int(row, 0) ?? 0, period: rows.string(row, 2), status: status,
             meters: PostgresLedger.split(rows.string(row, 3)), values: PostgresLedger.split(rows.string(row, 4)),
@@ -203,7 +203,7 @@ struct PostgresLedgerTransaction: LedgerTransaction {
         try Self.enqueue(reply, link: link)
     }
 
-    static func enqueue(_ reply: NewReply, link: PGLink) throws -> Int64 {
+    static func enqueue(_ reply: NewReply, link: PostgresLink) throws -> Int64 {
         let now = Date()
         let result = try link.query("""
             INSERT INTO outbox (message_id, channel, recipient, subject, in_reply_to, refs, body, state,

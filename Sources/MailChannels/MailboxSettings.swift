@@ -49,7 +49,7 @@ public struct MailboxSettings: Sendable {
     /// A larger message is kept only up to this many bytes (+1, so the pipeline sees it is too large).
     public var maxMessageBytes: Int
     public var timeout: Duration
-    /// IMAP: connections fetching message bodies at once (each one round trip per message).
+    /// IMAP: accepted, unused (the batched fetch pipelines over one connection).
     public var fetchConnections: Int
 
     public init(

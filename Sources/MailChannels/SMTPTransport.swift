@@ -11,10 +11,11 @@ import MeterCore
 /// and sent to its one recipient. A 4xx answer, a refused or dropped connection, or a timeout is
 /// `.retry` (the outbox dispatcher backs off); a 5xx answer is `.failed`.
 ///
-/// `connections` replies go out at once, each over its own reused connection (one easy handle
-/// each, `perform` on the handle's own thread). The end of the DATA is the point of no return:
-/// `beforeCommit` runs just before libcurl sends the final `CRLF.CRLF`, and a transfer that
-/// fails after it without an answer from the server is `.inDoubt`, not `.retry`.
+/// `connections` replies go out at once (`smtp.connections`), each over its own reused
+/// connection (`SMTPPipe`: opened and logged in by libcurl, then RFC 2920 PIPELINING where the
+/// server offers it, several replies per connection, each connection on its own thread). The end
+/// of the DATA is the point of no return: `beforeCommit` runs just before the final `.` is sent,
+/// and a transfer that fails after it without an answer from the server is `.inDoubt`, not `.retry`.
 public struct SMTPTransport: ConcurrentReplyTransport {
     public struct Configuration: Sendable {
         /// `smtp://host:port` or `smtps://host:port` (a path becomes the EHLO name).
@@ -53,7 +54,8 @@ public struct SMTPTransport: ConcurrentReplyTransport {
     public let name: String
     public let configuration: Configuration
     private let composer: ReplyComposer
-    private let handles: [CurlHandle]
+    private let pipes: [SMTPPipe]
+    private let ehloName: String
     private let envelopeFrom: String
     private let logger: Logger
 
@@ -61,7 +63,8 @@ public struct SMTPTransport: ConcurrentReplyTransport {
         self.name = name
         self.configuration = configuration
         composer = ReplyComposer(from: configuration.from)
-        handles = (0..<configuration.connections).map { CurlHandle(label: "smtp-\(name)-\($0)") }
+        ehloName = Self.ehloName(configuration.url)
+        pipes = (0..<configuration.connections).map { SMTPPipe(label: "\(name)-\($0)") }
         let address = MailAddress.parse(configuration.from)?.address ?? configuration.from
         envelopeFrom = configuration.envelopeFrom ?? address
         self.logger = logger
@@ -72,7 +75,7 @@ public struct SMTPTransport: ConcurrentReplyTransport {
         composer.compose(reply, date: date)
     }
 
-    public var connections: Int { handles.count }
+    public var connections: Int { pipes.count }
 
     /// One reply over the first connection; a reply in doubt (no answer after the end of data) is
     /// reported as `.retry`.
@@ -95,22 +98,20 @@ public struct SMTPTransport: ConcurrentReplyTransport {
         } catch {
             return .settled(.retry(DeliveryFailure(.authentication, "cannot read the SMTP password", cause: error)))
         }
-        var request = CurlMailRequest(
+        let connect = CurlMailRequest(
             url: configuration.url, login: CurlLogin(username: configuration.username, password: password),
-            requireTLS: configuration.startTLS, tls: configuration.tls, timeout: configuration.timeout,
-            mailFrom: "<\(envelopeFrom)>", recipients: ["<\(recipient)>"], upload: compose(reply))
-        request.beforeEndOfData = beforeCommit
-        do {
-            _ = try await handles[connection % handles.count].mail(request)
-            return .settled(.delivered)
-        } catch let error as CurlError {
-            if error.endOfDataSent, !error.answeredAfterEndOfData {
-                return .inDoubt(DeliveryFailure(.noAnswer, "no answer after the end of data", cause: error))
-            }
-            return .settled(Self.result(of: error))
-        } catch {
-            return .settled(.retry(DeliveryFailure(.unreachable, "SMTP transfer failed", cause: error)))
-        }
+            requireTLS: configuration.startTLS, tls: configuration.tls, timeout: configuration.timeout)
+        let envelope = SMTPPipe.Envelope(from: "<\(envelopeFrom)>", recipient: "<\(recipient)>", message: compose(reply))
+        return await pipes[connection % pipes.count].send(envelope, connect: connect, ehloName: ehloName, beforeCommit: beforeCommit)
+    }
+
+    /// The EHLO name: the URL's path, as libcurl takes it, or this host's name.
+    static func ehloName(_ url: String) -> String {
+        let path = MailboxSettings(url: url).parts.path.trimmingCharacters(in: CharacterSet(charactersIn: "/"))
+        if !path.isEmpty { return path }
+        var name = [CChar](repeating: 0, count: 256)
+        guard gethostname(&name, name.count) == 0, name[0] != 0 else { return "localhost" }
+        return String(cString: name)
     }
 
     /// 5xx from the server: give up on this reply; anything else (4xx, down, timeout, TLS): retry.

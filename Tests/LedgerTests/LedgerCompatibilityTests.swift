@@ -13,7 +13,7 @@ struct LedgerCompatibilityTests {
 
     @Test("a message is recorded once per channel and id; a failed transaction leaves nothing", arguments: LedgerKind.all)
     func recordsOnce(_ kind: LedgerKind) async throws {
-        let ledger = try kind.make()
+        let ledger = try await kind.make()
         try await ledger.transaction { tx in
             #expect(try !tx.hasMessage(channel: "sms", externalID: "m1"))
             _ = try tx.insertMessage(message("m1"))
@@ -39,7 +39,7 @@ struct LedgerCompatibilityTests {
 
     @Test("the validator's questions: latest accepted values, values already recorded for the period", arguments: LedgerKind.all)
     func priorState(_ kind: LedgerKind) async throws {
-        let ledger = try kind.make()
+        let ledger = try await kind.make()
         try await ledger.transaction { tx in
             _ = try tx.insertSubmission(submission(try tx.insertMessage(message("a")), status: "accepted", period: "2026-10", values: ["100", "50"]),
                                         channel: "sms", sender: nil, receivedAt: Date())
@@ -63,7 +63,7 @@ struct LedgerCompatibilityTests {
 
     @Test("messages per sender and replies per recipient within a window", arguments: LedgerKind.all)
     func windows(_ kind: LedgerKind) async throws {
-        let ledger = try kind.make()
+        let ledger = try await kind.make()
         let now = Date()
         try await ledger.transaction { tx in
             _ = try tx.insertMessage(message("1", at: now.addingTimeInterval(-4000)))
@@ -79,7 +79,7 @@ struct LedgerCompatibilityTests {
 
     @Test("e-mail counted apart by whether the receiving server authenticated its From (issue 13)", arguments: LedgerKind.all)
     func authenticatedWindows(_ kind: LedgerKind) async throws {
-        let ledger = try kind.make()
+        let ledger = try await kind.make()
         let now = Date()
         let owner = "owner@example.ru"
         try await ledger.transaction { tx in
@@ -107,7 +107,7 @@ struct LedgerCompatibilityTests {
 
     @Test("due replies: oldest first, retried after their delay, sent or failed for good", arguments: LedgerKind.all)
     func outbox(_ kind: LedgerKind) async throws {
-        let ledger = try kind.make()
+        let ledger = try await kind.make()
         let (first, second) = try await ledger.transaction { tx in
             let ids = (try tx.enqueueReply(reply("a@b.ru")), try tx.enqueueReply(reply("c@d.ru")))
             _ = try tx.enqueueReply(reply("x@y.ru", state: .recorded))
@@ -136,7 +136,7 @@ struct LedgerCompatibilityTests {
 
     @Test("the point of no return: marked replies are never due again; a restart holds the ones in doubt", arguments: LedgerKind.all)
     func inDoubt(_ kind: LedgerKind) async throws {
-        let ledger = try kind.make()
+        let ledger = try await kind.make()
         let ids = try await ledger.transaction { tx in try (0..<5).map { try tx.enqueueReply(reply("r\($0)@example.org")) } }
         // Reply 0 passes its point of no return; then reply 1 does, and 0's `sent` rides along.
         try await offPool { try ledger.markReplyCommitting(id: ids[0], sent: []) }
@@ -161,7 +161,7 @@ struct LedgerCompatibilityTests {
 
     @Test("replies older than their lifetime expire, each reported; the oldest due reply's age", arguments: LedgerKind.all)
     func expiry(_ kind: LedgerKind) async throws {
-        let ledger = try kind.make()
+        let ledger = try await kind.make()
         let before = Date()
         let ids = try await ledger.transaction { tx in
             [try tx.enqueueReply(reply("a@b.ru")), try tx.enqueueReply(reply("+79030000000", channel: "sms"))]
@@ -179,7 +179,7 @@ struct LedgerCompatibilityTests {
 
     @Test("a reply is sent back through the feed of the message it answers", arguments: LedgerKind.all)
     func replyFeed(_ kind: LedgerKind) async throws {
-        let ledger = try kind.make()
+        let ledger = try await kind.make()
         let (answered, loose) = try await ledger.transaction { tx in
             let id = try tx.insertMessage(message("k1", feed: "kannel"))
             return (try tx.enqueueReply(reply("+79030000000", channel: "sms", messageID: id)), try tx.enqueueReply(reply("a@b.ru")))
@@ -193,7 +193,7 @@ struct LedgerCompatibilityTests {
 
     @Test("a feed's cursor, its polls and what the ledger holds of it", arguments: LedgerKind.all)
     func feedState(_ kind: LedgerKind) async throws {
-        let ledger = try kind.make()
+        let ledger = try await kind.make()
         #expect(try await ledger.cursor(feed: "mail") == nil)
         try await ledger.saveCursor("17:1", feed: "mail")
         try await ledger.saveCursor("17:42", feed: "mail")
@@ -226,7 +226,7 @@ struct LedgerCompatibilityTests {
 
     @Test("review: held readings listed, approved or rejected once, with the reply queued", arguments: LedgerKind.all)
     func review(_ kind: LedgerKind) async throws {
-        let ledger = try kind.make()
+        let ledger = try await kind.make()
         let (first, second) = try await ledger.transaction { tx in
             let id = try tx.insertMessage(message("h1"))
             let other = try tx.insertMessage(message("h2"))
@@ -256,7 +256,7 @@ struct LedgerCompatibilityTests {
 
     @Test("today's counts by status and reason, and the senders over the limit", arguments: LedgerKind.all)
     func counts(_ kind: LedgerKind) async throws {
-        let ledger = try kind.make()
+        let ledger = try await kind.make()
         let start = Date().addingTimeInterval(-1)
         try await ledger.transaction { tx in
             _ = try tx.insertMessage(message("1"))
@@ -277,7 +277,7 @@ struct LedgerCompatibilityTests {
 
     @Test("accounts imported, updated and replaced; looked up off the writer", arguments: LedgerKind.all)
     func accounts(_ kind: LedgerKind) async throws {
-        let ledger = try kind.make()
+        let ledger = try await kind.make()
         #expect(try await ledger.importAccounts([
             Account(uin: "0012345", meters: ["T1", "T2"], previous: ["100", nil], digits: 5, phones: ["+79031112233"], emails: ["a@b.ru"]),
             Account(uin: "7654321", meters: ["T1"]),
@@ -303,7 +303,7 @@ struct LedgerCompatibilityTests {
 
     @Test("readings export: one row per meter, oldest first, in pages, from a date", arguments: LedgerKind.all)
     func export(_ kind: LedgerKind) async throws {
-        let ledger = try kind.make()
+        let ledger = try await kind.make()
         let old = Date().addingTimeInterval(-86400 * 10)
         try await ledger.transaction { tx in
             _ = try tx.insertSubmission(

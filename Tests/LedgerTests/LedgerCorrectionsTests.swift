@@ -26,7 +26,7 @@ struct LedgerCorrectionsTests {
 
     @Test("the period state: last period's accepted readings, the one that counts now, the same values", arguments: LedgerKind.all)
     func periodState(_ kind: LedgerKind) async throws {
-        let ledger = try kind.make()
+        let ledger = try await kind.make()
         let empty = try await state(ledger, values: ["1"])
         #expect(empty == PeriodState(earlierAccepted: [:], current: nil, alreadyRecorded: false, hasUnsuperseded: false))
 
@@ -59,7 +59,7 @@ struct LedgerCorrectionsTests {
 
     @Test("supersede: the replaced ones count for nothing; later held ones wait for their own decision", arguments: LedgerKind.all)
     func supersede(_ kind: LedgerKind) async throws {
-        let ledger = try kind.make()
+        let ledger = try await kind.make()
         try await record(ledger, "oct", period: "2026-10", values: ["100"])
         let first = try await record(ledger, "a", values: ["12500"])
         let duplicate = try await record(ledger, "b", status: "duplicate", values: ["12500"])
@@ -91,7 +91,7 @@ struct LedgerCorrectionsTests {
 
     @Test("review: an approved correction becomes the one that counts; a superseded held one leaves the queue", arguments: LedgerKind.all)
     func review(_ kind: LedgerKind) async throws {
-        let ledger = try kind.make()
+        let ledger = try await kind.make()
         try await record(ledger, "a", values: ["12500"], senderBound: true)
         let stranger = try await ledger.transaction { tx in
             var new = submission(try tx.insertMessage(message("b", sender: "+79990000000")), status: "held", values: ["12600"])
@@ -131,7 +131,7 @@ struct LedgerCorrectionsTests {
 
     @Test("history: the readings that count in the latest period; accounts by a bound contact", arguments: LedgerKind.all)
     func history(_ kind: LedgerKind) async throws {
-        let ledger = try kind.make()
+        let ledger = try await kind.make()
         let october = Date(timeIntervalSince1970: 1_792_000_000)
         try await record(ledger, "oct", period: "2026-10", values: ["100", "50"], at: october)
         let novemberHeld = try await record(ledger, "nov", status: "held", values: ["20000", "60"])

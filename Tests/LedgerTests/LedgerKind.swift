@@ -5,6 +5,7 @@ import LedgerSQLite
 import Logging
 import PostgreSQL
 import Testing
+import TestSupport
 
 /// One implementation of the ledger's boundary, as the compatibility suite meets it: a fresh,
 /// empty ledger for every test.
@@ -13,7 +14,7 @@ import Testing
 /// project's peer script started, and skipped, not passed, when that peer is missing).
 struct LedgerKind: Sendable, CustomTestStringConvertible {
     let name: String
-    let make: @Sendable () throws -> any LedgerDriver
+    let make: @Sendable () async throws -> any LedgerDriver
 
     var testDescription: String { name }
 
@@ -31,9 +32,9 @@ struct LedgerKind: Sendable, CustomTestStringConvertible {
     /// A schema of its own for every test, in the database of one server started for this test
     /// process by scripts/peers/postgres-up.sh (stopped when the process exits).
     static let postgres = LedgerKind(name: "postgres") {
-        let server = try PostgresPeer.shared.get()
+        let server = try await PostgresPeer.started.value
         return try PostgresLedger(
-            url: try server.freshSchema(), password: server.password, instance: "test-\(UUID().uuidString.prefix(6))",
+            url: try await server.freshSchema(), password: server.password, instance: "test-\(UUID().uuidString.prefix(6))",
             logger: Logger(label: "ledger-tests"))
     }
 }
@@ -44,37 +45,27 @@ struct PostgresPeer: Sendable {
     let url: String
     let password: String
 
-    static let scripts = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-        .deletingLastPathComponent().appendingPathComponent("scripts/peers")
+    static var scripts: URL { Peer.scripts }
 
-    static var installed: Bool {
-        ((try? FileManager.default.contentsOfDirectory(atPath: "/usr/lib/postgresql")) ?? [])
-            .contains { FileManager.default.isExecutableFile(atPath: "/usr/lib/postgresql/\($0)/bin/postgres") }
-    }
+    static var installed: Bool { Peer.postgres }
 
-    static var wanted: Bool { installed || ProcessInfo.processInfo.environment["METERGATE_REQUIRE_PEERS"] == "1" }
+    static var wanted: Bool { installed || Peer.required }
 
     struct Failed: Error, CustomStringConvertible { var description: String }
 
-    /// Started once, on first use.
-    static let shared: Result<PostgresPeer, Failed> = {
-        guard installed else { return .failure(Failed(description: "the PostgreSQL server is not installed (scripts/peers/postgres.packages)")) }
+    /// Started once, on first use (`Program`: waited on with `Task.sleep`, no thread held).
+    static let started = Task<PostgresPeer, any Error> {
+        guard installed else { throw Failed(description: "the PostgreSQL server is not installed (scripts/peers/postgres.packages)") }
         let state = FileManager.default.temporaryDirectory.appendingPathComponent("ledger-pg-\(getpid())")
-        let up = Process()
-        up.executableURL = URL(fileURLWithPath: "/bin/bash")
-        up.arguments = [scripts.appendingPathComponent("postgres-up.sh").path, state.path]
-        up.environment = ProcessInfo.processInfo.environment.merging(["PG_DATABASE": "ledger", "PG_USER": "ledger"]) { $1 }
-        up.standardOutput = FileHandle.nullDevice
-        up.standardError = FileHandle.nullDevice
-        do { try up.run() } catch { return .failure(Failed(description: "cannot run postgres-up.sh: \(error)")) }
-        up.waitUntilExit()
-        guard up.terminationStatus == 0,
+        let up = try await Program.peerScript("postgres-up.sh", [state.path], environment: ["PG_DATABASE": "ledger", "PG_USER": "ledger"])
+        guard up.status == 0,
               let settings = try? String(contentsOf: state.appendingPathComponent("postgres.env"), encoding: .utf8),
               let password = try? String(contentsOf: state.appendingPathComponent("password"), encoding: .utf8)
-        else { return .failure(Failed(description: "postgres-up.sh failed (exit \(up.terminationStatus)) in \(state.path)")) }
+        else { throw Failed(description: "postgres-up.sh failed (exit \(up.status)) in \(state.path): \(up.stderr)") }
         let url = settings.split(separator: "\n").first { $0.hasPrefix("PG_URL=") }.map { String($0.dropFirst(7)) } ?? ""
         stateToStop = state.path
         atexit {
+            // At exit, no task runs any more: waiting here holds no one up.
             guard let state = PostgresPeer.stateToStop else { return }
             let down = Process()
             down.executableURL = URL(fileURLWithPath: "/bin/bash")
@@ -83,23 +74,18 @@ struct PostgresPeer: Sendable {
             down.waitUntilExit()
             try? FileManager.default.removeItem(atPath: state)
         }
-        return .success(PostgresPeer(state: state, url: url, password: password.trimmingCharacters(in: .whitespacesAndNewlines)))
-    }()
+        return PostgresPeer(state: state, url: url, password: password.trimmingCharacters(in: .whitespacesAndNewlines))
+    }
 
     nonisolated(unsafe) static var stateToStop: String?
 
     /// A new, empty schema; the URL that makes it the connections' search path.
-    func freshSchema() throws -> PostgresURL {
+    func freshSchema() async throws -> PostgresURL {
         let schema = "t_" + UUID().uuidString.prefix(12).lowercased().replacingOccurrences(of: "-", with: "")
         var parsed = try PostgresURL(parsing: url)
-        let psql = Process()
-        psql.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        psql.arguments = ["psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", url, "-c", "CREATE SCHEMA \(schema)"]
-        psql.environment = ProcessInfo.processInfo.environment.merging(["PGPASSWORD": password]) { $1 }
-        psql.standardOutput = FileHandle.nullDevice
-        try psql.run()
-        psql.waitUntilExit()
-        guard psql.terminationStatus == 0 else { throw Failed(description: "psql could not create the schema \(schema)") }
+        let psql = try await Program.run("/usr/bin/env", ["psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", url, "-c", "CREATE SCHEMA \(schema)"],
+                                         environment: ["PGPASSWORD": password])
+        guard psql.status == 0 else { throw Failed(description: "psql could not create the schema \(schema): \(psql.stderr)") }
         parsed.parameters.append(("options", "-c search_path=\(schema)"))
         return parsed
     }

@@ -36,7 +36,7 @@ struct LedgerSupportDeskTests {
 
     @Test("messages by sender, by account, by time and by status, newest first, with their replies", arguments: LedgerKind.all)
     func lookUps(_ kind: LedgerKind) async throws {
-        let ledger = try kind.make()
+        let ledger = try await kind.make()
         let base = Date(timeIntervalSince1970: 1_790_000_000)
         try await record(ledger, "a1", sender: "+79031234567", at: base)
         try await record(ledger, "b1", sender: "+79039999999", at: base.addingTimeInterval(10), uins: [("7654321", "accepted")])
@@ -85,7 +85,7 @@ struct LedgerSupportDeskTests {
 
     @Test("a sent reply reads sent, a reply held in doubt reads held", arguments: LedgerKind.all)
     func replyStates(_ kind: LedgerKind) async throws {
-        let ledger = try kind.make()
+        let ledger = try await kind.make()
         let date = Date(timeIntervalSince1970: 1_790_000_000)
         let sent = try await record(ledger, "s", sender: "+79031234567", at: date)
         let doubt = try await record(ledger, "d", sender: "+79031234568", at: date)

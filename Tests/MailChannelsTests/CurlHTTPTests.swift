@@ -1,6 +1,7 @@
 import Curl
 import Foundation
 import Testing
+import TestSupport
 
 /// The `Curl` layer against a real HTTP server: Python's `http.server` on a free loopback port.
 @Suite("Curl HTTP", .serialized)
@@ -18,9 +19,9 @@ struct CurlHTTPTests {
         let payload = (0..<3000).map { UInt8(truncatingIfNeeded: $0 &* 7) }
         try Data(payload).write(to: folder.appendingPathComponent("data.bin"))
         let port = freeLoopbackPort()
-        let server = try ChildProcess(Self.python, ["-m", "http.server", "--bind", "127.0.0.1", "\(port)"], directory: folder)
+        let server = try SpawnedProcess(Self.python, ["-m", "http.server", "--bind", "127.0.0.1", "--directory", folder.path, "\(port)"])
         defer { server.stop() }
-        #expect(waitForListener(port: port))
+        #expect(await waitForListener(port: port))
 
         let handle = CurlHandle(label: "test-http")
         let ok = try await handle.http(HTTPRequest(url: "http://127.0.0.1:\(port)/data.bin"))

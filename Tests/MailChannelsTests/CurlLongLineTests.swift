@@ -1,6 +1,7 @@
 import Curl
 import Foundation
 import Testing
+import TestSupport
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -12,32 +13,22 @@ import Glibc
 /// the transfer fails instead of handing back what was left of the line.
 @Suite("Curl: long response lines over a paced link", .serialized, .tags(.peer), Peer.needs(Peer.dovecot, "Dovecot"), .timeLimit(.minutes(5)))
 struct CurlLongLineTests {
-    static let scripts = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-        .deletingLastPathComponent().appendingPathComponent("scripts/peers")
-
     @Test(.timeLimit(.minutes(2)))
     func searchLineOf2000SevenDigitUIDs() async throws {
-        guard FileManager.default.isExecutableFile(atPath: "/usr/sbin/dovecot") else {
-            #expect(ProcessInfo.processInfo.environment["METERGATE_REQUIRE_PEERS"] != "1", "dovecot is missing")
-            return
-        }
         let state = URL(fileURLWithPath: "/tmp/metergate-longline-\(UUID().uuidString.prefix(8))")
         try FileManager.default.createDirectory(at: state, withIntermediateDirectories: true)
         let dovecot = state.appendingPathComponent("dovecot").path
-        defer {
-            _ = system("\(Self.scripts.path)/dovecot-down.sh \(dovecot) >/dev/null 2>&1")
-            try? FileManager.default.removeItem(at: state)
-        }
-        try #require(system("\(Self.scripts.path)/dovecot-up.sh \(dovecot) >/dev/null 2>&1") == 0)
-        try #require(system("/usr/bin/python3 \(Self.scripts.path)/mail-deliver.py --state \(dovecot) --min-next-uid 1000000 --generate 2000 >/dev/null") == 0)
+        defer { Program.peerScriptDetached("dovecot-down.sh", [dovecot], thenRemove: state) }
+        let up = try await Program.peerScript("dovecot-up.sh", [dovecot])
+        try #require(up.status == 0, "dovecot-up.sh: \(up.stderr)")
+        let delivered = try await Program.run("/usr/bin/python3", [Peer.scripts.appendingPathComponent("mail-deliver.py").path,
+                                                                    "--state", dovecot, "--min-next-uid", "1000000", "--generate", "2000"])
+        try #require(delivered.status == 0, "mail-deliver.py: \(delivered.stderr)")
         let env = try String(contentsOfFile: dovecot + "/dovecot.env", encoding: .utf8)
         let imapPort = try #require(env.split(separator: "\n").first { $0.hasPrefix("DOVECOT_IMAP_PORT=") }?.split(separator: "=").last)
-        let proxy = try ChildProcess("/usr/bin/python3", [Self.scripts.appendingPathComponent("pace-proxy.py").path,
-                                                          state.appendingPathComponent("pace").path, String(imapPort)])
+        let proxy = try await PeerProxy("pace-proxy.py", state: state.appendingPathComponent("pace"), arguments: [String(imapPort)])
         defer { proxy.stop() }
-        let portFile = state.appendingPathComponent("pace/port")
-        try #require(waitUntilFile(portFile))
-        let port = try String(contentsOf: portFile, encoding: .utf8)
+        let port = proxy.port
         var request = CurlMailRequest(
             url: "imap://127.0.0.1:\(port)/INBOX", command: "UID SEARCH ALL",
             login: CurlLogin(username: "readings@example.test", password: "secret"), timeout: .seconds(60))
@@ -57,13 +48,5 @@ struct CurlLongLineTests {
         } catch let error as CurlError {
             #expect(error.code == 8 && error.message.contains("was cut"), "\(error)")
         }
-    }
-
-    func waitUntilFile(_ file: URL) -> Bool {
-        for _ in 0..<200 {
-            if FileManager.default.fileExists(atPath: file.path) { return true }
-            usleep(20_000)
-        }
-        return false
     }
 }

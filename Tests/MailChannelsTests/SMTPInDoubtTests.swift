@@ -3,6 +3,7 @@ import Foundation
 import MeterCore
 import Synchronization
 import Testing
+import TestSupport
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -28,31 +29,14 @@ struct SMTPInDoubtTests {
 
     @Test func noAnswerAfterTheEndOfDataIsInDoubtAndARefusedMarkSendsNothing() async throws {
         let tests = SMTPTransportTests()
-        guard let sink = try tests.startSink([:]) else { return }
+        let sink = try await tests.startSink([:])
         defer { tests.stopSink(sink.state) }
         // A proxy that lets everything through until the client's end of DATA, then closes the
         // connection before the server's answer reaches the client.
         let proxyState = sink.state.appendingPathComponent("cut-proxy")
-        try FileManager.default.createDirectory(at: proxyState, withIntermediateDirectories: true)
-        let proxy = Process()
-        proxy.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
-        proxy.arguments = [SMTPTransportTests.scripts.appendingPathComponent("cut-proxy.py").path, proxyState.path,
-                           "\(sink.port)", "(?:^|\\n)\\.\\r\\n", "0"]
-        proxy.standardOutput = FileHandle.nullDevice
-        proxy.standardError = FileHandle.nullDevice
-        try proxy.run()
-        defer {
-            // SIGKILL: a child of the test runner inherits its blocked SIGTERM.
-            kill(proxy.processIdentifier, SIGKILL)
-            proxy.waitUntilExit()
-        }
-        var proxyPort: Int?
-        for _ in 0..<200 where proxyPort == nil {
-            proxyPort = (try? String(contentsOf: proxyState.appendingPathComponent("port"), encoding: .utf8))
-                .flatMap { Int($0.trimmingCharacters(in: .whitespacesAndNewlines)) }
-            if proxyPort == nil { usleep(20_000) }
-        }
-        let port = try #require(proxyPort)
+        let proxy = try await PeerProxy("cut-proxy.py", state: proxyState, arguments: ["\(sink.port)", "(?:^|\\n)\\.\\r\\n", "0"])
+        defer { proxy.stop() }
+        let port = proxy.port
 
         let marks = Marks()
         let cut = SMTPTransport(configuration: .init(url: "smtp://127.0.0.1:\(port)", from: "r@example.test", timeout: .seconds(10)))
@@ -65,12 +49,8 @@ struct SMTPInDoubtTests {
         #expect(marks.count.withLock { $0 } == 1)
         #expect(reason.description.contains("no answer after the end of data"), "\(reason)")
         // The sink did get it: holding it rather than sending it again was right.
-        var received = mails(sink.state)
-        for _ in 0..<100 where received.isEmpty {
-            usleep(50_000)
-            received = mails(sink.state)
-        }
-        #expect(received.count == 1)
+        await waitUntil(timeout: 5, every: .milliseconds(50)) { !mails(sink.state).isEmpty }
+        #expect(mails(sink.state).count == 1)
 
         // A mark that cannot be written: the transfer is aborted before the end of DATA, the
         // server keeps nothing, and the reply is simply retried later.
@@ -81,7 +61,7 @@ struct SMTPInDoubtTests {
             return
         }
         #expect(why.description.contains("aborted before the end of data"), "\(why)")
-        usleep(500_000)
+        await pause(0.5)
         #expect(mails(sink.state).count == 1, "the sink kept a message whose end of DATA was never sent")
         // And the same transport, unhindered, delivers.
         #expect(await direct.deliver(tests.reply("fine@example.org"), connection: 1, beforeCommit: {}) == .settled(.delivered))

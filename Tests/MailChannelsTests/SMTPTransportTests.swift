@@ -2,32 +2,27 @@ import Curl
 import Foundation
 import MeterCore
 import Testing
+import TestSupport
 @testable import MailChannels
 
 /// The SMTP transport against the real aiosmtpd sink of scripts/peers.
 @Suite("SMTP transport", .serialized, .tags(.peer), Peer.needs(Peer.smtpSink, "python3-aiosmtpd"), .timeLimit(.minutes(5)))
 struct SMTPTransportTests {
-    static let scripts = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-        .deletingLastPathComponent().appendingPathComponent("scripts/peers")
+    static let scripts = Peer.scripts
 
-    func startSink(_ environment: [String: String]) throws -> (state: URL, port: Int, ca: String)? {
-        guard FileManager.default.fileExists(atPath: "/usr/lib/python3/dist-packages/aiosmtpd") else {
-            #expect(ProcessInfo.processInfo.environment["METERGATE_REQUIRE_PEERS"] != "1", "python3-aiosmtpd is missing")
-            return nil
-        }
+    /// Starts the sink on a free port with its state in a folder of its own (suites run side by side).
+    func startSink(_ environment: [String: String]) async throws -> (state: URL, port: Int, ca: String) {
         let state = FileManager.default.temporaryDirectory.appendingPathComponent("smtp-sink-\(UUID().uuidString.prefix(8))")
         let port = freeLoopbackPort()
         var env = ["SMTP_SINK_TLS_PORT": ""]
         env.merge(environment) { $1 }
-        let command = env.map { "\($0.key)='\($0.value)'" }.joined(separator: " ")
-            + " \(Self.scripts.path)/smtp-sink-up.sh \(state.path) \(port) >/dev/null 2>&1"
-        #expect(system(command) == 0)
+        let up = try await Program.peerScript("smtp-sink-up.sh", [state.path, "\(port)"], environment: env)
+        try #require(up.status == 0, "smtp-sink-up.sh: \(up.stderr)")
         return (state, port, state.appendingPathComponent("tls/cert.pem").path)
     }
 
     func stopSink(_ state: URL) {
-        _ = system("\(Self.scripts.path)/smtp-sink-down.sh \(state.path) >/dev/null 2>&1")
-        try? FileManager.default.removeItem(at: state)
+        Program.peerScriptDetached("smtp-sink-down.sh", [state.path], thenRemove: state)
     }
 
     func reply(_ to: String, id: Int64 = 7) -> OutgoingReply {
@@ -37,7 +32,7 @@ struct SMTPTransportTests {
     }
 
     @Test func deliversOverSTARTTLSWithAuthAndMapsRefusals() async throws {
-        guard let sink = try startSink(["SMTP_SINK_FAIL_RCPT": "^bad@", "SMTP_SINK_TEMPFAIL_RCPT": "^later@"]) else { return }
+        let sink = try await startSink(["SMTP_SINK_FAIL_RCPT": "^bad@", "SMTP_SINK_TEMPFAIL_RCPT": "^later@"])
         defer { stopSink(sink.state) }
         let transport = SMTPTransport(configuration: .init(
             url: "smtp://localhost:\(sink.port)", from: "Показания <readings@example.test>", username: "bot",
@@ -66,9 +61,41 @@ struct SMTPTransportTests {
         #expect(later.description.contains("451"))
     }
 
+    /// Issue 17: replies one after another over one session, with PIPELINING (MAIL, RCPT, DATA in
+    /// one write) and without it; a body line that begins with `.` arrives as it was sent
+    /// (dot-stuffed on the way); a refused recipient leaves the session usable (RSET).
+    @Test(arguments: [true, false])
+    func severalRepliesOverOneSession(pipelining: Bool) async throws {
+        let sink = try await startSink(pipelining ? ["SMTP_SINK_FAIL_RCPT": "^bad@"] : ["SMTP_SINK_FAIL_RCPT": "^bad@", "SMTP_SINK_NO_PIPELINING": "1"])
+        defer { stopSink(sink.state) }
+        let transport = SMTPTransport(configuration: .init(
+            url: "smtp://127.0.0.1:\(sink.port)", from: "Показания <readings@example.test>", connections: 1))
+        var dotted = reply("first@example.org", id: 1)
+        dotted.body = ".\n.. two dots\nend"
+        #expect(await transport.deliver(dotted) == .delivered)
+        guard case .failed = await transport.deliver(reply("bad@example.org", id: 2)) else {
+            Issue.record("a 550 must fail the reply for good")
+            return
+        }
+        for id in 3...5 { #expect(await transport.deliver(reply("r\(id)@example.org", id: Int64(id))) == .delivered) }
+        let metas = try (1...4).map { n in
+            try JSONSerialization.jsonObject(with: Data(contentsOf: sink.state.appendingPathComponent(String(format: "mail/%06d.json", n)))) as? [String: Any] ?? [:]
+        }
+        #expect(metas.map { ($0["rcpt_tos"] as? [String])?.first ?? "" } == ["first@example.org", "r3@example.org", "r4@example.org", "r5@example.org"])
+        #expect(Set(metas.map { "\($0["peer"] ?? "")" }).count == 1, "one session for every reply: \(metas.map { $0["peer"] ?? "" })")
+        let sent = transport.compose(dotted, date: Date())
+        let eml = try Data(contentsOf: sink.state.appendingPathComponent("mail/000001.eml"))
+        let body = { (bytes: [UInt8]) -> String in
+            let text = String(decoding: bytes, as: UTF8.self)
+            return String(text[text.range(of: "\r\n\r\n")!.upperBound...])
+        }
+        #expect(body(Array(eml)) == body(sent))
+        #expect(SMTPPipe.dotStuffed(Array(".a\r\nb\n..c".utf8)) == Array("..a\r\nb\r\n...c\r\n".utf8))
+    }
+
     /// Issue 13: a wrong password (535 during a rotation) is retried until outbox.max_age, not failed at once.
     @Test func authenticationRefusedIsRetryThenDelivered() async throws {
-        guard let sink = try startSink(["SMTP_SINK_USER": "bot", "SMTP_SINK_PASSWORD": "new"]) else { return }
+        let sink = try await startSink(["SMTP_SINK_USER": "bot", "SMTP_SINK_PASSWORD": "new"])
         defer { stopSink(sink.state) }
         func transport(_ password: String) -> SMTPTransport {
             SMTPTransport(configuration: .init(
@@ -100,7 +127,7 @@ struct SMTPTransportTests {
     }
 
     @Test func selfSignedRefusedWithoutCAFile() async throws {
-        guard let sink = try startSink([:]) else { return }
+        let sink = try await startSink([:])
         defer { stopSink(sink.state) }
         let transport = SMTPTransport(configuration: .init(
             url: "smtp://localhost:\(sink.port)", from: "r@example.test", startTLS: true))

@@ -1,19 +1,7 @@
 import Foundation
 import Testing
+import TestSupport
 @testable import MailMessage
-
-/// CPU time of this thread spent in `body`: a bound on the work done, whatever else the
-/// machine runs (wall time under a parallel suite on 2 cores says little).
-func threadCPUTime(_ body: () -> Void) -> Duration {
-    func now() -> Duration {
-        var ts = timespec()
-        clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts)
-        return .seconds(ts.tv_sec) + .nanoseconds(ts.tv_nsec)
-    }
-    let start = now()
-    body()
-    return now() - start
-}
 
 /// Hostile input: bounded time and memory, a defect, never a crash.
 struct RobustnessTests {

@@ -140,6 +140,9 @@ struct CLIContractTests {
         BadConfig(name: "mailbox fetch_connections out of range", key: "mailboxes[0].fetch_connections") {
             $0.replacingOccurrences(of: "after: seen", with: "after: seen\n    fetch_connections: 9")
         },
+        BadConfig(name: "smtp.connections out of range", key: "smtp.connections") {
+            $0.replacingOccurrences(of: "from: \"Показания <readings@example.test>\"", with: "from: \"Показания <readings@example.test>\"\n  connections: 65")
+        },
         BadConfig(name: "mailbox fetch_connections on POP3", key: "mailboxes[0].fetch_connections") {
             $0.replacingOccurrences(of: "after: seen", with: "after: seen\n    fetch_connections: 2")
                 .replacingOccurrences(of: "imap://127.0.0.1:10143/INBOX", with: "pop3://127.0.0.1:10110/")

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 
 /// The web console in a real browser (issue 15): the daemon with `console.listen`, driven by
 /// Tests/Console/console_browser.py through Chromium's driver and Selenium. Skipped, not

@@ -1,10 +1,11 @@
 import Foundation
 import Testing
+import TestSupport
 
 /// Corrections and the history through the real peers (issue 14): a typo fixed by a lower
 /// correction and a history request, over Gammu SMSD (`run --once` against gammu-smsd's
 /// database) and over IMAP (Dovecot in, the SMTP sink out), replies read at the peer.
-@Suite("Corrections and history through Gammu and IMAP", .serialized)
+@Suite("Corrections and history through Gammu and IMAP", .serialized, .tags(.peer), .timeLimit(.minutes(10)))
 struct CorrectionsLiveTests {
     static let accounts = """
         uin,meters,previous,digits,phones,emails
@@ -38,13 +39,10 @@ struct CorrectionsLiveTests {
         return String(format: "%02d.%02d.%04d", parts.day!, parts.month!, parts.year!)
     }
 
-    @Test("Gammu: a typo fixed by a lower correction, the history to the owner and to a stranger")
+    @Test("Gammu: a typo fixed by a lower correction, the history to the owner and to a stranger",
+          Peer.needs(Peer.gammu && Peer.sqlite3, "gammu-smsd, libdbd-sqlite3 or sqlite3"))
     func gammu() async throws {
         let driver = GammuDriver()
-        if let reason = driver.unavailableReason() {
-            if Peers.required { Issue.record("gammu: \(reason)") } else { print("skipped: \(reason)") }
-            return
-        }
         let sandbox = try Sandbox("corrections-gammu")
         defer { sandbox.remove() }
         let state = sandbox.file("peer")
@@ -52,7 +50,7 @@ struct CorrectionsLiveTests {
         let feed = try await driver.start(state: state)
         do {
             let config = try Self.config(sandbox, feeds: "sms:\n" + feed)
-            let imported = try await Peers.offPool { try sandbox.run(["accounts", "import", "accounts.csv", "--config", config]) }
+            let imported = try await sandbox.run(["accounts", "import", "accounts.csv", "--config", config])
             try #require(imported.status == 0, "\(imported)")
             // One round per step: a person's correction comes after the first text was answered.
             let rounds: [[PhoneMessage]] = [
@@ -63,7 +61,7 @@ struct CorrectionsLiveTests {
             var outcomes: [LoggedOutcome] = []
             for round in rounds {
                 try await driver.deliver(round)
-                let run = try await Peers.offPool { try sandbox.run(["run", "--once", "--config", config], timeout: 120) }
+                let run = try await sandbox.run(["run", "--once", "--config", config], timeout: 120)
                 try #require(run.status == 0, "\(run)")
                 outcomes += LoggedOutcome.parse(run.stderr).filter { !$0.id.isEmpty }
             }
@@ -80,7 +78,7 @@ struct CorrectionsLiveTests {
             ].sorted()
             #expect(got == want, "replies at gammu-smsd: \(got)")
             #expect(replies.allSatisfy { $0.segments == 1 }, "\(replies.map(\.segments))")
-            let export = try await Peers.offPool { try sandbox.run(["readings", "export", "--config", config]) }
+            let export = try await sandbox.run(["readings", "export", "--config", config])
             let rows = parseExportCSV(export.stdoutText).rows
             #expect(rows.map { "\($0["value"]!) \($0["status"]!)" } == ["12400 accepted"], "billing gets the correction only: \(export.stdoutText)")
         } catch {
@@ -100,9 +98,10 @@ struct CorrectionsLiveTests {
             + "Добрый день\r\n").utf8)
     }
 
-    @Test("IMAP: a typo fixed by a lower correction, the history to the owner and to a stranger")
-    func imap() throws {
-        guard let peers = try MailPeers.start("corrections") else { return }
+    @Test("IMAP: a typo fixed by a lower correction, the history to the owner and to a stranger",
+          Peer.needs(Peer.mail, "Dovecot or python3-aiosmtpd"))
+    func imap() async throws {
+        let peers = try await MailPeers.start("corrections")
         defer { peers.stop() }
         let sandbox = try Sandbox("corrections-imap")
         defer { sandbox.remove() }
@@ -119,7 +118,7 @@ struct CorrectionsLiveTests {
               url: smtp://127.0.0.1:\(peers.port("SMTP_SINK_PORT"))
               from: "Показания <readings@example.test>"
             """)
-        let imported = try sandbox.run(["accounts", "import", "accounts.csv", "--config", config])
+        let imported = try await sandbox.run(["accounts", "import", "accounts.csv", "--config", config])
         try #require(imported.status == 0, "\(imported)")
         let rounds: [[[UInt8]]] = [
             [Self.mail("a1", from: "Иван <owner@example.ru>", subject: "1234567 12500")],
@@ -129,8 +128,8 @@ struct CorrectionsLiveTests {
         ]
         var outcomes: [LoggedOutcome] = []
         for round in rounds {
-            try peers.deliver(round, user: "readings@example.test")
-            let run = try sandbox.run(["run", "--once", "--config", config], timeout: 120)
+            try await peers.deliver(round, user: "readings@example.test")
+            let run = try await sandbox.run(["run", "--once", "--config", config], timeout: 120)
             try #require(run.status == 0, "\(run)")
             outcomes += LoggedOutcome.parse(run.stderr).filter { !$0.id.isEmpty }
         }
@@ -157,7 +156,7 @@ struct CorrectionsLiveTests {
         for reply in replies {
             #expect(MailDecoding.header("Auto-Submitted", in: reply.raw) == "auto-replied")
         }
-        let export = try sandbox.run(["readings", "export", "--all", "--config", config])
+        let export = try await sandbox.run(["readings", "export", "--all", "--config", config])
         #expect(parseExportCSV(export.stdoutText).rows.map { "\($0["value"]!) \($0["status"]!)" } == ["12500 superseded", "12400 accepted"],
                 "\(export.stdoutText)")
     }

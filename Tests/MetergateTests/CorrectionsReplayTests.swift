@@ -43,7 +43,7 @@ struct CorrectionsReplayTests {
         let channel: String
         private var counter = 0
 
-        init(_ channel: String, submissionDays: String = "1-31") throws {
+        init(_ channel: String, submissionDays: String = "1-31") async throws {
             self.channel = channel
             sandbox = try Sandbox("corrections-\(channel)")
             config = try sandbox.writeConfig()
@@ -53,7 +53,7 @@ struct CorrectionsReplayTests {
                 .replacingOccurrences(of: "policy:\n", with: "policy:\n  timezone: Europe/Moscow\n")
             try sandbox.write("config.yaml", text)
             try sandbox.write("accounts.csv", CorrectionsReplayTests.accounts)
-            let imported = try sandbox.run(["accounts", "import", "accounts.csv", "--config", config])
+            let imported = try await sandbox.run(["accounts", "import", "accounts.csv", "--config", config])
             guard imported.status == 0 else { throw HarnessError(description: "\(imported)") }
         }
 
@@ -61,13 +61,13 @@ struct CorrectionsReplayTests {
 
         /// Replays one message from `from` (an SMS text, or a mail whose subject is `text`);
         /// returns its outcome line as a JSON object.
-        func send(_ text: String, from: [String: String], at time: String = CorrectionsReplayTests.days.twentieth) throws -> [String: Any] {
+        func send(_ text: String, from: [String: String], at time: String = CorrectionsReplayTests.days.twentieth) async throws -> [String: Any] {
             counter += 1
             var object: [String: Any] = ["id": "\(channel)-\(counter)", "channel": channel, "from": from[channel]!, "received_at": time]
             if channel == "sms" { object["text"] = text } else { object["subject"] = text; object["text"] = "" }
             let name = "in-\(counter).jsonl"
             try sandbox.write(name, try replayLine(object) + "\n")
-            let result = try sandbox.run(["replay", name, "--config", config])
+            let result = try await sandbox.run(["replay", name, "--config", config])
             guard result.status == 0, let line = result.stdoutLines.first,
                   let outcome = try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any] else {
                 throw HarnessError(description: "\(result)")
@@ -75,8 +75,8 @@ struct CorrectionsReplayTests {
             return outcome
         }
 
-        func export(all: Bool = false) throws -> [[String: String]] {
-            let result = try sandbox.run(["readings", "export", "--config", config] + (all ? ["--all"] : []))
+        func export(all: Bool = false) async throws -> [[String: String]] {
+            let result = try await sandbox.run(["readings", "export", "--config", config] + (all ? ["--all"] : []))
             guard result.status == 0 else { throw HarnessError(description: "\(result)") }
             let parsed = parseExportCSV(result.stdoutText)
             guard parsed.header == ["uin", "meter", "value", "previous", "received_at", "channel", "sender", "status", "message_id"] else {
@@ -85,8 +85,8 @@ struct CorrectionsReplayTests {
             return parsed.rows
         }
 
-        func run(_ arguments: [String]) throws -> RunResult {
-            try sandbox.run(arguments + ["--config", config])
+        func run(_ arguments: [String]) async throws -> RunResult {
+            try await sandbox.run(arguments + ["--config", config])
         }
     }
 
@@ -99,11 +99,11 @@ struct CorrectionsReplayTests {
     }
 
     @Test("a typo fixed by a lower correction: accepted, replaces; export with and without --all", arguments: ["sms", "email"])
-    func typoFixedByALowerCorrection(_ channel: String) throws {
-        let abonents = try Abonents(channel)
-        let first = try abonents.send("1234567 12500", from: Self.owner)
+    func typoFixedByALowerCorrection(_ channel: String) async throws {
+        let abonents = try await Abonents(channel)
+        let first = try await abonents.send("1234567 12500", from: Self.owner)
         #expect(first["status"] as? String == "accepted")
-        let fixed = try abonents.send("1234567 12400", from: Self.owner)
+        let fixed = try await abonents.send("1234567 12400", from: Self.owner)
         #expect(fixed["status"] as? String == "accepted", "\(fixed)")
         #expect(Self.result(fixed)["readings"] as? [String] == ["12400"])
         #expect(Self.result(fixed)["replaces"] as? [String] == ["12500"], "\(fixed)")
@@ -113,85 +113,85 @@ struct CorrectionsReplayTests {
             #expect(reply == "Принято: 12500 → 12400")
             #expect(SMSSegment.problem(reply) == nil)
         }
-        #expect(Self.rows(try abonents.export(), uin: "1234567") == ["T1=12400 accepted"], "billing gets one current reading")
-        let all = try abonents.export(all: true).filter { $0["uin"] == "1234567" }
+        #expect(Self.rows(try await abonents.export(), uin: "1234567") == ["T1=12400 accepted"], "billing gets one current reading")
+        let all = try await abonents.export(all: true).filter { $0["uin"] == "1234567" }
         #expect(all.map { "\($0["value"]!) \($0["status"]!)" } == ["12500 superseded", "12400 accepted"])
         #expect(all.map { $0["message_id"]! } == ["\(channel)-1", "\(channel)-2"])
     }
 
     @Test("a correction below last period's reading is decreasing", arguments: ["sms", "email"])
-    func correctionBelowLastPeriod(_ channel: String) throws {
-        let abonents = try Abonents(channel)
-        _ = try abonents.send("1234567 12500", from: Self.owner)
-        let low = try abonents.send("1234567 11990", from: Self.owner)
+    func correctionBelowLastPeriod(_ channel: String) async throws {
+        let abonents = try await Abonents(channel)
+        _ = try await abonents.send("1234567 12500", from: Self.owner)
+        let low = try await abonents.send("1234567 11990", from: Self.owner)
         #expect(low["status"] as? String == "rejected" && low["reason"] as? String == "decreasing", "\(low)")
-        #expect(Self.rows(try abonents.export(all: true), uin: "1234567") == ["T1=12500 accepted"])
+        #expect(Self.rows(try await abonents.export(all: true), uin: "1234567") == ["T1=12500 accepted"])
     }
 
     @Test("a correction by an unbound other sender is held; review approve makes it the one billing reads", arguments: ["sms", "email"])
-    func correctionByAStranger(_ channel: String) throws {
-        let abonents = try Abonents(channel)
-        _ = try abonents.send("1234567 12500", from: Self.owner)
-        let stranger = try abonents.send("1234567 12600", from: Self.stranger)
+    func correctionByAStranger(_ channel: String) async throws {
+        let abonents = try await Abonents(channel)
+        _ = try await abonents.send("1234567 12500", from: Self.owner)
+        let stranger = try await abonents.send("1234567 12600", from: Self.stranger)
         #expect(stranger["status"] as? String == "held" && stranger["reason"] as? String == "unverified_correction", "\(stranger)")
         #expect(Self.result(stranger)["replaces"] == nil)
         #expect((stranger["reply"] as? String)?.contains("12500") == false, "the stranger learns nothing stored")
-        #expect(Self.rows(try abonents.export(), uin: "1234567") == ["T1=12500 accepted", "T1=12600 held"])
+        #expect(Self.rows(try await abonents.export(), uin: "1234567") == ["T1=12500 accepted", "T1=12600 held"])
 
-        let list = try abonents.run(["review", "list"])
+        let list = try await abonents.run(["review", "list"])
         #expect(list.status == 0 && list.stdoutText.contains("reason=unverified_correction"), "\(list)")
         let id = try #require(list.stdoutText.split(separator: "\n").first { $0.contains("uin=1234567") }
             .flatMap { $0.split(separator: " ").first }.map { String($0.dropFirst()) })
-        let approved = try abonents.run(["review", "approve", id])
+        let approved = try await abonents.run(["review", "approve", id])
         #expect(approved.status == 0, "\(approved)")
-        #expect(Self.rows(try abonents.export(), uin: "1234567") == ["T1=12600 accepted"], "only the approved correction")
-        #expect(Self.rows(try abonents.export(all: true), uin: "1234567") == ["T1=12500 superseded", "T1=12600 accepted"])
+        #expect(Self.rows(try await abonents.export(), uin: "1234567") == ["T1=12600 accepted"], "only the approved correction")
+        #expect(Self.rows(try await abonents.export(all: true), uin: "1234567") == ["T1=12500 superseded", "T1=12600 accepted"])
     }
 
     @Test("a stranger's first submission is recorded; the owner's later one replaces it without review", arguments: ["sms", "email"])
-    func strangerFirstThenOwner(_ channel: String) throws {
-        let abonents = try Abonents(channel)
-        let first = try abonents.send("1234567 12900", from: Self.stranger)
+    func strangerFirstThenOwner(_ channel: String) async throws {
+        let abonents = try await Abonents(channel)
+        let first = try await abonents.send("1234567 12900", from: Self.stranger)
         #expect(first["status"] as? String == "accepted", "it may be the abonent's other phone: \(first)")
-        let owner = try abonents.send("1234567 12300", from: Self.owner)
+        let owner = try await abonents.send("1234567 12300", from: Self.owner)
         #expect(owner["status"] as? String == "accepted" && Self.result(owner)["replaces"] as? [String] == ["12900"], "\(owner)")
-        #expect(Self.rows(try abonents.export(), uin: "1234567") == ["T1=12300 accepted"])
-        #expect(try abonents.run(["review", "list"]).stdoutText.contains("no held readings"))
+        #expect(Self.rows(try await abonents.export(), uin: "1234567") == ["T1=12300 accepted"])
+        #expect(try await abonents.run(["review", "list"]).stdoutText.contains("no held readings"))
     }
 
     @Test("the same readings twice are a duplicate", arguments: ["sms", "email"])
-    func sameReadingsTwice(_ channel: String) throws {
-        let abonents = try Abonents(channel)
-        _ = try abonents.send("2345678 21000 8500", from: Self.family)
-        let again = try abonents.send("2345678 21000 8500", from: Self.family)
+    func sameReadingsTwice(_ channel: String) async throws {
+        let abonents = try await Abonents(channel)
+        _ = try await abonents.send("2345678 21000 8500", from: Self.family)
+        let again = try await abonents.send("2345678 21000 8500", from: Self.family)
         #expect(again["status"] as? String == "duplicate", "\(again)")
         #expect(Self.result(again)["replaces"] == nil)
-        #expect(Self.rows(try abonents.export(), uin: "2345678") == ["T1=21000 accepted", "T2=8500 accepted", "T1=21000 duplicate", "T2=8500 duplicate"])
+        #expect(Self.rows(try await abonents.export(), uin: "2345678") == ["T1=21000 accepted", "T2=8500 accepted", "T1=21000 duplicate", "T2=8500 duplicate"])
     }
 
     @Test("a correction after the period's window counts for the next period", arguments: ["sms", "email"])
-    func correctionAfterTheWindow(_ channel: String) throws {
-        let abonents = try Abonents(channel, submissionDays: "1-25")
-        _ = try abonents.send("1234567 12500", from: Self.owner, at: Self.days.twentieth)
-        let lower = try abonents.send("1234567 12400", from: Self.owner, at: Self.days.twentySeventh)
+    func correctionAfterTheWindow(_ channel: String) async throws {
+        let abonents = try await Abonents(channel, submissionDays: "1-25")
+        _ = try await abonents.send("1234567 12500", from: Self.owner, at: Self.days.twentieth)
+        let lower = try await abonents.send("1234567 12400", from: Self.owner, at: Self.days.twentySeventh)
         #expect(lower["status"] as? String == "rejected" && lower["reason"] as? String == "decreasing",
                 "after day 25 it is next period's, checked against this period's 12500: \(lower)")
-        let next = try abonents.send("1234567 12600", from: Self.owner, at: Self.days.twentySeventh)
+        let next = try await abonents.send("1234567 12600", from: Self.owner, at: Self.days.twentySeventh)
         #expect(next["status"] as? String == "accepted" && Self.result(next)["replaces"] == nil, "\(next)")
-        #expect(Self.rows(try abonents.export(), uin: "1234567") == ["T1=12500 accepted", "T1=12600 accepted"], "one per period")
+        #expect(Self.rows(try await abonents.export(), uin: "1234567") == ["T1=12500 accepted", "T1=12600 accepted"], "one per period")
     }
 
     @Test("history to a bound sender: the last accepted readings and their date", arguments: ["sms", "email"])
-    func historyToABoundSender(_ channel: String) throws {
-        let abonents = try Abonents(channel)
-        let empty = try abonents.send("история 1234567", from: Self.owner)
+    func historyToABoundSender(_ channel: String) async throws {
+        let abonents = try await Abonents(channel)
+        let empty = try await abonents.send("история 1234567", from: Self.owner)
         #expect(empty["status"] as? String == "answered", "\(empty)")
         #expect((empty["reply"] as? String)?.contains("пока нет") == true, "\(empty)")
-        _ = try abonents.send("1234567 12500", from: Self.owner)
-        _ = try abonents.send("1234567 12400", from: Self.owner)
-        let withUIN = try abonents.send("история 1234567", from: Self.owner)
-        let alone = try abonents.send("История", from: Self.owner)
-        let mark = try abonents.send("1234567 ?", from: Self.owner)
+        _ = try await abonents.send("1234567 12500", from: Self.owner)
+        _ = try await abonents.send("1234567 12400", from: Self.owner)
+        let withUIN = try await abonents.send("история 1234567", from: Self.owner)
+        let alone = try await abonents.send("История", from: Self.owner)
+        let mark = try await abonents.send("1234567 ?", from: Self.owner)
         for outcome in [withUIN, alone, mark] {
             #expect(outcome["status"] as? String == "answered", "\(outcome)")
             #expect(Self.result(outcome)["uin"] as? String == "1234567")
@@ -199,16 +199,16 @@ struct CorrectionsReplayTests {
             #expect(reply.contains("12400") && !reply.contains("12500") && reply.contains(Self.twentiethAsReplied), "\(reply)")
             if channel == "sms" { #expect(reply == "УИН 1234567: 12400 приняты \(Self.twentiethAsReplied)") }
         }
-        #expect(try abonents.export(all: true).count == 2, "nothing recorded by a question")
+        #expect(try await abonents.export(all: true).count == 2, "nothing recorded by a question")
     }
 
     @Test("history to an unbound sender reveals nothing, for a known and an unknown UIN alike", arguments: ["sms", "email"])
-    func historyToAnUnboundSender(_ channel: String) throws {
-        let abonents = try Abonents(channel)
-        _ = try abonents.send("1234567 12500", from: Self.owner)
-        let known = try abonents.send("история 1234567", from: Self.stranger)
-        let unknown = try abonents.send("история 9999999", from: Self.stranger)
-        let alone = try abonents.send("история", from: Self.stranger)
+    func historyToAnUnboundSender(_ channel: String) async throws {
+        let abonents = try await Abonents(channel)
+        _ = try await abonents.send("1234567 12500", from: Self.owner)
+        let known = try await abonents.send("история 1234567", from: Self.stranger)
+        let unknown = try await abonents.send("история 9999999", from: Self.stranger)
+        let alone = try await abonents.send("история", from: Self.stranger)
         let text = channel == "sms"
             ? "История показаний - только на телефон и e-mail из договора."
             : "Здравствуйте! История показаний отправляется только на телефоны и адреса, указанные в договоре. Напишите с одного из них."
@@ -219,35 +219,35 @@ struct CorrectionsReplayTests {
     }
 
     @Test("history without a UIN from a sender bound to two accounts asks which one", arguments: ["sms", "email"])
-    func historyFromASenderBoundToTwoAccounts(_ channel: String) throws {
-        let abonents = try Abonents(channel)
-        _ = try abonents.send("2345678 21000 8500", from: Self.family)
-        let asked = try abonents.send("история", from: Self.family)
+    func historyFromASenderBoundToTwoAccounts(_ channel: String) async throws {
+        let abonents = try await Abonents(channel)
+        _ = try await abonents.send("2345678 21000 8500", from: Self.family)
+        let asked = try await abonents.send("история", from: Self.family)
         #expect(asked["status"] as? String == "answered" && (asked["results"] as? [Any])?.isEmpty == true, "\(asked)")
         let reply = asked["reply"] as? String ?? ""
         #expect(reply.contains("УИН") && !reply.contains("21000") && !reply.contains("2345678"), "\(reply)")
-        let named = try abonents.send("история 2345678", from: Self.family)
+        let named = try await abonents.send("история 2345678", from: Self.family)
         #expect((named["reply"] as? String)?.contains("21000, 8500") == true, "\(named)")
     }
 
     @Test("check-config refuses a history template over one SMS segment and one that reveals readings to anyone")
-    func checkConfigOfTheNewTemplates() throws {
+    func checkConfigOfTheNewTemplates() async throws {
         let sandbox = try Sandbox("templates")
         defer { sandbox.remove() }
         let shipped = try String(contentsOf: Metergate.packageRoot.appendingPathComponent("Templates/replies.txt"), encoding: .utf8)
         let config = try sandbox.writeConfig(extra: "replies:\n  path: \(jsonString(sandbox.file("templates").path))\n")
         try sandbox.write("templates/replies.txt", shipped)
-        let ok = try sandbox.run(["check-config", "--config", config])
+        let ok = try await sandbox.run(["check-config", "--config", config])
         #expect(ok.status == 0, "\(ok)")
         try sandbox.write("templates/replies.txt", shipped.replacingOccurrences(
             of: "history.bound            = УИН {uin}: {readings} приняты {date}",
             with: "history.bound            = По лицевому счету {uin} последние принятые показания: {readings}, от {date}"))
-        let long = try sandbox.run(["check-config", "--config", config])
+        let long = try await sandbox.run(["check-config", "--config", config])
         #expect(long.status == 2 && long.stderr.contains("history.bound"), "\(long)")
         try sandbox.write("templates/replies.txt", shipped.replacingOccurrences(
             of: "history                  = История показаний - только на телефон и e-mail из договора.",
             with: "history                  = Последние: {readings}"))
-        let revealing = try sandbox.run(["check-config", "--config", config])
+        let revealing = try await sandbox.run(["check-config", "--config", config])
         #expect(revealing.status == 2 && revealing.stderr.contains("{readings}"), "\(revealing)")
     }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 
 /// Deploy/: the systemd unit verifies, the example configuration passes check-config, the
 /// alert rules pass promtool (systemd and prometheus come from scripts/peers/ops.packages).
@@ -13,21 +14,13 @@ struct DeployTests {
 
     static var peersRequired: Bool { ProcessInfo.processInfo.environment["METERGATE_REQUIRE_PEERS"] == "1" }
 
-    static func run(_ tool: String, _ arguments: [String]) throws -> (status: Int32, output: String) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: tool)
-        process.arguments = arguments
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = pipe
-        try process.run()
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+    static func run(_ tool: String, _ arguments: [String]) async throws -> (status: Int32, output: String) {
+        let result = try await Program.run(tool, arguments, timeout: 120)
+        return (result.status, result.stdout + result.stderr)
     }
 
     @Test("systemd-analyze verify Deploy/metergate.service passes, and the unit is hardened")
-    func systemdUnit() throws {
+    func systemdUnit() async throws {
         let unit = try String(contentsOf: Self.deploy.appendingPathComponent("metergate.service"), encoding: .utf8)
         for directive in ["DynamicUser=yes", "StateDirectory=metergate", "ProtectSystem=strict", "NoNewPrivileges=yes",
                           "Restart=on-failure", "ExecReload=/bin/kill -HUP $MAINPID"] {
@@ -42,18 +35,18 @@ struct DeployTests {
         let sandbox = try Sandbox("unit")
         defer { sandbox.remove() }
         let copy = try sandbox.write("metergate.service", unit.replacingOccurrences(of: "/usr/local/bin/metergate", with: binary.path))
-        let result = try Self.run(analyze, ["verify", copy.path])
+        let result = try await Self.run(analyze, ["verify", copy.path])
         #expect(result.status == 0 && result.output.isEmpty, "systemd-analyze verify: \(result.output)")
         // Secrets reach the dynamic user through LoadCredential=, and the hardening stays ≤ 2.0.
         #expect(unit.contains("LoadCredential=metergate:/etc/metergate/credentials"))
-        let security = try Self.run(analyze, ["security", "--offline=true", copy.path])
+        let security = try await Self.run(analyze, ["security", "--offline=true", copy.path])
         let level = security.output.split(separator: "\n").first { $0.contains("Overall exposure level") }
             .flatMap { line in line.split(separator: " ").compactMap { Double($0) }.first }
         #expect(level.map { $0 <= 2.0 } == true, "systemd-analyze security: \(security.output.suffix(300))")
     }
 
     @Test("nginx -t accepts Deploy/nginx-console.conf (TLS in front of the console), which tells the console it is behind TLS")
-    func nginxConsole() throws {
+    func nginxConsole() async throws {
         let site = try String(contentsOf: Self.deploy.appendingPathComponent("nginx-console.conf"), encoding: .utf8)
         let proxy = try String(contentsOf: Self.deploy.appendingPathComponent("nginx-console-proxy.conf"), encoding: .utf8)
         #expect(proxy.contains("proxy_set_header X-Forwarded-Proto $scheme;"))
@@ -67,7 +60,7 @@ struct DeployTests {
         let sandbox = try Sandbox("nginx")
         defer { sandbox.remove() }
         let key = sandbox.file("console.key").path, certificate = sandbox.file("console.crt").path
-        let made = try Self.run(openssl, ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=readings-desk.example.test",
+        let made = try await Self.run(openssl, ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=readings-desk.example.test",
                                           "-days", "1", "-keyout", key, "-out", certificate])
         try #require(made.status == 0, "openssl: \(made.output)")
         try sandbox.write("metergate-console-proxy.conf", proxy)
@@ -83,7 +76,7 @@ struct DeployTests {
             http { access_log off; include \(sandbox.file("site.conf").path); }
 
             """)
-        let result = try Self.run(nginx, ["-t", "-q", "-p", sandbox.path, "-c", main.path])
+        let result = try await Self.run(nginx, ["-t", "-q", "-p", sandbox.path, "-c", main.path])
         #expect(result.status == 0, "nginx -t: \(result.output)")
     }
 
@@ -114,7 +107,7 @@ struct DeployTests {
     }
 
     @Test("promtool check rules Deploy/metergate-alerts.yml")
-    func alertRules() throws {
+    func alertRules() async throws {
         let rules = Self.deploy.appendingPathComponent("metergate-alerts.yml")
         let text = try String(contentsOf: rules, encoding: .utf8)
         for metric in ["metergate_feed_up", "metergate_outbox_pending", "metergate_review_held"] {
@@ -124,7 +117,7 @@ struct DeployTests {
             if Self.peersRequired { Issue.record("promtool is missing (scripts/peers/ops.packages lists prometheus)") }
             return
         }
-        let result = try Self.run(promtool, ["check", "rules", rules.path])
+        let result = try await Self.run(promtool, ["check", "rules", rules.path])
         #expect(result.status == 0 && result.output.contains("SUCCESS"), "\(result.output)")
     }
 }

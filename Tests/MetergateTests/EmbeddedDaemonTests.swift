@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 
 /// `metergate run` without --config: everything in ./metergate-data/ (contract §3, last
 /// paragraph). A person drops an e-mail into the Maildir and an SMS file into the Gammu

@@ -22,6 +22,7 @@ struct HostileInputCLITests {
         ("mailboxes[0].fetch_connections", {
             "mailboxes:\n  - name: m\n    url: imap://127.0.0.1:10143/INBOX\n    username: u\n    password: p\n    fetch_connections: \($0)\n"
         }),
+        ("smtp.connections", { "smtp:\n  url: smtp://127.0.0.1:10025\n  from: r@example.test\n  connections: \($0)\n" }),
         ("sms[0].poll_interval", { "sms:\n  - name: s\n    kind: files\n    inbox: sms/inbox\n    poll_interval: \($0)\n" }),
         ("sms[0].multipart_wait", { "sms:\n  - name: s\n    kind: files\n    inbox: sms/inbox\n    multipart_wait: \($0)\n" }),
         ("outbox.max_age", { "outbox:\n  max_age: \($0)\n" }),

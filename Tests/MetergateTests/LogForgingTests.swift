@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 
 /// Issue 13, item 4: no value from outside forges a log line or drives the terminal, and no
 /// phone number shows unmasked — one message per channel through the running daemon.
@@ -9,7 +10,7 @@ struct LogForgingTests {
     func oneLinePerChannel() async throws {
         let sandbox = try Sandbox("logforge")
         defer { sandbox.remove() }
-        let port = SMSPeers.freePort()
+        let port = freeLoopbackPort()
         for folder in ["mail/new", "mail/cur", "mail/tmp", "sms/inbox", "outbox"] {
             try FileManager.default.createDirectory(at: sandbox.file(folder), withIntermediateDirectories: true)
         }

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -103,8 +104,8 @@ struct OperationsTests {
         defer { daemon.cleanUp() }
         try #require(await waitUntil(timeout: 20) { Self.port(daemon) != nil }, "no http line: \(daemon.stderr)")
         let port = try #require(Self.port(daemon))
-        let unhealthy = await waitUntil(timeout: 20) { LocalHTTP.get(port: port, path: "/healthz")?.status == 503 }
-        let health = LocalHTTP.get(port: port, path: "/healthz")
+        let unhealthy = await waitUntil(timeout: 20) { await LocalHTTP.get(port: port, path: "/healthz")?.status == 503 }
+        let health = await LocalHTTP.get(port: port, path: "/healthz")
         #expect(unhealthy, "healthz while the feed is down: \(String(describing: health)); \(daemon.stderr)")
         #expect(health?.body.contains("feed gateway") == true, "the reason names the feed: \(String(describing: health))")
         #expect(health?.body.split(separator: "\n").count == 1, "one line: \(String(describing: health))")
@@ -116,7 +117,7 @@ struct OperationsTests {
         let inARow = failing.range(of: #"\(([0-9]+) in a row\)"#, options: .regularExpression)
             .flatMap { Int(failing[$0].dropFirst().prefix { $0.isNumber }) } ?? 0
         #expect((2...4).contains(inARow), "bounded exponential backoff: \(inARow) failed polls in ~10 s: \(status.stdoutText)")
-        let metricsDown = try PrometheusText.parse(try #require(LocalHTTP.get(port: port, path: "/metrics")).body)
+        let metricsDown = try PrometheusText.parse(try #require(await LocalHTTP.get(port: port, path: "/metrics")).body)
         #expect(metricsDown.total("metergate_feed_up", ["feed": "gateway"]) == 0)
         #expect(metricsDown.total("metergate_feed_errors_total", ["feed": "gateway"]) == Double(inARow), "\(metricsDown)")
 
@@ -128,7 +129,7 @@ struct OperationsTests {
         try Self.dropSMS("hello", from: "+79035550000", sequence: 3, inbox: setup.inbox)
         let up = await waitUntil(timeout: 40) { Self.files(setup.processed).count == 3 && Self.files(setup.outbox).count == 3 }
         #expect(up, "messages processed after the feed came back: \(daemon.stderr)")
-        #expect(await waitUntil(timeout: 10) { LocalHTTP.get(port: port, path: "/healthz")?.status == 200 }, "healthy again: \(daemon.stderr)")
+        #expect(await waitUntil(timeout: 10) { await LocalHTTP.get(port: port, path: "/healthz")?.status == 200 }, "healthy again: \(daemon.stderr)")
 
         let log = daemon.stderr
         #expect(Self.lines(log, containing: "feed gateway down").count == 1, "one down line: \(log)")
@@ -140,7 +141,7 @@ struct OperationsTests {
             #expect(!log.contains(number), "phone numbers are masked in the log: \(log)")
         }
 
-        let body = try #require(LocalHTTP.get(port: port, path: "/metrics")).body
+        let body = try #require(await LocalHTTP.get(port: port, path: "/metrics")).body
         let samples: [PrometheusText.Sample]
         do { samples = try PrometheusText.parse(body) } catch {
             Issue.record("/metrics is not valid Prometheus text: \(error)\n\(body)")
@@ -246,13 +247,13 @@ struct OperationsTests {
         let port = try #require(Self.port(daemon))
         #expect(await waitUntil(timeout: 30) { Self.files(setup.processed).count == 11 }, "\(daemon.stderr)")
         #expect(await waitUntil(timeout: 20) {
-            let metrics = (try? PrometheusText.parse(LocalHTTP.get(port: port, path: "/metrics")?.body ?? "")) ?? []
+            let metrics = (try? PrometheusText.parse(await LocalHTTP.get(port: port, path: "/metrics")?.body ?? "")) ?? []
             return metrics.total("metergate_replies_delivered_total") + metrics.total("metergate_replies_suppressed_total") == 8
         }, "every reply decided: \(daemon.stderr)")
 
         let replies = Self.files(setup.outbox)
         #expect(replies.count == 6, "2 of the 4 identical replies + 4 confirmations: \(replies)")
-        let metrics = try PrometheusText.parse(try #require(LocalHTTP.get(port: port, path: "/metrics")).body)
+        let metrics = try PrometheusText.parse(try #require(await LocalHTTP.get(port: port, path: "/metrics")).body)
         #expect(metrics.total("metergate_replies_suppressed_total", ["channel": "sms"]) == 2)
         #expect(metrics.total("metergate_sender_limit_hits_total", ["channel": "sms"]) == 3)
         #expect(metrics.total("metergate_limit_sender_messages_per_hour") == 4)

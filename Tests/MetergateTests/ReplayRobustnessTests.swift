@@ -113,7 +113,10 @@ struct ReplayRobustnessTests {
         let (result, outcomes) = try await sandbox.replay([line], config: config, timeout: 120)
         #expect(!result.timedOut, "replay hung: \(result)")
         #expect(result.status == 0, "\(result)")
-        #expect(result.elapsed < 20, "replay of one message took \(result.elapsed) s")
+        // Bounded work: a few seconds of CPU in a debug build. The wall-clock bound is generous
+        // because a parallel suite shares 2 cores with several daemons; a hang is caught above
+        // (killed after 120 s) and by this bound all the same.
+        #expect(result.elapsed < 60, "replay of one message took \(result.elapsed) s")
         #expect(!result.stderr.contains("Fatal error"), "crash: \(result.stderr.prefix(2000))")
         try #require(outcomes.count == 1, "expected exactly one outcome line, got \(outcomes.count): \(result)")
         let outcome = outcomes[0]

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 
 /// Issue 13, item 6: `run --once` polls every feed even when one fails, and exits 1 when a
 /// feed failed or a reply could not be delivered.
@@ -9,7 +10,7 @@ struct RunOnceFaultTests {
     func failingFeedThenOthers() async throws {
         let sandbox = try Sandbox("oncefault")
         defer { sandbox.remove() }
-        let closed = SMSPeers.freePort()
+        let closed = freeLoopbackPort()
         try FileManager.default.createDirectory(at: sandbox.file("sms/inbox"), withIntermediateDirectories: true)
         try FileManager.default.createDirectory(at: sandbox.file("outbox"), withIntermediateDirectories: true)
         let config = try await sandbox.prepared(extraConfig: """
@@ -42,7 +43,7 @@ struct RunOnceFaultTests {
     func undeliverableReply() async throws {
         let sandbox = try Sandbox("oncereply")
         defer { sandbox.remove() }
-        let closed = SMSPeers.freePort()
+        let closed = freeLoopbackPort()
         for folder in ["mail/new", "mail/cur", "mail/tmp"] {
             try FileManager.default.createDirectory(at: sandbox.file(folder), withIntermediateDirectories: true)
         }

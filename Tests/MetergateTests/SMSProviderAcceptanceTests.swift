@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -10,13 +11,10 @@ import Glibc
 /// one segment, readable Cyrillic.
 @Suite("SMS providers end to end", .serialized, .tags(.peer), .timeLimit(.minutes(10)))
 struct SMSProviderAcceptanceTests {
-    static func peersAvailable(kannel: Bool) -> Bool {
-        let ok = SMSPeers.sqliteInstalled && (!kannel || SMSPeers.kannelInstalled)
-        if !ok, SMSPeers.requirePeers {
-            Issue.record("METERGATE_REQUIRE_PEERS=1 but a peer program is missing (kannel, kannel-extras, sqlite3)")
-        }
-        return ok
-    }
+    /// The suites' peers: Kannel (bearerbox, smsbox, fakesmsc) and the sqlite3 command; the SMSC
+    /// emulator is Python of our own.
+    static let kannel = Peer.needs(Peer.kannel && Peer.sqlite3, "Kannel (kannel, kannel-extras) or sqlite3")
+    static let smsc = Peer.needs(Peer.sqlite3, "sqlite3")
 
     /// Delivers the corpus one message at a time (the corpus's order matters: a second reading
     /// in a period is a duplicate), each after the previous one is in the ledger.
@@ -24,15 +22,15 @@ struct SMSProviderAcceptanceTests {
         let cases = try SMSPeers.corpusSMS()
         for (index, item) in cases.enumerated() {
             try await driver.deliver([item.message])
-            let stored = await waitUntil(timeout: 30) { SMSPeers.count(store, "SELECT COUNT(*) FROM message") >= index + 1 }
+            let stored = await waitUntil(timeout: 30) { await SMSPeers.count(store, "SELECT COUNT(*) FROM message") >= index + 1 }
             try #require(stored, "message \(index + 1) (\(item.id)) not in the ledger within 30 s; stderr: \(daemon.stderr.suffix(3000))")
         }
         return cases.map { ($0.message, $0.id) }
     }
 
     /// The ledger's outcomes, in arrival order, against `replay`'s for the same cases.
-    static func checkOutcomes(store: URL, cases: [(PhoneMessage, String)]) throws {
-        let rows = try SMSPeers.query(store, "SELECT outcome FROM message ORDER BY id")
+    static func checkOutcomes(store: URL, cases: [(PhoneMessage, String)]) async throws {
+        let rows = try await SMSPeers.query(store, "SELECT outcome FROM message ORDER BY id")
         #expect(rows.count == cases.count, "\(rows.count) messages recorded for \(cases.count) sent")
         let replay = try CorpusReplay.shared.get()
         for (row, item) in zip(rows, cases) {
@@ -50,16 +48,16 @@ struct SMSProviderAcceptanceTests {
 
     /// Every queued reply sent, and exactly those at the peer: one segment, readable Cyrillic.
     static func checkReplies(_ driver: some SMSPeerDriver & CurrentReplies, store: URL, daemon: Daemon) async throws {
-        let expected = try SMSPeers.query(store, "SELECT recipient, body FROM outbox WHERE channel = 'sms' ORDER BY id")
+        let expected = try await SMSPeers.query(store, "SELECT recipient, body FROM outbox WHERE channel = 'sms' ORDER BY id")
         #expect(!expected.isEmpty)
         let sent = await waitUntil(timeout: 60) {
-            SMSPeers.count(store, "SELECT COUNT(*) FROM outbox WHERE state != 'sent'") == 0
+            await SMSPeers.count(store, "SELECT COUNT(*) FROM outbox WHERE state != 'sent'") == 0
         }
-        let waiting = try SMSPeers.query(store, "SELECT state, last_error FROM outbox WHERE state != 'sent'")
+        let waiting = try await SMSPeers.query(store, "SELECT state, last_error FROM outbox WHERE state != 'sent'")
         #expect(sent, "replies still waiting: \(waiting); stderr: \(daemon.stderr.suffix(2000))")
         var replies: [PeerReply] = []
         _ = await waitUntil(timeout: 30) {
-            replies = (try? driver.currentReplies()) ?? []
+            replies = (try? await driver.currentReplies()) ?? []
             return replies.count >= expected.count
         }
         #expect(replies.count == expected.count, "\(replies.count) replies at the peer for \(expected.count) queued")
@@ -72,9 +70,8 @@ struct SMSProviderAcceptanceTests {
         }
     }
 
-    @Test("Kannel + fakesmsc: the corpus SMS in, the same outcomes as replay, one reply each at the phone")
+    @Test("Kannel + fakesmsc: the corpus SMS in, the same outcomes as replay, one reply each at the phone", SMSProviderAcceptanceTests.kannel)
     func kannelCorpus() async throws {
-        guard Self.peersAvailable(kannel: true) else { return }
         let sandbox = try Sandbox("kannel")
         defer { sandbox.remove() }
         let driver = KannelDriver()
@@ -89,14 +86,13 @@ struct SMSProviderAcceptanceTests {
         try await #require(waitUntil(timeout: 20) { daemon.stderr.contains("Kannel endpoint listening") }, "endpoint not up: \(daemon.stderr)")
         let store = sandbox.file("store/metergate.sqlite")
         let cases = try await Self.deliverCorpus(driver, store: store, daemon: daemon)
-        try Self.checkOutcomes(store: store, cases: cases)
+        try await Self.checkOutcomes(store: store, cases: cases)
         try await Self.checkReplies(driver, store: store, daemon: daemon)
         await #expect(daemon.terminate(timeout: 15) == 0, "SIGTERM: \(daemon.stderr.suffix(1000))")
     }
 
-    @Test("Kannel delivers a message again after a lost answer (same %I): recorded once, answered once")
+    @Test("Kannel delivers a message again after a lost answer (same %I): recorded once, answered once", SMSProviderAcceptanceTests.kannel)
     func kannelRepeatedPush() async throws {
-        guard Self.peersAvailable(kannel: true) else { return }
         let sandbox = try Sandbox("kannel-repeat")
         defer { sandbox.remove() }
         let driver = KannelDriver()
@@ -115,9 +111,9 @@ struct SMSProviderAcceptanceTests {
         #expect(log.first.map { $0.metergate == 200 && $0.kannel == 503 } == true, "\(log)")
         #expect(log.dropFirst().allSatisfy { $0.metergate == 200 && $0.kannel == 200 }, "\(log)")
         let store = sandbox.file("store/metergate.sqlite")
-        #expect(SMSPeers.count(store, "SELECT COUNT(*) FROM message") == 1)
-        #expect(SMSPeers.count(store, "SELECT COUNT(*) FROM submission") == 1)
-        _ = await waitUntil(timeout: 20) { ((try? driver.currentReplies()) ?? []).count >= 1 }
+        #expect(await SMSPeers.count(store, "SELECT COUNT(*) FROM message") == 1)
+        #expect(await SMSPeers.count(store, "SELECT COUNT(*) FROM submission") == 1)
+        _ = await waitUntil(timeout: 20) { ((try? await driver.currentReplies()) ?? []).count >= 1 }
         await pause(1.5)
         let replies = try await driver.replies()
         #expect(replies.count == 1, "\(replies)")
@@ -125,9 +121,8 @@ struct SMSProviderAcceptanceTests {
         await #expect(daemon.terminate(timeout: 15) == 0)
     }
 
-    @Test("SMSC emulator: the corpus SMS polled, the same outcomes as replay, one reply each, cursor in the ledger")
+    @Test("SMSC emulator: the corpus SMS polled, the same outcomes as replay, one reply each, cursor in the ledger", SMSProviderAcceptanceTests.smsc)
     func smscCorpus() async throws {
-        guard Self.peersAvailable(kannel: false) else { return }
         let sandbox = try Sandbox("smsc")
         defer { sandbox.remove() }
         let driver = SMSCDriver()
@@ -141,18 +136,17 @@ struct SMSProviderAcceptanceTests {
         defer { daemon.cleanUp() }
         let store = sandbox.file("store/metergate.sqlite")
         let cases = try await Self.deliverCorpus(driver, store: store, daemon: daemon)
-        try Self.checkOutcomes(store: store, cases: cases)
+        try await Self.checkOutcomes(store: store, cases: cases)
         try await Self.checkReplies(driver, store: store, daemon: daemon)
-        let cursor = try SMSPeers.query(store, "SELECT cursor FROM feed WHERE name = 'smsc'").first?["cursor"] as? String
+        let cursor = try await SMSPeers.query(store, "SELECT cursor FROM feed WHERE name = 'smsc'").first?["cursor"] as? String
         #expect(cursor == String(cases.count), "cursor \(cursor ?? "nil") after \(cases.count) answers")
         await #expect(daemon.terminate(timeout: 15) == 0, "SIGTERM: \(daemon.stderr.suffix(1000))")
     }
 }
 
-/// A driver whose peer can be read synchronously (inside `waitUntil`, which must not block
-/// the cooperative pool waiting for async work).
+/// A driver whose peer can be read without waiting for the replies to drain (inside `waitUntil`).
 protocol CurrentReplies {
-    func currentReplies() throws -> [PeerReply]
+    func currentReplies() async throws -> [PeerReply]
 }
 
 extension KannelDriver: CurrentReplies {}

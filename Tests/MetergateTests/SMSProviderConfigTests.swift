@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -17,17 +18,17 @@ struct SMSProviderConfigTests {
         ("  - kind: kannel\n    secret: a\n    secret_env: B\n", "sms[0].secret"),
         ("  - kind: kannel\n    secret_env: METERGATE_TEST_UNSET_SECRET\n", "sms[0].secret_env"),
     ])
-    func refused(item: String, key: String) throws {
+    func refused(item: String, key: String) async throws {
         let sandbox = try Sandbox("sms-config")
         defer { sandbox.remove() }
         let config = try sandbox.write("config.yaml", "store:\n  path: store.sqlite\nsms:\n" + item).path
-        let result = try sandbox.run(["check-config", "--config", config])
+        let result = try await sandbox.run(["check-config", "--config", config])
         #expect(result.status == 2, "\(result)")
         #expect(result.stderr.contains(key), "\(result)")
     }
 
     @Test("a complete Kannel and SMSC configuration is accepted")
-    func accepted() throws {
+    func accepted() async throws {
         let sandbox = try Sandbox("sms-config")
         defer { sandbox.remove() }
         let config = try sandbox.write("config.yaml", """
@@ -50,22 +51,19 @@ struct SMSProviderConfigTests {
                 tls_verify: true
             """).path
         try sandbox.write("smsc-password", "secret\n")
-        let result = try sandbox.run(["check-config", "--config", config],
+        let result = try await sandbox.run(["check-config", "--config", config],
                                      environment: ["KANNEL_MO_SECRET": "s", "KANNEL_PASSWORD": "p"])
         #expect(result.status == 0, "\(result)")
         #expect(result.stdoutText.contains("kannel (kannel)") && result.stdoutText.contains("smsc (smsc)"), "\(result)")
     }
 
-    @Test("SMSC over HTTPS: a self-signed certificate is refused by default, accepted with ca_file")
-    func tlsVerified() throws {
-        guard SMSPeers.sqliteInstalled, FileManager.default.isExecutableFile(atPath: "/usr/bin/openssl") else {
-            if SMSPeers.requirePeers { Issue.record("openssl or sqlite3 missing") }
-            return
-        }
+    @Test("SMSC over HTTPS: a self-signed certificate is refused by default, accepted with ca_file",
+          .tags(.peer), Peer.needs(Peer.sqlite3 && Peer.openssl, "sqlite3 or openssl"))
+    func tlsVerified() async throws {
         let sandbox = try Sandbox("smsc-tls")
         defer { sandbox.remove() }
         let cert = sandbox.file("cert.pem").path, key = sandbox.file("key.pem").path
-        let made = try SMSPeers.run("/usr/bin/openssl", [
+        let made = try await SMSPeers.run("/usr/bin/openssl", [
             "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=127.0.0.1",
             "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", key, "-out", cert,
         ])
@@ -80,11 +78,11 @@ struct SMSProviderConfigTests {
         try emulator.run()
         defer { SMSPeers.killChecked(emulator.processIdentifier, expecting: "smsc_emulator.py") }
         let env = folder.appendingPathComponent("smsc.env")
-        try #require(waitUntil(timeout: 20) { FileManager.default.fileExists(atPath: env.path) })
+        try #require(await waitUntil(timeout: 20) { FileManager.default.fileExists(atPath: env.path) })
         let url = try String(contentsOf: env, encoding: .utf8).split(separator: "\n")
             .first { $0.hasPrefix("SMSC_URL=") }.map { String($0.dropFirst(9)) } ?? ""
         #expect(url.hasPrefix("https://"))
-        let inject = try SMSPeers.run("/usr/bin/curl", ["-s", "--cacert", cert, "-X", "POST", url + "/emulator/inject",
+        let inject = try await SMSPeers.run("/usr/bin/curl", ["-s", "--cacert", cert, "-X", "POST", url + "/emulator/inject",
                                                         "--data-binary", #"{"from": "+79031234567", "text": "1234567 12500 6100"}"#])
         try #require(inject.status == 0, "\(inject.stderr)")
         func config(_ extra: String) throws -> String {
@@ -93,13 +91,13 @@ struct SMSProviderConfigTests {
         }
         try sandbox.write("accounts.csv", TestAccounts.basic)
         let strict = try config("")
-        try #require(try sandbox.run(["accounts", "import", "accounts.csv", "--config", strict]).status == 0)
-        let refused = try sandbox.run(["run", "--once", "--config", strict])
+        try await #require(try await sandbox.run(["accounts", "import", "accounts.csv", "--config", strict]).status == 0)
+        let refused = try await sandbox.run(["run", "--once", "--config", strict])
         #expect(refused.status == 1, "\(refused)")
         #expect(refused.stderr.lowercased().contains("certificate"), "\(refused)")
         #expect(!refused.stderr.contains("secret"), "the password leaked into the log: \(refused.stderr)")
         let trusted = try config("ca_file: \(cert)")
-        let run = try sandbox.run(["run", "--once", "--config", trusted])
+        let run = try await sandbox.run(["run", "--once", "--config", trusted])
         #expect(run.status == 0, "\(run)")
         #expect(run.stderr.contains("1 reply delivered"), "\(run)")
     }

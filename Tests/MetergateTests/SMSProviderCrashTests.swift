@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -13,9 +14,9 @@ struct SMSProviderCrashTests {
         daemon.process.waitUntilExit()
     }
 
-    @Test("SMSC: 2,000 answers, SIGKILL at 12 random moments, then a full run: each recorded once, answered once")
+    @Test("SMSC: 2,000 answers, SIGKILL at 12 random moments, then a full run: each recorded once, answered once",
+          SMSProviderAcceptanceTests.smsc)
     func smscSIGKILL() async throws {
-        guard SMSProviderAcceptanceTests.peersAvailable(kannel: false) else { return }
         let sandbox = try Sandbox("smsc-crash")
         defer { sandbox.remove() }
         let driver = SMSCDriver()
@@ -35,7 +36,7 @@ struct SMSProviderCrashTests {
             let daemon = try Daemon(["run", "--config", config], in: sandbox.url, environment: driver.environment)
             await pause(Double.random(in: 0.3...1.8, using: &generator))
             Self.kill9(daemon)
-            let recorded = SMSPeers.count(store, "SELECT COUNT(*) FROM message")
+            let recorded = await SMSPeers.count(store, "SELECT COUNT(*) FROM message")
             let sent = (try await driver.replies()).count
             print("round \(round + 1): killed; \(recorded) recorded, \(sent) replies at the provider")
             daemon.cleanUp()
@@ -43,24 +44,27 @@ struct SMSProviderCrashTests {
         let daemon = try Daemon(["run", "--config", config], in: sandbox.url, environment: driver.environment)
         defer { daemon.cleanUp() }
         let done = await waitUntil(timeout: 180) {
-            SMSPeers.count(store, "SELECT COUNT(*) FROM message") == total
-                && SMSPeers.count(store, "SELECT COUNT(*) FROM outbox WHERE state = 'sent'") == total
+            let recorded = await SMSPeers.count(store, "SELECT COUNT(*) FROM message")
+            let sent = await SMSPeers.count(store, "SELECT COUNT(*) FROM outbox WHERE state = 'sent'")
+            return recorded == total && sent == total
         }
-        #expect(done, "after the full run: \(SMSPeers.count(store, "SELECT COUNT(*) FROM message")) recorded, \(SMSPeers.count(store, "SELECT COUNT(*) FROM outbox WHERE state = 'sent'")) sent; \(daemon.stderr.suffix(1500))")
+        let recorded = await SMSPeers.count(store, "SELECT COUNT(*) FROM message")
+        let sent = await SMSPeers.count(store, "SELECT COUNT(*) FROM outbox WHERE state = 'sent'")
+        #expect(done, "after the full run: \(recorded) recorded, \(sent) sent; \(daemon.stderr.suffix(1500))")
         await #expect(daemon.terminate(timeout: 15) == 0)
-        #expect(SMSPeers.count(store, "SELECT COUNT(*) FROM message") == total)
-        #expect(SMSPeers.count(store, "SELECT COUNT(DISTINCT external_id) FROM message") == total)
-        #expect(SMSPeers.count(store, "SELECT COUNT(*) FROM outbox") == total, "one reply queued per message")
+        #expect(await SMSPeers.count(store, "SELECT COUNT(*) FROM message") == total)
+        #expect(await SMSPeers.count(store, "SELECT COUNT(DISTINCT external_id) FROM message") == total)
+        #expect(await SMSPeers.count(store, "SELECT COUNT(*) FROM outbox") == total, "one reply queued per message")
         let replies = try await driver.replies()
         #expect(replies.count == total, "\(replies.count) replies sent by the provider for \(total) messages")
         #expect(Set(replies.map(\.to)).count == total, "some number was answered twice")
-        let cursor = try SMSPeers.query(store, "SELECT cursor FROM feed WHERE name = 'smsc'").first?["cursor"] as? String
+        let cursor = try await SMSPeers.query(store, "SELECT cursor FROM feed WHERE name = 'smsc'").first?["cursor"] as? String
         #expect(cursor == String(total))
     }
 
-    @Test("Kannel: a store that refuses writes gets non-2xx answers, Kannel retries, the message is recorded once")
+    @Test("Kannel: a store that refuses writes gets non-2xx answers, Kannel retries, the message is recorded once",
+          SMSProviderAcceptanceTests.kannel)
     func kannelRefusedWrite() async throws {
-        guard SMSProviderAcceptanceTests.peersAvailable(kannel: true) else { return }
         let sandbox = try Sandbox("kannel-busy")
         defer { sandbox.remove() }
         // Kannel retries a failed push 3 times, 2 s apart; our write waits 10 s for the lock.
@@ -87,23 +91,23 @@ struct SMSProviderCrashTests {
         try await driver.deliver([PhoneMessage(from: "+79031234567", text: "1234567 12500 6100")])
         let refused = await waitUntil(timeout: 40) { daemon.stderr.contains("pushed messages not recorded") }
         #expect(refused, "the push was not refused while the store was locked: \(daemon.stderr.suffix(1500))")
-        #expect(SMSPeers.count(store, "SELECT COUNT(*) FROM message") == 0)
+        #expect(await SMSPeers.count(store, "SELECT COUNT(*) FROM message") == 0)
         input.fileHandleForWriting.write(Data("ROLLBACK;\n.quit\n".utf8))
         try? input.fileHandleForWriting.close()
-        locker.waitUntilExit()
-        let recorded = await waitUntil(timeout: 40) { SMSPeers.count(store, "SELECT COUNT(*) FROM message") == 1 }
+        await waitUntil(timeout: 10) { !locker.isRunning }
+        let recorded = await waitUntil(timeout: 40) { await SMSPeers.count(store, "SELECT COUNT(*) FROM message") == 1 }
         #expect(recorded, "Kannel's retry did not get the message recorded: \(daemon.stderr.suffix(1500))")
-        let answered = await waitUntil(timeout: 20) { ((try? driver.currentReplies()) ?? []).count == 1 }
+        let answered = await waitUntil(timeout: 20) { ((try? await driver.currentReplies()) ?? []).count == 1 }
         #expect(answered)
         await pause(3)  // any further retry would show now
-        #expect(SMSPeers.count(store, "SELECT COUNT(*) FROM message") == 1)
+        #expect(await SMSPeers.count(store, "SELECT COUNT(*) FROM message") == 1)
         #expect(try await driver.replies().count == 1)
         await #expect(daemon.terminate(timeout: 15) == 0)
     }
 
-    @Test("Kannel: 300 pushes while metergate is SIGKILLed 6 times: every message in the ledger once")
+    @Test("Kannel: 300 pushes while metergate is SIGKILLed 6 times: every message in the ledger once",
+          SMSProviderAcceptanceTests.kannel)
     func kannelSIGKILL() async throws {
-        guard SMSProviderAcceptanceTests.peersAvailable(kannel: true) else { return }
         let sandbox = try Sandbox("kannel-crash")
         defer { sandbox.remove() }
         // Kannel keeps retrying a push (1 s apart) while metergate is down.
@@ -130,11 +134,12 @@ struct SMSProviderCrashTests {
             daemon = try Daemon(["run", "--config", config], in: sandbox.url)
         }
         defer { daemon.cleanUp() }
-        let done = await waitUntil(timeout: 120) { SMSPeers.count(store, "SELECT COUNT(*) FROM message") >= total }
+        let done = await waitUntil(timeout: 120) { await SMSPeers.count(store, "SELECT COUNT(*) FROM message") >= total }
         await pause(3)
-        #expect(done, "\(SMSPeers.count(store, "SELECT COUNT(*) FROM message")) of \(total) recorded; \(daemon.stderr.suffix(1500))")
-        #expect(SMSPeers.count(store, "SELECT COUNT(*) FROM message") == total, "a message recorded twice or lost")
-        #expect(SMSPeers.count(store, "SELECT COUNT(DISTINCT sender) FROM message") == total)
+        let recorded = await SMSPeers.count(store, "SELECT COUNT(*) FROM message")
+        #expect(done, "\(recorded) of \(total) recorded; \(daemon.stderr.suffix(1500))")
+        #expect(await SMSPeers.count(store, "SELECT COUNT(*) FROM message") == total, "a message recorded twice or lost")
+        #expect(await SMSPeers.count(store, "SELECT COUNT(DISTINCT sender) FROM message") == total)
         await #expect(daemon.terminate(timeout: 15) == 0)
     }
 }

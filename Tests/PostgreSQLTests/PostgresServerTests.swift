@@ -1,47 +1,44 @@
 import Foundation
 import PostgreSQL
 import Testing
+import TestSupport
 
 /// The Swift layer against a real PostgreSQL server of its own (scripts/peers/postgres-up.sh).
 @Suite("PostgreSQL server", .serialized, .tags(.peer), Peer.needs(Peer.postgres, "PostgreSQL"), .timeLimit(.minutes(5)))
 struct PostgresServerTests {
-    static let scripts = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-        .deletingLastPathComponent().appendingPathComponent("scripts/peers")
-
+    /// A server of its own on a free port, its cluster in a folder of its own (suites run side by side).
     struct Server {
         var state: URL
         var url: String
         var password: String
 
         /// `keep`: a restart follows (the cluster stays where it is).
-        func stop(keep: Bool = true) {
-            _ = system("\(PostgresServerTests.scripts.path)/postgres-down.sh \(state.path)\(keep ? " --keep" : "") >/dev/null 2>&1")
+        func stop(keep: Bool = true) async {
+            _ = try? await Program.peerScript("postgres-down.sh", [state.path] + (keep ? ["--keep"] : []))
         }
 
-        func start() -> Bool {
-            system("\(PostgresServerTests.scripts.path)/postgres-up.sh \(state.path) >/dev/null 2>>\(state.path).err") == 0
+        func start() async -> (started: Bool, why: String) {
+            do {
+                let up = try await Program.peerScript("postgres-up.sh", [state.path])
+                return (up.status == 0, up.stderr)
+            } catch {
+                return (false, "\(error)")
+            }
         }
 
+        /// From a `defer`: the server is stopped and its folder removed in the background.
         func remove() {
-            stop(keep: false)
-            try? FileManager.default.removeItem(at: state)
-            try? FileManager.default.removeItem(atPath: state.path + ".err")
+            Program.peerScriptDetached("postgres-down.sh", [state.path], thenRemove: state)
         }
     }
 
-    func startServer() throws -> Server? {
-        let installed = ((try? FileManager.default.contentsOfDirectory(atPath: "/usr/lib/postgresql")) ?? [])
-            .contains { FileManager.default.isExecutableFile(atPath: "/usr/lib/postgresql/\($0)/bin/postgres") }
-        guard installed else {
-            #expect(ProcessInfo.processInfo.environment["METERGATE_REQUIRE_PEERS"] != "1", "the PostgreSQL server is not installed")
-            return nil
-        }
+    func startServer() async throws -> Server {
         let state = FileManager.default.temporaryDirectory.appendingPathComponent("pg-layer-\(UUID().uuidString.prefix(8))")
         var server = Server(state: state, url: "", password: "")
-        guard server.start() else {
-            Issue.record("postgres-up.sh failed: \((try? String(contentsOfFile: state.path + ".err", encoding: .utf8)) ?? "")")
+        let up = await server.start()
+        guard up.started else {
             server.remove()
-            return nil
+            throw ProgramError("postgres-up.sh failed: \(up.why)")
         }
         let settings = try String(contentsOf: state.appendingPathComponent("postgres.env"), encoding: .utf8)
         for line in settings.split(separator: "\n") where line.hasPrefix("PG_URL=") {
@@ -53,7 +50,7 @@ struct PostgresServerTests {
     }
 
     @Test func parameterisedStatementsTransactionsAndServerErrors() async throws {
-        guard let server = try startServer() else { return }
+        let server = try await startServer()
         defer { server.remove() }
         let connection = PostgresConnection(url: try PostgresURL(parsing: server.url), password: server.password, label: "test")
         try await connection.withSession { session in
@@ -107,7 +104,7 @@ struct PostgresServerTests {
     }
 
     @Test func aWrongPasswordFailsTheConnectionWithoutShowingIt() async throws {
-        guard let server = try startServer() else { return }
+        let server = try await startServer()
         defer { server.remove() }
         let connection = PostgresConnection(url: try PostgresURL(parsing: server.url), password: "not-the-password")
         do {
@@ -121,24 +118,24 @@ struct PostgresServerTests {
     }
 
     @Test func reconnectsAfterTheServerWentAway() async throws {
-        guard let server = try startServer() else { return }
+        let server = try await startServer()
         defer { server.remove() }
         let connection = PostgresConnection(url: try PostgresURL(parsing: server.url), password: server.password)
         let before = try await connection.withSession { session in try session.query("SELECT pg_backend_pid()")[0, 0] }
-        server.stop()
+        await server.stop()
         await #expect {
             try await connection.withSession { session in try session.query("SELECT 1") }
         } throws: { error in
             (error as? PostgresError)?.isConnectionProblem == true
         }
-        #expect(server.start(), "postgres-up.sh could not start the server again")
+        #expect(await server.start().started, "postgres-up.sh could not start the server again")
         let after = try await connection.withSession { session in try session.query("SELECT pg_backend_pid()")[0, 0] }
         #expect(after != nil && after != before)
 
         // Idle across a restart: the first statement finds the connection dead and the body
         // runs again on a new one.
-        server.stop()
-        #expect(server.start())
+        await server.stop()
+        #expect(await server.start().started)
         let again = try await connection.withSession { session in try session.query("SELECT 42")[0, 0] }
         #expect(again == "42")
     }
@@ -146,7 +143,7 @@ struct PostgresServerTests {
     /// A task's cancellation reaches the server: a long statement ends at once (PQcancel), the
     /// body's next statement is not sent, and the connection stays usable.
     @Test func cancellingTheTaskCancelsTheStatementAtTheServer() async throws {
-        guard let server = try startServer() else { return }
+        let server = try await startServer()
         defer { server.remove() }
         let connection = PostgresConnection(url: try PostgresURL(parsing: server.url), password: server.password)
         try await connection.withSession { session in try session.execute("CREATE TABLE marks (n int)") }

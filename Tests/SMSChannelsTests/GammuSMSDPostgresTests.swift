@@ -3,15 +3,14 @@ import Logging
 import MeterCore
 import PostgreSQL
 import Testing
+import TestSupport
 @testable import SMSChannels
 
 /// `GammuSMSDPostgres` against a real PostgreSQL server of its own (scripts/peers/postgres-up.sh)
 /// holding Gammu's own schema (examples/pgsql.sql): the same semantics as the SQLite database,
 /// and claims that keep two instances off each other's rows.
-@Suite("Gammu SMSD on PostgreSQL", .serialized, .tags(.peer), Peer.needs(Peer.postgres, "PostgreSQL"), .timeLimit(.minutes(5)))
+@Suite("Gammu SMSD on PostgreSQL", .serialized, .tags(.peer), Peer.needs(Peer.postgres && Peer.gammu, "PostgreSQL or gammu-smsd"), .timeLimit(.minutes(5)))
 struct GammuSMSDPostgresTests {
-    static let scripts = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-        .deletingLastPathComponent().appendingPathComponent("scripts/peers")
     static let schema = "/usr/share/doc/gammu-smsd/examples/pgsql.sql"
 
     struct Database {
@@ -21,9 +20,9 @@ struct GammuSMSDPostgresTests {
         /// For the test's own statements (inserting as SMSD would, reading back).
         var admin: PostgresConnection
 
+        /// From a `defer`: the server is stopped and its folder removed in the background.
         func remove() {
-            _ = system("\(GammuSMSDPostgresTests.scripts.path)/postgres-down.sh \(state.path) >/dev/null 2>&1")
-            try? FileManager.default.removeItem(at: state)
+            Program.peerScriptDetached("postgres-down.sh", [state.path], thenRemove: state)
         }
 
         func store(_ instance: String) throws -> GammuSMSDPostgres {
@@ -49,19 +48,11 @@ struct GammuSMSDPostgresTests {
         }
     }
 
-    func start() async throws -> Database? {
-        let installed = ((try? FileManager.default.contentsOfDirectory(atPath: "/usr/lib/postgresql")) ?? [])
-            .contains { FileManager.default.isExecutableFile(atPath: "/usr/lib/postgresql/\($0)/bin/postgres") }
-        guard installed, FileManager.default.fileExists(atPath: Self.schema) else {
-            #expect(ProcessInfo.processInfo.environment["METERGATE_REQUIRE_PEERS"] != "1",
-                    "the PostgreSQL server or gammu-smsd's pgsql.sql is not installed")
-            return nil
-        }
+    /// A server of its own on a free port, its cluster in a folder of its own, Gammu's schema loaded.
+    func start() async throws -> Database {
         let state = FileManager.default.temporaryDirectory.appendingPathComponent("gammu-pg-\(UUID().uuidString.prefix(8))")
-        guard system("\(Self.scripts.path)/postgres-up.sh \(state.path) >/dev/null") == 0 else {
-            Issue.record("postgres-up.sh failed")
-            return nil
-        }
+        let up = try await Program.peerScript("postgres-up.sh", [state.path])
+        try #require(up.status == 0, "postgres-up.sh failed: \(up.stderr)")
         let settings = try String(contentsOf: state.appendingPathComponent("postgres.env"), encoding: .utf8)
         var values: [String: String] = [:]
         for line in settings.split(separator: "\n") {
@@ -70,21 +61,21 @@ struct GammuSMSDPostgresTests {
         let password = try String(contentsOf: state.appendingPathComponent("password"), encoding: .utf8)
             .trimmingCharacters(in: .whitespacesAndNewlines)
         let url = values["PG_URL"] ?? ""
-        let load = "grep -v '^CREATE LANGUAGE plpgsql;' \(Self.schema) | PGPASSWORD=\(password) psql -X -q -v ON_ERROR_STOP=1 "
+        let load = "grep -v '^CREATE LANGUAGE plpgsql;' \(Self.schema) | psql -X -q -v ON_ERROR_STOP=1 "
             + "-h 127.0.0.1 -p \(values["PG_PORT"] ?? "") -U smsd -d smsd >/dev/null"
         let database = Database(
             state: state, url: url, password: password,
             admin: PostgresConnection(url: try PostgresURL(parsing: url), password: password, label: "admin"))
-        guard system(load) == 0 else {
-            Issue.record("loading \(Self.schema) failed")
+        let loaded = try await Program.shell(load, environment: ["PGPASSWORD": password])
+        guard loaded.status == 0 else {
             database.remove()
-            return nil
+            throw ProgramError("loading \(Self.schema) failed: \(loaded.stderr)")
         }
         return database
     }
 
     @Test func pollsJoinsLongMessagesAndMarksProcessedAfterAcknowledge() async throws {
-        guard let database = try await start() else { return }
+        let database = try await start()
         defer { database.remove() }
         try await database.receive("+79031234567", "1234567 12345")
         try await database.receive("+79031234568", "Показания 7654321: ", udh: "050003A70201")
@@ -107,7 +98,7 @@ struct GammuSMSDPostgresTests {
     }
 
     @Test func aClaimedRowIsNotTakenByAnotherInstance() async throws {
-        guard let database = try await start() else { return }
+        let database = try await start()
         defer { database.remove() }
         for index in 0..<4 { try await database.receive("+7903123456\(index)", "1234567 1234\(index)") }
         let first = try database.source("a"), second = try database.source("b")
@@ -123,7 +114,7 @@ struct GammuSMSDPostgresTests {
     }
 
     @Test func theClaimOfAnInstanceThatDiedGoesBackToTheInbox() async throws {
-        guard let database = try await start() else { return }
+        let database = try await start()
         defer { database.remove() }
         for index in 0..<3 { try await database.receive("+7903123456\(index)", "1234567 1234\(index)") }
         let dying = try database.source("a")
@@ -154,7 +145,7 @@ struct GammuSMSDPostgresTests {
     }
 
     @Test func repliesOnceEachPerInstanceWithTheirFateFromSentItems() async throws {
-        guard let database = try await start() else { return }
+        let database = try await start()
         defer { database.remove() }
         func reply(_ id: Int64, _ to: String, _ body: String) -> OutgoingReply {
             OutgoingReply(id: id, channel: .sms, recipient: to, body: body, createdAt: Date())
@@ -196,16 +187,16 @@ struct GammuSMSDPostgresTests {
     }
 
     @Test func pollsOnAfterTheServerRestarted() async throws {
-        guard let database = try await start() else { return }
+        let database = try await start()
         defer { database.remove() }
         try await database.receive("+79031234567", "1234567 12345")
         let feed = try database.source("a")
         let first = try await feed.poll(limit: 10)
         try await feed.acknowledge(first.map(\.externalID))
         // The server goes away and comes back on the same port (postgres-up.sh keeps it).
-        let scripts = Self.scripts.path, state = database.state.path
-        #expect(system("\(scripts)/postgres-down.sh \(state) --keep >/dev/null 2>&1") == 0)
-        #expect(system("\(scripts)/postgres-up.sh \(state) >/dev/null 2>&1") == 0)
+        let state = database.state.path
+        #expect(try await Program.peerScript("postgres-down.sh", [state, "--keep"]).status == 0)
+        #expect(try await Program.peerScript("postgres-up.sh", [state]).status == 0)
         try await database.receive("+79031234568", "7654321 200")
         // The idle connection is found dead at the first statement and opened again: no failed poll.
         let second = try await feed.poll(limit: 10)

@@ -139,6 +139,44 @@ struct KannelSendSMSTests {
     }
 }
 
+extension KannelSendSMSTests {
+    /// A network partition after the request went out: Kannel may have queued the SMS, so the
+    /// reply is in doubt (held), never retried into a second SMS; a request that surely never
+    /// arrived is retried; the mark comes before the request, and a failed mark sends nothing.
+    @Test("the request is the point of no return: unanswered after it went out, in doubt; refused before, retried")
+    func pointOfNoReturn() async {
+        final class Marks: Sendable { let count = Mutex(0) }
+        let marks = Marks()
+        func attempt(_ answer: Result<SMSHTTPResponse, SMSHTTPError>, markFails: Bool = false) async -> (DeliveryAttempt, Int) {
+            let http = ScriptedHTTP([answer])
+            let transport = KannelSendSMSTransport(name: "k", url: "http://x/", username: nil, password: nil, sender: nil, client: http)
+            let result = await transport.deliver(sampleReply, connection: 0) {
+                marks.count.withLock { $0 += 1 }
+                if markFails { throw SMSHTTPError(description: "the store is down", isTransient: true) }
+                #expect(http.requests.withLock { $0.isEmpty }, "the mark comes before the request")
+            }
+            return (result, http.requests.withLock { $0.count })
+        }
+        let cut = await attempt(.failure(SMSHTTPError(description: "Operation timed out after 30000 ms with 0 bytes received", isTransient: true, requestSent: true)))
+        guard case .inDoubt(let failure) = cut.0 else { Issue.record("a request cut after it went out: \(cut.0)"); return }
+        #expect(failure.code == .noAnswer && cut.1 == 1)
+        let refused = await attempt(.failure(SMSHTTPError(description: "Couldn't connect to server", isTransient: true, requestSent: false)))
+        #expect(refused.0 == .settled(.retry(DeliveryFailure(.unreachable, "Kannel sendsms"))), "\(refused.0)")
+        let accepted = await attempt(ok(202, "0: Accepted for delivery"))
+        #expect(accepted.0 == .settled(.delivered))
+        let unmarked = await attempt(ok(202, "0: Accepted for delivery"), markFails: true)
+        guard case .settled(.retry) = unmarked.0 else { Issue.record("a failed mark: \(unmarked.0)"); return }
+        #expect(unmarked.1 == 0, "nothing is sent when the mark could not be recorded")
+        #expect(marks.count.withLock { $0 } == 4)
+        // Without a point of no return (the plain call), a request cut after it went out fails for good.
+        let plain = KannelSendSMSTransport(
+            name: "k", url: "http://x/", username: nil, password: nil, sender: nil,
+            client: ScriptedHTTP([.failure(SMSHTTPError(description: "reset", isTransient: true, requestSent: true))]))
+        let plainResult = await plain.deliver(sampleReply)
+        guard case .failed = plainResult else { Issue.record("the plain call retried a request that went out: \(plainResult)"); return }
+    }
+}
+
 @Suite("SMSC-style provider")
 struct SMSCTests {
     @Test("get_answers JSON: numeric or string fields, Moscow times, sorted by id; errors")

@@ -9,6 +9,7 @@ STATE/messages.jsonl. STARTTLS is offered (self-signed cert in STATE/tls); SMTP_
 an implicit-TLS listener. AUTH PLAIN/LOGIN accepted with any credentials unless SMTP_SINK_USER and
 SMTP_SINK_PASSWORD pin them. Faults for tests: SMTP_SINK_FAIL_RCPT=REGEX (550 for matching
 recipients), SMTP_SINK_TEMPFAIL_RCPT=REGEX (451), SMTP_SINK_FAIL_EVERY=N (every Nth DATA: 451).
+PIPELINING (RFC 2920) is advertised unless SMTP_SINK_NO_PIPELINING=1.
 """
 import asyncio, json, os, re, ssl, sys, time, warnings, logging
 from aiosmtpd.controller import Controller
@@ -33,6 +34,14 @@ class Handler:
     def __init__(self):
         self.count = next_number() - 1
         self.data_commands = 0
+
+    async def handle_EHLO(self, server, session, envelope, hostname, responses):
+        # aiosmtpd reads pipelined commands in order but does not say so: RFC 2920 PIPELINING
+        # is advertised unless SMTP_SINK_NO_PIPELINING=1.
+        session.host_name = hostname
+        if os.environ.get("SMTP_SINK_NO_PIPELINING") != "1":
+            responses.insert(len(responses) - 1, "250-PIPELINING")
+        return responses
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
         if fail_rcpt and re.search(fail_rcpt, address):

@@ -19,7 +19,7 @@ struct ConfigTree {
         "mailboxes[].password_file", "mailboxes[].password_env", "mailboxes[].poll_interval", "mailboxes[].after",
         "mailboxes[].tls_verify", "mailboxes[].starttls", "mailboxes[].allow_plaintext", "mailboxes[].ca_file", "mailboxes[].oauth2_token_file", "mailboxes[].fetch_connections", "mailboxes[].path", "mailboxes[].authserv_id",
         "smtp.url", "smtp.from", "smtp.username", "smtp.password", "smtp.password_file", "smtp.password_env",
-        "smtp.starttls", "smtp.tls_verify", "smtp.ca_file", "smtp.allow_plaintext",
+        "smtp.starttls", "smtp.tls_verify", "smtp.ca_file", "smtp.allow_plaintext", "smtp.connections",
         "sms[].name", "sms[].kind", "sms[].database", "sms[].poll_interval", "sms[].listen", "sms[].secret",
         "sms[].secret_env", "sms[].secret_file", "sms[].sendsms_url", "sms[].username", "sms[].password",
         "sms[].password_env", "sms[].password_file", "sms[].base_url", "sms[].login", "sms[].inbox",

@@ -18,9 +18,10 @@ import SMSChannels
 /// - `mailboxes[]`: `name`, `url` (`maildir:PATH`, `imap://`, `imaps://`, `pop3://`, `pop3s://`),
 ///   `username`, `password` | `password_file` | `password_env`, `poll_interval` (30s),
 ///   `after` (`seen` | `delete` | `move:FOLDER`), `tls_verify` (true), `ca_file`, `oauth2_token_file`,
-///   `fetch_connections` (IMAP: 1, up to 8), `authserv_id` (the receiving server's id in
+///   `fetch_connections` (IMAP: 1…8, accepted; no effect since the pipelined fetch of issue 17), `authserv_id` (the receiving server's id in
 ///   `Authentication-Results`; default: believe the topmost field)
-/// - `smtp`: `url`, `from`, `username`, `password*`, `starttls`, `tls_verify`, `ca_file`
+/// - `smtp`: `url`, `from`, `username`, `password*`, `starttls`, `tls_verify`, `ca_file`,
+///   `connections` (4, up to 64: replies sent at once, each over its own pipelined connection)
 /// - `sms[]`: `name`, `kind` (`files` | `gammu` | `kannel` | `smsc`), `inbox`/`processed`
 ///   (files), `database` (gammu; an SQLite path or a postgres URL, `password*` its password), `multipart_wait` (gammu, 60s), `listen`/`secret*`/`sendsms_url`/`username`/`password*`
 ///   (kannel), `base_url`/`login`/`password*` (smsc), `poll_interval` (5s), `number`
@@ -44,7 +45,7 @@ package struct MetergateConfiguration {
         package var caFile: String?
         package var oauth2TokenFile: String?
         package var startTLS: Bool
-        /// IMAP: connections fetching message bodies at once.
+        /// IMAP: accepted for older configurations; the pipelined fetch uses one connection.
         package var fetchConnections = 1
         /// The authserv-id the receiving server writes in `Authentication-Results`; only its
         /// results decide whether a `From` is authenticated (nil: the topmost field's).
@@ -58,6 +59,8 @@ package struct MetergateConfiguration {
         package var startTLS: Bool
         package var tlsVerify: Bool
         package var caFile: String?
+        /// Replies sent at once, each over its own connection (`smtp.connections`).
+        package var connections = 4
     }
 
     package struct SMSFeed {
@@ -331,7 +334,8 @@ package struct MetergateConfiguration {
             secret: smtpSecret,
             startTLS: smtpStartTLS ?? false,
             tlsVerify: try tree.bool(smtp, "tls_verify", at: "smtp.tls_verify") ?? true,
-            caFile: try tree.string(smtp, "ca_file", at: "smtp.ca_file"))
+            caFile: try tree.string(smtp, "ca_file", at: "smtp.ca_file"),
+            connections: try tree.int(smtp, "connections", at: "smtp.connections", range: 1...64) ?? 4)
         sms = try tree.list("sms").enumerated().map { index, item in
             let at = "sms[\(index)]"
             let name = try tree.string(item, "name", at: at + ".name") ?? "sms\(index + 1)"

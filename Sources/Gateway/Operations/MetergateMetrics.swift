@@ -23,12 +23,23 @@ import Prometheus
 /// - `sender_limit_hits_total{channel}` counter: messages ignored over the sender limit
 /// - `limit_sender_messages_per_hour`, `limit_message_bytes`, `limit_same_reply_max`,
 ///   `limit_same_reply_window_seconds`, `limit_outbox_max_age_seconds` gauges: the configured limits
+///
+/// With a shared store (contract §7) every series carries `instance_name` (`instance.name`), so
+/// the instances' series stay apart however they are scraped (Prometheus keeps `instance` for
+/// the scrape target's address).
 package final class MetergateMetrics: Sendable {
     let registry: PrometheusCollectorRegistry
     let factory: PrometheusMetricsFactory
+    /// `instance_name="…"`, ready to go into a label set; nil: no such label.
+    let instanceLabel: String?
 
-    init(registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry()) {
+    init(registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry(), instance: String? = nil) {
         self.registry = registry
+        instanceLabel = instance.map { name in
+            let escaped = name.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"")
+                .replacingOccurrences(of: "\n", with: "\\n")
+            return "instance_name=\"\(escaped)\""
+        }
         var factory = PrometheusMetricsFactory(registry: registry)
         let fast: [Duration] = [
             .microseconds(50), .microseconds(100), .microseconds(250), .microseconds(500), .milliseconds(1),
@@ -49,7 +60,24 @@ package final class MetergateMetrics: Sendable {
     }
 
     /// The Prometheus text exposition of every metric.
-    func exposition() -> String { registry.emitToString() }
+    func exposition() -> String {
+        let text = registry.emitToString()
+        guard let label = instanceLabel else { return text }
+        return Self.labelled(text, with: label)
+    }
+
+    /// Every sample line of `text` with `label` first in its label set (comments unchanged).
+    static func labelled(_ text: String, with label: String) -> String {
+        text.split(separator: "\n", omittingEmptySubsequences: false).map { line -> String in
+            guard !line.isEmpty, !line.hasPrefix("#") else { return String(line) }
+            let space = line.firstIndex(of: " ") ?? line.endIndex
+            guard let brace = line[..<space].firstIndex(of: "{") else {
+                return line[..<space] + "{" + label + "}" + line[space...]
+            }
+            let after = line.index(after: brace)
+            return line[...brace] + label + (after < line.endIndex && line[after] == "}" ? "" : ",") + line[after...]
+        }.joined(separator: "\n")
+    }
 
     // MARK: messages
 

@@ -17,7 +17,7 @@ package struct Operations: Sendable {
 
     package init(_ configuration: MetergateConfiguration, runtime: Runtime, processor: MessageProcessor, feeds: [String], logger: Logger) {
         settings = configuration.operations
-        metrics = MetergateMetrics()
+        metrics = MetergateMetrics(instance: configuration.storeURL == nil ? nil : configuration.instanceName)
         health = HealthState(
             feeds: feeds, storePath: configuration.storeURL == nil ? configuration.storePath : runtime.ledger.location, failedPollsLimit: settings.unhealthyAfterFailedPolls,
             silenceLimit: settings.unhealthyAfter)

@@ -93,7 +93,7 @@ package final class ReplayWriter {
             // In input order; after a failed batch nothing more is written.
             try await previous?.value
             let processed = try await ledger.transaction { ledger in
-                try prepared.map { try processor.record($0, in: ledger) }
+                try processor.record(prepared, in: ledger)
             }
             // The batch is committed: its lines are printed on their own queue, in order, while
             // the store records the next batch.

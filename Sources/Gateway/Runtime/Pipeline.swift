@@ -46,7 +46,7 @@ package struct Pipeline: Sendable {
         for start in stride(from: 0, to: prepared.count, by: Self.commitChunk) {
             let chunk = Array(prepared[start..<min(start + Self.commitChunk, prepared.count)])
             let recorded = try await ledger.transaction { ledger in
-                try chunk.map { try processor.record($0, in: ledger) }
+                try processor.record(chunk, in: ledger)
             }
             log(recorded, chunk, since: polled)
             results += recorded

@@ -1,6 +1,7 @@
 import Foundation
 import Ledger
 import Logging
+import MailChannels
 import MeterCore
 import Synchronization
 
@@ -22,12 +23,29 @@ package enum RunOnce {
                 }
                 for feed in feeds {
                     do {
+                        var held = false
+                        var skipped = false
                         while true {
+                            // A shared store: a feed another instance holds is that instance's to poll.
+                            if let leasing = ledger as? any FeedLeasing {
+                                let seconds = Double(feed.interval.components.seconds) + Double(feed.interval.components.attoseconds) / 1e18
+                                guard try await leasing.holdFeed(feed.source.name, pollInterval: seconds) else {
+                                    logger.notice(
+                                        "feed \(feed.source.name): another instance holds it; run --once leaves it to that instance",
+                                        metadata: ["mg.event": "feed-skipped", "mg.feed": "\(feed.source.name)", "mg.instance": "\(leasing.instanceName)"])
+                                    skipped = true
+                                    break
+                                }
+                                if !held { FeedStateLog.lease(feed.source.name, held: true, instance: leasing.instanceName, logger: logger) }
+                                held = true
+                            }
                             let count = try await pipeline.pollOnce(feed.source, limit: 500)
                             if count > 0 { signal.yield() }
-                            if count < 500 { break }
+                            // A mailbox's small first batch (IMAP) is not the end of its backlog.
+                            let more = await (feed.source as? any MailboxWaiting)?.hasBacklog() ?? false
+                            if count < 500, !more { break }
                         }
-                        try await ledger.recordPoll(feed: feed.source.name, error: nil)
+                        if !skipped { try await ledger.recordPoll(feed: feed.source.name, error: nil) }
                     } catch {
                         try? await ledger.recordPoll(feed: feed.source.name, error: "\(error)")
                         logger.error("feed \(feed.source.name) failed: \(error)")

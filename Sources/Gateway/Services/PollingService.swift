@@ -61,6 +61,17 @@ package struct PollingService: Service {
                 await observeMailbox()
                 await storeWritten { try await ledger.recordPoll(feed: feed.name, error: nil) }
                 if count == batch { wait = .zero }
+                if let mailbox = feed as? any MailboxWaiting {
+                    // A mailbox that took a small first batch goes on at once; one that is drained
+                    // waits for new mail (IMAP IDLE) up to the poll interval, then polls anyway.
+                    if await mailbox.hasBacklog() {
+                        wait = .zero
+                    } else if wait > .zero {
+                        let interval = wait
+                        try? await cancelWhenGracefulShutdown { await mailbox.waitForMail(upTo: interval) }
+                        wait = .zero
+                    }
+                }
             } catch {
                 if Task.isShuttingDownGracefully || Task.isCancelled { break }
                 failures += 1

@@ -1,7 +1,8 @@
+import Failures
 import Foundation
 
-/// A command's failure with the exit code it stands for.
-package struct CommandFailure: Error {
+/// A command's failure with the exit code it stands for (its `code`).
+package struct CommandFailure: CodedError {
     package var message: String
     package var code: Int32 = 1
 

@@ -1,11 +1,13 @@
+import Failures
+
 /// Why one delivery attempt did not deliver: a code to act on, the operator's words, the error
 /// underneath (kept as an error, not as text), and where it was raised — the shape of
-/// `PostgresError` and swift-service-lifecycle's `ServiceGroupError`.
+/// `PostgresError` and swift-service-lifecycle's `ServiceGroupError` (`CodedError`).
 ///
 /// The message is for the operator's log and the outbox's `last_error`; it never holds a
 /// password, and a recipient only masked. What the abonent reads comes from templates, never
 /// from here.
-public struct DeliveryFailure: Error, Sendable, Hashable, CustomStringConvertible {
+public struct DeliveryFailure: CodedError, Sendable, Hashable {
     public struct Code: Sendable, Hashable, CustomStringConvertible {
         private enum Kind: String, Sendable, Hashable {
             case unreachable = "unreachable"
@@ -56,12 +58,7 @@ public struct DeliveryFailure: Error, Sendable, Hashable, CustomStringConvertibl
         self.line = line
     }
 
-    /// `message`, then the cause's own words when the message does not already hold them.
-    public var description: String {
-        guard let cause else { return message }
-        let underneath = String(describing: cause)
-        return message.contains(underneath) ? message : "\(message): \(underneath)"
-    }
+    public var location: SourceLocation? { SourceLocation(file: file, line: line) }
 
     public static func == (left: DeliveryFailure, right: DeliveryFailure) -> Bool {
         left.code == right.code && left.message == right.message

@@ -239,6 +239,41 @@ public struct MessageProcessor: Sendable {
 
     // MARK: - Ledger step
 
+    /// Records a batch of prepared messages in `ledger`, in order, after telling it what the
+    /// batch will ask (a ledger on a server loads that in a few statements).
+    public func record(_ batch: [PreparedMessage], in ledger: any LedgerTransaction) throws -> [ProcessedMessage] {
+        if batch.count > 1 { try ledger.prepare(for: hint(batch)) }
+        return try batch.map { try record($0, in: ledger) }
+    }
+
+    /// What `batch` will ask the ledger about.
+    public func hint(_ batch: [PreparedMessage]) -> LedgerBatchHint {
+        var hint = LedgerBatchHint()
+        var uins: Set<String> = []
+        var unknown: Set<String> = []
+        var senders: Set<String> = []
+        var recipients: Set<String> = []
+        for prepared in batch {
+            let message = prepared.incoming
+            hint.messages.append((message.channel.rawValue, message.externalID))
+            if let sender = prepared.sender, !sender.isEmpty {
+                senders.insert(sender)
+                let since = message.receivedAt.addingTimeInterval(-3600)
+                hint.sendersSince = min(hint.sendersSince ?? since, since)
+            }
+            for uin in prepared.candidateUINs {
+                uins.insert(uin)
+                if prepared.accounts[uin] == nil { unknown.insert(uin) }
+            }
+            if replyState == .pending, message.channel == .sms, let recipient = prepared.replyRecipient { recipients.insert(recipient) }
+        }
+        hint.senders = senders.sorted()
+        hint.uins = uins.sorted()
+        hint.accounts = unknown.sorted()
+        hint.recipients = recipients.sorted()
+        return hint
+    }
+
     /// Records one prepared message in `ledger` (its row, readings and reply) and returns
     /// the outcome. A message the ledger already has is `ignored` and nothing is written.
     public func record(_ prepared: PreparedMessage, in ledger: any LedgerTransaction) throws -> ProcessedMessage {

@@ -27,7 +27,7 @@ package final class CurlSMSHTTPClient: SMSHTTPClient {
             let response = try await handle.http(http)
             return SMSHTTPResponse(status: response.status, body: response.body)
         } catch let error as CurlError {
-            throw SMSHTTPError(description: Self.redacted(error.description), isTransient: error.isTransient)
+            throw SMSHTTPError(description: Self.redacted(error.description), isTransient: error.isTransient, requestSent: error.requestSent)
         }
     }
 

@@ -46,10 +46,15 @@ package struct SMSHTTPResponse: Sendable, Hashable {
 package struct SMSHTTPError: Error, Sendable, CustomStringConvertible {
     package var description: String
     package var isTransient: Bool
+    /// The request went out before the transfer failed (a timeout or a reset while waiting for
+    /// the answer): the peer may have acted on it. False: it surely never arrived (refused,
+    /// no route, DNS, TLS handshake).
+    package var requestSent: Bool
 
-    package init(description: String, isTransient: Bool) {
+    package init(description: String, isTransient: Bool, requestSent: Bool = false) {
         self.description = description
         self.isTransient = isTransient
+        self.requestSent = requestSent
     }
 }
 

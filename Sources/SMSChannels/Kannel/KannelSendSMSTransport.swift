@@ -16,7 +16,14 @@ import MeterCore
 ///   retry with backoff;
 /// - another `4xx` (`400 Missing receiver number`, `403 Not routable. Do not try again.`):
 ///   failed for good, kept for the operator.
-public struct KannelSendSMSTransport: ReplyTransport {
+///
+/// The request is the point of no return: sendsms queues the SMS as soon as it has read it, so a
+/// request that went out and got no answer (a timeout, a connection cut by a network partition)
+/// may have been queued. Before each request the outbox marks the reply durably
+/// (`ConcurrentReplyTransport`); a request that went out unanswered is in doubt: held, never
+/// sent again (a second request would send the abonent a second SMS). Only a request that surely
+/// never arrived (connection refused, no route, DNS) is tried again.
+public struct KannelSendSMSTransport: ConcurrentReplyTransport {
     public let name: String
     let url: String
     let username: String?
@@ -46,15 +53,39 @@ public struct KannelSendSMSTransport: ReplyTransport {
         return fields
     }
 
+    /// Requests in flight at once (the HTTP client keeps as many connections).
+    public var connections: Int { 4 }
+
+    /// Without a point of no return (a caller that cannot mark one): a request that went out
+    /// unanswered fails for good rather than risk a second SMS.
     public func deliver(_ reply: OutgoingReply) async -> DeliveryResult {
+        switch await deliver(reply, connection: 0, beforeCommit: {}) {
+        case .settled(let result): result
+        case .inDoubt(let failure): .failed(failure)
+        }
+    }
+
+    public func deliver(
+        _ reply: OutgoingReply, connection: Int, beforeCommit: @escaping @Sendable () throws -> Void
+    ) async -> DeliveryAttempt {
         let request = SMSHTTPRequest(url: FormEncoding.url(url, adding: fields(for: reply)), timeout: .seconds(30))
+        // The mark is a blocking, durable commit: on a thread of its own, off the cooperative pool.
+        let marked: Result<Void, any Error> = await withCheckedContinuation { continuation in
+            Thread { continuation.resume(returning: Result { try beforeCommit() }) }.start()
+        }
+        if case .failure(let error) = marked {
+            return .settled(.retry(DeliveryFailure(.localFailure, "Kannel sendsms: the reply's mark could not be recorded; not sent", cause: error)))
+        }
         let response: SMSHTTPResponse
         do {
             response = try await client.send(request)
+        } catch let error as SMSHTTPError where error.requestSent {
+            return .inDoubt(DeliveryFailure(
+                .noAnswer, "Kannel sendsms: the request went out and no answer came; Kannel may have queued the SMS", cause: error))
         } catch {
-            return .retry(DeliveryFailure(.unreachable, "Kannel sendsms", cause: error))
+            return .settled(.retry(DeliveryFailure(.unreachable, "Kannel sendsms", cause: error)))
         }
-        return Self.result(status: response.status, body: response.text)
+        return .settled(Self.result(status: response.status, body: response.text))
     }
 
     static func result(status: Int, body: String) -> DeliveryResult {

@@ -48,7 +48,8 @@ extension Run {
                 url: url, from: configuration.smtpFrom ?? "metergate <readings@metergate.invalid>",
                 username: smtp.username,
                 password: password,
-                startTLS: smtp.startTLS, tls: CurlTLS(verify: smtp.tlsVerify, caFile: smtp.caFile)),
+                startTLS: smtp.startTLS, tls: CurlTLS(verify: smtp.tlsVerify, caFile: smtp.caFile),
+                connections: smtp.connections),
             logger: logger)
     }
 }

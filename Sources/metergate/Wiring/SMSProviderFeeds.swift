@@ -82,7 +82,10 @@ extension Run {
         }
         guard !byFeed.isEmpty else { return transports }
         var result = transports
-        result[.sms] = FeedRoutedTransport(byFeed: byFeed, fallback: transports[.sms], ledger: ledger)
+        let routed = FeedRoutedTransport(byFeed: byFeed, fallback: transports[.sms], ledger: ledger)
+        // A feed whose transport has a point of no return (Kannel) needs the concurrent path,
+        // where the outbox marks it; the others keep the one-at-a-time path they had.
+        result[.sms] = byFeed.values.contains { $0 is any ConcurrentReplyTransport } ? ConcurrentFeedRoutedTransport(routed: routed) : routed
         return result
     }
 }
@@ -96,14 +99,45 @@ struct FeedRoutedTransport: ReplyTransport {
     var name: String { "sms (by feed)" }
 
     func deliver(_ reply: OutgoingReply) async -> DeliveryResult {
+        switch await route(reply) {
+        case .success(let transport): await transport.deliver(reply)
+        case .failure(let failure): .retry(failure)
+        }
+    }
+
+    func route(_ reply: OutgoingReply) async -> Result<any ReplyTransport, DeliveryFailure> {
         let feed: String?
         do {
             feed = try await ledger.replyFeed(outboxID: reply.id)
         } catch {
-            return .retry(DeliveryFailure(.localFailure, "cannot read the reply's feed", cause: error))
+            return .failure(DeliveryFailure(.localFailure, "cannot read the reply's feed", cause: error))
         }
-        if let feed, let transport = byFeed[feed] { return await transport.deliver(reply) }
-        if let fallback { return await fallback.deliver(reply) }
-        return .retry(DeliveryFailure(.notConfigured, "no reply transport for feed \(feed ?? "?")"))
+        if let feed, let transport = byFeed[feed] { return .success(transport) }
+        if let fallback { return .success(fallback) }
+        return .failure(DeliveryFailure(.notConfigured, "no reply transport for feed \(feed ?? "?")"))
+    }
+}
+
+/// `FeedRoutedTransport` when a feed's transport has a point of no return (Kannel's sendsms):
+/// replies go out over several connections, that transport's mark made before each request;
+/// the other feeds' transports deliver as they would alone.
+struct ConcurrentFeedRoutedTransport: ConcurrentReplyTransport {
+    let routed: FeedRoutedTransport
+
+    var name: String { routed.name }
+
+    var connections: Int { 4 }
+
+    func deliver(_ reply: OutgoingReply) async -> DeliveryResult {
+        await routed.deliver(reply)
+    }
+
+    func deliver(_ reply: OutgoingReply, connection: Int, beforeCommit: @escaping @Sendable () throws -> Void) async -> DeliveryAttempt {
+        switch await routed.route(reply) {
+        case .success(let transport as any ConcurrentReplyTransport):
+            await transport.deliver(reply, connection: connection, beforeCommit: beforeCommit)
+        case .success(let transport): .settled(await transport.deliver(reply))
+        case .failure(let failure): .settled(.retry(failure))
+        }
     }
 }

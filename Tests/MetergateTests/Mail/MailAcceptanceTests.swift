@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -73,7 +74,7 @@ struct MailAcceptanceTests {
     /// reply per answered message, and a second `--once` that does nothing.
     @Test(arguments: ["imap", "pop3"])
     func corpusOverRealServers(_ scheme: String) async throws {
-        guard let peers = try MailPeers.start("corpus-\(scheme)") else { return }
+        let peers = try await MailPeers.start("corpus-\(scheme)")
         defer { peers.stop() }
         let sandbox = try Sandbox("mail-\(scheme)")
         defer { sandbox.remove() }
@@ -81,7 +82,7 @@ struct MailAcceptanceTests {
         #expect(cases.count >= 15)
         let user = scheme == "imap" ? "readings@example.test" : "second@example.test"
         let password = scheme == "imap" ? "secret" : "secret2"
-        try peers.deliver(cases.map(\.raw), user: user)
+        try await peers.deliver(cases.map(\.raw), user: user)
         let url = scheme == "imap"
             ? "imap://127.0.0.1:\(peers.port("DOVECOT_IMAP_PORT"))/INBOX"
             : "pop3://127.0.0.1:\(peers.port("DOVECOT_POP3_PORT"))"
@@ -89,7 +90,7 @@ struct MailAcceptanceTests {
                                      extra: "    username: \(user)\n    password: \(password)")
         // The IMAP run moves into Processed: create it first (a missing folder is an error, not a loss).
         if scheme == "imap" {
-            try MailPeers.run("/usr/bin/curl", ["-s", "imap://127.0.0.1:\(peers.port("DOVECOT_IMAP_PORT"))/", "-u", "\(user):\(password)", "-X", "CREATE Processed"])
+            try await MailPeers.run("/usr/bin/curl", ["-s", "imap://127.0.0.1:\(peers.port("DOVECOT_IMAP_PORT"))/", "-u", "\(user):\(password)", "-X", "CREATE Processed"])
         }
         let imported = try await sandbox.run(["accounts", "import", "accounts.csv", "--config", config])
         #expect(imported.status == 0, "\(imported)")
@@ -153,23 +154,23 @@ struct MailAcceptanceTests {
         // The after-action was applied: IMAP moved everything to Processed, POP3 deleted it.
         let port = scheme == "imap" ? peers.port("DOVECOT_IMAP_PORT") : peers.port("DOVECOT_POP3_PORT")
         if scheme == "imap" {
-            let status = try MailPeers.run("/usr/bin/curl", ["-s", "imap://127.0.0.1:\(port)/", "-u", "\(user):\(password)", "-X", "STATUS INBOX (MESSAGES)"])
+            let status = try await MailPeers.run("/usr/bin/curl", ["-s", "imap://127.0.0.1:\(port)/", "-u", "\(user):\(password)", "-X", "STATUS INBOX (MESSAGES)"])
             #expect(status.contains("MESSAGES 0"), "\(status)")
-            let processed = try MailPeers.run("/usr/bin/curl", ["-s", "imap://127.0.0.1:\(port)/", "-u", "\(user):\(password)", "-X", "STATUS Processed (MESSAGES)"])
+            let processed = try await MailPeers.run("/usr/bin/curl", ["-s", "imap://127.0.0.1:\(port)/", "-u", "\(user):\(password)", "-X", "STATUS Processed (MESSAGES)"])
             #expect(processed.contains("MESSAGES \(cases.count)"), "\(processed)")
         } else {
-            let list = try MailPeers.run("/usr/bin/curl", ["-s", "pop3://127.0.0.1:\(port)/", "-u", "\(user):\(password)"])
+            let list = try await MailPeers.run("/usr/bin/curl", ["-s", "pop3://127.0.0.1:\(port)/", "-u", "\(user):\(password)"])
             #expect(list.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty, "\(list)")
         }
     }
 
     /// imaps:// against Dovecot's self-signed certificate: a clear error by default, works with ca_file.
     @Test func imapsVerifiesTheCertificate() async throws {
-        guard let peers = try MailPeers.start("tls") else { return }
+        let peers = try await MailPeers.start("tls")
         defer { peers.stop() }
         let sandbox = try Sandbox("mail-tls")
         defer { sandbox.remove() }
-        try peers.deliver([Array("From: tls@example.org\r\nSubject: 406479026293 160929\r\nMessage-ID: <tls@x>\r\n\r\n\r\n".utf8)], user: "readings@example.test")
+        try await peers.deliver([Array("From: tls@example.org\r\nSubject: 406479026293 160929\r\nMessage-ID: <tls@x>\r\n\r\n\r\n".utf8)], user: "readings@example.test")
         let url = "imaps://localhost:\(peers.port("DOVECOT_IMAPS_PORT"))/INBOX"
         let login = "    username: readings@example.test\n    password: secret"
         let refused = try self.config(sandbox, peers: peers, mailbox: url, extra: login)
@@ -188,7 +189,7 @@ struct MailAcceptanceTests {
     /// A 12 MB mail, a mail with broken MIME and a plain one over IMAP: each gets an outcome
     /// (the big one `too_large`, fetched only up to the limit), nothing crashes, nothing is lost.
     @Test func bigAndMalformedMailGetOutcomes() async throws {
-        guard let peers = try MailPeers.start("odd") else { return }
+        let peers = try await MailPeers.start("odd")
         defer { peers.stop() }
         let sandbox = try Sandbox("mail-odd")
         defer { sandbox.remove() }
@@ -199,7 +200,7 @@ struct MailAcceptanceTests {
             + "MIME-Version: 1.0\r\nContent-Type: multipart/mixed\r\nContent-Transfer-Encoding: base64\r\n\r\n"
             + "--nothing\r\n\u{01}\u{02}=?=\r\n--\r\n"
         let plain = "From: plain@example.org\r\nSubject: 406479026293 160931\r\nMessage-ID: <plain@x>\r\n\r\n\r\n"
-        try peers.deliver([Array(big.utf8), Array(broken.utf8), Array(plain.utf8)], user: "readings@example.test")
+        try await peers.deliver([Array(big.utf8), Array(broken.utf8), Array(plain.utf8)], user: "readings@example.test")
         let config = try self.config(sandbox, peers: peers, mailbox: "imap://127.0.0.1:\(peers.port("DOVECOT_IMAP_PORT"))/INBOX",
                                      extra: "    username: readings@example.test\n    password: secret")
         _ = try await sandbox.run(["accounts", "import", "accounts.csv", "--config", config])
@@ -223,23 +224,23 @@ struct MailAcceptanceTests {
     /// segments), with 7-digit UIDs and four fetch connections.
     @Test(.timeLimit(.minutes(8)), arguments: [false, true])
     func survivesKillsWhileWorking(paced: Bool) async throws {
-        guard let peers = try MailPeers.start("crash") else { return }
+        let peers = try await MailPeers.start("crash")
         defer { peers.stop() }
         let sandbox = try Sandbox("mail-crash")
         defer { sandbox.remove() }
         let total = 2000
-        var proxy: MailFieldTests.PaceProxy?
+        var proxy: PeerProxy?
         defer { proxy?.stop() }
         var url = "imap://127.0.0.1:\(peers.port("DOVECOT_IMAP_PORT"))/INBOX"
         var extra = "    username: readings@example.test\n    password: secret"
         if paced {
-            try MailFieldTests.deliver(peers, ["--min-next-uid", "1000000", "--generate", "\(total)"])
-            let relay = try await MailFieldTests.PaceProxy(state: peers.state.appendingPathComponent("pace"), target: peers.port("DOVECOT_IMAP_PORT"))
+            try await MailFieldTests.deliver(peers, ["--min-next-uid", "1000000", "--generate", "\(total)"])
+            let relay = try await MailFieldTests.paceProxy(state: peers.state.appendingPathComponent("pace"), target: peers.port("DOVECOT_IMAP_PORT"))
             proxy = relay
             url = "imap://127.0.0.1:\(relay.port)/INBOX"
             extra += "\n    fetch_connections: 4"
         } else {
-            try peers.generate(total, user: "readings@example.test")
+            try await peers.generate(total, user: "readings@example.test")
         }
         let direct = "imap://127.0.0.1:\(peers.port("DOVECOT_IMAP_PORT"))/"
         let config = try self.config(sandbox, peers: peers, mailbox: url, after: "delete", extra: extra)
@@ -248,6 +249,7 @@ struct MailAcceptanceTests {
         var kills = 0
         var held: Set<Int> = []
         var killedWhileSending = 0
+        var killedDuringBatch = 0
         let sinkFolder = peers.sink["SMTP_SINK_MAIL"] ?? ""
         func sinkCount() async -> Int {
             ((try? FileManager.default.contentsOfDirectory(atPath: sinkFolder)) ?? []).filter { $0.hasSuffix(".eml") && !$0.hasPrefix(".") }.count
@@ -255,7 +257,14 @@ struct MailAcceptanceTests {
         for round in 0..<12 {
             let startCount = await sinkCount()
             let daemon = try Daemon(["run", "--config", config], in: sandbox.url)
-            if round % 2 == 1 {
+            if round % 4 == 2 {
+                // A kill during a batch: after this run's first commit (its small first batch was
+                // logged), while the next batch of 500 streams in or is being recorded.
+                let deadline = Date().addingTimeInterval(paced ? 20 : 5)
+                while LoggedOutcome.parse(daemon.stderr).isEmpty, Date() < deadline, daemon.isRunning { await pause(0.01) }
+                if !LoggedOutcome.parse(daemon.stderr).isEmpty { killedDuringBatch += 1 }
+                await pause(Double.random(in: 0...0.1, using: &generator))
+            } else if round % 2 == 1 {
                 // Every other kill lands while replies are going out: wait (up to 5 s; 20 s over
                 // the paced link) until this run's first reply reached the sink, then a little more.
                 let deadline = Date().addingTimeInterval(paced ? 20 : 5)
@@ -275,6 +284,7 @@ struct MailAcceptanceTests {
             daemon.cleanUp()
         }
         #expect(kills >= 10)
+        #expect(killedDuringBatch >= 2, "only \(killedDuringBatch) kills landed after a first commit, during a batch")
         #expect(killedWhileSending >= 3, "only \(killedWhileSending) kills landed while replies were going out")
         // Let it finish.
         for _ in 0..<10 {
@@ -306,8 +316,8 @@ struct MailAcceptanceTests {
         // Only what was in flight at a kill is in doubt: per kill, per connection one reply sending
         // and one accepted but not yet committed.
         #expect(held.count <= kills * 2 * 4, "\(held.count) replies in doubt after \(kills) kills")
-        print("crash test\(paced ? " (paced)" : ""): \(kills) kills (\(killedWhileSending) while replies were going out), \(replies.count) replies for \(distinct.count) messages, \(held.count) held in doubt (\(lost.count) of them not at the server)")
-        let left = try MailPeers.run("/usr/bin/curl", ["-s", direct, "-u", "readings@example.test:secret", "-X", "STATUS INBOX (MESSAGES)"])
+        print("crash test\(paced ? " (paced)" : ""): \(kills) kills (\(killedWhileSending) while replies were going out, \(killedDuringBatch) during a batch), \(replies.count) replies for \(distinct.count) messages, \(held.count) held in doubt (\(lost.count) of them not at the server)")
+        let left = try await MailPeers.run("/usr/bin/curl", ["-s", direct, "-u", "readings@example.test:secret", "-X", "STATUS INBOX (MESSAGES)"])
         #expect(left.contains("MESSAGES 0"), "\(left)")
     }
 

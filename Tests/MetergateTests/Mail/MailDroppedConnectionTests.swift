@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -10,45 +11,6 @@ import Glibc
 /// the next poll gets every message whole.
 @Suite("E-mail: connection dropped mid-fetch", .serialized, .tags(.peer), Peer.needs(Peer.mail, "Dovecot or python3-aiosmtpd"), .timeLimit(.minutes(10)))
 struct MailDroppedConnectionTests {
-    /// A proxy child process (scripts/peers/cut-proxy.py), stopped by its own pid.
-    final class CutProxy {
-        let process = Process()
-        let state: URL
-        let port: Int
-
-        init(state: URL, target: String, trigger: String, cutAfter: Int) async throws {
-            self.state = state
-            try FileManager.default.createDirectory(at: state, withIntermediateDirectories: true)
-            process.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
-            process.arguments = [MailPeers.scripts.appendingPathComponent("cut-proxy.py").path, state.path, target, trigger, "\(cutAfter)"]
-            process.standardOutput = FileHandle.nullDevice
-            process.standardError = FileHandle.nullDevice
-            try process.run()
-            let file = state.appendingPathComponent("port")
-            var port: Int?
-            for _ in 0..<200 where port == nil {
-                port = (try? String(contentsOf: file, encoding: .utf8)).flatMap { Int($0.trimmingCharacters(in: .whitespacesAndNewlines)) }
-                if port == nil { await pause(0.02) }
-            }
-            guard let port else {
-                kill(process.processIdentifier, SIGKILL)
-                process.waitUntilExit()
-                throw HarnessError(description: "cut-proxy.py did not start")
-            }
-            self.port = port
-        }
-
-        var didCut: Bool { FileManager.default.fileExists(atPath: state.appendingPathComponent("cut").path) }
-
-        func stop() {
-            if process.isRunning {
-                // SIGKILL: a child of the test runner inherits its blocked SIGTERM.
-                kill(process.processIdentifier, SIGKILL)
-                process.waitUntilExit()
-            }
-        }
-    }
-
     static func mail(_ index: Int) -> [UInt8] {
         let line = String(repeating: "Показания по счётчику, строка для объёма письма. ", count: 2) + "\r\n"
         // One sender: the second and third mails are its own corrections (accepted, replacing).
@@ -59,22 +21,25 @@ struct MailDroppedConnectionTests {
         return Array(text.utf8)
     }
 
-    @Test(arguments: ["imap", "pop3"])
-    func pollFailsCleanlyAndTheNextPollGetsTheMessage(_ scheme: String) async throws {
-        guard let peers = try MailPeers.start("cut-\(scheme)") else { return }
+    /// `imap-mid-batch`: the batched fetch is cut inside the literal of its second message, after
+    /// the first came whole: the first is not recorded either (the batch is one).
+    @Test(arguments: ["imap", "imap-mid-batch", "pop3"])
+    func pollFailsCleanlyAndTheNextPollGetsTheMessage(_ variant: String) async throws {
+        let scheme = variant == "pop3" ? "pop3" : "imap"
+        let peers = try await MailPeers.start("cut-\(variant)")
         defer { peers.stop() }
-        let sandbox = try Sandbox("mail-cut-\(scheme)")
+        let sandbox = try Sandbox("mail-cut-\(variant)")
         defer { sandbox.remove() }
         let mails = (1...3).map(Self.mail)
         let size = mails[0].count
-        try peers.deliver(mails, user: "readings@example.test")
+        try await peers.deliver(mails, user: "readings@example.test")
         let imap = scheme == "imap"
         let target = peers.port(imap ? "DOVECOT_IMAP_PORT" : "DOVECOT_POP3_PORT")
         // Cut the first message's answer a few hundred bytes before its end: past any "most of it
         // came" tolerance, short of the end.
-        let proxy = try await CutProxy(
-            state: peers.state.appendingPathComponent("cut-proxy"), target: target,
-            trigger: imap ? "BODY\\[\\]" : "^RETR ", cutAfter: size - 300)
+        let proxy = try await PeerProxy(
+            "cut-proxy.py", state: peers.state.appendingPathComponent("cut-proxy"),
+            arguments: [target, imap ? "BODY\\.PEEK\\[\\]" : "^RETR ", "\(variant == "imap-mid-batch" ? 2 * size - 200 : size - 300)"])
         defer { proxy.stop() }
         let url = "\(scheme)://127.0.0.1:\(proxy.port)\(imap ? "/INBOX" : "/")"
         let config = try MailAcceptanceTests().config(
@@ -96,10 +61,10 @@ struct MailDroppedConnectionTests {
         // Nothing touched at the source.
         let direct = "\(scheme)://127.0.0.1:\(target)/"
         if imap {
-            let seen = try MailPeers.run("/usr/bin/curl", ["-s", direct + "INBOX", "-u", "readings@example.test:secret", "-X", "UID SEARCH SEEN"])
+            let seen = try await MailPeers.run("/usr/bin/curl", ["-s", direct + "INBOX", "-u", "readings@example.test:secret", "-X", "UID SEARCH SEEN"])
             #expect(seen.trimmingCharacters(in: .whitespacesAndNewlines) == "* SEARCH", "\(seen)")
         } else {
-            let list = try MailPeers.run("/usr/bin/curl", ["-s", direct, "-u", "readings@example.test:secret"])
+            let list = try await MailPeers.run("/usr/bin/curl", ["-s", direct, "-u", "readings@example.test:secret"])
             #expect(list.split(whereSeparator: \.isNewline).count == 3, "\(list)")
         }
 
@@ -111,10 +76,10 @@ struct MailDroppedConnectionTests {
         #expect(outcomes.allSatisfy { $0.status == "accepted" || $0.status == "duplicate" }, "\(outcomes.map(\.status))")
         #expect(try peers.received().count == 3)
         if imap {
-            let seen = try MailPeers.run("/usr/bin/curl", ["-s", direct + "INBOX", "-u", "readings@example.test:secret", "-X", "UID SEARCH SEEN"])
+            let seen = try await MailPeers.run("/usr/bin/curl", ["-s", direct + "INBOX", "-u", "readings@example.test:secret", "-X", "UID SEARCH SEEN"])
             #expect(seen.contains("* SEARCH 1 2 3"), "\(seen)")
         } else {
-            let list = try MailPeers.run("/usr/bin/curl", ["-s", direct, "-u", "readings@example.test:secret"])
+            let list = try await MailPeers.run("/usr/bin/curl", ["-s", direct, "-u", "readings@example.test:secret"])
             #expect(list.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty, "\(list)")
         }
     }

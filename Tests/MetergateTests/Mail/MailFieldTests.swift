@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -10,40 +11,9 @@ import Glibc
 /// stays on the server unfetched.
 @Suite("E-mail in field conditions", .serialized, .tags(.peer), Peer.needs(Peer.mail, "Dovecot or python3-aiosmtpd"), .timeLimit(.minutes(10)))
 struct MailFieldTests {
-    /// scripts/peers/pace-proxy.py as a child process, stopped by its own pid.
-    final class PaceProxy {
-        let process = Process()
-        let port: Int
-
-        init(state: URL, target: String, delayMilliseconds: Int = 15) async throws {
-            try FileManager.default.createDirectory(at: state, withIntermediateDirectories: true)
-            process.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
-            process.arguments = [MailPeers.scripts.appendingPathComponent("pace-proxy.py").path, state.path, target,
-                                 "--delay-ms", "\(delayMilliseconds)"]
-            process.standardOutput = FileHandle.nullDevice
-            process.standardError = FileHandle.nullDevice
-            try process.run()
-            let file = state.appendingPathComponent("port")
-            var port: Int?
-            for _ in 0..<200 where port == nil {
-                port = (try? String(contentsOf: file, encoding: .utf8)).flatMap { Int($0.trimmingCharacters(in: .whitespacesAndNewlines)) }
-                if port == nil { await pause(0.02) }
-            }
-            guard let port else {
-                kill(process.processIdentifier, SIGKILL)
-                process.waitUntilExit()
-                throw HarnessError(description: "pace-proxy.py did not start")
-            }
-            self.port = port
-        }
-
-        func stop() {
-            if process.isRunning {
-                // SIGKILL: a child of the test runner inherits its blocked SIGTERM.
-                kill(process.processIdentifier, SIGKILL)
-                process.waitUntilExit()
-            }
-        }
+    /// scripts/peers/pace-proxy.py: relays to `target` with `delayMilliseconds` each way.
+    static func paceProxy(state: URL, target: String, delayMilliseconds: Int = 15) async throws -> PeerProxy {
+        try await PeerProxy("pace-proxy.py", state: state, arguments: [target, "--delay-ms", "\(delayMilliseconds)"])
     }
 
     static let user = "readings@example.test"
@@ -51,7 +21,7 @@ struct MailFieldTests {
 
     /// A configuration with one mailbox (`poll_interval: 1s`), the SMTP sink, JSON logs, and
     /// `/metrics` + `/healthz` on a free port.
-    static func config(_ sandbox: Sandbox, peers: MailPeers, url: String, after: String, fetchConnections: Int = 1) throws -> String {
+    static func config(_ sandbox: Sandbox, peers: MailPeers, url: String, after: String, fetchConnections: Int = 1, pollInterval: String = "1s") throws -> String {
         try sandbox.write("accounts.csv", try Fixture.data("accounts.csv"))
         try FileManager.default.createDirectory(at: sandbox.file("store"), withIntermediateDirectories: true)
         let connections = url.hasPrefix("imap") ? "\n    fetch_connections: \(fetchConnections)" : ""
@@ -64,7 +34,7 @@ struct MailFieldTests {
               - name: readings
                 url: \(url)
                 after: "\(after)"
-                poll_interval: 1s
+                poll_interval: \(pollInterval)
                 username: \(user)
                 password: \(password)\(connections)
             sms: []
@@ -85,13 +55,13 @@ struct MailFieldTests {
     }
 
     /// Runs mail-deliver.py with these arguments against the peers' Dovecot.
-    static func deliver(_ peers: MailPeers, _ arguments: [String]) throws {
-        try MailPeers.run("/usr/bin/python3", [MailPeers.scripts.appendingPathComponent("mail-deliver.py").path,
+    static func deliver(_ peers: MailPeers, _ arguments: [String]) async throws {
+        try await MailPeers.run("/usr/bin/python3", [MailPeers.scripts.appendingPathComponent("mail-deliver.py").path,
                                               "--state", peers.dovecotState, "--user", user] + arguments)
     }
 
-    static func curl(_ url: String, _ command: String? = nil) throws -> String {
-        try MailPeers.run("/usr/bin/curl", ["-s", url, "-u", "\(user):\(password)"] + (command.map { ["-X", $0] } ?? []))
+    static func curl(_ url: String, _ command: String? = nil) async throws -> String {
+        try await MailPeers.run("/usr/bin/curl", ["-s", url, "-u", "\(user):\(password)"] + (command.map { ["-X", $0] } ?? []))
     }
 
     static func sinkCount(_ peers: MailPeers) -> Int {
@@ -107,8 +77,8 @@ struct MailFieldTests {
 
     /// GET on the daemon's HTTP port through curl (answers at once: no wait for the server to
     /// close the connection): status and body.
-    static func get(_ port: Int, _ path: String) -> (status: Int, body: String)? {
-        guard let output = try? MailPeers.run("/usr/bin/curl", ["-s", "--max-time", "5", "-w", "\n%{http_code}", "http://127.0.0.1:\(port)\(path)"]),
+    static func get(_ port: Int, _ path: String) async -> (status: Int, body: String)? {
+        guard let output = try? await MailPeers.run("/usr/bin/curl", ["-s", "--max-time", "5", "-w", "\n%{http_code}", "http://127.0.0.1:\(port)\(path)"]),
               let last = output.split(separator: "\n").last, let status = Int(last) else { return nil }
         return (status, String(output.dropLast(last.count)))
     }
@@ -124,7 +94,7 @@ struct MailFieldTests {
     /// kept one session, which never sees mail that arrived after it began.)
     @Test(.timeLimit(.minutes(3)), arguments: ["imap", "pop3"])
     func daemonRecordsEveryWave(_ scheme: String) async throws {
-        guard let peers = try MailPeers.start("waves-\(scheme)") else { return }
+        let peers = try await MailPeers.start("waves-\(scheme)")
         defer { peers.stop() }
         let sandbox = try Sandbox("mail-waves-\(scheme)")
         defer { sandbox.remove() }
@@ -135,23 +105,55 @@ struct MailFieldTests {
         try #require(await waitUntil(timeout: 20) { Self.httpPort(daemon) != nil }, "\(daemon.stderr.suffix(2000))")
         let port = Self.httpPort(daemon)!
         // The first polls found the mailbox empty; the connection now stays open.
-        try #require(await waitUntil(timeout: 10) { Self.get(port, "/metrics")?.body.contains("metergate_feed_up{feed=\"readings\"} 1") == true })
+        try #require(await waitUntil(timeout: 10) { await Self.get(port, "/metrics")?.body.contains("metergate_feed_up{feed=\"readings\"} 1") == true })
         await pause(1.5)
         let waves = 4, size = 5
         var took: [Double] = []
         for wave in 0..<waves {
-            try Self.deliver(peers, ["--method", "lmtp", "--generate", "\(size)", "--first", "\(wave * size + 1)"])
+            try await Self.deliver(peers, ["--method", "lmtp", "--generate", "\(size)", "--first", "\(wave * size + 1)"])
             let delivered = Date()
             let total = (wave + 1) * size
             let recorded = await waitUntil(timeout: 30) { Self.recordedIDs(daemon.stderr).count >= total }
             took.append(Date().timeIntervalSince(delivered))
             #expect(recorded, "wave \(wave + 1): \(Self.recordedIDs(daemon.stderr).count) of \(total) recorded; \(daemon.stderr.suffix(2000))")
             #expect(took[wave] <= 5, "wave \(wave + 1) took \(took[wave]) s, more than 5 poll intervals")
-            #expect(Self.get(port, "/healthz")?.status == 200, "\(Self.get(port, "/healthz")?.body ?? "")")
+            let health = await Self.get(port, "/healthz")
+            #expect(health?.status == 200, "\(health?.body ?? "")")
         }
         #expect(await waitUntil(timeout: 30) { Self.sinkCount(peers) == waves * size }, "\(Self.sinkCount(peers)) replies")
         #expect(Self.recordedIDs(daemon.stderr).count == waves * size)
         print("\(scheme) waves: \(waves) waves of \(size) recorded in \(took.map { String(format: "%.1f", $0) }.joined(separator: ", ")) s; \(Self.sinkCount(peers)) replies")
+        #expect(await daemon.terminate(timeout: 20) == 0, "\(daemon.stderr.suffix(1000))")
+    }
+
+    /// IMAP IDLE: with a poll interval of 10 minutes, a daemon whose mailbox waits in IDLE records
+    /// each new mail (delivered through Dovecot's LMTP) within 2 s of its delivery.
+    @Test(.timeLimit(.minutes(3)))
+    func idleRecordsNewMailWithinTwoSeconds() async throws {
+        let peers = try await MailPeers.start("idle")
+        defer { peers.stop() }
+        let sandbox = try Sandbox("mail-idle")
+        defer { sandbox.remove() }
+        let config = try Self.config(sandbox, peers: peers, url: Self.directURL(peers, "imap") + "INBOX", after: "seen", pollInterval: "10m")
+        _ = try await sandbox.run(["accounts", "import", "accounts.csv", "--config", config])
+        let daemon = try Daemon(["run", "--config", config], in: sandbox.url)
+        defer { daemon.cleanUp() }
+        try #require(await waitUntil(timeout: 20) { Self.httpPort(daemon) != nil }, "\(daemon.stderr.suffix(2000))")
+        let port = Self.httpPort(daemon)!
+        try #require(await waitUntil(timeout: 10) { await Self.get(port, "/metrics")?.body.contains("metergate_feed_up{feed=\"readings\"} 1") == true })
+        await pause(1.5)   // the first poll found nothing: the mailbox now waits in IDLE
+        var took: [Double] = []
+        for wave in 0..<3 {
+            try await Self.deliver(peers, ["--method", "lmtp", "--generate", "1", "--first", "\(wave + 1)"])
+            let delivered = Date()
+            let recorded = await waitUntil(timeout: 20) { Self.recordedIDs(daemon.stderr).count >= wave + 1 }
+            took.append(Date().timeIntervalSince(delivered))
+            #expect(recorded, "mail \(wave + 1) not recorded: \(daemon.stderr.suffix(2000))")
+            #expect(took[wave] <= 2, "mail \(wave + 1) took \(took[wave]) s to be recorded (IDLE), more than 2 s")
+            await pause(Double(wave))   // an IDLE of a few seconds, then of none at all
+        }
+        #expect(await waitUntil(timeout: 20) { Self.sinkCount(peers) == 3 }, "\(Self.sinkCount(peers)) replies")
+        print("imap idle: 3 mails recorded in \(took.map { String(format: "%.2f", $0) }.joined(separator: ", ")) s after delivery")
         #expect(await daemon.terminate(timeout: 20) == 0, "\(daemon.stderr.suffix(1000))")
     }
 
@@ -183,15 +185,15 @@ struct MailFieldTests {
     /// arrived over several reads; the cursor then moved past the UIDs it never saw.)
     @Test(.timeLimit(.minutes(4)), arguments: pacedCases)
     func pacedBacklogIsFetchedWhole(_ item: PacedCase) async throws {
-        guard let peers = try MailPeers.start("paced-\(item.scheme)") else { return }
+        let peers = try await MailPeers.start("paced-\(item.scheme)")
         defer { peers.stop() }
         let sandbox = try Sandbox("mail-paced-\(item.scheme)")
         defer { sandbox.remove() }
         let total = 2000
-        try Self.deliver(peers, ["--min-next-uid", "1000000", "--generate", "\(total)"])
+        try await Self.deliver(peers, ["--min-next-uid", "1000000", "--generate", "\(total)"])
         let imap = item.scheme == "imap"
-        if item.after.hasPrefix("move:") { _ = try Self.curl(Self.directURL(peers, "imap"), "CREATE Processed") }
-        let proxy = try await PaceProxy(state: peers.state.appendingPathComponent("pace"),
+        if item.after.hasPrefix("move:") { _ = try await Self.curl(Self.directURL(peers, "imap"), "CREATE Processed") }
+        let proxy = try await Self.paceProxy(state: peers.state.appendingPathComponent("pace"),
                                   target: peers.port(imap ? "DOVECOT_IMAP_PORT" : "DOVECOT_POP3_PORT"))
         defer { proxy.stop() }
         let url = "\(item.scheme)://127.0.0.1:\(proxy.port)/" + (imap ? "INBOX" : "")
@@ -232,15 +234,15 @@ struct MailFieldTests {
         let direct = Self.directURL(peers, item.scheme)
         switch (item.scheme, item.after) {
         case ("imap", "seen"):
-            let unseen = try Self.curl(direct + "INBOX", "UID SEARCH UNSEEN")
+            let unseen = try await Self.curl(direct + "INBOX", "UID SEARCH UNSEEN")
             #expect(unseen.trimmingCharacters(in: .whitespacesAndNewlines) == "* SEARCH", "\(unseen.prefix(300))")
         case ("imap", "delete"):
-            #expect(try Self.curl(direct, "STATUS INBOX (MESSAGES)").contains("MESSAGES 0"))
+            #expect(try await Self.curl(direct, "STATUS INBOX (MESSAGES)").contains("MESSAGES 0"))
         case ("imap", _):
-            #expect(try Self.curl(direct, "STATUS INBOX (MESSAGES)").contains("MESSAGES 0"))
-            #expect(try Self.curl(direct, "STATUS Processed (MESSAGES)").contains("MESSAGES \(total)"))
+            #expect(try await Self.curl(direct, "STATUS INBOX (MESSAGES)").contains("MESSAGES 0"))
+            #expect(try await Self.curl(direct, "STATUS Processed (MESSAGES)").contains("MESSAGES \(total)"))
         default:
-            let list = try Self.curl(direct)
+            let list = try await Self.curl(direct)
             let left = list.split(whereSeparator: \.isNewline).count
             #expect(left == (item.after == "delete" ? 0 : total), "\(left) messages left")
         }
@@ -254,7 +256,7 @@ struct MailFieldTests {
     /// unfetched mail next to the feed's own count of new mail.
     @Test(.timeLimit(.minutes(2)))
     func healthzFailsWhileMailStaysUnfetched() async throws {
-        guard let peers = try MailPeers.start("unfetched") else { return }
+        let peers = try await MailPeers.start("unfetched")
         defer { peers.stop() }
         let sandbox = try Sandbox("mail-unfetched")
         defer { sandbox.remove() }
@@ -263,12 +265,12 @@ struct MailFieldTests {
         // A first run on the empty mailbox: the feed's cursor is saved.
         let first = try await sandbox.run(["run", "--once", "--config", config], timeout: 60)
         try #require(first.status == 0, "\(first.stderr.suffix(1000))")
-        try Self.deliver(peers, ["--generate", "3"])
-        let status = try Self.curl(Self.directURL(peers, "imap"), "STATUS INBOX (UIDNEXT UIDVALIDITY)")
+        try await Self.deliver(peers, ["--generate", "3"])
+        let status = try await Self.curl(Self.directURL(peers, "imap"), "STATUS INBOX (UIDNEXT UIDVALIDITY)")
         let numbers = IMAPStatusLine.values(status)
         let uidNext = try #require(numbers["UIDNEXT"]), validity = try #require(numbers["UIDVALIDITY"])
         let cursor = "{\"dedupeBelow\":0,\"mailbox\":\"INBOX\",\"next\":\(uidNext),\"validity\":\(validity)}"
-        try MailPeers.run("/usr/bin/sqlite3", [sandbox.file("store/metergate.sqlite").path,
+        try await MailPeers.run("/usr/bin/sqlite3", [sandbox.file("store/metergate.sqlite").path,
                                                "UPDATE feed SET cursor = '\(cursor)' WHERE name = 'readings'"])
 
         let daemon = try Daemon(["run", "--config", config], in: sandbox.url)
@@ -279,7 +281,7 @@ struct MailFieldTests {
         var firstAnswer: Int?
         var body = ""
         let unhealthy = await waitUntil(timeout: 30) {
-            let answer = Self.get(port, "/healthz")
+            let answer = await Self.get(port, "/healthz")
             if firstAnswer == nil { firstAnswer = answer?.status }
             body = answer?.body ?? ""
             return answer?.status == 503
@@ -292,7 +294,7 @@ struct MailFieldTests {
         #expect(after <= 10, "unhealthy after \(after) s")
         #expect(body.contains("feed readings polls but does not fetch") && body.contains("imap:readings:INBOX:\(validity):1"), "\(body)")
         #expect(body.contains("at 6 successful polls") || body.contains("at 7 successful polls"), "\(body)")
-        let metrics = Self.get(port, "/metrics")?.body ?? ""
+        let metrics = await Self.get(port, "/metrics")?.body ?? ""
         #expect(metrics.contains("metergate_mailbox_server_unfetched{feed=\"readings\"} 3"), "\(metrics)")
         #expect(metrics.contains("metergate_mailbox_server_unseen{feed=\"readings\"} 3"))
         #expect(metrics.contains("metergate_mailbox_listed_new{feed=\"readings\"} 0"))

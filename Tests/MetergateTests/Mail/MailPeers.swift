@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -11,28 +12,20 @@ final class MailPeers: @unchecked Sendable {
     let dovecot: [String: String]
     let sink: [String: String]
 
-    static var scripts: URL { Metergate.packageRoot.appendingPathComponent("scripts/peers") }
+    static var scripts: URL { Peer.scripts }
 
-    /// nil (and the test is skipped) when Dovecot or aiosmtpd is missing, unless peers are required.
-    static func start(_ label: String) throws -> MailPeers? {
-        let missing = !FileManager.default.isExecutableFile(atPath: "/usr/sbin/dovecot")
-            || !FileManager.default.fileExists(atPath: "/usr/lib/python3/dist-packages/aiosmtpd")
-        if missing {
-            if ProcessInfo.processInfo.environment["METERGATE_REQUIRE_PEERS"] == "1" {
-                throw HarnessError(description: "Dovecot or python3-aiosmtpd is missing (scripts/peers/mail.packages)")
-            }
-            print("skipped: Dovecot or python3-aiosmtpd is not installed (scripts/peers/mail.packages)")
-            return nil
-        }
+    /// Dovecot and the sink on free ports, in a state folder of their own (suites run side by
+    /// side). The suites carry `Peer.needs(Peer.mail, …)`: a missing peer skips them.
+    static func start(_ label: String) async throws -> MailPeers {
         // Under /tmp (not a 0700 home): Dovecot's mail user must reach it.
         let state = URL(fileURLWithPath: "/tmp/metergate-mail-\(label)-\(UUID().uuidString.prefix(8))")
         try FileManager.default.createDirectory(at: state, withIntermediateDirectories: true)
-        let dovecot = try Self.script("dovecot-up.sh", [state.appendingPathComponent("dovecot").path])
+        let dovecot = try await Self.script("dovecot-up.sh", [state.appendingPathComponent("dovecot").path])
         let sink: [String: String]
         do {
-            sink = try Self.script("smtp-sink-up.sh", [state.appendingPathComponent("sink").path], environment: ["SMTP_SINK_TLS_PORT": ""])
+            sink = try await Self.script("smtp-sink-up.sh", [state.appendingPathComponent("sink").path], environment: ["SMTP_SINK_TLS_PORT": ""])
         } catch {
-            _ = try? Self.script("dovecot-down.sh", [state.appendingPathComponent("dovecot").path])
+            Program.peerScriptDetached("dovecot-down.sh", [state.appendingPathComponent("dovecot").path], thenRemove: state)
             throw error
         }
         return MailPeers(state: state, dovecot: dovecot, sink: sink)
@@ -44,29 +37,30 @@ final class MailPeers: @unchecked Sendable {
         self.sink = sink
     }
 
+    /// From a `defer`: the peers are stopped and their folder removed in the background.
     func stop() {
-        _ = try? Self.script("smtp-sink-down.sh", [state.appendingPathComponent("sink").path])
-        _ = try? Self.script("dovecot-down.sh", [state.appendingPathComponent("dovecot").path])
-        try? FileManager.default.removeItem(at: state)
+        Program.runDetached("/bin/sh", ["-c", "/bin/bash \"$1\" \"$0/sink\"; /bin/bash \"$2\" \"$0/dovecot\"; rm -rf -- \"$0\"",
+                                        state.path, Self.scripts.appendingPathComponent("smtp-sink-down.sh").path,
+                                        Self.scripts.appendingPathComponent("dovecot-down.sh").path])
     }
 
     var dovecotState: String { state.appendingPathComponent("dovecot").path }
     func port(_ key: String) -> String { dovecot[key] ?? sink[key] ?? "0" }
 
     /// Delivers raw messages into `user`'s INBOX (Maildir; INTERNALDATE from the Received/Date header).
-    func deliver(_ messages: [[UInt8]], user: String) throws {
+    func deliver(_ messages: [[UInt8]], user: String) async throws {
         let folder = state.appendingPathComponent("eml-\(UUID().uuidString.prefix(6))")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         for (index, raw) in messages.enumerated() {
             try Data(raw).write(to: folder.appendingPathComponent(String(format: "%06d.eml", index)))
         }
-        _ = try Self.run("/usr/bin/python3", [Self.scripts.appendingPathComponent("mail-deliver.py").path,
-                                              "--state", dovecotState, "--user", user, "--date-from-header", folder.path])
+        _ = try await Self.run("/usr/bin/python3", [Self.scripts.appendingPathComponent("mail-deliver.py").path,
+                                                    "--state", dovecotState, "--user", user, "--date-from-header", folder.path])
     }
 
-    func generate(_ count: Int, user: String) throws {
-        _ = try Self.run("/usr/bin/python3", [Self.scripts.appendingPathComponent("mail-deliver.py").path,
-                                              "--state", dovecotState, "--user", user, "--generate", "\(count)"])
+    func generate(_ count: Int, user: String) async throws {
+        _ = try await Self.run("/usr/bin/python3", [Self.scripts.appendingPathComponent("mail-deliver.py").path,
+                                                    "--state", dovecotState, "--user", user, "--generate", "\(count)"])
     }
 
     /// The messages the SMTP sink received, in order: raw text and envelope recipients.
@@ -81,8 +75,8 @@ final class MailPeers: @unchecked Sendable {
         }
     }
 
-    static func script(_ name: String, _ arguments: [String], environment: [String: String] = [:]) throws -> [String: String] {
-        let output = try run(scripts.appendingPathComponent(name).path, arguments, environment: environment)
+    static func script(_ name: String, _ arguments: [String], environment: [String: String] = [:]) async throws -> [String: String] {
+        let output = try await run(scripts.appendingPathComponent(name).path, arguments, environment: environment)
         var values: [String: String] = [:]
         for line in output.split(separator: "\n") {
             let parts = line.split(separator: "=", maxSplits: 1)
@@ -91,45 +85,15 @@ final class MailPeers: @unchecked Sendable {
         return values
     }
 
-    /// Runs a program to its end (posix_spawn + waitpid: Foundation's Process did not notice
-    /// the end of a script whose daemon child lives on), output in a file, stdin /dev/null.
+    /// Runs a program to its end (`Program.run`: waited on with `Task.sleep`); its output, or
+    /// an error with its output when it failed.
     @discardableResult
-    static func run(_ executable: String, _ arguments: [String], environment: [String: String] = [:]) throws -> String {
-        let out = FileManager.default.temporaryDirectory.appendingPathComponent("mg-peer-\(UUID().uuidString)")
-        defer { try? FileManager.default.removeItem(at: out) }
-        var env = ProcessInfo.processInfo.environment
-        for (key, value) in environment { env[key] = value }
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-        posix_spawn_file_actions_addopen(&actions, 1, out.path, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
-        posix_spawn_file_actions_adddup2(&actions, 1, 2)
-        var attributes = posix_spawnattr_t()
-        posix_spawnattr_init(&attributes)
-        defer { posix_spawnattr_destroy(&attributes) }
-        var noSignals = sigset_t()
-        sigemptyset(&noSignals)
-        posix_spawnattr_setsigmask(&attributes, &noSignals)
-        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK))
-        let argv = ([executable] + arguments).map { strdup($0) } + [nil]
-        let envp = env.map { strdup("\($0.key)=\($0.value)") } + [nil]
-        defer {
-            argv.forEach { free($0) }
-            envp.forEach { free($0) }
+    static func run(_ executable: String, _ arguments: [String], environment: [String: String] = [:]) async throws -> String {
+        let output = try await Program.run(executable, arguments, environment: environment, timeout: 300)
+        guard output.status == 0 else {
+            throw HarnessError(description: "\(executable) \(arguments.joined(separator: " ")) failed (status \(output.status)): \(output.stdout)\(output.stderr)")
         }
-        var pid: pid_t = 0
-        let spawned = posix_spawn(&pid, executable, &actions, &attributes, argv, envp)
-        guard spawned == 0 else { throw HarnessError(description: "cannot start \(executable): errno \(spawned)") }
-        var status: Int32 = 0
-        while waitpid(pid, &status, 0) == -1, errno == EINTR {}
-        let text = String(decoding: (try? Data(contentsOf: out)) ?? Data(), as: UTF8.self)
-        let exited = (status & 0x7f) == 0
-        let code = (status >> 8) & 0xff
-        guard exited, code == 0 else {
-            throw HarnessError(description: "\(executable) \(arguments.joined(separator: " ")) failed (status \(status)): \(text)")
-        }
-        return text
+        return output.stdout + output.stderr
     }
 }
 

@@ -6,7 +6,7 @@ import Testing
 /// fails the feed's poll with its path, never creates the file.
 @Suite("Gammu SMSD configuration")
 struct GammuConfigurationTests {
-    @Test func aMalformedPostgreSQLURLIsRefusedInOneLine() throws {
+    @Test func aMalformedPostgreSQLURLIsRefusedInOneLine() async throws {
         let sandbox = try Sandbox("gammu-config")
         defer { sandbox.remove() }
         let config = try sandbox.write("config.yaml", """
@@ -15,7 +15,7 @@ struct GammuConfigurationTests {
                 kind: gammu
                 database: postgres://smsd:secret@127.0.0.1:99999/smsd
             """).path
-        let result = try sandbox.run(["check-config", "--config", config])
+        let result = try await sandbox.run(["check-config", "--config", config])
         #expect(result.status == 2, "\(result)")
         let lines = result.stderr.split(separator: "\n")
         #expect(lines.count == 1 && lines[0].contains("sms[0].database") && lines[0].contains("PostgreSQL") && lines[0].contains("port"),
@@ -23,7 +23,7 @@ struct GammuConfigurationTests {
         #expect(!result.stderr.contains("secret"), "the password was shown: \(result)")
     }
 
-    @Test func aPostgreSQLURLIsTakenWithItsPasswordFromTheEnvironment() throws {
+    @Test func aPostgreSQLURLIsTakenWithItsPasswordFromTheEnvironment() async throws {
         let sandbox = try Sandbox("gammu-config")
         defer { sandbox.remove() }
         let config = try sandbox.write("config.yaml", """
@@ -33,13 +33,13 @@ struct GammuConfigurationTests {
                 database: postgresql://smsd@127.0.0.1:5432/smsd?sslmode=disable
                 password_env: METERGATE_TEST_SMSD_PASSWORD
             """).path
-        let missing = try sandbox.run(["check-config", "--config", config])
+        let missing = try await sandbox.run(["check-config", "--config", config])
         #expect(missing.status != 0 && missing.stderr.contains("METERGATE_TEST_SMSD_PASSWORD"), "\(missing)")
-        let given = try sandbox.run(["check-config", "--config", config], environment: ["METERGATE_TEST_SMSD_PASSWORD": "x"])
+        let given = try await sandbox.run(["check-config", "--config", config], environment: ["METERGATE_TEST_SMSD_PASSWORD": "x"])
         #expect(given.status == 0 && given.stdoutText.contains("gateway (gammu)"), "\(given)")
     }
 
-    @Test func aMissingDatabaseFailsThePollAndIsNotCreated() throws {
+    @Test func aMissingDatabaseFailsThePollAndIsNotCreated() async throws {
         let sandbox = try Sandbox("gammu-config")
         defer { sandbox.remove() }
         let database = sandbox.file("nowhere/smsd.db").path
@@ -52,8 +52,8 @@ struct GammuConfigurationTests {
                 database: \(jsonString(database))
                 multipart_wait: 90s
             """).path
-        #expect(try sandbox.run(["check-config", "--config", config]).status == 0)
-        let result = try sandbox.run(["run", "--once", "--config", config])
+        #expect(try await sandbox.run(["check-config", "--config", config]).status == 0)
+        let result = try await sandbox.run(["run", "--once", "--config", config])
         #expect(result.status == 1, "\(result)")
         #expect(result.stderr.contains("gateway") && result.stderr.contains(database), "\(result)")
         #expect(!FileManager.default.fileExists(atPath: database))

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -10,7 +11,8 @@ import Glibc
 /// once, every inbox row marked processed, and exactly one reply row handed to SMSD per
 /// sender (in `outbox` or already in `sentitems`). Once with SMSD's SQLite database, once with
 /// PostgreSQL (`native_pgsql`).
-@Suite("Gammu SMSD crash safety", .serialized, .tags(.peer), .timeLimit(.minutes(15)))
+@Suite("Gammu SMSD crash safety", .serialized, .tags(.peer), .timeLimit(.minutes(15)),
+       Peer.needs(Peer.gammu && Peer.sqlite3 && Peer.postgres, "gammu-smsd, libdbd-sqlite3, sqlite3 or PostgreSQL"))
 struct GammuCrashTests {
     static let count = 2000
     static let kills = 12
@@ -55,7 +57,7 @@ struct GammuCrashTests {
         let (finished, status, stderr) = try await Peers.offPool { () -> (Bool, Int32?, String) in
             let daemon = try Daemon(["run", "--config", config], in: sandbox.url)
             defer { daemon.cleanUp() }
-            let finished = waitUntil(timeout: 240) {
+            let finished = waitUntilBlocking(timeout: 240) {
                 ((try? driver.count(#"SELECT COUNT(*) FROM inbox WHERE "Processed" = 'false'"#)) ?? 1) == 0
                     && ((try? driver.count("SELECT COUNT(*) FROM metergate_replies")) ?? 0) >= count
             }

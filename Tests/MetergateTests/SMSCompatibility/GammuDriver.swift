@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 
 /// gammu-smsd with Gammu's dummy phone and an SQLite database (`kind: gammu`), started by
 /// `scripts/peers/gammu-up.sh`. Messages go in as the phone receives them
@@ -95,7 +96,7 @@ struct GammuDriver: SMSPeerDriver {
                                        stdin: input, timeout: 300)
             guard inject.status == 0 else { throw HarnessError(description: "gammu-inject.sh failed: \(inject.stderr)") }
             let expected = before + total
-            let stored = waitUntil(timeout: 60 + Double(total) / 20) { ((try? count("SELECT COUNT(*) FROM inbox")) ?? 0) >= expected }
+            let stored = waitUntilBlocking(timeout: 60 + Double(total) / 20) { ((try? count("SELECT COUNT(*) FROM inbox")) ?? 0) >= expected }
             guard stored else {
                 throw HarnessError(description: "gammu-smsd stored \((try? count("SELECT COUNT(*) FROM inbox")) ?? -1) of \(expected) inbox rows; see \(state.path)/smsd.log")
             }
@@ -109,7 +110,7 @@ struct GammuDriver: SMSPeerDriver {
     }
 
     func sentReplies() throws -> [PeerReply] {
-        let drained = waitUntil(timeout: 180) { ((try? count(#"SELECT COUNT(*) FROM outbox WHERE "CreatorID" = 'metergate'"#)) ?? 1) == 0 }
+        let drained = waitUntilBlocking(timeout: 180) { ((try? count(#"SELECT COUNT(*) FROM outbox WHERE "CreatorID" = 'metergate'"#)) ?? 1) == 0 }
         guard drained else { throw HarnessError(description: "gammu-smsd did not send all replies within 180 s") }
         let rows = try query("""
             SELECT "ID", "DestinationNumber" AS number, "TextDecoded" AS text, "Coding" AS coding, "Status" AS status
@@ -174,7 +175,7 @@ struct GammuDriver: SMSPeerDriver {
     }
 
     /// One statement through `psql` as SMSD's role, unaligned, tuples only.
-    func psql(_ sql: String) throws -> (status: Int32, stdout: String, stderr: String) {
+    func psql(_ sql: String) throws -> ProgramOutput {
         let settings = settings.get()
         guard let port = settings["GAMMU_PG_PORT"], let user = settings["GAMMU_PG_USER"], let database = settings["GAMMU_PG_DATABASE"],
               let passwordFile = settings["GAMMU_PASSWORD_FILE"] else {

@@ -1,11 +1,12 @@
 import Foundation
 import Testing
+import TestSupport
 
 /// Two metergate instances polling one PostgreSQL SMSD database at once, each with a ledger of
 /// its own (issue 4 gap: "several instances may poll one PostgreSQL SMSD database"): every
 /// message must be in exactly one of the two ledgers, both instances must have taken part,
 /// every inbox row ends processed, and each sender gets exactly one reply at SMSD.
-@Suite("Gammu SMSD on PostgreSQL: two instances", .serialized, .tags(.peer), Peer.needs(Peer.postgres, "PostgreSQL"), .timeLimit(.minutes(15)))
+@Suite("Gammu SMSD on PostgreSQL: two instances", .serialized, .tags(.peer), Peer.needs(Peer.postgres && Peer.gammu, "PostgreSQL or gammu-smsd"), .timeLimit(.minutes(15)))
 struct GammuPostgresInstancesTests {
     static let count = 600
 
@@ -46,7 +47,7 @@ struct GammuPostgresInstancesTests {
         defer { for daemon in daemons { daemon.cleanUp() } }
         try await driver.deliver(Array(messages[(Self.count / 2)...]))
         let (finished, statuses, logs) = try await Peers.offPool { () -> (Bool, [Int32?], [String]) in
-            let finished = waitUntil(timeout: 360) {
+            let finished = waitUntilBlocking(timeout: 360) {
                 ((try? driver.count(#"SELECT COUNT(*) FROM inbox WHERE "Processed" = 'false'"#)) ?? 1) == 0
                     && ((try? driver.count("SELECT COUNT(*) FROM metergate_replies")) ?? 0) >= count
             }

@@ -3,6 +3,7 @@ import Synchronization
 #if canImport(Glibc)
 import Glibc
 #endif
+import TestSupport
 
 /// Kannel (bearerbox + smsbox) with fakesmsc as the SMSC, started by scripts/peers/kannel-up.sh:
 /// messages go in through the fake SMSC's inject link as a phone sends them (GSM text, UCS-2,
@@ -37,7 +38,7 @@ final class KannelDriver: SMSPeerDriver {
     var endpointPort: Int? { state.withLock { $0?.port } }
 
     func start(state directory: URL) async throws -> String {
-        let port = SMSPeers.freePort()
+        let port = freeLoopbackPort()
         let kannel = directory.appendingPathComponent("kannel")
         try FileManager.default.createDirectory(at: kannel, withIntermediateDirectories: true)
         // The proxy first: Kannel's get-url points at it.
@@ -112,12 +113,12 @@ final class KannelDriver: SMSPeerDriver {
         }
     }
 
-    func replies() async throws -> [PeerReply] { try currentReplies() }
+    func replies() async throws -> [PeerReply] { try await currentReplies() }
 
-    /// The replies fakesmsc has printed so far (synchronous: safe inside `waitUntil`).
-    func currentReplies() throws -> [PeerReply] {
+    /// The replies fakesmsc has printed so far.
+    func currentReplies() async throws -> [PeerReply] {
         guard let kannel = directory else { return [] }
-        let output = try SMSPeers.run("/usr/bin/env", ["python3", SMSPeers.scripts.appendingPathComponent("kannel-replies.py").path, kannel.path])
+        let output = try await SMSPeers.run("/usr/bin/env", ["python3", SMSPeers.scripts.appendingPathComponent("kannel-replies.py").path, kannel.path])
         return output.stdout.split(separator: "\n").compactMap { line in
             guard let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any] else { return nil }
             return PeerReply(to: object["to"] as? String ?? "", text: object["text"] as? String ?? "", segments: object["segments"] as? Int ?? 0)
@@ -125,7 +126,7 @@ final class KannelDriver: SMSPeerDriver {
     }
 
     func unavailableReason() -> String? {
-        SMSPeers.kannelInstalled ? nil : "Kannel is not installed (Debian packages kannel, kannel-extras)"
+        Peer.kannel ? nil : "Kannel is not installed (Debian packages kannel, kannel-extras)"
     }
 
     func stop() async { stopNow() }
@@ -133,7 +134,7 @@ final class KannelDriver: SMSPeerDriver {
     /// Stops Kannel (kannel-down.sh) and the proxy (by its pid, checked against its command line).
     func stopNow() {
         guard let current = state.withLock({ $0 }) else { return }
-        _ = try? SMSPeers.run("/bin/bash", [SMSPeers.scripts.appendingPathComponent("kannel-down.sh").path, current.dir.path], timeout: 30)
+        Program.peerScriptDetached("kannel-down.sh", [current.dir.path])
         SMSPeers.killChecked(current.proxyPID, expecting: "kannel_lossy_proxy.py")
     }
 }

@@ -3,6 +3,7 @@ import Synchronization
 #if canImport(Glibc)
 import Glibc
 #endif
+import TestSupport
 
 /// The SMSC.ru-style provider, played by Tests/Peers/smsc_emulator.py (the documented
 /// get_answers / send.php calls) on a free loopback port, stopped by its pid. `duplicate`: the
@@ -47,14 +48,14 @@ final class SMSCDriver: SMSPeerDriver {
     /// The environment metergate needs for this driver's configuration (none: the password is a file).
     var environment: [String: String] { [:] }
 
-    func call(_ path: String, body: Any? = nil) throws -> Any {
+    func call(_ path: String, body: Any? = nil) async throws -> Any {
         guard let base = baseURL else { throw HarnessError(description: "SMSC emulator not started") }
         var arguments = ["-s", "-f", "--max-time", "30", base + path]
         if let body {
             let data = try JSONSerialization.data(withJSONObject: body)
             arguments += ["-X", "POST", "--data-binary", String(decoding: data, as: UTF8.self)]
         }
-        let output = try SMSPeers.run("/usr/bin/curl", arguments)
+        let output = try await SMSPeers.run("/usr/bin/curl", arguments)
         guard output.status == 0 else { throw HarnessError(description: "curl \(path) failed: \(output.stderr)") }
         return try JSONSerialization.jsonObject(with: Data(output.stdout.utf8))
     }
@@ -65,13 +66,13 @@ final class SMSCDriver: SMSPeerDriver {
             // A long message arrives whole from the provider (it joins the parts itself).
             items.append(["from": message.from, "text": message.text, "duplicate": message.duplicate])
         }
-        _ = try call("/emulator/inject", body: items)
+        _ = try await call("/emulator/inject", body: items)
     }
 
-    func replies() async throws -> [PeerReply] { try currentReplies() }
+    func replies() async throws -> [PeerReply] { try await currentReplies() }
 
-    func currentReplies() throws -> [PeerReply] {
-        let sent = try call("/emulator/sent") as? [[String: Any]] ?? []
+    func currentReplies() async throws -> [PeerReply] {
+        let sent = try await call("/emulator/sent") as? [[String: Any]] ?? []
         return sent.map { PeerReply(to: $0["phones"] as? String ?? "", text: $0["mes"] as? String ?? "", segments: $0["cnt"] as? Int ?? 0) }
     }
 

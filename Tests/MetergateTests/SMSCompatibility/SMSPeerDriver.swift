@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -39,9 +40,9 @@ extension SMSPeerDriver {
 }
 
 enum Peers {
-    static var required: Bool { ProcessInfo.processInfo.environment["METERGATE_REQUIRE_PEERS"] == "1" }
+    static var required: Bool { Peer.required }
 
-    static let scripts = Metergate.packageRoot.appendingPathComponent("scripts/peers")
+    static var scripts: URL { Peer.scripts }
 
     /// Runs blocking work (waiting for a peer, a subprocess) on a thread of its own, so the
     /// tests running beside this one keep the cooperative pool. `#expect` does not belong in
@@ -60,53 +61,14 @@ enum Peers {
         return path.split(separator: ":").contains { FileManager.default.isExecutableFile(atPath: "\($0)/\(name)") }
     }
 
-    /// Runs a program to completion; output collected in files (no pipe can fill up).
+    /// Runs a program to completion (a name is looked up on PATH), blocking: for `offPool`
+    /// threads only (`Program.runBlocking` traps in a task).
     @discardableResult
     static func run(_ executable: String, _ arguments: [String], environment: [String: String] = [:],
-                    stdin: Data? = nil, timeout: TimeInterval = 120) throws -> (status: Int32, stdout: String, stderr: String) {
-        let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("metergate-peer-run-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: scratch) }
-        let out = scratch.appendingPathComponent("out"), err = scratch.appendingPathComponent("err")
-        let input = scratch.appendingPathComponent("in")
-        _ = FileManager.default.createFile(atPath: out.path, contents: nil)
-        _ = FileManager.default.createFile(atPath: err.path, contents: nil)
-        try (stdin ?? Data()).write(to: input)
-        // posix_spawn and waitpid of our own: a peer script leaves a daemon behind (setsid),
-        // and Foundation's Process was seen never to notice such a script's exit.
+                    stdin: Data? = nil, timeout: TimeInterval = 120) throws -> ProgramOutput {
         let path = executable.hasPrefix("/") ? executable : "/usr/bin/env"
-        let argv = (executable.hasPrefix("/") ? [path] + arguments : [path, executable] + arguments)
-        var env = ProcessInfo.processInfo.environment
-        for (key, value) in environment { env[key] = value }
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_addopen(&actions, 0, input.path, O_RDONLY, 0)
-        posix_spawn_file_actions_addopen(&actions, 1, out.path, O_WRONLY | O_TRUNC, 0o644)
-        posix_spawn_file_actions_addopen(&actions, 2, err.path, O_WRONLY | O_TRUNC, 0o644)
-        let cArgs = argv.map { strdup($0) } + [nil]
-        let cEnv = env.map { strdup("\($0.key)=\($0.value)") } + [nil]
-        defer { for pointer in cArgs + cEnv { free(pointer) } }
-        var pid: pid_t = 0
-        let spawned = posix_spawn(&pid, path, &actions, nil, cArgs, cEnv)
-        guard spawned == 0 else { throw HarnessError(description: "cannot start \(path): errno \(spawned)") }
-        let deadline = Date().addingTimeInterval(timeout)
-        var status: Int32 = 0
-        while true {
-            let reaped = waitpid(pid, &status, WNOHANG)
-            if reaped == pid { break }
-            if reaped == -1 { throw HarnessError(description: "waitpid \(path): errno \(errno)") }
-            if Date() > deadline {
-                kill(pid, SIGKILL)
-                _ = waitpid(pid, &status, 0)
-                throw HarnessError(description: "\(executable) \(arguments.joined(separator: " ")) timed out after \(Int(timeout)) s")
-            }
-            usleep(5_000)
-        }
-        let exitStatus: Int32 = (status & 0x7f) == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
-        return (exitStatus,
-                String(decoding: (try? Data(contentsOf: out)) ?? Data(), as: UTF8.self),
-                String(decoding: (try? Data(contentsOf: err)) ?? Data(), as: UTF8.self))
+        return try Program.runBlocking(path, executable.hasPrefix("/") ? arguments : [executable] + arguments,
+                                       environment: environment, stdin: stdin, timeout: timeout)
     }
 
     /// `KEY=VALUE` lines.

@@ -3,6 +3,7 @@ import Testing
 #if canImport(Glibc)
 import Glibc
 #endif
+import TestSupport
 
 /// Drives the built `metergate` executable as a subprocess, the way acceptance checks do.
 ///
@@ -144,11 +145,11 @@ struct Sandbox: Sendable {
         try await Subprocess.run(arguments, in: url, environment: Metergate.environment(environment), stdin: stdin, timeout: timeout)
     }
 
-    /// The blocking form, for tests not yet async (it holds a thread of the cooperative pool).
-    @available(*, deprecated, message: "blocks a cooperative thread: call it from an async test with await")
+    /// The blocking form, for a thread of its own (`Peers.offPool`); from a task it traps.
     func run(_ arguments: [String], environment: [String: String] = [:], stdin: Data? = nil,
              timeout: TimeInterval = 60) throws -> RunResult {
-        try Subprocess.runBlocking(arguments, in: url, environment: Metergate.environment(environment), stdin: stdin, timeout: timeout)
+        offThePoolOnly()
+        return try Subprocess.runBlocking(arguments, in: url, environment: Metergate.environment(environment), stdin: stdin, timeout: timeout)
     }
 }
 
@@ -300,8 +301,9 @@ final class Daemon: @unchecked Sendable {
         return process.terminationStatus
     }
 
-    @available(*, deprecated, message: "blocks a cooperative thread: call it from an async test with await")
+    /// The blocking form, for a thread of its own (`Peers.offPool`); from a task it traps.
     func terminate(timeout: TimeInterval) -> Int32? {
+        offThePoolOnly()
         guard process.isRunning else { return process.terminationStatus }
         kill(process.processIdentifier, SIGTERM)
         let deadline = Date().addingTimeInterval(timeout)
@@ -325,33 +327,24 @@ final class Daemon: @unchecked Sendable {
     }
 }
 
-/// Looks at `condition` every 100 ms (`Task.sleep`) until it holds, `timeout` passes or the
-/// task is cancelled.
+/// The blocking form of `waitUntil`, for a thread of its own (`Peers.offPool`); from a task it
+/// traps.
 @discardableResult
-func waitUntil(timeout: TimeInterval, _ condition: () throws -> Bool) async rethrows -> Bool {
-    let deadline = Date().addingTimeInterval(timeout)
-    while Date() < deadline, !Task.isCancelled {
-        if try condition() { return true }
-        try? await Task.sleep(for: .milliseconds(100))
-    }
-    return try condition()
-}
-
-/// Waits `seconds` without holding a thread (`Task.sleep`): what a test gives the daemon to do
-/// something it must not do.
-func pause(_ seconds: Double) async {
-    try? await Task.sleep(for: .milliseconds(Int(seconds * 1000)))
-}
-
-@available(*, deprecated, message: "blocks a cooperative thread: call it from an async test with await")
-@discardableResult
-func waitUntil(timeout: TimeInterval, _ condition: () -> Bool) -> Bool {
+func waitUntilBlocking(timeout: TimeInterval, _ condition: () -> Bool) -> Bool {
+    offThePoolOnly()
     let deadline = Date().addingTimeInterval(timeout)
     while Date() < deadline {
         if condition() { return true }
         usleep(100_000)
     }
     return condition()
+}
+
+/// The blocking helpers (`usleep` loops) hold the thread they run on: on the cooperative pool,
+/// whose two threads every test of a parallel run shares, that stalls the whole suite. They
+/// are for threads of their own (`Peers.offPool`); called from a task they stop the run here.
+func offThePoolOnly(_ function: StaticString = #function) {
+    precondition(withUnsafeCurrentTask { $0 == nil }, "\(function) blocks: called from a task, on the cooperative pool; await the async form")
 }
 
 enum Fixture {

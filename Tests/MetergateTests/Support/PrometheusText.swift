@@ -154,7 +154,14 @@ extension Array where Element == PrometheusText.Sample {
 
 /// A plain HTTP/1.0 GET on 127.0.0.1 (no client library: the test reads what a scraper reads).
 enum LocalHTTP {
-    static func get(port: Int, path: String) -> (status: Int, body: String)? {
+    /// The blocking socket calls run on a thread of their own, never on the cooperative pool.
+    static func get(port: Int, path: String) async -> (status: Int, body: String)? {
+        await withCheckedContinuation { continuation in
+            Thread { continuation.resume(returning: fetch(port: port, path: path)) }.start()
+        }
+    }
+
+    private static func fetch(port: Int, path: String) -> (status: Int, body: String)? {
         let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard descriptor >= 0 else { return nil }
         defer { close(descriptor) }
