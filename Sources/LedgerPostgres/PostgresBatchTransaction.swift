@@ -68,6 +68,8 @@ final class PostgresBatchTransaction: LedgerTransaction {
 
     // This batch's rows, not yet at the server.
     private var messageRows: [UInt8] = []
+    /// Every result's UIN of the batch's messages (the support desk's look-up by account).
+    private var messageUINRows: [UInt8] = []
     private var submissionRows: [NewRow] = []
     private var submissionIndex: [Int64: Int] = [:]
     private var replyRows: [UInt8] = []
@@ -347,6 +349,12 @@ final class PostgresBatchTransaction: LedgerTransaction {
         row.add(instance)
         row.add(message.senderAuthenticated)
         row.end(into: &messageRows)
+        for uin in Set(message.uins) {
+            var uinRow = CopyRow()
+            uinRow.add(uin)
+            uinRow.add(id)
+            uinRow.end(into: &messageUINRows)
+        }
         messages[key] = true
         if let sender = message.sender {
             senders[sender]?.messages.append((message.receivedAt.timeIntervalSince1970, message.senderAuthenticated))
@@ -396,6 +404,10 @@ final class PostgresBatchTransaction: LedgerTransaction {
                               status, reason, outcome, reply, processed_at, instance, sender_authenticated) FROM STDIN
                 """, messageRows)
             messageRows.removeAll(keepingCapacity: true)
+        }
+        if !messageUINRows.isEmpty {
+            try copy("COPY message_uin (uin, message_id) FROM STDIN", messageUINRows)
+            messageUINRows.removeAll(keepingCapacity: true)
         }
         if !submissionRows.isEmpty {
             var data: [UInt8] = []
