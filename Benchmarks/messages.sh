@@ -15,7 +15,7 @@ mkdir -p "$DATA"
 if [[ "${SKIP_BUILD:-0}" != 1 ]]; then
     (cd "$REPO" && swift build -c release --product metergate --scratch-path "$SCRATCH")
 fi
-BIN=$SCRATCH/release/metergate
+BIN=${BIN:-$SCRATCH/release/metergate}
 STORE=$DATA/messages-$MESSAGES.sqlite
 CONFIG=$DATA/messages.yaml
 printf 'store:\n  path: %s\nhttp:\n  listen: "off"\n' "$STORE" >"$CONFIG"
@@ -27,22 +27,26 @@ fi
 time_it() {
     local label=$1; shift
     python3 - "$RUNS" "$label" "$@" <<'PY'
-import subprocess, sys, time
+import resource, subprocess, sys, time
 runs, label, cmd = int(sys.argv[1]), sys.argv[2], sys.argv[3:]
 subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)  # warm the page cache once
-times, lines = [], 0
+times, cpus, lines = [], [], 0
 for _ in range(runs):
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     t = time.perf_counter()
     out = subprocess.run(cmd, check=True, capture_output=True).stdout
     times.append((time.perf_counter() - t) * 1000)
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpus.append((after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime) * 1000)
     lines = out.count(b"\n")
 times.sort()
-print(f"| {label} | {lines} | {times[len(times)//2]:.1f} | {times[-1]:.1f} |")
+cpus.sort()
+print(f"| {label} | {lines} | {times[len(times)//2]:.1f} | {times[-1]:.1f} | {cpus[len(cpus)//2]:.1f} |")
 PY
 }
 {
-    echo "| look-up (whole command, $MESSAGES messages) | lines out | median ms | worst ms |"
-    echo "|---|---|---|---|"
+    echo "| look-up (whole command, $MESSAGES messages) | lines out | median ms | worst ms | median CPU ms (user+sys) |"
+    echo "|---|---|---|---|---|"
     time_it "--from '8 (903) 123-45-67' --format json (120 messages)" "$BIN" messages --config "$CONFIG" --from '8 (903) 123-45-67' --limit 200 --format json
     time_it "--from '8 (903) 123-45-67' (text, newest 50)" "$BIN" messages --config "$CONFIG" --from '8 (903) 123-45-67'
     time_it "--from … --since 2026-06-01 --status accepted" "$BIN" messages --config "$CONFIG" --from '+79031234567' --since 2026-06-01 --status accepted --format json

@@ -68,7 +68,7 @@ final class PostgresBatchTransaction: LedgerTransaction {
 
     // This batch's rows, not yet at the server.
     private var messageRows: [UInt8] = []
-    /// `message_uin` rows (the support desk's look-up by account) of the messages above.
+    /// Every result's UIN of the batch's messages (the support desk's look-up by account).
     private var messageUINRows: [UInt8] = []
     private var submissionRows: [NewRow] = []
     private var submissionIndex: [Int64: Int] = [:]
@@ -350,10 +350,10 @@ final class PostgresBatchTransaction: LedgerTransaction {
         row.add(message.senderAuthenticated)
         row.end(into: &messageRows)
         for uin in Set(message.uins) {
-            var link = CopyRow()
-            link.add(uin)
-            link.add(id)
-            link.end(into: &messageUINRows)
+            var uinRow = CopyRow()
+            uinRow.add(uin)
+            uinRow.add(id)
+            uinRow.end(into: &messageUINRows)
         }
         messages[key] = true
         if let sender = message.sender {

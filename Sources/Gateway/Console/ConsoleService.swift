@@ -69,7 +69,8 @@ package struct ConsoleService: Service {
             try await console.accountPage(session, uin: context.parameters.get("uin") ?? "")
         } }
         router.get("review") { request, _ in try await console.withSession(request) { session, _, _ in
-            try await console.reviewPage(session, notice: nil)
+            console.log("opened the review queue", session)
+            return try await console.reviewPage(session, notice: nil)
         } }
         router.post("review/:id/:decision") { request, context in try await console.withSession(request, post: true) { session, _, _ in
             try await console.decide(

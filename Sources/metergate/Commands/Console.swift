@@ -32,7 +32,7 @@ struct Console: AsyncParsableCommand {
             guard let password, !password.isEmpty else {
                 throw CommandFailure(message: "no password on standard input (one line)", code: 2)
             }
-            guard password.count >= 8 else { throw CommandFailure(message: "the password is shorter than 8 characters", code: 2) }
+            if password.count < 8 { printError("warning: the password is shorter than 8 characters") }
             var users = ConsoleUsers()
             if FileManager.default.fileExists(atPath: path) {
                 do { users = try ConsoleUsers.load(path: path) } catch { throw CommandFailure(message: "\(error)", code: 1) }
