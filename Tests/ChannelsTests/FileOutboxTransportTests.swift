@@ -100,6 +100,85 @@ struct FileOutboxTransportTests {
         #expect(!reason.description.contains("ivanov"))
     }
 
+    @Test func aBatchIsWrittenAndReportedInOrder() async throws {
+        let temp = try TemporaryDirectory()
+        defer { temp.remove() }
+        let outbox = FileOutboxTransport(directory: temp.url.appendingPathComponent("outbox"), from: "r@example.test")
+        let replies = (1...40).map { index in
+            index.isMultiple(of: 2)
+                ? emailReply(id: Int64(index), body: "reply \(index)")
+                : OutgoingReply(id: Int64(index), channel: .sms, recipient: "+7903\(index)", body: "sms \(index)", createdAt: created)
+        }
+        let results = await outbox.deliver(batch: replies)
+        #expect(results == Array(repeating: .delivered, count: 40))
+        let names = try temp.names(in: "outbox")
+        #expect(names.count == 40)
+        #expect(!names.contains { $0.hasPrefix(".tmp-") }, "no temporary file is left")
+        #expect(Set(names) == Set(replies.map(FileOutboxTransport.fileName(for:))))
+        let sms = try String(contentsOfFile: temp.path("outbox/3-sms-+79033.txt"), encoding: .utf8)
+        #expect(sms == "sms 3")
+        let mail = try String(contentsOfFile: temp.path("outbox/8-email-ivanov@example.test.eml"), encoding: .utf8)
+        #expect(mail.hasSuffix("\r\n\r\nreply 8\r\n"))
+        #if os(Linux)
+        #expect(LocalFiles.canSyncFileSystem, "glibc's syncfs is found: one sync a batch")
+        #endif
+    }
+
+    @Test func oneFileThatCannotBePlacedIsRetryTheOthersDelivered() async throws {
+        let temp = try TemporaryDirectory()
+        defer { temp.remove() }
+        let outbox = FileOutboxTransport(directory: temp.url.appendingPathComponent("outbox"), from: "r@example.test")
+        let blocked = OutgoingReply(id: 2, channel: .sms, recipient: "+79030000002", body: "two", createdAt: created)
+        // A non-empty folder where reply 2's file should go: its rename fails.
+        try temp.write(Array("x".utf8), to: "outbox/\(FileOutboxTransport.fileName(for: blocked))/inside")
+        let replies = [
+            OutgoingReply(id: 1, channel: .sms, recipient: "+79030000001", body: "one", createdAt: created),
+            blocked,
+            OutgoingReply(id: 3, channel: .sms, recipient: "+79030000003", body: "three", createdAt: created),
+        ]
+        let results = await outbox.deliver(batch: replies)
+        #expect(results.count == 3)
+        #expect(results[0] == .delivered)
+        #expect(results[2] == .delivered)
+        guard case .retry(let reason) = results[1] else {
+            Issue.record("expected retry, got \(results[1])")
+            return
+        }
+        #expect(!reason.description.contains("+7903"), "no recipient in the failure")
+        #expect(try temp.names(in: "outbox").sorted() == ["1-sms-+79030000001.txt", "2-sms-+79030000002.txt", "3-sms-+79030000003.txt"])
+        #expect(try String(contentsOfFile: temp.path("outbox/3-sms-+79030000003.txt"), encoding: .utf8) == "three")
+        #expect(!FileManager.default.fileExists(atPath: temp.path("outbox/.tmp-2")), "the failed temporary file is removed")
+    }
+
+    @Test func aBatchDeliveredTwiceGivesTheSameFilesOnce() async throws {
+        // A crash after the sync but before the ledger's mark: the batch comes again.
+        let temp = try TemporaryDirectory()
+        defer { temp.remove() }
+        let outbox = FileOutboxTransport(directory: temp.url.appendingPathComponent("outbox"), from: "r@example.test")
+        let replies = (1...5).map { emailReply(id: Int64($0), body: "reply \($0)") }
+        #expect(await outbox.deliver(batch: replies) == Array(repeating: .delivered, count: 5))
+        let first = try temp.names(in: "outbox").sorted()
+        #expect(await outbox.deliver(batch: replies) == Array(repeating: .delivered, count: 5))
+        #expect(try temp.names(in: "outbox").sorted() == first)
+        #expect(first.count == 5)
+    }
+
+    @Test func anUnwritableFolderFailsTheWholeBatchAsRetry() async throws {
+        let temp = try TemporaryDirectory()
+        defer { temp.remove() }
+        try temp.write(Array("x".utf8), to: "outbox")
+        let outbox = FileOutboxTransport(directory: temp.url.appendingPathComponent("outbox"), from: "r@example.test")
+        let results = await outbox.deliver(batch: [emailReply(id: 1), emailReply(id: 2)])
+        #expect(results.count == 2)
+        for result in results {
+            guard case .retry = result else {
+                Issue.record("expected retry, got \(result)")
+                continue
+            }
+        }
+        #expect(await outbox.deliver(batch: []) == [])
+    }
+
     @Test(arguments: [
         ("ivanov@example.test", "ivanov@example.test"),
         ("+79031234567", "+79031234567"),

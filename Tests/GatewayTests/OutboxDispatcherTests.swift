@@ -2,6 +2,7 @@ import Foundation
 import Ledger
 import Logging
 import MeterCore
+import Synchronization
 import Testing
 @testable import Gateway
 
@@ -106,5 +107,57 @@ import Testing
         transport.script(ids[0], .settled(.delivered))
         clock.advance(.seconds(2))
         #expect(try await outbox.deliverDue() == 1)
+    }
+}
+
+/// A `BatchReplyTransport` (the file outbox's shape) that records each batch it is handed.
+final class RecordingBatchTransport: BatchReplyTransport, Sendable {
+    let name = "recording-batch"
+    let replies = RecordingTransport()
+    private let batches = Mutex<[[Int64]]>([])
+
+    var handedBatches: [[Int64]] { batches.withLock { $0 } }
+
+    func deliver(_ reply: OutgoingReply) async -> DeliveryResult {
+        await deliver(batch: [reply])[0]
+    }
+
+    func deliver(batch: [OutgoingReply]) async -> [DeliveryResult] {
+        batches.withLock { $0.append(batch.map(\.id)) }
+        var results: [DeliveryResult] = []
+        for reply in batch { results.append(await replies.deliver(reply)) }
+        return results
+    }
+}
+
+extension OutboxDispatcherTests {
+    @Test func aBatchTransportGetsTheDueRepliesAtOnceAndEachResultIsRecorded() async throws {
+        let ledger = InMemoryLedger(now: clock.read)
+        let transport = RecordingBatchTransport()
+        let outbox = dispatcher(ledger, [.email: transport])
+        let ids = try await enqueue((0..<10).map { pendingReply("r\($0)@example.test", channel: .email) }, in: ledger)
+        transport.replies.script("r3@example.test", [.retry(DeliveryFailure(.localFailure, "disk full"))])
+        transport.replies.script("r7@example.test", [.failed(DeliveryFailure(.rejected, "no"))])
+
+        #expect(try await outbox.deliverDue() == 8)
+        #expect(transport.handedBatches == [ids], "one batch for ten recipients")
+        #expect(try await ledger.outboxCounts() == ["pending": 1, "sent": 8, "failed": 1])
+        #expect(try await ledger.replyAttempts(outboxID: ids[0]) == 1)
+        #expect(try await ledger.replyAttempts(outboxID: ids[3]) == 1)
+        clock.advance(.seconds(31))
+        #expect(try await outbox.deliverDue() == 1)
+        #expect(transport.handedBatches.last == [ids[3]])
+        #expect(try await ledger.outboxCounts() == ["sent": 9, "failed": 1])
+    }
+
+    @Test func aBatchNeverCarriesTwoRepliesToOneRecipient() async throws {
+        let ledger = InMemoryLedger(now: clock.read)
+        let transport = RecordingBatchTransport()
+        let outbox = dispatcher(ledger, [.email: transport])
+        let ids = try await enqueue(
+            ["a@x.test", "b@x.test", "a@x.test", "c@x.test"].map { pendingReply($0, channel: .email) }, in: ledger)
+        #expect(try await outbox.deliverDue() == 4)
+        #expect(transport.handedBatches == [[ids[0], ids[1]], [ids[2], ids[3]]])
+        #expect(try await ledger.outboxCounts() == ["sent": 4])
     }
 }

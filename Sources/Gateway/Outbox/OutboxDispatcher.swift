@@ -76,18 +76,21 @@ package struct OutboxDispatcher: Sendable {
         } else {
             for reply in replies { results.append(await transport.deliver(reply)) }
         }
-        var delivered = 0
+        // The delivered ones are marked sent in one commit (a batch of reply files: one sync).
+        var sent: [StoredReply] = []
+        var others: [(OutboxRetry.Action, StoredReply)] = []
         for (stored, result) in zip(batch, results) {
             let action = retry.settle(.settled(result), attempts: stored.attempts)
-            if action == .markSent {
-                try await ledger.markReplySent(id: stored.id, at: now())
-                operations?.delivered(stored)
-                delivered += 1
-            } else {
-                try await perform(action, stored, transport)
-            }
+            if action == .markSent { sent.append(stored) } else { others.append((action, stored)) }
         }
-        return delivered
+        if sent.count == 1 {
+            try await ledger.markReplySent(id: sent[0].id, at: now())
+        } else if !sent.isEmpty {
+            try await ledger.markRepliesSent(sent.map(\.id), at: now())
+        }
+        for stored in sent { operations?.delivered(stored) }
+        for (action, stored) in others { try await perform(action, stored, transport) }
+        return sent.count
     }
 
     /// Records an attempt that did not deliver: `retry`, `fail` or `holdInDoubt` (`markSent` is
