@@ -122,8 +122,10 @@ struct KannelTakenPortTests {
             #expect(listening.withLock { $0 } == nil, "the port is taken")
             close(fd)
             closed.withLock { $0 = true }
+            // Retries every 200 ms; 20 s leaves room for a loaded machine running the suite in
+            // parallel (5 s was missed there once).
             var waited = 0
-            while listening.withLock({ $0 }) == nil, waited < 100 {
+            while listening.withLock({ $0 }) == nil, waited < 400 {
                 try await Task.sleep(for: .milliseconds(50))
                 waited += 1
             }
