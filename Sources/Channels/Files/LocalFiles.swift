@@ -91,35 +91,7 @@ package enum LocalFiles {
     ) throws(ChannelFileError) {
         let temporaryPath = directory + "/" + temporaryName
         let finalPath = directory + "/" + name
-        let descriptor = open(temporaryPath, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o640)
-        guard descriptor >= 0 else {
-            throw ChannelFileError(code: .writeFile, message: "cannot create file", path: temporaryPath, errno: errno)
-        }
-        var written = 0
-        while written < bytes.count {
-            let count = bytes.withUnsafeBytes { buffer in
-                write(descriptor, buffer.baseAddress! + written, bytes.count - written)
-            }
-            if count < 0 {
-                if errno == EINTR { continue }
-                let failure = errno
-                close(descriptor)
-                unlink(temporaryPath)
-                throw ChannelFileError(code: .writeFile, message: "cannot write file", path: temporaryPath, errno: failure)
-            }
-            written += count
-        }
-        if fsync(descriptor) != 0 {
-            let failure = errno
-            close(descriptor)
-            unlink(temporaryPath)
-            throw ChannelFileError(code: .syncFile, message: "cannot sync file", path: temporaryPath, errno: failure)
-        }
-        if close(descriptor) != 0 {
-            let failure = errno
-            unlink(temporaryPath)
-            throw ChannelFileError(code: .writeFile, message: "cannot close file", path: temporaryPath, errno: failure)
-        }
+        try writeFile(bytes, to: temporaryPath, sync: true)
         if rename(temporaryPath, finalPath) != 0 {
             let failure = errno
             unlink(temporaryPath)
