@@ -33,9 +33,17 @@ export METERGATE_FUZZ_SECONDS="$fuzz_seconds"
 parallel=(--parallel)
 [[ "${METERGATE_TEST_PARALLEL:-1}" == 0 ]] && parallel=(--no-parallel)
 export SWT_EXPERIMENTAL_MAXIMUM_PARALLELIZATION_WIDTH="${METERGATE_TEST_WIDTH:-6}"
+# The shared-store kill tests time how fast a live instance takes over a killed one's feeds
+# (within two poll intervals, issue 16). Beside fifty other tests on two cores the daemons wait
+# seconds for a core and the measure is the machine's, not metergate's: they run alone, after
+# the parallel part.
+alone='SharedStoreTests|SharedStoreMailAndSMSTests'
 started=$(date +%s)
-swift test --skip-build "${parallel[@]}" 2>&1 | tee "$log"
+swift test --skip-build "${parallel[@]}" --skip "$alone" 2>&1 | tee "$log"
 echo "== swift test: $(( $(date +%s) - started )) s wall, ${parallel[*]}, width $SWT_EXPERIMENTAL_MAXIMUM_PARALLELIZATION_WIDTH, load $(cut -d' ' -f1-3 /proc/loadavg) =="
+started=$(date +%s)
+swift test --skip-build --no-parallel --filter "$alone" 2>&1 | tee -a "$log"
+echo "== swift test, the shared-store kill tests alone: $(( $(date +%s) - started )) s wall =="
 if [[ "$fuzz_seconds" != 0 ]]; then
     # libFuzzer: the parser and the MIME reader, from the committed seeds (Tests/Fuzz/corpus,
     # Tests/MailMessageTests/Fixtures) plus what earlier runs found; a crash fails the script.
@@ -45,7 +53,7 @@ if [[ "$fuzz_seconds" != 0 ]]; then
     scripts/fuzz-parser.sh "$fuzz_seconds" .build-fuzz/corpus-parser 2>&1 | tail -n 12
     scripts/fuzz-mail.sh "$fuzz_seconds" Tests/Fuzz/corpus/mail 2>&1 | tail -n 12
 fi
-tests=$(grep -Eo 'Test run with [0-9]+ tests' "$log" | tail -1 | grep -Eo '[0-9]+' || echo 0)
+tests=$(grep -Eo 'Test run with [0-9]+ tests' "$log" | grep -Eo '[0-9]+' | awk '{ n += $1 } END { print n + 0 }')
 corpus="$here/../shared/corpus"
 if [[ -f "$corpus/score.py" && -f "$corpus/public.jsonl" ]]; then
     echo "== public corpus score =="
