@@ -149,8 +149,23 @@ public actor IMAPSource: MessageSource, MailboxObserving, MailboxWaiting {
             // Every message in low...high that exists was in the answer.
             polledThrough = high
             low = high &+ 1
-            // An empty window (UIDs expunged long ago) grows, so a wide gap takes a few round trips.
-            window = fetched.isEmpty ? min(window * 8, 1 << 24) : max(1, batch - messages.count)
+            window = max(1, batch - messages.count)
+            if fetched.isEmpty, low < view.uidNext {
+                // A gap (UIDs expunged long ago, or a server that starts high): one UID SEARCH
+                // says where mail resumes, so the next window holds at most `window` messages.
+                // (A window grown over the gap would fetch everything behind it at once.)
+                let from = low
+                let existing = try await session.run(connection(login), maxLiteral: maxLiteral) { client in
+                    try client.existingUIDs(from: from, through: UInt32(UInt64(view.uidNext) - 1))
+                }
+                guard let next = existing.first else {
+                    polledThrough = UInt32(UInt64(view.uidNext) - 1)
+                    low = view.uidNext
+                    break
+                }
+                polledThrough = next &- 1
+                low = next
+            }
         }
         backlog = low < view.uidNext
         observation?.listedNew = messages.count + setAside.count

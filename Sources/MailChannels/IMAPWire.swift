@@ -343,6 +343,13 @@ final class IMAPClient {
         return (view, unseen)
     }
 
+    /// `UID SEARCH UID low:high`: the UIDs that exist in the range, ascending.
+    func existingUIDs(from low: UInt32, through high: UInt32) throws -> [UInt32] {
+        var lines: [Substring] = []
+        try run(["UID SEARCH UID \(low):\(high)"]) { lines.append(Substring($0.text)) }
+        return Array(Set(IMAPResponse.searchUIDs(lines).filter { (low...high).contains($0) })).sorted()
+    }
+
     /// `UID FETCH low:high (UID RFC822.SIZE INTERNALDATE BODY.PEEK[]<0.maxBytes+1>)`: each message
     /// as it arrives (the partial fetch keeps a message over the limit to its first
     /// `maxBytes + 1` bytes, so the pipeline records it as too large).
