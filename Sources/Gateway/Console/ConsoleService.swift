@@ -80,31 +80,11 @@ package struct ConsoleService: Service {
             try await console.monthPage(session)
         } }
 
-        var quiet = logger
-        quiet.logLevel = max(logger.logLevel, .critical)
-        var failures = 0
-        while !Task.isShuttingDownGracefully, !Task.isCancelled {
-            let application = Application(
-                router: router,
-                configuration: .init(address: .hostname(host, port: settings.listenPort), serverName: nil),
-                onServerRunning: { channel in
-                    let address = channel.localAddress.map { "\($0.ipAddress ?? host):\($0.port ?? settings.listenPort)" } ?? "\(host):\(settings.listenPort)"
-                    logger.notice("console: operators' web console on \(address)", metadata: ["mg.event": "console-listening", "mg.listen": "\(address)"])
-                },
-                logger: quiet)
-            do {
-                try await application.run()
-                return
-            } catch {
-                failures += 1
-                if failures == 1 {
-                    logger.error(
-                        "console: cannot listen on \(host):\(settings.listenPort): \(error); retrying every 30s",
-                        metadata: ["mg.event": "console-down"])
-                }
-                try? await cancelWhenGracefulShutdown { try await Task.sleep(for: .seconds(30)) }
-            }
-        }
+        let port = settings.listenPort
+        try await HTTPService.serve(
+            router, host: host, port: port, logger: logger, listening: "console-listening", down: "console-down",
+            running: { "console: operators' web console on \($0)" },
+            failed: { "console: cannot listen on \(host):\(port): \($0); retrying every 30s" })
     }
 
     // MARK: Sessions

@@ -38,9 +38,22 @@ package struct HTTPService: Service {
                 status: problem == nil ? .ok : .serviceUnavailable, headers: [.contentType: "text/plain; charset=utf-8"],
                 body: .init(byteBuffer: ByteBuffer(string: (problem.map { "unhealthy: \($0)" } ?? "ok") + "\n")))
         }
+        // A taken port must not stop the readings: say so once, retry every 30 s.
+        try await Self.serve(
+            router, host: host, port: port, logger: logger, listening: "http-listening", down: "http-down",
+            running: { "http: /metrics and /healthz on \($0)" },
+            failed: { "http: cannot listen on \(host):\(port): \($0); /metrics and /healthz unavailable, retrying every 30s" })
+    }
+
+    /// Serves `router` on `host:port` until the graceful shutdown. A port that cannot be bound
+    /// (taken, say) is logged once (`down`) and tried again every 30 s; the bound address is
+    /// logged (`listening`) each time the server runs. Hummingbird's own logging is quieted.
+    static func serve(
+        _ router: Router<BasicRequestContext>, host: String, port: Int, logger: Logger, listening: String, down: String,
+        running: @escaping @Sendable (String) -> String, failed: (any Error) -> String
+    ) async throws {
         var quiet = logger
         quiet.logLevel = max(logger.logLevel, .critical)
-        // A taken port must not stop the readings: say so once, retry every 30 s.
         var failures = 0
         while !Task.isShuttingDownGracefully, !Task.isCancelled {
             let application = Application(
@@ -48,7 +61,7 @@ package struct HTTPService: Service {
                 configuration: .init(address: .hostname(host, port: port), serverName: nil),
                 onServerRunning: { channel in
                     let address = channel.localAddress.map { "\($0.ipAddress ?? host):\($0.port ?? port)" } ?? "\(host):\(port)"
-                    logger.notice("http: /metrics and /healthz on \(address)", metadata: ["mg.event": "http-listening", "mg.listen": "\(address)"])
+                    logger.notice("\(running(address))", metadata: ["mg.event": "\(listening)", "mg.listen": "\(address)"])
                 },
                 logger: quiet)
             do {
@@ -56,11 +69,7 @@ package struct HTTPService: Service {
                 return
             } catch {
                 failures += 1
-                if failures == 1 {
-                    logger.error(
-                        "http: cannot listen on \(host):\(port): \(error); /metrics and /healthz unavailable, retrying every 30s",
-                        metadata: ["mg.event": "http-down"])
-                }
+                if failures == 1 { logger.error("\(failed(error))", metadata: ["mg.event": "\(down)"]) }
                 try? await cancelWhenGracefulShutdown { try await Task.sleep(for: .seconds(30)) }
             }
         }
