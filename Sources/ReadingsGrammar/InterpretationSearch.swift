@@ -38,7 +38,7 @@ struct InterpretationSearch {
         }
     }
 
-    let grammar: Grammar
+    let shared: SharedGrammar
     let atoms: [Atom]
     var limitReached = false
     var diagnostics: [String] = []
@@ -50,8 +50,10 @@ struct InterpretationSearch {
     static let maxSegmentPenalty = 8
     static let maxChain = 7
 
-    init(grammar: Grammar, atoms: [Atom]) {
-        self.grammar = grammar
+    var grammar: Grammar { shared.grammar }
+
+    init(shared: SharedGrammar, atoms: [Atom]) {
+        self.shared = shared
         self.atoms = atoms
     }
 
