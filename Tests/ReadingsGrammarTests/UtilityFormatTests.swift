@@ -22,6 +22,20 @@ struct UtilityFormatTests {
         #expect(Fixture.summaries(text) == expected, "\(text)")
     }
 
+    /// Company requisites and phone extensions in a signature: КПП and БИК have nine digits (a
+    /// UIN's length), ОКПО eight; none of them is a reading or a UIN (each was read as one).
+    @Test(arguments: [
+        "1234567 12345\nООО «Ромашка», ИНН 7701234567, КПП 770101001",
+        "1234567 12345\nБИК 044525225, к/с 30101810400000000225",
+        "1234567 12345\nОКПО 12345678, ОКТМО 45382000",
+        "1234567 12345\nДоговор № 7654321 от 01.01.2020",
+        "1234567 12345\nтел. 8 (495) 123-45-67, доб. 1234",
+        "1234567 12345\nфакс 4951234567",
+    ])
+    func requisitesAreSetAside(_ text: String) {
+        #expect(Fixture.summaries(text) == ["1234567: 12345"], "\(text)")
+    }
+
     /// Digits glued to a phrase the grammar knows keep that phrase's meaning.
     @Test(arguments: [
         ("УИН3462933 38318", "3462933: 38318"),
