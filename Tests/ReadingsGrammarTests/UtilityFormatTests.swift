@@ -36,6 +36,19 @@ struct UtilityFormatTests {
         #expect(Fixture.summaries(text) == ["1234567: 12345"], "\(text)")
     }
 
+    /// An address without a street word: the house number before the flat label belongs to the
+    /// address (it was read as a reading), a reading before a flat label does not.
+    @Test(arguments: [
+        ("1234567 Ленина 5 кв 12 12345", "1234567: 12345"),
+        ("1234567 12345 Ленина 5 кв 12", "1234567: 12345"),
+        ("1234567 Ленина 5, кв.12 12345", "1234567: 12345"),
+        ("1234567 показания 12345 кв 12", "1234567: 12345"),
+        ("1234567 12345 кв 12", "1234567: 12345"),
+    ])
+    func houseNumberBeforeFlat(_ text: String, _ expected: String) {
+        #expect(Fixture.summaries(text) == [expected], "\(text)")
+    }
+
     /// Digits glued to a phrase the grammar knows keep that phrase's meaning.
     @Test(arguments: [
         ("УИН3462933 38318", "3462933: 38318"),
