@@ -31,9 +31,18 @@ struct UtilityFormatTests {
         "1234567 12345\nДоговор № 7654321 от 01.01.2020",
         "1234567 12345\nтел. 8 (495) 123-45-67, доб. 1234",
         "1234567 12345\nфакс 4951234567",
+        // A total of the zones is no meter's reading.
+        "1234567 12345 итого 12345",
     ])
     func requisitesAreSetAside(_ text: String) {
         #expect(Fixture.summaries(text) == ["1234567: 12345"], "\(text)")
+    }
+
+    @Test func aTotalAfterTheZonesIsSetAside() {
+        #expect(Fixture.summaries("0012345 день 23500 ночь 7950 итого 31450") == ["0012345: T1=23500, T2=7950"])
+        #expect(Fixture.summaries("0012345 день 23500 всего 31450") == ["0012345: T1=23500"])
+        // "всего доброго" stays a farewell.
+        #expect(Fixture.summaries("0012345 23500 7950 всего доброго") == ["0012345: 23500, 7950"])
     }
 
     /// An address without a street word: the house number before the flat label belongs to the
