@@ -31,6 +31,9 @@ struct UtilityFormatTests {
         "1234567 12345\nДоговор № 7654321 от 01.01.2020",
         "1234567 12345\nтел. 8 (495) 123-45-67, доб. 1234",
         "1234567 12345\nфакс 4951234567",
+        // A city phone without a label, with its area code in brackets or not.
+        "1234567 12345\n555-12-34",
+        "1234567 12345 (495) 555-12-34",
         // A total of the zones is no meter's reading.
         "1234567 12345 итого 12345",
     ])
