@@ -30,12 +30,7 @@ public enum HTMLText {
     private static let cutMarkerBytes = cutMarkers.map { Array($0.utf8) }
     private static let outlookSplitterBytes = outlookSplitters.map { Array($0.utf8) }
 
-    public static func toText(_ html: String) -> String { toText(html, markingQuotes: false) }
-
-    /// `markingQuotes`: a line `>` stands where a quote was dropped, so that `ReplyStripper`
-    /// sees an attribution followed by a quote (and new text below it: bottom-posting) as it
-    /// does in plain text.
-    static func toText(_ html: String, markingQuotes: Bool) -> String {
+    public static func toText(_ html: String) -> String {
         let s = Array(html.unicodeScalars)
         // The text as UTF-8 (a line feed byte is always a line feed scalar).
         var out: [UInt8] = []
@@ -77,7 +72,6 @@ public enum HTMLText {
                     if name == "blockquote" {
                         i = skipElement(s, name: name, from: i, nested: true)
                         newline()
-                        if markingQuotes { out.append(0x3E); out.append(0x0A) }
                         continue
                     }
                     let marked = (name == "div" || name == "hr" || name == "span" || name == "p") && !tag.attributes.isEmpty
@@ -92,7 +86,6 @@ public enum HTMLText {
                         if quoteClassBytes.contains(where: { contains(attrs, $0) }) {
                             i = skipElement(s, name: name, from: i, nested: true)
                             newline()
-                            if markingQuotes { out.append(0x3E); out.append(0x0A) }
                             continue
                         }
                     }
