@@ -229,8 +229,8 @@ import Testing
                                receivedAt: now)
     }
 
-    static func variants(formats: [QuoteFormat] = quoteFormats, perForm: Int = 4, signatures: [String] = signatures,
-                         bottomPosting: Bool = false) -> [Variant] {
+    static func variants(seeds: [Seed] = seeds, formats: [QuoteFormat] = quoteFormats, perForm: Int = 4,
+                         signatures: [String] = signatures, bottomPosting: Bool = false) -> [Variant] {
         var generator = Generator(state: 20_261_120)
         var out: [Variant] = []
         var id = 0
@@ -324,6 +324,23 @@ import Testing
         let signatures = Self.signatures + Self.requisiteSignatures
         try Self.check(Self.variants(formats: Self.moreQuoteFormats, perForm: 2, signatures: signatures, bottomPosting: true),
                        minimumCount: 2_500, minimumShare: 0.9)
+    }
+
+    /// New text with no reading above a quote that has one: whatever leaks from the quote would be
+    /// recorded as if it were new, so every variant must record nothing.
+    static let seedsWithoutReadings: [Seed] = [
+        Seed(text: "1234567 показания пришлю позже", uin: "1234567", readings: [], old: "1234567 12200"),
+        Seed(text: "УИН 0012345, фото счетчика во вложении", uin: "0012345", readings: [], old: "0012345 день 21000 ночь 8100"),
+        Seed(text: "Здравствуйте! Почему не приняли показания по 123456789012?", uin: "123456789012", readings: [],
+             old: "123456789012 3300 1510 2020"),
+        Seed(text: "Показания те же, что в прошлый раз", uin: "7654321", readings: [], old: "7654321 50500"),
+    ]
+
+    @Test func noQuotedReadingIsRecordedAsNew() throws {
+        let formats = Self.quoteFormats + Self.moreQuoteFormats
+        try Self.check(Self.variants(seeds: Self.seedsWithoutReadings, formats: formats, perForm: 1,
+                                     signatures: Self.signatures + Self.requisiteSignatures),
+                       minimumCount: 500, minimumShare: 0)
     }
 
     static func check(_ variants: [Variant], minimumCount: Int, minimumShare: Double) throws {
