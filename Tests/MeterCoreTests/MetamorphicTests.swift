@@ -338,8 +338,8 @@ import Testing
 
     @Test func noQuotedReadingIsRecordedAsNew() throws {
         let formats = Self.quoteFormats + Self.moreQuoteFormats
-        try Self.check(Self.variants(seeds: Self.seedsWithoutReadings, formats: formats, perForm: 1,
-                                     signatures: Self.signatures + Self.requisiteSignatures),
+        try Self.check(Self.variants(seeds: Self.seedsWithoutReadings, formats: formats, perForm: 2,
+                                     signatures: Self.signatures + Self.requisiteSignatures, bottomPosting: true),
                        minimumCount: 500, minimumShare: 0)
     }
 
