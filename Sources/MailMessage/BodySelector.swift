@@ -9,7 +9,7 @@ struct BodySelector {
     func text(of root: MIMEPart, defects: inout [MailDefect]) -> String {
         guard let (part, kind) = pick(root, depth: 0) else { return "" }
         let text = part.decodedText(maxBytes: limits.maxDecodedBytes, defects: &defects)
-        return kind == .html ? HTMLText.toText(text) : text
+        return kind == .html ? HTMLText.toText(text, markingQuotes: true) : text
     }
 
     private func leafKind(_ p: MIMEPart) -> Kind? {

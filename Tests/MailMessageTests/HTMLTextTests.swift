@@ -44,4 +44,18 @@ struct HTMLTextTests {
         """)
         #expect(m.meaningfulText == "5551234 777")
     }
+
+    /// Bottom-posting in an HTML-only mail: the attribution, the quote in a blockquote, the new
+    /// text below. The dropped quote leaves a `>` line, so the attribution introduces a quote and
+    /// is dropped alone, as in plain text (it cut the new text off before: nothing was read).
+    @Test(arguments: [
+        "<div>Op ma 16 nov. 2026 om 16:37 schreef Ivan Petrov &lt;ivan@example.ru&gt;:</div><div><br></div><blockquote>5551234 700</blockquote><div>5551234 777</div>",
+        "<div>On Mon, Nov 16, 2026 at 4:37 PM Office &lt;office@example.test&gt; wrote:</div><div class=\"gmail_quote\">5551234 700</div><div><br></div><div>5551234 777</div>",
+    ])
+    func htmlOnlyBottomPostedReplyKeepsNewText(_ body: String) {
+        let m = mail("Content-Type: text/html; charset=utf-8\n\n" + body)
+        #expect(m.meaningfulText == "5551234 777")
+        // The public conversion is unchanged: no marks.
+        #expect(!HTMLText.toText(body).contains("\n>"))
+    }
 }
