@@ -66,15 +66,30 @@ extension PostgresLedger: BillingExchange {
     /// A value in COPY's text format: backslash, tab, newline and carriage return escaped; a NUL
     /// (which PostgreSQL's text cannot hold) becomes U+FFFD.
     static func appendCopyText(_ text: String, to buffer: inout [UInt8]) {
-        for byte in text.utf8 {
-            switch byte {
-            case 0x5C: buffer += [0x5C, 0x5C]
-            case 0x09: buffer += [0x5C, 0x74]
-            case 0x0A: buffer += [0x5C, 0x6E]
-            case 0x0D: buffer += [0x5C, 0x72]
-            case 0x00: buffer += [0xEF, 0xBF, 0xBD]
-            default: buffer.append(byte)
+        var text = text
+        text.withUTF8 { utf8 in
+            // Runs of ordinary bytes are copied at once; the few special ones escaped between them.
+            var start = 0
+            for index in 0..<utf8.count {
+                let escaped: (UInt8, UInt8)
+                switch utf8[index] {
+                case 0x5C: escaped = (0x5C, 0x5C)
+                case 0x09: escaped = (0x5C, 0x74)
+                case 0x0A: escaped = (0x5C, 0x6E)
+                case 0x0D: escaped = (0x5C, 0x72)
+                case 0x00: escaped = (0, 0)
+                default: continue
+                }
+                buffer.append(contentsOf: UnsafeBufferPointer(rebasing: utf8[start..<index]))
+                if escaped.0 == 0 {
+                    buffer += [0xEF, 0xBF, 0xBD]
+                } else {
+                    buffer.append(escaped.0)
+                    buffer.append(escaped.1)
+                }
+                start = index + 1
             }
+            buffer.append(contentsOf: UnsafeBufferPointer(rebasing: utf8[start...]))
         }
     }
 
