@@ -106,7 +106,7 @@ struct SMTPTransportTests {
         defer { stopSink(sink.state) }
         let transport = SMTPTransport(configuration: .init(
             url: "smtp://127.0.0.1:\(sink.port)", from: "Показания <readings@example.test>", connections: 1))
-        let replies = ["r1", "r2", "bad3", "r4", "r5", "r6"].enumerated().map { reply("\($1)@example.org", id: Int64($0 + 1)) }
+        let replies = ["r1", "r2", "bad", "r4", "r5", "r6"].enumerated().map { reply("\($1)@example.org", id: Int64($0 + 1)) }
         func send(_ index: Int, next: Int?) async -> DeliveryAttempt {
             await transport.deliver(replies[index], connection: 0, next: next.map { replies[$0] }, beforeCommit: {})
         }
