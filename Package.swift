@@ -141,7 +141,7 @@ let package = Package(
         .testTarget(
             name: "GatewayTests",
             dependencies: [
-                "Gateway", "Ledger", "MeterCore", "ReadingsGrammar", "DefaultFiles",
+                "Gateway", "Ledger", "MeterCore", "ReadingsGrammar", "DefaultFiles", "MailChannels",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),

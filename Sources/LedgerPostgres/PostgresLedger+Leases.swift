@@ -86,8 +86,11 @@ extension PostgresLedger: FeedLeasing {
         do {
             let renewed = try control.runBlocking(retry: .never) { link in
                 try link.transaction { () throws -> [String: Double] in
+                    // Never revives a stopped row: a beat still in flight when `close` marked the
+                    // instance stopped (a slow server, a loaded machine) must not undo the mark.
+                    // A restart under the same name clears `stopped_at` when it registers.
                     let updated = try link.query(
-                        "UPDATE instance SET heartbeat_at = \(Self.serverNow), stopped_at = NULL WHERE name = $1", [.text(instance)])
+                        "UPDATE instance SET heartbeat_at = \(Self.serverNow) WHERE name = $1 AND stopped_at IS NULL", [.text(instance)])
                     if updated.affectedRows == 0 {
                         try link.query("""
                             INSERT INTO instance (name, host, pid, started_at, heartbeat_at)
