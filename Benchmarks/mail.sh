@@ -5,13 +5,14 @@
 #   2. the same over IMAP with replies written to the file outbox (the SMTP sink out of the way),
 #   3. getmail6 downloading the same mailbox into a Maildir (Debian's getmail6), for comparison.
 # Prints a Markdown section (also appended to $RESULTS when set). Release build; loopback only.
-# usage: Benchmarks/mail.sh        knobs: MAILS, SKIP_BUILD=1, RESULTS=Benchmarks/results.md
+# usage: Benchmarks/mail.sh        knobs: MAILS, SKIP_BUILD=1, BIN=path/to/metergate, RESULTS=Benchmarks/results.md
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
 mails=${MAILS:-10000}
-[[ "${SKIP_BUILD:-}" == 1 ]] || swift build -c release --product metergate >&2
-bin=$root/.build/release/metergate
+# BIN=path runs another build (e.g. a release build in a scratch path of its own).
+[[ "${SKIP_BUILD:-}" == 1 || -n "${BIN:-}" ]] || swift build -c release --product metergate >&2
+bin=${BIN:-$root/.build/release/metergate}
 scripts/ensure-packages.sh dovecot-imapd dovecot-pop3d dovecot-lmtpd openssl python3-aiosmtpd getmail6 >&2
 
 state=$(mktemp -d /tmp/metergate-mail-bench-XXXXXX)

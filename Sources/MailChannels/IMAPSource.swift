@@ -143,7 +143,7 @@ public actor IMAPSource: MessageSource, MailboxObserving, MailboxWaiting {
             let fetched: [IMAPFetchedMessage]
             if let ahead = await takePrefetch(validity: validity, low: low, atMost: high) {
                 high = ahead.high
-                fetched = try await ahead.task.value
+                fetched = try await Self.value(of: ahead.task)
             } else {
                 fetched = try await fetch(login, from: low, through: high)
             }
@@ -266,7 +266,13 @@ public actor IMAPSource: MessageSource, MailboxObserving, MailboxWaiting {
     private func dropPrefetch() async {
         guard let ahead = prefetch else { return }
         prefetch = nil
-        _ = try? await ahead.task.value
+        _ = try? await Self.value(of: ahead.task)
+    }
+
+    /// The fetch ahead's messages; a poll cancelled meanwhile (metergate stops) cancels it too,
+    /// so a stalled server does not hold the shutdown until the timeout.
+    private static func value(of task: Task<[IMAPFetchedMessage], any Error>) async throws -> [IMAPFetchedMessage] {
+        try await withTaskCancellationHandler { try await task.value } onCancel: { task.cancel() }
     }
 
     // MARK: - Steps
