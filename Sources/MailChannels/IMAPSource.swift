@@ -125,6 +125,9 @@ public actor IMAPSource: MessageSource, MailboxObserving, MailboxWaiting {
             pending = []
         }
         if fresh { observation = await observe(view: view, unseen: unseen) }
+        if fresh, prefetch == nil, cursor.next > 1 {
+            try await sweepBelowCursor(login, validity: validity, cursor: cursor)
+        }
 
         // UID windows from the cursor on, each below UIDNEXT. Already-recorded messages (a crash
         // before the cursor moved) are set aside and do not count.
@@ -357,6 +360,29 @@ public actor IMAPSource: MessageSource, MailboxObserving, MailboxWaiting {
     private func isRecordedBefore(_ raw: [UInt8]) async throws -> Bool {
         if recordedFingerprints == nil { recordedFingerprints = try await store.recordedFingerprints(feed: name) }
         return recordedFingerprints!.contains(MessageFingerprint.of(raw))
+    }
+
+    /// Mail below the cursor that still waits for its `after` (still unseen, or still in the
+    /// mailbox for delete and move): its acknowledgement was lost (metergate stopped or the
+    /// connection broke between the ledger's commit and the `UID STORE`/`UID MOVE`, or the
+    /// server did not apply it). One `UID SEARCH` a fresh poll finds it, and what the ledger has
+    /// recorded is acknowledged now. Anything it has not recorded (never expected: every UID
+    /// below the cursor was recorded or set aside) is left alone, never acknowledged unread:
+    /// `/healthz` reports a mailbox that polls but does not fetch (`observe`).
+    private func sweepBelowCursor(_ login: CurlLogin, validity: UInt32, cursor: IMAPCursor) async throws {
+        let below = cursor.next &- 1
+        let criteria = settings.after == .seen ? "UNSEEN" : ""
+        let left = try await session.run(connection(login), maxLiteral: maxLiteral) { client in
+            try client.existingUIDs(from: 1, through: below, matching: criteria)
+        }
+        guard !left.isEmpty else { return }
+        let known = try await store.knownExternalIDs(left.map { externalID(validity: validity, uid: $0) })
+        let recorded = left.filter { known.contains(externalID(validity: validity, uid: $0)) }
+        guard !recorded.isEmpty else { return }
+        logger.notice(
+            "\(recorded.count) message(s) of \(mailbox) recorded earlier still waited for their after-action (its acknowledgement was lost); applied now",
+            metadata: ["mg.mailbox": "\(mailbox)"])
+        try await applyAfter(login, validity: validity, uids: recorded)
     }
 
     /// `after` for the whole batch, every command sent at once (one round trip).

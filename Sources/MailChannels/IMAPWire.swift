@@ -344,9 +344,9 @@ final class IMAPClient {
     }
 
     /// `UID SEARCH UID low:high`: the UIDs that exist in the range, ascending.
-    func existingUIDs(from low: UInt32, through high: UInt32) throws -> [UInt32] {
+    func existingUIDs(from low: UInt32, through high: UInt32, matching criteria: String = "") throws -> [UInt32] {
         var lines: [Substring] = []
-        try run(["UID SEARCH UID \(low):\(high)"]) { lines.append(Substring($0.text)) }
+        try run(["UID SEARCH UID \(low):\(high)\(criteria.isEmpty ? "" : " " + criteria)"]) { lines.append(Substring($0.text)) }
         return Array(Set(IMAPResponse.searchUIDs(lines).filter { (low...high).contains($0) })).sorted()
     }
 

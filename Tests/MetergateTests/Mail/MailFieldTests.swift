@@ -250,6 +250,39 @@ struct MailFieldTests {
 
     // MARK: - /healthz when mail stays unfetched
 
+    /// An acknowledgement lost between the ledger's commit and the `UID STORE` (metergate
+    /// stopped, the connection broke, a server that did not apply it) is applied by the next
+    /// poll: mail below the cursor that is still unseen and recorded gets `\Seen`, and nothing
+    /// is recorded or answered again. (Lost acknowledgements left mail unseen or undeleted for
+    /// good, since the cursor had already passed it.)
+    @Test(.timeLimit(.minutes(2)))
+    func lostAcknowledgementIsAppliedByTheNextPoll() async throws {
+        let peers = try await MailPeers.start("lost-ack")
+        defer { peers.stop() }
+        let sandbox = try Sandbox("mail-lost-ack")
+        defer { sandbox.remove() }
+        let direct = Self.directURL(peers, "imap")
+        let config = try Self.config(sandbox, peers: peers, url: direct + "INBOX", after: "seen")
+        _ = try await sandbox.run(["accounts", "import", "accounts.csv", "--config", config])
+        try await Self.deliver(peers, ["--generate", "3"])
+        let first = try await sandbox.run(["run", "--once", "--config", config], timeout: 60)
+        try #require(first.status == 0, "\(first.stderr.suffix(1000))")
+        #expect(LoggedOutcome.parse(first.stderr).count == 3)
+        #expect(try await Self.curl(direct + "INBOX", "UID SEARCH UNSEEN").trimmingCharacters(in: .whitespacesAndNewlines) == "* SEARCH")
+        // The acknowledgement is lost: the messages are unseen again, the cursor is past them.
+        _ = try await Self.curl(direct + "INBOX", "UID STORE 1:* -FLAGS (\\Seen)")
+        let unseen = try await Self.curl(direct + "INBOX", "UID SEARCH UNSEEN")
+        try #require(unseen.split(whereSeparator: \.isWhitespace).count == 5, "three unseen again: \(unseen)")
+
+        let second = try await sandbox.run(["run", "--once", "--config", config], timeout: 60)
+        #expect(second.status == 0, "\(second.stderr.suffix(1000))")
+        #expect(LoggedOutcome.parse(second.stderr).isEmpty, "nothing recorded again: \(second.stderr.suffix(1500))")
+        #expect(second.stderr.contains("3 message(s) of INBOX recorded earlier still waited for their after-action"), "\(second.stderr.suffix(1500))")
+        let after = try await Self.curl(direct + "INBOX", "UID SEARCH UNSEEN")
+        #expect(after.trimmingCharacters(in: .whitespacesAndNewlines) == "* SEARCH", "\(after)")
+        #expect(Self.sinkCount(peers) == 3, "answered once each")
+    }
+
     /// Mail the feed polls past (here: its cursor set beyond three unseen mails, as a listing
     /// defect would leave it) while every poll succeeds: `/healthz` turns 503 within the
     /// documented 5 poll intervals (plus one), and `/metrics` shows the server's count of
