@@ -68,7 +68,7 @@ let package = Package(
         // The ledger in PostgreSQL, shared by several instances (contract §7), through libpq.
         .target(
             name: "LedgerPostgres",
-            dependencies: ["Ledger", "PostgreSQL", "CLibPQ", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["Ledger", "PostgreSQL", .product(name: "Logging", package: "swift-log")],
             swiftSettings: strict
         ),
         // E-mail channels: IMAP and POP3 sources, SMTP replies.
@@ -141,7 +141,7 @@ let package = Package(
         .testTarget(
             name: "GatewayTests",
             dependencies: [
-                "Gateway", "Ledger", "MeterCore", "ReadingsGrammar", "DefaultFiles",
+                "Gateway", "Ledger", "MeterCore", "ReadingsGrammar", "DefaultFiles", "MailChannels",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),

@@ -177,10 +177,29 @@ YAML
 }
 sink_count() { ls "$SMTP_SINK_MAIL" | grep -c '\.eml$' || true; }
 first_reply_at() { python3 -c 'import json,sys; print(min(json.loads(l)["received_at"] for l in open(sys.argv[1])))' "$SMTP_SINK_STATE/messages.jsonl" 2>/dev/null || echo 0; }
-run_once() { # NAME → start, wall seconds, seconds until the last message was recorded (json log, 1 s resolution)
+run_once() { # NAME → start, wall seconds, seconds until the last message was recorded (json log, 1 s resolution), CPU seconds (user+sys)
     local t0 t1
-    t0=$(now); "$bin" run --once --config "$state/$1.yaml" 2>"$state/$1.log" || echo "run $1 failed: $(tail -2 "$state/$1.log")" >&2; t1=$(now)
-    echo "$t0 $(elapsed "$t0" "$t1") $(recorded_after "$state/$1.log")"
+    t0=$(now); /usr/bin/time -f '%U %S' -o "$state/$1.cpu" "$bin" run --once --config "$state/$1.yaml" 2>"$state/$1.log" || echo "run $1 failed: $(tail -2 "$state/$1.log")" >&2; t1=$(now)
+    echo "$t0 $(elapsed "$t0" "$t1") $(recorded_after "$state/$1.log") $(awk '{printf "%.2f", $1 + $2}' "$state/$1.cpu")"
+}
+# The sink's own ceiling at this moment (it fsyncs each message twice before answering): python
+# smtplib over SMTP_CONNECTIONS loopback connections at once, MAILS small messages.
+sink_ceiling() {
+    python3 - "$SMTP_SINK_PORT" "$mails" "$smtp_connections" <<'PY'
+import smtplib, sys, threading, time
+port, total, connections = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])
+message = b"From: <readings@example.test>\r\nTo: <ceiling@example.org>\r\nSubject: ceiling\r\n\r\n" + b"x" * 600 + b"\r\n"
+def worker(count):
+    s = smtplib.SMTP("127.0.0.1", port)
+    for _ in range(count):
+        s.sendmail("readings@example.test", ["ceiling@example.org"], message)
+    s.quit()
+t = time.monotonic()
+threads = [threading.Thread(target=worker, args=(total // connections + (i < total % connections),)) for i in range(connections)]
+for th in threads: th.start()
+for th in threads: th.join()
+print(f"{time.monotonic() - t:.2f}")
+PY
 }
 recorded_after() {
     python3 - "$1" <<'PY'
@@ -197,24 +216,25 @@ PY
 }
 
 config wan-outbox "$imap_far" outbox
-read -r _ wan_outbox_s wan_outbox_rec <<<"$(run_once wan-outbox)"
+read -r _ wan_outbox_s wan_outbox_rec wan_outbox_cpu <<<"$(run_once wan-outbox)"
 wan_outbox_files=$(ls "$state/wan-outbox-outbox" | wc -l)
 
 config wan-smtp "$imap_far" smtp "$smtp_far"
 before=$(sink_count)
 : >"$SMTP_SINK_STATE/messages.jsonl"
-read -r wan_smtp_t0 wan_smtp_s wan_smtp_rec <<<"$(run_once wan-smtp)"
+read -r wan_smtp_t0 wan_smtp_s wan_smtp_rec wan_smtp_cpu <<<"$(run_once wan-smtp)"
 wan_replies=$(( $(sink_count) - before ))
 first_reply_s=$(echo "$(first_reply_at) - $wan_smtp_t0" | bc -l | xargs printf '%.2f')
 
 config lo-outbox "$DOVECOT_IMAP_PORT" outbox
-read -r _ lo_outbox_s lo_outbox_rec <<<"$(run_once lo-outbox)"
+read -r _ lo_outbox_s lo_outbox_rec lo_outbox_cpu <<<"$(run_once lo-outbox)"
 lo_outbox_files=$(ls "$state/lo-outbox-outbox" | wc -l)
 
 config lo-smtp "$DOVECOT_IMAP_PORT" smtp "$SMTP_SINK_PORT"
 before=$(sink_count)
-read -r _ lo_smtp_s lo_smtp_rec <<<"$(run_once lo-smtp)"
+read -r _ lo_smtp_s lo_smtp_rec lo_smtp_cpu <<<"$(run_once lo-smtp)"
 lo_replies=$(( $(sink_count) - before ))
+sink_s=$(sink_ceiling)
 
 cat <<MD | tee -a "${RESULTS:-/dev/null}"
 
@@ -231,8 +251,9 @@ All runs in this one script run, on the same mailbox.
 | mbsync $(dpkg-query -W -f='${Version}' isync) → Maildir (download only, pipelined) | $mbsync_s s | $(rate "$mbsync_n" "$mbsync_s") | $mbsync_n messages |
 | getmail6 $(dpkg-query -W -f='${Version}' getmail6) IMAP → Maildir (download only, first $fetchmail_limit mails) | $getmail_s s | $(rate "$getmail_n" "$getmail_s") | $getmail_n messages |
 | fetchmail $(dpkg-query -W -f='${Version}' fetchmail) IMAP → MDA (download only, first $fetchmail_limit mails) | $fetchmail_s s | $(rate "$fetchmail_n" "$fetchmail_s") | $fetchmail_n messages |
-| metergate \`run --once\`, 1 IMAP connection, replies to the **file outbox** | $wan_outbox_s s | $(rate "$mails" "$wan_outbox_s") | $wan_outbox_files reply files; all recorded ~$wan_outbox_rec s after the start |
-| metergate \`run --once\`, 1 IMAP connection, **SMTP replies** over the link ($smtp_connections connections) | $wan_smtp_s s | $(rate "$mails" "$wan_smtp_s") | $wan_replies replies; first reply $first_reply_s s after the start; all recorded ~$wan_smtp_rec s |
-| loopback: metergate, replies to the file outbox | $lo_outbox_s s | $(rate "$mails" "$lo_outbox_s") | $lo_outbox_files reply files; all recorded ~$lo_outbox_rec s |
-| loopback: metergate, SMTP replies ($smtp_connections connections) | $lo_smtp_s s | $(rate "$mails" "$lo_smtp_s") | $lo_replies replies; all recorded ~$lo_smtp_rec s |
+| metergate \`run --once\`, 1 IMAP connection, replies to the **file outbox** | $wan_outbox_s s | $(rate "$mails" "$wan_outbox_s") | $wan_outbox_files reply files; all recorded ~$wan_outbox_rec s after the start; metergate CPU $wan_outbox_cpu s |
+| metergate \`run --once\`, 1 IMAP connection, **SMTP replies** over the link ($smtp_connections connections) | $wan_smtp_s s | $(rate "$mails" "$wan_smtp_s") | $wan_replies replies; first reply $first_reply_s s after the start; all recorded ~$wan_smtp_rec s; metergate CPU $wan_smtp_cpu s |
+| loopback: metergate, replies to the file outbox | $lo_outbox_s s | $(rate "$mails" "$lo_outbox_s") | $lo_outbox_files reply files; all recorded ~$lo_outbox_rec s; metergate CPU $lo_outbox_cpu s |
+| loopback: metergate, SMTP replies ($smtp_connections connections) | $lo_smtp_s s | $(rate "$mails" "$lo_smtp_s") | $lo_replies replies; all recorded ~$lo_smtp_rec s; metergate CPU $lo_smtp_cpu s |
+| loopback: the sink's ceiling, python smtplib, $smtp_connections connections, $mails small mails | $sink_s s | $(rate "$mails" "$sink_s") | peer ceiling (the sink fsyncs each mail twice before its answer) |
 MD

@@ -2,9 +2,11 @@
 # The ledger on PostgreSQL (issue 16), release build: `accounts import` of ACCOUNTS rows, then
 # `replay` of MESSAGES SMS against them with durable commits (fsync on, synchronous_commit on:
 # PostgreSQL's defaults), and in the same run the floor: the very rows the replay wrote
-# (`message`, `submission`), dumped and written again by `psql` with `COPY` into a fresh
-# database of the same schema (indexes, keys), each table in one durable transaction. Prints
-# and appends to $RESULTS the figures and the ratio replay / floor.
+# (`message`, `message_uin`, `submission`), dumped and written again by `psql` with `COPY` into a
+# fresh database of the same schema (indexes, keys), in two durable transactions. Prints and
+# appends to $RESULTS the figures and the ratio replay / floor, with the CPU time of metergate
+# and of the PostgreSQL server (all its processes) for each step, and the load average: on this
+# shared machine the wall-clock figures alone say little.
 #
 # Environment (defaults in brackets):
 #   ACCOUNTS [1000000]  MESSAGES [1000000]  SEED [20261120]  BATCH [the replay default]
@@ -67,11 +69,34 @@ YAML
 }
 config cfg metergate
 
-measure() {  # NAME COMMAND…: /usr/bin/time -v into $RUN/NAME.time (the command's stdout in $RUN/NAME.out)
-    local name=$1
-    shift
-    /usr/bin/time -v -o "$RUN/$name.time" "$@" > "$RUN/$name.out"
+server_cpu() {  # CPU seconds (user + sys) of the server: the postmaster, its live and its ended children
+    python3 - "$PG_PID" <<'PY'
+import os, sys
+pid, hz = int(sys.argv[1]), os.sysconf('SC_CLK_TCK')
+def stat(p):
+    with open(f'/proc/{p}/stat') as f:
+        text = f.read()
+    return text[text.rindex(')') + 2:].split()
+total = sum(int(x) for x in stat(pid)[11:15])
+for p in filter(str.isdigit, os.listdir('/proc')):
+    try:
+        fields = stat(p)
+    except OSError:
+        continue
+    if int(fields[1]) == pid:
+        total += int(fields[11]) + int(fields[12])
+print(f'{total / hz:.2f}')
+PY
 }
+declare -A SERVER_CPU
+measure() {  # NAME COMMAND…: /usr/bin/time -v into $RUN/NAME.time (the command's stdout in $RUN/NAME.out)
+    local name=$1 before
+    shift
+    before=$(server_cpu)
+    /usr/bin/time -v -o "$RUN/$name.time" "$@" > "$RUN/$name.out"
+    SERVER_CPU[$name]=$(python3 -c "print(f'{$(server_cpu) - $before:.2f}')")
+}
+load_start=$(cut -d' ' -f1-3 /proc/loadavg)
 elapsed() {  # NAME: the wall-clock seconds of a measured step
     awk -F': ' '/Elapsed \(wall clock\)/ { n = split($2, p, ":"); s = 0; for (i = 1; i <= n; i++) s = s * 60 + p[i]; print s }' "$RUN/$1.time"
 }
@@ -93,18 +118,20 @@ for line in open(sys.argv[1], encoding="utf-8"):
     o = json.loads(line); counts[(o["status"], o.get("reason") or "")] += 1
 print("; ".join(f"{s} {r} {n}".replace("  ", " ") for (s, r), n in counts.most_common()))
 ' "$RUN/replay.out")
-rows=$("${SOCKET_PSQL[@]}" -At -d metergate -c "SELECT (SELECT COUNT(*) FROM message) || ' ' || (SELECT COUNT(*) FROM submission) || ' ' || (SELECT COUNT(*) FROM outbox)")
-log "rows written by the replay (message submission outbox): $rows"
+rows=$("${SOCKET_PSQL[@]}" -At -d metergate -c "SELECT (SELECT COUNT(*) FROM message) || ' ' || (SELECT COUNT(*) FROM message_uin) || ' ' || (SELECT COUNT(*) FROM submission) || ' ' || (SELECT COUNT(*) FROM outbox)")
+log "rows written by the replay (message message_uin submission outbox): $rows"
 
 log "the floor: the same rows by psql COPY into a fresh database"
-"${SOCKET_PSQL[@]}" -d metergate -c "\\copy message TO '$RUN/message.copy'" -c "\\copy submission TO '$RUN/submission.copy'"
+"${SOCKET_PSQL[@]}" -d metergate -c "\\copy message TO '$RUN/message.copy'" -c "\\copy message_uin TO '$RUN/message_uin.copy'" \
+    -c "\\copy submission TO '$RUN/submission.copy'"
 "${SOCKET_PSQL[@]}" -d postgres -c "CREATE DATABASE floor OWNER $PG_USER"
 config floor floor
 "$METERGATE" status --config "$RUN/floor.yaml" > /dev/null  # creates the schema (the migrations)
 measure copy psql -X -q -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "$PG_PORT" -U "$PG_USER" -d floor \
-    -c "\\copy message FROM '$RUN/message.copy'" -c "\\copy submission FROM '$RUN/submission.copy'"
+    -c "BEGIN" -c "\\copy message FROM '$RUN/message.copy'" -c "COMMIT" \
+    -c "BEGIN" -c "\\copy message_uin FROM '$RUN/message_uin.copy'" -c "\\copy submission FROM '$RUN/submission.copy'" -c "COMMIT"
 copy_s=$(elapsed copy)
-floor_rows=$("${SOCKET_PSQL[@]}" -At -d floor -c "SELECT (SELECT COUNT(*) FROM message) || ' ' || (SELECT COUNT(*) FROM submission)")
+floor_rows=$("${SOCKET_PSQL[@]}" -At -d floor -c "SELECT (SELECT COUNT(*) FROM message) || ' ' || (SELECT COUNT(*) FROM message_uin) || ' ' || (SELECT COUNT(*) FROM submission)")
 log "COPY: $copy_s s ($floor_rows)"
 
 read -r rate floor ratio < <(python3 -c "
@@ -117,13 +144,13 @@ summary=$(cat <<EOF
 
 Release build ($SCRATCH), $ACCOUNTS accounts and $MESSAGES SMS (seed $SEED), one PostgreSQL server
 on 127.0.0.1 ($server_settings); machine: $(nproc) cores, shared with other work, load average
-at the end $load.
+at the start $load_start, at the end $load.
 
-| step | wall | rate | user + sys | max RSS |
-|---|---|---|---|---|
-| accounts import, $ACCOUNTS rows | ${import_s} s | $(python3 -c "print(f'{$ACCOUNTS / $import_s:.0f}')") rows/s | $(field import 'User time') + $(field import 'System time') s | $(( $(field import 'Maximum resident') / 1024 )) MiB |
-| replay, $MESSAGES SMS, durable group commits | ${replay_s} s | **$rate msg/s** | $(field replay 'User time') + $(field replay 'System time') s | $(( $(field replay 'Maximum resident') / 1024 )) MiB |
-| floor: the replay's rows ($rows message/submission/outbox) by \`psql\` \`COPY\` | ${copy_s} s | $floor msg/s | (psql) | |
+| step | wall | rate | metergate user + sys | server CPU | max RSS |
+|---|---|---|---|---|---|
+| accounts import, $ACCOUNTS rows | ${import_s} s | $(python3 -c "print(f'{$ACCOUNTS / $import_s:.0f}')") rows/s | $(field import 'User time') + $(field import 'System time') s | ${SERVER_CPU[import]} s | $(( $(field import 'Maximum resident') / 1024 )) MiB |
+| replay, $MESSAGES SMS, durable group commits | ${replay_s} s | **$rate msg/s** | $(field replay 'User time') + $(field replay 'System time') s | ${SERVER_CPU[replay]} s | $(( $(field replay 'Maximum resident') / 1024 )) MiB |
+| floor: the replay's rows ($rows message/message_uin/submission/outbox) by \`psql\` \`COPY\` | ${copy_s} s | $floor msg/s | (psql) | ${SERVER_CPU[copy]} s | |
 
 Ratio replay / floor (time of COPY over time of replay): **$ratio**.
 Outcomes: $outcomes.

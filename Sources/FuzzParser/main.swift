@@ -46,13 +46,21 @@ struct FuzzParserMain {
             }
             return
         }
+        if arguments.first == "--canonical" {
+            // One line per text of a replay file: the whole parse result, to compare builds.
+            let count = arguments.count > 2 ? Int(arguments[2]) ?? 100_000 : 100_000
+            for text in texts(ofReplayFile: arguments.count > 1 ? arguments[1] : "", limit: count) {
+                print(canonicalLine(builtInParser.parse(text)))
+            }
+            return
+        }
         if arguments.first == "--text" {
             arguments.removeFirst()
             for text in arguments { describe(builtInParser.parse(text)) }
             return
         }
         if arguments.isEmpty {
-            print("usage: FuzzParser FILE... | --text TEXT... | --bench N [plain | REPLAY.jsonl]")
+            print("usage: FuzzParser FILE... | --text TEXT... | --bench N [plain | REPLAY.jsonl] | --canonical REPLAY.jsonl [N]")
             return
         }
         for path in arguments {
@@ -63,6 +71,19 @@ struct FuzzParserMain {
             let result = builtInParser.parse(String(decoding: data, as: UTF8.self))
             print("\(path): \(result.tokens.count) tokens, \(result.interpretations.count) interpretations, limit \(result.limitReached)")
         }
+    }
+
+    /// Everything a parse result holds, on one line (tokens with kinds and ranges, diagnostics,
+    /// interpretations, limit, history).
+    static func canonicalLine(_ result: ParseResult) -> String {
+        var line = result.normalized.debugDescription
+        line += " |T " + result.tokens.map { "\($0.kind)@\($0.range.lowerBound)-\($0.range.upperBound)" }.joined(separator: " ")
+        line += " |D " + result.diagnostics.map(\.description.debugDescription).joined(separator: " ")
+        line += " |I " + result.interpretations.map { i in
+            "\(i) " + i.submissions.map { s in "\(s.uinLabeled)" + s.readings.map { "[\($0.raw)]" }.joined() }.joined(separator: ",")
+        }.joined(separator: " / ")
+        line += " |L \(result.limitReached) |H " + (result.history.map { $0.uins.joined(separator: ",") } ?? "-")
+        return line
     }
 
     static func describe(_ result: ParseResult) {
@@ -101,7 +122,15 @@ struct FuzzParserMain {
     static func texts(ofReplayFile path: String, limit: Int = 100_000) -> [String] {
         guard let data = FileManager.default.contents(atPath: path) else { return samples }
         var texts: [String] = []
-        for line in data.split(separator: 10).prefix(limit) {
+        // Only the first `limit` lines are split off (a replay file may hold millions).
+        var lines: [Data] = []
+        var start = data.startIndex
+        while lines.count < limit, start < data.endIndex {
+            let end = data[start...].firstIndex(of: 10) ?? data.endIndex
+            if end > start { lines.append(data[start..<end]) }
+            start = end + 1
+        }
+        for line in lines {
             if let object = try? JSONSerialization.jsonObject(with: Data(line)) as? [String: Any],
                let text = object["text"] as? String {
                 texts.append(text)

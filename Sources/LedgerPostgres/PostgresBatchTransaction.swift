@@ -316,7 +316,12 @@ final class PostgresBatchTransaction: LedgerTransaction {
     private func draw(_ sequence: Sequence, _ pool: inout ArraySlice<Int64>, count: Int) throws -> Int64 {
         if pool.isEmpty {
             let rows = try link.query(
-                "SELECT nextval(pg_get_serial_sequence($1, 'id')) FROM generate_series(1, $2)",
+                // The sequence is named once (OFFSET 0 keeps the subquery from being merged into the
+                // outer one): `pg_get_serial_sequence` per row costs several times the `nextval`.
+                """
+                SELECT nextval(s.sequence) FROM (SELECT pg_get_serial_sequence($1, 'id')::regclass AS sequence OFFSET 0) AS s,
+                    generate_series(1, $2)
+                """,
                 [.text(sequence.rawValue), .of(max(1, count))])
             pool = ArraySlice((0..<rows.count).compactMap { rows.int($0, 0) })
             guard !pool.isEmpty else {

@@ -3,33 +3,65 @@ import Ledger
 import PostgreSQL
 
 extension PostgresLedger: BillingExchange {
-    /// Billing's export goes in with `COPY` into a temporary table, then into `account` in one
-    /// statement (the last row of a UIN given twice wins, as on SQLite); with `replacing`, the
-    /// table is emptied first, in the same transaction.
+    /// Billing's export goes in with `COPY`, in one transaction. The last row of a UIN given
+    /// twice wins (as on SQLite): the rows are made unique here, so the server only stores them.
+    /// Into an empty table (a first import, or `replacing`, which empties it first) the rows go
+    /// straight in; otherwise through a temporary table, then into `account` in one statement.
+    /// Either way the accounts' contacts (who is bound to which account) go in with `COPY` too.
     public func importAccounts(_ accounts: [Account], replacing: Bool) async throws -> Int {
         let now = Date().timeIntervalSince1970
+        let latest = Self.latestRows(accounts)
         return try await write { link in
-            try link.exec("""
-                CREATE TEMPORARY TABLE account_import (
-                    seq bigint, uin text, meters text, previous text, digits integer, phones text, emails text
-                ) ON COMMIT DROP
-                """)
-            try link.copyIn("COPY account_import FROM STDIN") { send in
+            // One import at a time; readers go on.
+            try link.exec("LOCK TABLE account, account_contact IN SHARE ROW EXCLUSIVE MODE")
+            let empty: Bool
+            if replacing {
+                try link.exec("TRUNCATE account, account_contact")
+                empty = true
+            } else {
+                empty = try link.query("SELECT NOT EXISTS (SELECT 1 FROM account)").bool(0, 0) ?? false
+            }
+            if empty {
+                // Into empty tables the indexes are built once at the end, by sorting (about half
+                // the server's time of a million inserts into them); the tables are this
+                // transaction's alone until it commits (as TRUNCATE makes them anyway).
+                try link.exec("SET LOCAL maintenance_work_mem = '256MB'")
+                try link.exec("ALTER TABLE account DROP CONSTRAINT account_pkey")
+                try link.exec("ALTER TABLE account_contact DROP CONSTRAINT account_contact_pkey")
+                try link.exec("DROP INDEX account_contact_by_uin")
+                try link.copyIn("COPY account (uin, meters, previous, digits, phones, emails, imported_at) FROM STDIN") { send in
+                    Self.sendAccounts(latest, now: now, send)
+                }
+            } else {
+                try link.exec("""
+                    CREATE TEMPORARY TABLE account_import (
+                        uin text, meters text, previous text, digits integer, phones text, emails text, imported_at double precision
+                    ) ON COMMIT DROP
+                    """)
+                try link.copyIn("COPY account_import FROM STDIN") { send in Self.sendAccounts(latest, now: now, send) }
+                try link.exec("DELETE FROM account_contact WHERE uin IN (SELECT uin FROM account_import)")
+                try link.exec("""
+                    INSERT INTO account (uin, meters, previous, digits, phones, emails, imported_at)
+                    SELECT uin, meters, previous, digits, phones, emails, imported_at FROM account_import
+                    ON CONFLICT (uin) DO UPDATE SET meters = excluded.meters, previous = excluded.previous,
+                        digits = excluded.digits, phones = excluded.phones, emails = excluded.emails,
+                        imported_at = excluded.imported_at
+                    """)
+            }
+            // The accounts by phone number and address: the imported accounts' contacts were
+            // removed above (or never were), so each (contact, UIN) pair is new.
+            try link.copyIn("COPY account_contact (contact, uin) FROM STDIN") { send in
                 var chunk: [UInt8] = []
                 chunk.reserveCapacity(1 << 18)
-                for (index, account) in accounts.enumerated() {
-                    chunk += String(index).utf8
-                    for field in [account.uin, Self.joined(account.meters), Self.joined(account.previous)] {
+                for account in latest {
+                    var seen: Set<String> = []
+                    for contact in Self.split(Self.joined(account.phones)) + Self.split(Self.joined(account.emails))
+                    where !contact.isEmpty && seen.insert(contact).inserted {
+                        Self.appendCopyText(contact, to: &chunk)
                         chunk.append(9)
-                        Self.appendCopyText(field, to: &chunk)
+                        Self.appendCopyText(account.uin, to: &chunk)
+                        chunk.append(10)
                     }
-                    chunk.append(9)
-                    if let digits = account.digits { chunk += String(digits).utf8 } else { chunk += Array("\\N".utf8) }
-                    for field in [Self.joined(account.phones), Self.joined(account.emails)] {
-                        chunk.append(9)
-                        Self.appendCopyText(field, to: &chunk)
-                    }
-                    chunk.append(10)
                     if chunk.count >= 1 << 18 {
                         guard send(chunk) else { return }
                         chunk.removeAll(keepingCapacity: true)
@@ -37,44 +69,88 @@ extension PostgresLedger: BillingExchange {
                 }
                 _ = send(chunk)
             }
-            if replacing {
-                try link.exec("TRUNCATE account, account_contact")
-            } else {
-                try link.exec("DELETE FROM account_contact WHERE uin IN (SELECT uin FROM account_import)")
+            if empty {
+                try link.exec("ALTER TABLE account ADD CONSTRAINT account_pkey PRIMARY KEY (uin)")
+                try link.exec("ALTER TABLE account_contact ADD CONSTRAINT account_contact_pkey PRIMARY KEY (contact, uin)")
+                try link.exec("CREATE INDEX account_contact_by_uin ON account_contact (uin)")
             }
-            try link.query("""
-                INSERT INTO account (uin, meters, previous, digits, phones, emails, imported_at)
-                SELECT DISTINCT ON (uin) uin, meters, previous, digits, phones, emails, $1::double precision
-                FROM account_import ORDER BY uin, seq DESC
-                ON CONFLICT (uin) DO UPDATE SET meters = excluded.meters, previous = excluded.previous,
-                    digits = excluded.digits, phones = excluded.phones, emails = excluded.emails,
-                    imported_at = excluded.imported_at
-                """, [.of(now)])
-            // The accounts by phone number and address (who is bound to which account).
-            try link.exec("""
-                INSERT INTO account_contact (contact, uin)
-                SELECT DISTINCT contact, latest.uin
-                FROM (SELECT DISTINCT ON (uin) uin, phones, emails FROM account_import ORDER BY uin, seq DESC) latest,
-                    unnest(string_to_array(latest.phones, ';') || string_to_array(latest.emails, ';')) AS contact
-                WHERE contact <> ''
-                ON CONFLICT DO NOTHING
-                """)
             return accounts.count
         }
+    }
+
+    /// Each UIN once, with its last row, in the order UINs first appear.
+    static func latestRows(_ accounts: [Account]) -> [Account] {
+        var position: [String: Int] = [:]
+        position.reserveCapacity(accounts.count)
+        var latest: [Account] = []
+        latest.reserveCapacity(accounts.count)
+        for account in accounts {
+            if let index = position[account.uin] {
+                latest[index] = account
+            } else {
+                position[account.uin] = latest.count
+                latest.append(account)
+            }
+        }
+        return latest
+    }
+
+    /// Accounts as `COPY` rows of `account`'s columns (uin, meters, previous, digits, phones,
+    /// emails, imported_at), handed to `send` a chunk at a time.
+    static func sendAccounts(_ accounts: [Account], now: Double, _ send: ([UInt8]) -> Bool) {
+        let stamp = Array(String(now).utf8)
+        var chunk: [UInt8] = []
+        chunk.reserveCapacity(1 << 18)
+        for account in accounts {
+            appendCopyText(account.uin, to: &chunk)
+            for field in [joined(account.meters), joined(account.previous)] {
+                chunk.append(9)
+                appendCopyText(field, to: &chunk)
+            }
+            chunk.append(9)
+            if let digits = account.digits { chunk += String(digits).utf8 } else { chunk += Array("\\N".utf8) }
+            for field in [joined(account.phones), joined(account.emails)] {
+                chunk.append(9)
+                appendCopyText(field, to: &chunk)
+            }
+            chunk.append(9)
+            chunk += stamp
+            chunk.append(10)
+            if chunk.count >= 1 << 18 {
+                guard send(chunk) else { return }
+                chunk.removeAll(keepingCapacity: true)
+            }
+        }
+        _ = send(chunk)
     }
 
     /// A value in COPY's text format: backslash, tab, newline and carriage return escaped; a NUL
     /// (which PostgreSQL's text cannot hold) becomes U+FFFD.
     static func appendCopyText(_ text: String, to buffer: inout [UInt8]) {
-        for byte in text.utf8 {
-            switch byte {
-            case 0x5C: buffer += [0x5C, 0x5C]
-            case 0x09: buffer += [0x5C, 0x74]
-            case 0x0A: buffer += [0x5C, 0x6E]
-            case 0x0D: buffer += [0x5C, 0x72]
-            case 0x00: buffer += [0xEF, 0xBF, 0xBD]
-            default: buffer.append(byte)
+        var text = text
+        text.withUTF8 { utf8 in
+            // Runs of ordinary bytes are copied at once; the few special ones escaped between them.
+            var start = 0
+            for index in 0..<utf8.count {
+                let escaped: (UInt8, UInt8)
+                switch utf8[index] {
+                case 0x5C: escaped = (0x5C, 0x5C)
+                case 0x09: escaped = (0x5C, 0x74)
+                case 0x0A: escaped = (0x5C, 0x6E)
+                case 0x0D: escaped = (0x5C, 0x72)
+                case 0x00: escaped = (0, 0)
+                default: continue
+                }
+                buffer.append(contentsOf: UnsafeBufferPointer(rebasing: utf8[start..<index]))
+                if escaped.0 == 0 {
+                    buffer += [0xEF, 0xBF, 0xBD]
+                } else {
+                    buffer.append(escaped.0)
+                    buffer.append(escaped.1)
+                }
+                start = index + 1
             }
+            buffer.append(contentsOf: UnsafeBufferPointer(rebasing: utf8[start...]))
         }
     }
 

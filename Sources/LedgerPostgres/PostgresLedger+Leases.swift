@@ -1,3 +1,4 @@
+import Dispatch
 import Foundation
 import Ledger
 import Logging
@@ -12,30 +13,65 @@ struct Leases {
 }
 
 /// A thread of its own that calls `beat` about every half second until stopped (not a task:
-/// it makes blocking libpq calls).
+/// it makes blocking libpq calls). `stop` wakes it and waits, without blocking a thread, for
+/// the beat in progress to end.
 final class Heartbeat: Sendable {
-    private let running = Atomic<Bool>(false)
-    private let stopped = Atomic<Bool>(false)
+    private struct State {
+        var started = false
+        var stopped = false
+        var finished = false
+        /// Callers of `stop` waiting for the thread to end.
+        var waiters: [CheckedContinuation<Void, Never>] = []
+    }
+
+    private let state = Mutex(State())
+    /// Signalled by `stop`: the thread's pause between beats ends at once.
+    private let wake = DispatchSemaphore(value: 0)
     static let interval: TimeInterval = 0.5
+    /// How long `stop` waits for a beat in progress (a statement on a server that stopped answering).
+    static let stopWait: TimeInterval = 2
 
     func start(_ beat: @escaping @Sendable () -> Bool) {
-        running.store(true, ordering: .sequentiallyConsistent)
+        state.withLock { $0.started = true }
         let thread = Thread { [self] in
-            while !stopped.load(ordering: .sequentiallyConsistent) {
+            while !state.withLock({ $0.stopped }) {
                 if !beat() { break }
-                Thread.sleep(forTimeInterval: Self.interval)
+                _ = wake.wait(timeout: .now() + Self.interval)
             }
-            running.store(false, ordering: .sequentiallyConsistent)
+            let waiters = state.withLock { state in
+                state.finished = true
+                defer { state.waiters = [] }
+                return state.waiters
+            }
+            for waiter in waiters { waiter.resume() }
         }
         thread.name = "metergate.ledger.heartbeat"
         thread.start()
     }
 
-    func stop() {
-        stopped.store(true, ordering: .sequentiallyConsistent)
-        // A beat in progress finishes (at most a statement's time); the thread then ends.
-        for _ in 0..<100 where running.load(ordering: .sequentiallyConsistent) {
-            Thread.sleep(forTimeInterval: 0.02)
+    /// Stops the beats; returns when the thread has ended, or after `stopWait` when a beat in
+    /// progress is stuck on the server (it then ends on its own).
+    func stop() async {
+        let running = state.withLock { state in
+            state.stopped = true
+            return state.started && !state.finished
+        }
+        guard running else { return }
+        wake.signal()
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            let waiting = state.withLock { state in
+                if state.finished { return false }
+                state.waiters.append(continuation)
+                return true
+            }
+            guard waiting else { return continuation.resume() }
+            DispatchQueue.global().asyncAfter(deadline: .now() + Self.stopWait) { [self] in
+                let late = state.withLock { state in
+                    defer { state.waiters = [] }
+                    return state.waiters
+                }
+                for waiter in late { waiter.resume() }
+            }
         }
     }
 }
@@ -50,8 +86,11 @@ extension PostgresLedger: FeedLeasing {
         do {
             let renewed = try control.runBlocking(retry: .never) { link in
                 try link.transaction { () throws -> [String: Double] in
+                    // Never revives a stopped row: a beat still in flight when `close` marked the
+                    // instance stopped (a slow server, a loaded machine) must not undo the mark.
+                    // A restart under the same name clears `stopped_at` when it registers.
                     let updated = try link.query(
-                        "UPDATE instance SET heartbeat_at = \(Self.serverNow), stopped_at = NULL WHERE name = $1", [.text(instance)])
+                        "UPDATE instance SET heartbeat_at = \(Self.serverNow) WHERE name = $1 AND stopped_at IS NULL", [.text(instance)])
                     if updated.affectedRows == 0 {
                         try link.query("""
                             INSERT INTO instance (name, host, pid, started_at, heartbeat_at)

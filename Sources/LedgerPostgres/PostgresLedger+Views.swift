@@ -83,11 +83,24 @@ extension PostgresLedger: FeedStateStore {
         }
     }
 
-    /// A PostgreSQL array literal of texts, every element quoted (passed as one parameter).
+    /// A PostgreSQL array literal of texts, every element quoted (passed as one parameter):
+    /// built byte by byte (a batch's array holds tens of thousands of elements).
     static func textArray(_ values: [String]) -> String {
-        "{" + values.map { value in
-            "\"" + value.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"") + "\""
-        }.joined(separator: ",") + "}"
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(values.count * 16 + 2)
+        bytes.append(0x7B)  // {
+        for (index, value) in values.enumerated() {
+            if index > 0 { bytes.append(0x2C) }  // ,
+            bytes.append(0x22)  // "
+            for byte in value.utf8 {
+                // A backslash or a double quote is escaped with a backslash.
+                if byte == 0x5C || byte == 0x22 { bytes.append(0x5C) }
+                bytes.append(byte)
+            }
+            bytes.append(0x22)
+        }
+        bytes.append(0x7D)  // }
+        return String(decoding: bytes, as: UTF8.self)
     }
 }
 

@@ -151,7 +151,7 @@ extension PostgresLedger: LedgerDriver {
     /// Stops the heartbeat, gives up this instance's feeds and unsent claims (another instance
     /// takes them at once), marks it stopped, and closes the connections.
     public func close() async throws {
-        heartbeat.stop()
+        await heartbeat.stop()
         let instance = instanceName
         if registered { _ = try? await control.run(retry: .never) { link in
             try link.transaction {

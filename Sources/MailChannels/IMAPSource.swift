@@ -51,6 +51,16 @@ public actor IMAPSource: MessageSource, MailboxObserving, MailboxWaiting {
     private var backlog = false
     /// The server's CAPABILITY words (after login), from the last session.
     private var capabilities: Set<String> = []
+    /// The next window of a backlog, fetched while the caller records (and answers) the batch
+    /// before it; the next poll takes it. Nothing durable depends on it: it is only bytes.
+    private var prefetch: Prefetch?
+
+    private struct Prefetch {
+        var validity: UInt32
+        var low: UInt32
+        var high: UInt32
+        var task: Task<[IMAPFetchedMessage], any Error>
+    }
 
     public init(
         name: String, settings: MailboxSettings, store: any MailboxStateStore,
@@ -129,8 +139,14 @@ public actor IMAPSource: MessageSource, MailboxObserving, MailboxWaiting {
             if !messages.isEmpty, ContinuousClock.now - started >= Self.batchTime { break }
             let last = UInt64(view.uidNext) - 1
             let end = UInt64(low) + UInt64(window) - 1
-            let high = UInt32(min(last, end))
-            let fetched = try await fetch(login, from: low, through: high)
+            var high = UInt32(min(last, end))
+            let fetched: [IMAPFetchedMessage]
+            if let ahead = await takePrefetch(validity: validity, low: low, atMost: high) {
+                high = ahead.high
+                fetched = try await ahead.task.value
+            } else {
+                fetched = try await fetch(login, from: low, through: high)
+            }
             let taken = fetched.map(\.uid)
             let known = try await store.knownExternalIDs(taken.map { externalID(validity: validity, uid: $0) })
             for message in fetched {
@@ -168,6 +184,13 @@ public actor IMAPSource: MessageSource, MailboxObserving, MailboxWaiting {
             }
         }
         backlog = low < view.uidNext
+        await dropPrefetch()
+        if backlog {
+            // The next window goes on streaming while this batch is recorded and answered.
+            let high = UInt32(min(UInt64(view.uidNext) - 1, UInt64(low) + UInt64(limit) - 1))
+            let from = low
+            prefetch = Prefetch(validity: validity, low: from, high: high, task: Task { try await self.fetch(login, from: from, through: high) })
+        }
         observation?.listedNew = messages.count + setAside.count
         if !setAside.isEmpty {
             try await applyAfter(login, validity: validity, uids: setAside)
@@ -222,7 +245,29 @@ public actor IMAPSource: MessageSource, MailboxObserving, MailboxWaiting {
     }
 
     /// Logs out (the daemon stops).
-    public func close() async { await session.close() }
+    public func close() async {
+        prefetch?.task.cancel()
+        await dropPrefetch()
+        await session.close()
+    }
+
+    /// The window fetched ahead when it is the one that starts at `low` and ends at most at
+    /// `atMost`; any other is dropped (awaited, so the connection is in step again).
+    private func takePrefetch(validity: UInt32, low: UInt32, atMost high: UInt32) async -> Prefetch? {
+        guard let ahead = prefetch else { return nil }
+        if ahead.validity == validity, ahead.low == low, ahead.high <= high {
+            prefetch = nil
+            return ahead
+        }
+        await dropPrefetch()
+        return nil
+    }
+
+    private func dropPrefetch() async {
+        guard let ahead = prefetch else { return }
+        prefetch = nil
+        _ = try? await ahead.task.value
+    }
 
     // MARK: - Steps
 

@@ -5,7 +5,12 @@ import MeterCore
 
 /// One SMTP connection that sends replies one after another (RFC 2920 PIPELINING when the
 /// server offers it: `MAIL`, `RCPT` and `DATA` in one write, then the message and its end, so a
-/// reply costs two round trips instead of five). libcurl opens the connection, sets up TLS and
+/// reply costs two round trips instead of five; and when the caller names the reply it sends
+/// next, that reply's `MAIL`, `RCPT` and `DATA` go out in the same write as this one's end of
+/// data, as RFC 2920's own example sends `QUIT` after the `.`: one round trip a reply). The
+/// answers to such an envelope are read by the next call, which must be for that reply; any
+/// other call closes the connection first (a server in the DATA state would otherwise take the
+/// next lines as a message). libcurl opens the connection, sets up TLS and
 /// logs in (`EHLO`, STARTTLS, `AUTH`; `CURLOPT_CONNECT_ONLY`); the pipe then sends `EHLO`
 /// once more itself to learn the extensions. Blocking work runs on the pipe's own queue.
 ///
@@ -18,27 +23,34 @@ final class SMTPPipe: @unchecked Sendable {
     // Touched only on `queue`.
     private var pipelining = false
     private var buffer: [UInt8] = []
+    /// The reply whose `MAIL`, `RCPT` and `DATA` were written after the last end of data and
+    /// whose answers are still to be read.
+    private var sentAhead: Int64?
 
     init(label: String) {
         queue = DispatchQueue(label: "metergate.smtp.\(label)")
     }
 
     struct Envelope: Sendable {
+        /// The reply's id in the outbox.
+        var id: Int64
         var from: String
         var recipient: String
         var message: [UInt8]
     }
 
-    /// Sends one message; the whole exchange on the pipe's queue.
+    /// Sends one message; the whole exchange on the pipe's queue. `next` (its message unused)
+    /// is the reply the next call sends: its envelope may follow this one's end of data.
     func send(
-        _ envelope: Envelope, connect: CurlMailRequest, ehloName: String, beforeCommit: @escaping @Sendable () throws -> Void
+        _ envelope: Envelope, next: Envelope? = nil, connect: CurlMailRequest, ehloName: String,
+        beforeCommit: @escaping @Sendable () throws -> Void
     ) async -> DeliveryAttempt {
         let stream = self.stream
         stream.cancellation.set(false)
         return await withTaskCancellationHandler {
             await withCheckedContinuation { continuation in
                 queue.async {
-                    continuation.resume(returning: self.sendBlocking(envelope, connect: connect, ehloName: ehloName, beforeCommit: beforeCommit))
+                    continuation.resume(returning: self.sendBlocking(envelope, next: next, connect: connect, ehloName: ehloName, beforeCommit: beforeCommit))
                 }
             }
         } onCancel: {
@@ -47,15 +59,18 @@ final class SMTPPipe: @unchecked Sendable {
     }
 
     private func sendBlocking(
-        _ envelope: Envelope, connect: CurlMailRequest, ehloName: String, beforeCommit: () throws -> Void
+        _ envelope: Envelope, next: Envelope?, connect: CurlMailRequest, ehloName: String, beforeCommit: () throws -> Void
     ) -> DeliveryAttempt {
+        // An envelope sent ahead for another reply: the server may be waiting for that one's
+        // message, so this one starts on a fresh connection.
+        if let ahead = sentAhead, ahead != envelope.id { close() }
         // A reused connection may have been closed by the server meanwhile: one fresh try, as
         // long as nothing of this message reached the point of no return.
         for attempt in 0..<2 {
             let reused = stream.isOpen
             do {
                 if !stream.isOpen { try open(connect, ehloName: ehloName) }
-                return try transaction(envelope, timeout: connect.timeout, beforeCommit: beforeCommit)
+                return try transaction(envelope, next: next, timeout: connect.timeout, beforeCommit: beforeCommit)
             } catch let failure as Failure {
                 close()
                 switch failure {
@@ -102,14 +117,21 @@ final class SMTPPipe: @unchecked Sendable {
     func close() {
         stream.close()
         buffer = []
+        sentAhead = nil
     }
 
-    private func transaction(_ envelope: Envelope, timeout: Duration, beforeCommit: () throws -> Void) throws -> DeliveryAttempt {
-        let commands = ["MAIL FROM:\(envelope.from)\r\n", "RCPT TO:\(envelope.recipient)\r\n", "DATA\r\n"]
+    static func commands(_ envelope: Envelope) -> [String] {
+        ["MAIL FROM:\(envelope.from)\r\n", "RCPT TO:\(envelope.recipient)\r\n", "DATA\r\n"]
+    }
+
+    private func transaction(_ envelope: Envelope, next: Envelope?, timeout: Duration, beforeCommit: () throws -> Void) throws -> DeliveryAttempt {
+        let commands = Self.commands(envelope)
         var answers: [(Int, String)] = []
         do {
             if pipelining {
-                try write(commands.joined(), timeout: timeout)
+                // Written after the last end of data already (the caller named this reply then).
+                if sentAhead != envelope.id { try write(commands.joined(), timeout: timeout) }
+                sentAhead = nil
                 for _ in commands { answers.append(try readAnswer(timeout: timeout)) }
             } else {
                 for command in commands {
@@ -143,8 +165,12 @@ final class SMTPPipe: @unchecked Sendable {
             throw Failure.commitRefused(error)
         }
         let answer: (Int, String)
+        // The next reply's envelope in the same write as this end of data: its answers come
+        // after this one's and are read by the next call.
+        let ahead = pipelining ? next : nil
         do {
-            try stream.send(Array(".\r\n".utf8), timeout: timeout)
+            try stream.send(Array((".\r\n" + (ahead.map { Self.commands($0).joined() } ?? "")).utf8), timeout: timeout)
+            if let ahead { sentAhead = ahead.id }
             answer = try readAnswer(timeout: timeout)
         } catch let error as CurlError {
             throw Failure.inDoubt(error)

@@ -16,7 +16,7 @@ import MeterCore
 /// server offers it, several replies per connection, each connection on its own thread). The end
 /// of the DATA is the point of no return: `beforeCommit` runs just before the final `.` is sent,
 /// and a transfer that fails after it without an answer from the server is `.inDoubt`, not `.retry`.
-public struct SMTPTransport: ConcurrentReplyTransport {
+public struct SMTPTransport: NextReplyTransport {
     public struct Configuration: Sendable {
         /// `smtp://host:port` or `smtps://host:port` (a path becomes the EHLO name).
         public var url: String
@@ -89,7 +89,14 @@ public struct SMTPTransport: ConcurrentReplyTransport {
     public func deliver(
         _ reply: OutgoingReply, connection: Int, beforeCommit: @escaping @Sendable () throws -> Void
     ) async -> DeliveryAttempt {
-        guard let recipient = MailAddress.parse(reply.recipient)?.address, recipient.contains("@") else {
+        await deliver(reply, connection: connection, next: nil, beforeCommit: beforeCommit)
+    }
+
+    /// The next reply's envelope goes out right after this one's end of data (PIPELINING).
+    public func deliver(
+        _ reply: OutgoingReply, connection: Int, next: OutgoingReply?, beforeCommit: @escaping @Sendable () throws -> Void
+    ) async -> DeliveryAttempt {
+        guard let recipient = Self.recipient(reply) else {
             return .settled(.failed(DeliveryFailure(.invalidRecipient, "no usable recipient address")))
         }
         let password: String?
@@ -101,8 +108,18 @@ public struct SMTPTransport: ConcurrentReplyTransport {
         let connect = CurlMailRequest(
             url: configuration.url, login: CurlLogin(username: configuration.username, password: password),
             requireTLS: configuration.startTLS, tls: configuration.tls, timeout: configuration.timeout)
-        let envelope = SMTPPipe.Envelope(from: "<\(envelopeFrom)>", recipient: "<\(recipient)>", message: compose(reply))
-        return await pipes[connection % pipes.count].send(envelope, connect: connect, ehloName: ehloName, beforeCommit: beforeCommit)
+        let envelope = SMTPPipe.Envelope(id: reply.id, from: "<\(envelopeFrom)>", recipient: "<\(recipient)>", message: compose(reply))
+        let following = next.flatMap { next in
+            Self.recipient(next).map { SMTPPipe.Envelope(id: next.id, from: "<\(envelopeFrom)>", recipient: "<\($0)>", message: []) }
+        }
+        return await pipes[connection % pipes.count].send(
+            envelope, next: following, connect: connect, ehloName: ehloName, beforeCommit: beforeCommit)
+    }
+
+    /// The recipient's bare address, when it is one.
+    static func recipient(_ reply: OutgoingReply) -> String? {
+        guard let address = MailAddress.parse(reply.recipient)?.address, address.contains("@") else { return nil }
+        return address
     }
 
     /// The EHLO name: the URL's path, as libcurl takes it, or this host's name.
@@ -130,4 +147,17 @@ public struct SMTPTransport: ConcurrentReplyTransport {
         let reachable = error.serverResponse.map { !$0.isEmpty } ?? false
         return .retry(DeliveryFailure(reachable ? .refused : .unreachable, reachable ? "the server refused the reply for now" : "the server did not answer", cause: error))
     }
+}
+
+/// A `ConcurrentReplyTransport` that starts on a connection's next reply within the same round
+/// trip as the end of the one before (SMTP PIPELINING: the next envelope right after the end of
+/// data). The dispatcher hands each call the reply that connection sends next, when it has one
+/// at once.
+public protocol NextReplyTransport: ConcurrentReplyTransport {
+    /// As `deliver(_:connection:beforeCommit:)`, told `next`: the reply this connection's next
+    /// call sends. The transport may begin on it (nothing of it passes its point of no return);
+    /// when the next call brings another reply, the transport starts that connection afresh.
+    func deliver(
+        _ reply: OutgoingReply, connection: Int, next: OutgoingReply?, beforeCommit: @escaping @Sendable () throws -> Void
+    ) async -> DeliveryAttempt
 }

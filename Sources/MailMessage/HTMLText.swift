@@ -25,24 +25,30 @@ public enum HTMLText {
     ]
     /// Outlook desktop's splitter: `<div style="border:none;border-top:solid #E1E1E1 1.0pt;…">`.
     private static let outlookSplitters = ["border-top:solid #e1e1e1", "border-top:solid #b5c4df", "border-top: solid #e1e1e1", "border-top: solid #b5c4df"]
+    // The same as UTF-8, for a byte search (a literal substring search, as `contains` was).
+    private static let quoteClassBytes = quoteClasses.map { Array($0.utf8) }
+    private static let cutMarkerBytes = cutMarkers.map { Array($0.utf8) }
+    private static let outlookSplitterBytes = outlookSplitters.map { Array($0.utf8) }
 
     public static func toText(_ html: String) -> String {
         let s = Array(html.unicodeScalars)
-        var out = String.UnicodeScalarView()
+        // The text as UTF-8 (a line feed byte is always a line feed scalar).
+        var out: [UInt8] = []
+        out.reserveCapacity(s.count / 2)
         var i = 0
         var pendingSpace = false
 
         func newline() {
             pendingSpace = false
-            if let last = out.last, last != "\n" { out.append("\n") }
+            if let last = out.last, last != 0x0A { out.append(0x0A) }
         }
         func emit(_ c: Unicode.Scalar) {
             if c == " " || c == "\t" || c == "\n" || c == "\r" || c == "\u{A0}" || c == "\u{0C}" {
-                if let last = out.last, last != "\n" { pendingSpace = true }
+                if let last = out.last, last != 0x0A { pendingSpace = true }
                 return
             }
-            if pendingSpace { out.append(" "); pendingSpace = false }
-            out.append(c)
+            if pendingSpace { out.append(0x20); pendingSpace = false }
+            if c.isASCII { out.append(UInt8(c.value)) } else { out.append(contentsOf: c.utf8) }
         }
 
         scan: while i < s.count {
@@ -68,25 +74,25 @@ public enum HTMLText {
                         newline()
                         continue
                     }
-                    if name == "div" || name == "hr" || name == "span" || name == "p", !tag.attributes.isEmpty {
-                        let attrs = tag.attributes.lowercased()
-                        if cutMarkers.contains(where: { attrs.contains($0) })
-                            || (name == "div" && outlookSplitters.contains(where: { attrs.contains($0) })) {
+                    let marked = (name == "div" || name == "hr" || name == "span" || name == "p") && !tag.attributes.isEmpty
+                    let attrs = marked ? Array(tag.attributes.lowercased().utf8) : []
+                    if marked {
+                        if cutMarkerBytes.contains(where: { contains(attrs, $0) })
+                            || (name == "div" && outlookSplitterBytes.contains(where: { contains(attrs, $0) })) {
                             break scan
                         }
                     }
-                    if name == "div" || name == "span" || name == "p" {
-                        let attrs = tag.attributes.lowercased()
-                        if quoteClasses.contains(where: { attrs.contains($0) }) {
+                    if marked, name != "hr" {
+                        if quoteClassBytes.contains(where: { contains(attrs, $0) }) {
                             i = skipElement(s, name: name, from: i, nested: true)
                             newline()
                             continue
                         }
                     }
                 }
-                if name == "br" { pendingSpace = false; out.append("\n"); continue }
+                if name == "br" { pendingSpace = false; out.append(0x0A); continue }
                 if lineBreakTags.contains(name) { newline(); continue }
-                if name == "td" || name == "th" { if let last = out.last, last != "\n" { pendingSpace = true }; continue }
+                if name == "td" || name == "th" { if let last = out.last, last != 0x0A { pendingSpace = true }; continue }
                 continue
             }
             if c == "&" {
@@ -98,15 +104,44 @@ public enum HTMLText {
             emit(c)
             i += 1
         }
-        // Trim each line, drop runs of blank lines.
-        let lines = String(out).split(separator: "\n", omittingEmptySubsequences: false).map { $0.trimmingASCIIWhitespace() }
-        var result: [String] = []
-        for l in lines {
-            if l.isEmpty, result.last?.isEmpty ?? true { continue }
-            result.append(l)
+        // Trim each line (ASCII blanks), drop runs of blank lines.
+        var result: [UInt8] = []
+        result.reserveCapacity(out.count)
+        var lastBlank = true  // no line yet counts as a blank one before
+        var pendingBlank = false
+        var start = 0
+        while start <= out.count {
+            let end = out[start...].firstIndex(of: 0x0A) ?? out.count
+            var a = start, b = end
+            while a < b, out[a] == 0x20 || out[a] == 0x09 || out[a] == 0x0D { a += 1 }
+            while b > a, out[b - 1] == 0x20 || out[b - 1] == 0x09 || out[b - 1] == 0x0D { b -= 1 }
+            if a == b {
+                if !lastBlank { pendingBlank = true; lastBlank = true }
+            } else {
+                if !result.isEmpty { result.append(0x0A) }
+                if pendingBlank { result.append(0x0A); pendingBlank = false }
+                result.append(contentsOf: out[a..<b])
+                lastBlank = false
+            }
+            start = end + 1
         }
-        while result.last?.isEmpty == true { result.removeLast() }
-        return result.joined(separator: "\n")
+        return String(decoding: result, as: UTF8.self)
+    }
+
+    /// Whether `needle` occurs in `haystack` (bytes, literally).
+    private static func contains(_ haystack: [UInt8], _ needle: [UInt8]) -> Bool {
+        guard let first = needle.first, needle.count <= haystack.count else { return needle.isEmpty }
+        var i = 0
+        let last = haystack.count - needle.count
+        while i <= last {
+            if haystack[i] == first {
+                var k = 1
+                while k < needle.count, haystack[i + k] == needle[k] { k += 1 }
+                if k == needle.count { return true }
+            }
+            i += 1
+        }
+        return false
     }
 
     private struct Tag { var name: String; var closing: Bool; var attributes: String; var end: Int }

@@ -7,7 +7,8 @@
 ///   message or the end of the text ("Le 20 nov. 2026 à 10:15, Jean <j@x> a écrit :",
 ///   "W dniu 20.11.2026 o 10:15, Jan <j@x> pisze:", "пт, 20 нояб. 2026 г. в 10:15, Иван <i@x>:");
 /// - a *header block*: three or more consecutive `Label: value` lines (labels in any language,
-///   bold `*From:*` too, a wrapped value allowed) of which one holds an address and one a date
+///   bold `*From:*` too, a wrapped value allowed) of which one holds a date and one an address,
+///   or, without an address, none a number of five or more digits (display names only)
 ///   ("From:/Sent:/To:", "Von:/An:/Datum:", "Date:/Subject:/From:");
 /// - a *separator*: a line that starts and ends with runs of dashes, underscores or `=` around
 ///   words ("-----Original Message-----", "---- On … wrote ----" of Zoho);
@@ -296,6 +297,15 @@ enum ReplyStripper {
         return t[v...]
     }
 
+    /// A run of five or more ASCII digits.
+    private static func hasLongNumber(_ s: ArraySlice<UInt8>) -> Bool {
+        var run = 0
+        for b in s {
+            if b >= 0x30 && b <= 0x39 { run += 1; if run >= 5 { return true } } else { run = 0 }
+        }
+        return false
+    }
+
     private static func isHeaderBlock(_ lines: [Line], at n: Int) -> Bool {
         guard labelValue(lines[n].trimmed) != nil else { return false }
         var labels = 0
@@ -304,6 +314,9 @@ enum ReplyStripper {
         var k = n
         var blanks = 0
         var continued = false
+        // A number of five or more digits (a UIN, a reading) in a value: the abonent's own
+        // "Label: value" lines rather than the headers of an earlier mail.
+        var longNumber = false
         while k < lines.count, k - n < 16 {
             let line = lines[k]
             if line.isBlank {
@@ -320,17 +333,21 @@ enum ReplyStripper {
                 continued = false
                 if value.contains(0x40) || lower.contains(0x40) { address = true }
                 if hasDateOrTime(Array(value)) { date = true }
+                if hasLongNumber(value) { longNumber = true }
             } else if !continued, blanks == 0, k > n {
                 // A wrapped value ("From: Human Resources\n<hr@example.com>").
                 continued = true
                 if lower.contains(0x40) { address = true }
                 if hasDateOrTime(lower) { date = true }
+                if hasLongNumber(line.trimmed) { longNumber = true }
             } else {
                 break
             }
             if labels >= 3, address, date { return true }
             k += 1
         }
-        return false
+        // Outlook inside one organisation writes display names only ("From: Petrov, Ivan",
+        // "To: Readings Office"): without an address, a whole block whose only digits are its date's.
+        return labels >= 3 && date && !longNumber
     }
 }

@@ -113,6 +113,8 @@ public final class PostgresLink: @unchecked Sendable {
     private var cancellation: PostgresCancellation?
     /// Statements that succeeded in the running body.
     private var statementsSucceeded = 0
+    /// Inside `runAtOpen`, whose caller may be a task (a store opened before work flows).
+    private var opening = false
 
     public init(
         url: PostgresURL, password: String?, label: String, applicationName: String? = nil, connectTimeout: Int = 5,
@@ -159,7 +161,11 @@ public final class PostgresLink: @unchecked Sendable {
 
     /// As `runBlocking`, from anywhere: only for opening a store, before any work flows.
     public func runAtOpen<T>(_ body: (PostgresLink) throws -> T) throws -> T {
-        try queue.sync { try runHere(retry: .never, cancellation: nil, body) }
+        try queue.sync {
+            opening = true
+            defer { opening = false }
+            return try runHere(retry: .never, cancellation: nil, body)
+        }
     }
 
     private func runHere<T>(retry: Retry, cancellation: PostgresCancellation?, _ body: (PostgresLink) throws -> T) throws -> T {
@@ -216,6 +222,13 @@ public final class PostgresLink: @unchecked Sendable {
     // MARK: the connection (on `queue`)
 
     private func connected() throws(PostgresError) -> OpaquePointer {
+        #if DEBUG
+        // Every statement blocks on the socket: never on the cooperative pool (as the SQLite
+        // store's `assertNotOnCooperativePool` and curl's transfers check).
+        if !opening, withUnsafeCurrentTask(body: { $0 != nil }) {
+            fatalError("PostgresLink \(label): a blocking libpq call made from a task, on the cooperative pool; run it on the link's queue")
+        }
+        #endif
         if closed { throw PostgresError(code: .connectionFailed, message: "the store is closed") }
         if let connection, PQstatus(connection) == CONNECTION_OK {
             arm(connection)
@@ -335,7 +348,7 @@ public final class PostgresLink: @unchecked Sendable {
                 formats.append(0)
             case .text(let text):
                 // PostgreSQL's text holds no NUL (a hostile message may): U+FFFD stands in for it.
-                buffers.append(strdup(text.contains("\0") ? text.replacingOccurrences(of: "\0", with: "\u{FFFD}") : text))
+                buffers.append(strdup(text.utf8.contains(0) ? text.replacingOccurrences(of: "\0", with: "\u{FFFD}") : text))
                 lengths.append(0)
                 formats.append(0)
             case .bytes(let bytes):

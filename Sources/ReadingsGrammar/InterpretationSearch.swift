@@ -38,7 +38,7 @@ struct InterpretationSearch {
         }
     }
 
-    let grammar: Grammar
+    let shared: SharedGrammar
     let atoms: [Atom]
     var limitReached = false
     var diagnostics: [String] = []
@@ -50,18 +50,23 @@ struct InterpretationSearch {
     static let maxSegmentPenalty = 8
     static let maxChain = 7
 
-    init(grammar: Grammar, atoms: [Atom]) {
-        self.grammar = grammar
+    var grammar: Grammar { shared.grammar }
+
+    init(shared: SharedGrammar, atoms: [Atom]) {
+        self.shared = shared
         self.atoms = atoms
     }
 
     mutating func run() -> [Interpretation] {
         guard !atoms.isEmpty else { return [] }
-        if atoms.allSatisfy({ $0.kind == .plain && $0.fraction == nil && !$0.joinableToNext && !$0.fractionJoinableToNext }) {
-            // No branch point but the choice of UINs (most texts).
+        if hasNoBranchPoint() {
+            // No branch point but the choice of UINs (most texts): each atom is a segment of
+            // one option, so this is what `makeSegments` and `combine` would find. A text with
+            // a joinable space went through them before: the same step count (one per segment).
             var values: [Val] = []
             values.reserveCapacity(atoms.count)
             for atom in atoms { if let v = integerVal(atom) { values.append(v) } }
+            if atoms.contains(where: \.joinableToNext) { steps = atoms.count }
             assignUINs(values, 0, [])
             return found.count < 2 ? found : sorted()
         }
@@ -79,6 +84,29 @@ struct InterpretationSearch {
     /// Stable: lowest penalty first, then the order found.
     private func sorted() -> [Interpretation] {
         found.enumerated().sorted { ($0.element.penalty, $0.offset) < ($1.element.penalty, $1.offset) }.map(\.element)
+    }
+
+    /// Every atom a plain integer that no thousands join can extend: one option per atom.
+    private func hasNoBranchPoint() -> Bool {
+        for (a, atom) in atoms.enumerated() {
+            guard atom.kind == .plain, atom.fraction == nil, !atom.fractionJoinableToNext else { return false }
+            if atom.joinableToNext, a + 1 < atoms.count, canJoin(atoms[a + 1], toChainOf: atom, digits: atom.digits.utf8.count) {
+                return false
+            }
+        }
+        return true
+    }
+
+    /// Whether `atom` may be joined (thousands groups) to a chain that starts with `head` and
+    /// holds `sofar` digits.
+    private func canJoin(_ atom: Atom, toChainOf head: Atom, digits sofar: Int) -> Bool {
+        if head.uinLabeled {
+            // "УИН 123 456 789": a labeled UIN written in groups of 1-4 digits.
+            return head.digits.utf8.count < grammar.uinDigits.lowerBound && atom.kind == .plain
+                && (1...4).contains(atom.digits.utf8.count) && !atom.uinLabeled && atom.zone == nil
+                && sofar < grammar.uinDigits.upperBound
+        }
+        return atom.kind == .plain && atom.digits.utf8.count == 3 && !atom.uinLabeled && head.digits.utf8.count <= 3
     }
 
     // MARK: segments
@@ -116,17 +144,8 @@ struct InterpretationSearch {
                     let next = chain.last! + 1
                     guard next < atoms.count else { break }
                     let atom = atoms[next]
-                    let head = atoms[chain[0]]
-                    if head.uinLabeled {
-                        // "УИН 123 456 789": a labeled UIN written in groups of 1-4 digits.
-                        let sofar = chain.reduce(0) { $0 + atoms[$1].digits.utf8.count }
-                        guard head.digits.utf8.count < grammar.uinDigits.lowerBound, atom.kind == .plain,
-                              (1...4).contains(atom.digits.utf8.count), !atom.uinLabeled, atom.zone == nil,
-                              sofar < grammar.uinDigits.upperBound else { break }
-                    } else {
-                        guard atom.kind == .plain, atom.digits.utf8.count == 3, !atom.uinLabeled,
-                              head.digits.utf8.count <= 3 else { break }
-                    }
+                    let sofar = chain.reduce(0) { $0 + atoms[$1].digits.utf8.count }
+                    guard canJoin(atom, toChainOf: atoms[chain[0]], digits: sofar) else { break }
                     chain.append(next)
                 }
                 var options = chainOptions(chain.map { atoms[$0] })

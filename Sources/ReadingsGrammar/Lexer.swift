@@ -32,8 +32,10 @@ struct RawToken {
 struct Lexer {
     static let maxTokens = 4_000
 
-    let grammar: Grammar
+    let shared: SharedGrammar
     let text: NormalizedText
+
+    var grammar: Grammar { shared.grammar }
 
     /// Returns the tokens and whether the token cap cut the text (with digits after the cut).
     func tokenize() -> (tokens: [RawToken], cut: Bool) {

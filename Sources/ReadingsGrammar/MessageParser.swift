@@ -2,28 +2,43 @@
 /// ranked. Pure and `Sendable`: one parser may serve any number of threads.
 public struct MessageParser: Sendable {
     public let grammar: Grammar
+    /// The same grammar behind one reference: a parse passes it on with one retain, where a
+    /// copy of the struct retains each of its tables.
+    private let shared: SharedGrammar
 
     public init(grammar: Grammar) {
         self.grammar = grammar
+        self.shared = SharedGrammar(grammar)
     }
 
     public func parse(_ text: String) -> ParseResult {
-        var run = ParseRun(grammar: grammar, text: TextNormalizer(thousandsSeparators: grammar.thousandsSeparators).normalize(text))
+        var run = ParseRun(shared: shared, text: TextNormalizer(thousandsSeparators: grammar.thousandsSeparators).normalize(text))
         return run.execute()
+    }
+}
+
+/// A grammar held by reference for the passes of one parse (never mutated).
+final class SharedGrammar: Sendable {
+    let grammar: Grammar
+
+    init(_ grammar: Grammar) {
+        self.grammar = grammar
     }
 }
 
 /// The state of one `parse` call.
 struct ParseRun {
-    let grammar: Grammar
+    let shared: SharedGrammar
     let text: NormalizedText
     var raw: [RawToken] = []
     var pieces: [Piece] = []
     var diagnostics: [Diagnostic] = []
     var limitReached = false
 
-    init(grammar: Grammar, text: NormalizedText) {
-        self.grammar = grammar
+    var grammar: Grammar { shared.grammar }
+
+    init(shared: SharedGrammar, text: NormalizedText) {
+        self.shared = shared
         self.text = text
     }
 
@@ -38,7 +53,7 @@ struct ParseRun {
             note(0, text.scalars.count, "terminal escape sequence in the text: dropped, no reading taken")
             limitReached = true
         }
-        let lexed = Lexer(grammar: grammar, text: text).tokenize()
+        let lexed = Lexer(shared: shared, text: text).tokenize()
         raw = lexed.tokens
         if lexed.cut {
             limitReached = true
@@ -47,7 +62,7 @@ struct ParseRun {
         classify()
         bindLabels()
         let atoms = buildAtoms()
-        var search = InterpretationSearch(grammar: grammar, atoms: atoms)
+        var search = InterpretationSearch(shared: shared, atoms: atoms)
         let found = search.run()
         if search.limitReached { limitReached = true }
         for message in search.diagnostics { note(0, 0, message) }

@@ -221,6 +221,7 @@ extension ParseRun {
         }
         guard k < pieces.count, pieces[k].isNumber, pieces[k].aside == nil else { return }
         setAside(k, kind)
+        if kind == "address", words == 0 { setAsideHouseNumber(before: index) }
         if kind == "address" {
             // "5-12", "5/2", "5а": the flat or building written straight after the house.
             var j = k + 1
@@ -254,6 +255,27 @@ extension ParseRun {
         } else if let fraction = fractionPart(ofInteger: k) {
             setAside(fraction, kind)
         }
+    }
+
+    /// "Ленина 5 кв 12", "Мира 7а, кв. 45": a short number right before a flat label (spaces,
+    /// a comma or a point between, a letter glued on), itself right after a word the grammar
+    /// does not know (a street's name), is the house number. A number after a label or after
+    /// another number ("показания 12345 кв 12") is not taken.
+    private mutating func setAsideHouseNumber(before label: Int) {
+        func isSeparator(_ piece: Piece) -> Bool {
+            if piece.isSpace { return true }
+            if case .punct(let c) = piece.kind { return c == 0x2C || c == 0x2E }
+            return false
+        }
+        var k = label - 1
+        while k >= 0, isSeparator(pieces[k]) { k -= 1 }
+        if k >= 1, pieces[k].kind == .word, raw[pieces[k].first].length == 1, pieces[k - 1].isNumber { k -= 1 }  // "5а"
+        guard k >= 0, pieces[k].isNumber, pieces[k].aside == nil, pieces[k].zone == nil, !pieces[k].uinLabeled,
+              !pieces[k].unit, pieces[k].end - pieces[k].first == 1, raw[pieces[k].first].length <= 4 else { return }
+        var w = k - 1
+        while w >= 0, pieces[w].isSpace { w -= 1 }
+        guard w >= 0, pieces[w].kind == .word, raw[pieces[w].first].length >= 3 else { return }
+        setAside(k, "address")
     }
 
     /// The first number of the text, shaped like a UIN: never taken by a label written after it.

@@ -222,6 +222,10 @@ extension ParseRun {
             addAside(.phone(maybeNumber: false), i, end, "phone set aside")
             return end
         }
+        if let end = localPhoneEnd(at: i) {
+            addAside(.phone(maybeNumber: false), i, end, "phone set aside")
+            return end
+        }
         if token.length == 11, first == 0x37 || first == 0x38, text.scalars[token.start + 1] == 0x39, !token.lookalike,
            !(i > 0 && isPunct(i - 1, 0x2B)) {
             addAside(.phone(maybeNumber: true), i, i + 1, "phone set aside (or a number)")
@@ -302,6 +306,31 @@ extension ParseRun {
               let m = smallValue(i + 2, maxLength: 2), m.length == 2, m.value <= 59 else { return nil }
         if isPunct(i + 3, 0x3A), let s = smallValue(i + 4, maxLength: 2), s.length == 2, s.value <= 59 { return i + 5 }
         return i + 3
+    }
+
+    /// A city phone "555-12-34" (three, two and two digits joined by hyphens, nothing more
+    /// hyphenated around it), not after a UIN label; an area code in brackets right before it
+    /// ("(495) 555-12-34") is set aside with it. Read as numbers it gave three readings.
+    private mutating func localPhoneEnd(at i: Int) -> Int? {
+        guard raw[i].length == 3, !raw[i].lookalike, text.scalars[raw[i].start] != 0x30, isPunct(i + 1, 0x2D),
+              i + 4 < raw.count, raw[i + 2].kind == .digits, raw[i + 2].length == 2, isPunct(i + 3, 0x2D),
+              raw[i + 4].kind == .digits, raw[i + 4].length == 2 else { return nil }
+        if isPunct(i + 5, 0x2D) || (i > 0 && isPunct(i - 1, 0x2D)) { return nil }
+        if i + 5 < raw.count, raw[i + 5].kind == .digits || raw[i + 5].kind == .word { return nil }
+        if i > 0, raw[i - 1].kind == .digits || raw[i - 1].kind == .word { return nil }
+        // Not a UIN written in groups after its label ("л/с 123-45-67").
+        var p = pieces.count - 1
+        while p >= 0, pieces[p].isSpace || pieces[p].kind == .punct(0x3A) || pieces[p].kind == .punct(0x23) { p -= 1 }
+        if p >= 0, pieces[p].kind == .phrase(.uinLabel) { return nil }
+        // "(495) ": the area code.
+        var q = pieces.count - 1
+        if q >= 0, pieces[q].isSpace { q -= 1 }
+        if q >= 2, pieces[q].kind == .punct(0x29), pieces[q - 1].isNumber, pieces[q - 1].aside == nil,
+           (3...5).contains(raw[pieces[q - 1].first].length), pieces[q - 2].kind == .punct(0x28) {
+            pieces[q - 1].aside = "phone"
+            note(raw[pieces[q - 1].first].start, raw[pieces[q - 1].first].end, "phone set aside")
+        }
+        return i + 5
     }
 
     /// A phone number written in groups: "+7 903 123-45-67", "8 (903) 123-45-67", "8-903-123-45-67",

@@ -1,6 +1,7 @@
 import Foundation
 import Ledger
 import Logging
+import MailChannels
 import MeterCore
 import Synchronization
 import Testing
@@ -107,6 +108,85 @@ import Testing
         transport.script(ids[0], .settled(.delivered))
         clock.advance(.seconds(2))
         #expect(try await outbox.deliverDue() == 1)
+    }
+}
+
+extension OutboxDispatcherTests {
+    /// Issue 17: a transport that starts on a connection's next reply early (SMTP) is told it,
+    /// and its connection's next call is for exactly that reply; a reply held as next keeps its
+    /// recipient busy (no other connection carries a reply to the same recipient meanwhile).
+    @Test func aConnectionIsToldItsNextReplyAndSendsExactlyThat() async throws {
+        let ledger = InMemoryLedger(now: clock.read)
+        let transport = RecordingNextTransport(connections: 3)
+        let outbox = dispatcher(ledger, [.email: transport])
+        let replies = (0..<60).map { pendingReply("r\($0 % 7)@example.test", channel: .email, body: "reply \($0)") }
+        let ids = try await enqueue(replies, in: ledger)
+        #expect(try await outbox.deliverDue() == 60)
+        let calls = transport.calls
+        #expect(calls.map(\.id).sorted() == ids.sorted(), "each reply once")
+        #expect(calls.contains { $0.next != nil }, "no call was told its next reply")
+        for connection in Set(calls.map(\.connection)) {
+            let own = calls.filter { $0.connection == connection }
+            for (call, following) in zip(own, own.dropFirst()) where call.next != nil {
+                #expect(following.id == call.next, "connection \(connection) announced \(call.next!) and sent \(following.id)")
+            }
+            #expect(own.last?.next == nil, "connection \(connection) ended with an announced reply unsent")
+        }
+        #expect(transport.mostHeldPerRecipient == 1)
+        #expect(try await ledger.outboxCounts() == ["sent": 60])
+    }
+}
+
+/// A `NextReplyTransport` that records each call (its connection, its reply, the reply announced
+/// next) and how many replies to one recipient were in flight or announced at once.
+final class RecordingNextTransport: NextReplyTransport, Sendable {
+    struct Call: Sendable {
+        var connection: Int
+        var id: Int64
+        var next: Int64?
+    }
+    let name = "recording-next"
+    let connections: Int
+    private struct State {
+        var calls: [Call] = []
+        var held: [String: Int] = [:]
+        var announced: [Int: Int64] = [:]
+        var mostHeldPerRecipient = 0
+    }
+    private let state = Mutex(State())
+
+    init(connections: Int) {
+        self.connections = connections
+    }
+
+    var calls: [Call] { state.withLock { $0.calls } }
+    var mostHeldPerRecipient: Int { state.withLock { $0.mostHeldPerRecipient } }
+
+    func deliver(_ reply: OutgoingReply) async -> DeliveryResult { .delivered }
+
+    func deliver(_ reply: OutgoingReply, connection: Int, beforeCommit: @escaping @Sendable () throws -> Void) async -> DeliveryAttempt {
+        await deliver(reply, connection: connection, next: nil, beforeCommit: beforeCommit)
+    }
+
+    func deliver(
+        _ reply: OutgoingReply, connection: Int, next: OutgoingReply?, beforeCommit: @escaping @Sendable () throws -> Void
+    ) async -> DeliveryAttempt {
+        state.withLock { state in
+            state.calls.append(Call(connection: connection, id: reply.id, next: next?.id))
+            if state.announced[connection] != reply.id { state.held[reply.recipient, default: 0] += 1 }
+            if let next { state.held[next.recipient, default: 0] += 1 }
+            state.announced[connection] = next?.id
+            state.mostHeldPerRecipient = max(state.mostHeldPerRecipient, state.held.values.max() ?? 0)
+        }
+        try? await Task.sleep(for: .milliseconds(1))
+        do {
+            try beforeCommit()
+        } catch {
+            state.withLock { $0.held[reply.recipient]! -= 1 }
+            return .settled(.retry(DeliveryFailure(.localFailure, "the mark before the point of no return failed", cause: error)))
+        }
+        state.withLock { $0.held[reply.recipient]! -= 1 }
+        return .settled(.delivered)
     }
 }
 

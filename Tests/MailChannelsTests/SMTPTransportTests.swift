@@ -93,6 +93,47 @@ struct SMTPTransportTests {
         #expect(SMTPPipe.dotStuffed(Array(".a\r\nb\n..c".utf8)) == Array("..a\r\nb\r\n...c\r\n".utf8))
     }
 
+    /// Issue 17: each call names the reply its connection sends next, whose `MAIL`, `RCPT` and
+    /// `DATA` go out with this one's end of data (one round trip a reply). A refused envelope
+    /// sent ahead settles its own reply and leaves the session usable; a call for another reply
+    /// than the one announced starts a fresh session (the server, waiting in DATA, would take
+    /// its lines as a message): the announced reply never arrives as an empty message.
+    @Test(arguments: [true, false])
+    func theNextEnvelopeGoesWithTheEndOfData(pipelining: Bool) async throws {
+        var environment = ["SMTP_SINK_FAIL_RCPT": "^bad@"]
+        if !pipelining { environment["SMTP_SINK_NO_PIPELINING"] = "1" }
+        let sink = try await startSink(environment)
+        defer { stopSink(sink.state) }
+        let transport = SMTPTransport(configuration: .init(
+            url: "smtp://127.0.0.1:\(sink.port)", from: "Показания <readings@example.test>", connections: 1))
+        let replies = ["r1", "r2", "bad", "r4", "r5", "r6"].enumerated().map { reply("\($1)@example.org", id: Int64($0 + 1)) }
+        func send(_ index: Int, next: Int?) async -> DeliveryAttempt {
+            await transport.deliver(replies[index], connection: 0, next: next.map { replies[$0] }, beforeCommit: {})
+        }
+        #expect(await send(0, next: 1) == .settled(.delivered))
+        #expect(await send(1, next: 2) == .settled(.delivered))
+        guard case .settled(.failed(let refused)) = await send(2, next: 3) else {
+            Issue.record("a 550 to an envelope sent ahead must fail that reply for good")
+            return
+        }
+        #expect(refused.description.contains("550"), "\(refused)")
+        #expect(await send(3, next: 4) == .settled(.delivered))
+        // r5 was announced; r6 comes instead.
+        #expect(await send(5, next: nil) == .settled(.delivered))
+        let names = try FileManager.default.contentsOfDirectory(atPath: sink.state.appendingPathComponent("mail").path)
+            .filter { $0.hasSuffix(".json") && !$0.hasPrefix(".") }.sorted()
+        let metas = try names.map { name in
+            try JSONSerialization.jsonObject(with: Data(contentsOf: sink.state.appendingPathComponent("mail/\(name)"))) as? [String: Any] ?? [:]
+        }
+        #expect(metas.map { ($0["rcpt_tos"] as? [String])?.first ?? "" } == ["r1@example.org", "r2@example.org", "r4@example.org", "r6@example.org"])
+        #expect(metas.allSatisfy { ($0["size"] as? Int ?? 0) > 200 }, "an empty or cut message: \(metas.map { $0["size"] ?? "" })")
+        let peers = metas.map { "\($0["peer"] ?? "")" }
+        #expect(Set(peers.prefix(3)).count == 1, "r1, r2, r4 over one session: \(peers)")
+        if pipelining {
+            #expect(peers[3] != peers[0], "after an announced reply that did not come, a fresh session: \(peers)")
+        }
+    }
+
     /// Issue 13: a wrong password (535 during a rotation) is retried until outbox.max_age, not failed at once.
     @Test func authenticationRefusedIsRetryThenDelivered() async throws {
         let sink = try await startSink(["SMTP_SINK_USER": "bot", "SMTP_SINK_PASSWORD": "new"])

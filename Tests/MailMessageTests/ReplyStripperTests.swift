@@ -21,6 +21,9 @@ struct ReplyStripperTests {
         "________________________________\nОт: Показания\nОтправлено: 20 октября 2026 г. 10:15\n999",
         "From: Readings <readings@example.test>\nSent: Friday, October 20, 2026 10:15 AM\nTo: me\nSubject: 999",
         "От: Показания <readings@example.test>\nДата: 20.10.2026\nТема: 999",
+        // Outlook inside one organisation: display names, no address (issue 11)
+        "From: Petrov, Ivan\nSent: Monday, November 16, 2026 4:37 PM\nTo: Readings Office\nSubject: RE: Показания\n\n1234567 999",
+        "De : Petrov Ivan\nEnvoyé : lundi 16 novembre 2026 16:37\nÀ : Relevés\nObjet : RE: compteur\n\n999",
         // signatures
         "-- \nИван Петров\nтел. +7 903 555-12-34",
         "--\nИван\n8 903 555 12 34",
@@ -51,6 +54,13 @@ struct ReplyStripperTests {
 
     @Test func crlfAndBlankLines() {
         #expect(ReplyStripper.meaningfulText("\r\n\r\n  a  \r\n\r\n\r\nb\r\n\r\n") == "a\n\n\nb")
+    }
+
+    /// "Label: value" lines of the abonent's own, with a date but no address: not an earlier
+    /// mail's headers when a value holds a UIN or a reading.
+    @Test func ownLabelLinesWithReadingsAreKept() {
+        let text = "Абонент: Иван Петров\nДата: 20.11.2026\nУИН: 1234567\nПоказания: 12345"
+        #expect(ReplyStripper.meaningfulText(text) == text)
     }
 
     @Test func signOffWithDigitsIsKept() {

@@ -14,7 +14,7 @@ struct SMSProviderCrashTests {
         daemon.process.waitUntilExit()
     }
 
-    @Test("SMSC: 2,000 answers, SIGKILL at 12 random moments, then a full run: each recorded once, answered once",
+    @Test("SMSC: 2,000 answers, SIGKILL at 12 random moments, then a full run: each recorded once, answered at most once, in doubt held",
           SMSProviderAcceptanceTests.smsc)
     func smscSIGKILL() async throws {
         let sandbox = try Sandbox("smsc-crash")
@@ -46,21 +46,29 @@ struct SMSProviderCrashTests {
         // 2,000 replies through the emulator's HTTP API take about a minute on an idle machine;
         // the bound is generous because a parallel suite shares 2 cores with a dozen daemons
         // and peers (1,800 of 2,000 were sent after 180 s under a load average of 20).
+        // The send request is the point of no return: a reply marked before its request and left
+        // without an answer by a kill is held in doubt (failed, with a note), never sent again.
+        let inDoubt = "SELECT COUNT(*) FROM outbox WHERE state = 'failed' AND last_error LIKE 'in doubt:%'"
         let done = await waitUntil(timeout: 600) {
             let recorded = await SMSPeers.count(store, "SELECT COUNT(*) FROM message")
             let sent = await SMSPeers.count(store, "SELECT COUNT(*) FROM outbox WHERE state = 'sent'")
-            return recorded == total && sent == total
+            let held = await SMSPeers.count(store, inDoubt)
+            return recorded == total && sent + held == total
         }
         let recorded = await SMSPeers.count(store, "SELECT COUNT(*) FROM message")
         let sent = await SMSPeers.count(store, "SELECT COUNT(*) FROM outbox WHERE state = 'sent'")
-        #expect(done, "after the full run: \(recorded) recorded, \(sent) sent; \(daemon.stderr.suffix(1500))")
+        let held = await SMSPeers.count(store, inDoubt)
+        #expect(done, "after the full run: \(recorded) recorded, \(sent) sent, \(held) held in doubt; \(daemon.stderr.suffix(1500))")
         await #expect(daemon.terminate(timeout: 15) == 0)
         #expect(await SMSPeers.count(store, "SELECT COUNT(*) FROM message") == total)
         #expect(await SMSPeers.count(store, "SELECT COUNT(DISTINCT external_id) FROM message") == total)
         #expect(await SMSPeers.count(store, "SELECT COUNT(*) FROM outbox") == total, "one reply queued per message")
         let replies = try await driver.replies()
-        #expect(replies.count == total, "\(replies.count) replies sent by the provider for \(total) messages")
-        #expect(Set(replies.map(\.to)).count == total, "some number was answered twice")
+        // Every reply marked sent reached the provider; a held one may or may not have.
+        #expect(replies.count >= sent && replies.count <= sent + held, "\(replies.count) replies at the provider; \(sent) sent, \(held) held")
+        #expect(held <= 12 * 4, "at most one reply in doubt per kill and connection (4): \(held)")
+        #expect(Set(replies.map(\.to)).count == replies.count, "some number was answered twice")
+        print("SMSC crash test: \(replies.count) replies at the provider for \(total) messages, \(sent) sent, \(held) held in doubt")
         let cursor = try await SMSPeers.query(store, "SELECT cursor FROM feed WHERE name = 'smsc'").first?["cursor"] as? String
         #expect(cursor == String(total))
     }

@@ -22,6 +22,45 @@ struct UtilityFormatTests {
         #expect(Fixture.summaries(text) == expected, "\(text)")
     }
 
+    /// Company requisites and phone extensions in a signature: КПП and БИК have nine digits (a
+    /// UIN's length), ОКПО eight; none of them is a reading or a UIN (each was read as one).
+    @Test(arguments: [
+        "1234567 12345\nООО «Ромашка», ИНН 7701234567, КПП 770101001",
+        "1234567 12345\nБИК 044525225, к/с 30101810400000000225",
+        "1234567 12345\nОКПО 12345678, ОКТМО 45382000",
+        "1234567 12345\nДоговор № 7654321 от 01.01.2020",
+        "1234567 12345\nтел. 8 (495) 123-45-67, доб. 1234",
+        "1234567 12345\nфакс 4951234567",
+        // A city phone without a label, with its area code in brackets or not.
+        "1234567 12345\n555-12-34",
+        "1234567 12345 (495) 555-12-34",
+        // A total of the zones is no meter's reading.
+        "1234567 12345 итого 12345",
+    ])
+    func requisitesAreSetAside(_ text: String) {
+        #expect(Fixture.summaries(text) == ["1234567: 12345"], "\(text)")
+    }
+
+    @Test func aTotalAfterTheZonesIsSetAside() {
+        #expect(Fixture.summaries("0012345 день 23500 ночь 7950 итого 31450") == ["0012345: T1=23500, T2=7950"])
+        #expect(Fixture.summaries("0012345 день 23500 всего 31450") == ["0012345: T1=23500"])
+        // "всего доброго" stays a farewell.
+        #expect(Fixture.summaries("0012345 23500 7950 всего доброго") == ["0012345: 23500, 7950"])
+    }
+
+    /// An address without a street word: the house number before the flat label belongs to the
+    /// address (it was read as a reading), a reading before a flat label does not.
+    @Test(arguments: [
+        ("1234567 Ленина 5 кв 12 12345", "1234567: 12345"),
+        ("1234567 12345 Ленина 5 кв 12", "1234567: 12345"),
+        ("1234567 Ленина 5, кв.12 12345", "1234567: 12345"),
+        ("1234567 показания 12345 кв 12", "1234567: 12345"),
+        ("1234567 12345 кв 12", "1234567: 12345"),
+    ])
+    func houseNumberBeforeFlat(_ text: String, _ expected: String) {
+        #expect(Fixture.summaries(text) == [expected], "\(text)")
+    }
+
     /// Digits glued to a phrase the grammar knows keep that phrase's meaning.
     @Test(arguments: [
         ("УИН3462933 38318", "3462933: 38318"),

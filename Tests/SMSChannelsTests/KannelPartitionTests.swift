@@ -1,4 +1,6 @@
 import Foundation
+import Logging
+import Synchronization
 import Testing
 @testable import SMSChannels
 
@@ -79,5 +81,32 @@ struct KannelPartitionTests {
             return
         }
         #expect(why.code == .unreachable)
+    }
+
+    /// The same partition in front of an SMSC.ru-style provider: its send call may send the SMS as
+    /// soon as it has read the request, and a retry carries a new `id`, so it would be a second SMS.
+    @Test("SMSC send read and never answered is in doubt: one request, held, the password not in the failure")
+    func smscPartition() async throws {
+        let server = try SilentServer()
+        defer { server.stop() }
+        try #require(server.port > 0)
+        let transport = SMSCTransport(
+            name: "s", baseURL: "http://127.0.0.1:\(server.port)", login: "l", password: "secret-psw",
+            client: CurlSMSHTTPClient(label: "smsc.test"), logger: Logger(label: "t"))
+        let marked = Mutex(false)
+        let cut = await transport.deliver(sampleReply, connection: 0, beforeCommit: { marked.withLock { $0 = true } })
+        guard case .inDoubt(let failure) = cut else {
+            Issue.record("an unanswered send that the provider read: \(cut)")
+            return
+        }
+        #expect(marked.withLock { $0 }, "the reply was marked before the request")
+        #expect(failure.code == .noAnswer && !failure.description.contains("secret-psw"), "\(failure)")
+        #expect(server.requests.count == 1 && server.requests[0].hasPrefix("POST /sys/send.php"), "\(server.requests)")
+        // Without a point of no return, the plain call gives up rather than send twice.
+        guard case .failed = await transport.deliver(sampleReply) else {
+            Issue.record("the plain call retried a request that went out")
+            return
+        }
+        #expect(server.requests.count == 2)
     }
 }

@@ -244,6 +244,39 @@ struct SMSCTests {
             #expect(request?.form?.contains(SMSFormField("id", "113")) == true)  // reply 7 × 16 + 0 attempts + 1
         }
     }
+
+    /// The send request is the point of no return: a request that went out and got no answer, a
+    /// gateway's 504 or a 2xx body that is not the provider's may each have sent the SMS: in
+    /// doubt (held), never retried with a new `id`. Refused before it went out: retried. The mark
+    /// comes first, and a failed mark sends nothing.
+    @Test("send: unanswered after it went out, 504, or a foreign 2xx body: in doubt; refused before: retried; mark first")
+    func sendPointOfNoReturn() async {
+        func attempt(_ answer: Result<SMSHTTPResponse, SMSHTTPError>, markFails: Bool = false) async -> (DeliveryAttempt, Int) {
+            let http = ScriptedHTTP([answer])
+            let transport = SMSCTransport(name: "s", baseURL: "https://p.test", login: "l", password: "p", client: http, logger: Logger(label: "t"))
+            let result = await transport.deliver(sampleReply, connection: 0) {
+                #expect(http.requests.withLock { $0.isEmpty }, "the mark comes before the request")
+                if markFails { throw SMSHTTPError(description: "the store is down", isTransient: true) }
+            }
+            return (result, http.requests.withLock { $0.count })
+        }
+        for answer in [
+            Result<SMSHTTPResponse, SMSHTTPError>.failure(SMSHTTPError(description: "Operation timed out", isTransient: true, requestSent: true)),
+            ok(504, "Gateway Time-out"),
+            ok(200, "<html>proxy error</html>"),
+        ] {
+            let (result, requests) = await attempt(answer)
+            guard case .inDoubt(let failure) = result else { Issue.record("\(answer): \(result)"); continue }
+            #expect(failure.code == .noAnswer && requests == 1)
+        }
+        let refused = await attempt(.failure(SMSHTTPError(description: "Couldn't connect to server", isTransient: true, requestSent: false)))
+        guard case .settled(.retry(let why)) = refused.0 else { Issue.record("refused: \(refused.0)"); return }
+        #expect(why.code == .unreachable)
+        #expect(await attempt(ok(200, #"{"id": 5, "cnt": 1}"#)).0 == .settled(.delivered))
+        let unmarked = await attempt(ok(200, #"{"id": 5, "cnt": 1}"#), markFails: true)
+        guard case .settled(.retry) = unmarked.0 else { Issue.record("a failed mark: \(unmarked.0)"); return }
+        #expect(unmarked.1 == 0, "nothing is sent when the mark could not be recorded")
+    }
 }
 
 @Suite("Group commit of pushed messages")

@@ -11,7 +11,7 @@ SMTP_SINK_PASSWORD pin them. Faults for tests: SMTP_SINK_FAIL_RCPT=REGEX (550 fo
 recipients), SMTP_SINK_TEMPFAIL_RCPT=REGEX (451), SMTP_SINK_FAIL_EVERY=N (every Nth DATA: 451).
 PIPELINING (RFC 2920) is advertised unless SMTP_SINK_NO_PIPELINING=1.
 """
-import asyncio, json, os, re, ssl, sys, time, warnings, logging
+import asyncio, concurrent.futures, json, os, re, ssl, sys, time, warnings, logging
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword, SMTP
 
@@ -29,6 +29,8 @@ user, password = os.environ.get("SMTP_SINK_USER"), os.environ.get("SMTP_SINK_PAS
 def next_number():
     numbers = [int(n.split(".")[0]) for n in os.listdir(maildir) if n.endswith(".json")]
     return max(numbers, default=0) + 1
+
+writers = concurrent.futures.ThreadPoolExecutor(max_workers=16)
 
 class Handler:
     def __init__(self):
@@ -64,13 +66,20 @@ class Handler:
                 "auth_user": (session.login_data.decode() if isinstance(session.login_data, bytes) else session.login_data),
                 "tls": session.ssl is not None, "size": len(envelope.original_content or envelope.content),
                 "received_at": time.time()}
-        for suffix, data in ((".json", json.dumps(meta).encode()), (".eml", envelope.original_content or envelope.content)):
-            tmp = os.path.join(maildir, "." + n + suffix + ".tmp")
-            with open(tmp, "wb") as f:
-                f.write(data); f.flush(); os.fsync(f.fileno())
-            os.rename(tmp, os.path.join(maildir, n + suffix))
-        with open(os.path.join(state, "messages.jsonl"), "a") as f:
-            f.write(json.dumps(dict(meta, n=self.count)) + "\n")
+        count, content = self.count, envelope.original_content or envelope.content
+
+        def keep():
+            for suffix, data in ((".json", json.dumps(meta).encode()), (".eml", content)):
+                tmp = os.path.join(maildir, "." + n + suffix + ".tmp")
+                with open(tmp, "wb") as f:
+                    f.write(data); f.flush(); os.fsync(f.fileno())
+                os.rename(tmp, os.path.join(maildir, n + suffix))
+            with open(os.path.join(state, "messages.jsonl"), "a") as f:
+                f.write(json.dumps(dict(meta, n=count)) + "\n")
+
+        # Durable before the answer, as a real server is; the fsyncs run on worker threads, so
+        # the connections' messages are synced side by side, not one after another on the loop.
+        await asyncio.get_running_loop().run_in_executor(writers, keep)
         return "250 2.0.0 OK: queued as " + n
 
 def authenticator(server, session, envelope, mechanism, auth_data):

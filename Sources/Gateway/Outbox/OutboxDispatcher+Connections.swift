@@ -1,6 +1,7 @@
 import Foundation
 import Ledger
 import Logging
+import MailChannels
 import MeterCore
 
 /// Delivery over a transport with several connections and a point of no return (SMTP).
@@ -33,10 +34,34 @@ extension OutboxDispatcher {
         _ connection: Int, _ transport: any ConcurrentReplyTransport, _ channel: ChannelKind, _ flight: ReplyFlight
     ) async throws -> Int {
         var delivered = 0
-        while !Task.isCancelled,
-              let stored = try await flight.next(admit: { [now] in try await operations?.suppresses($0, now: now()) != true }) {
-            let attempt = await transport.deliver(
-                Self.outgoing(stored, channel), connection: connection, beforeCommit: { try flight.committing(stored.id) })
+        let admit: @Sendable (StoredReply) async throws -> Bool = { [now, operations] in try await operations?.suppresses($0, now: now()) != true }
+        // The reply this connection sends next, taken before the current one's end (its
+        // envelope goes out with that end: one round trip per reply instead of two).
+        var upcoming: StoredReply?
+        defer {
+            // Taken and never handed over (cancelled, or a failure below): its recipient is free.
+            if let upcoming { flight.release(upcoming.recipient) }
+        }
+        while !Task.isCancelled {
+            let stored: StoredReply
+            if let taken = upcoming {
+                stored = taken
+                upcoming = nil
+            } else if let taken = try await flight.next(admit: admit) {
+                stored = taken
+            } else {
+                break
+            }
+            let attempt: DeliveryAttempt
+            let beforeCommit: @Sendable () throws -> Void = { try flight.committing(stored.id) }
+            if let early = transport as? any NextReplyTransport {
+                upcoming = try await flight.next(waiting: false, admit: admit)
+                attempt = await early.deliver(
+                    Self.outgoing(stored, channel), connection: connection, next: upcoming.map { Self.outgoing($0, channel) },
+                    beforeCommit: beforeCommit)
+            } else {
+                attempt = await transport.deliver(Self.outgoing(stored, channel), connection: connection, beforeCommit: beforeCommit)
+            }
             let action = retry.settle(attempt, attempts: stored.attempts)
             if action == .markSent {
                 // Its `sent` goes into the next commit (the next point of no return or a flush).

@@ -45,10 +45,14 @@ final class ReplyFlight: Sendable {
 
     /// The next reply to send (its recipient now busy), or nil when nothing more is due.
     /// `admit` is asked once per reply (the loop guard); a reply it refuses is dropped here.
-    func next(admit: @escaping @Sendable (StoredReply) async throws -> Bool) async throws -> StoredReply? {
+    /// With `waiting: false`, nil also when no reply can be taken now (every one left is to a
+    /// busy recipient, or another connection is reading the next page).
+    func next(waiting: Bool = true, admit: @escaping @Sendable (StoredReply) async throws -> Bool) async throws -> StoredReply? {
         while true {
             try Task.checkCancellation()
-            switch update({ $0.next() }) {
+            let action = update { $0.next() }
+            if case .wait = action, !waiting { return nil }
+            switch action {
             case .take(let reply):
                 let admitted: Bool
                 do {

