@@ -2,7 +2,8 @@
 # metergate benchmarks: accounts import, replay (durable group commit), tokenizer, daemon idle RSS.
 # See Benchmarks/README.md. Environment knobs (defaults in brackets):
 #   ACCOUNTS [1000000]  MESSAGES [1000000]  SEED [20261120]
-#   REPEAT [3]          repetitions of the import, the batch-512 replay and the tokenizer bench
+#   REPEAT [3]          repetitions of the import, the main replay and the tokenizer bench
+#   REPLAY_BATCH [16384] --batch of the main replay (16384 is `metergate replay`'s default)
 #   BATCHES ["256 1024 4096"]  extra --batch sizes, one replay each
 #   BATCH_MESSAGES [$MESSAGES] messages for the --batch sweep (the first lines of sms.jsonl)
 #   TOKENIZER_TEXTS [1000000]  texts for FuzzParser --bench
@@ -20,6 +21,7 @@ MESSAGES=${MESSAGES:-1000000}
 SEED=${SEED:-20261120}
 REPEAT=${REPEAT:-3}
 BATCHES=${BATCHES:-"256 1024 4096"}
+REPLAY_BATCH=${REPLAY_BATCH:-16384}
 TOKENIZER_TEXTS=${TOKENIZER_TEXTS:-1000000}
 BATCH_MESSAGES=${BATCH_MESSAGES:-$MESSAGES}
 DATA=${DATA:-$BENCH/.data}
@@ -136,10 +138,11 @@ replay_row() {  # NAME LABEL [MESSAGES]
 }
 if want replay; then
     for i in $(seq 1 "$REPEAT"); do
-        replay_once replay-4096 4096
+        replay_once "replay-$REPLAY_BATCH" "$REPLAY_BATCH"
         sleep 2
     done
-    replay_row replay-4096 "--batch 4096 (the default)"
+    # 16384 is the command's default (the rows before 2026-12-03 said "4096 (the default)": it was not).
+    replay_row "replay-$REPLAY_BATCH" "--batch $REPLAY_BATCH$( ((REPLAY_BATCH == 16384)) && echo ' (the default)')"
     # What the store says about the run (a sanity check of the generated mix).
     sqlite3 "$RUN/store.sqlite" "SELECT status, coalesce(reason, ''), count(*) FROM message GROUP BY 1, 2 ORDER BY 3 DESC" \
         >"$RUN/outcomes.txt" 2>&1 || true

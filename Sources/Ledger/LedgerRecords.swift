@@ -49,11 +49,16 @@ public struct NewMessage: Sendable {
     /// The UINs of the outcome's results, whatever their status (the support desk finds a
     /// message by account through them).
     public var uins: [String]
+    /// Those of `uins` that get a submission in the same transaction (`insertSubmission` with
+    /// this message's id): a ledger may find the message by them through its submissions and
+    /// keep only the other UINs apart. Empty (the default) promises nothing.
+    public var submittedUINs: [String]
 
     public init(
         channel: String, externalID: String, feed: String, sender: String?, receivedAt: Date,
         subject: String?, text: String?, raw: [UInt8]?, status: String, reason: String?,
-        outcomeJSON: String, reply: String?, senderAuthenticated: Bool? = nil, uins: [String] = []
+        outcomeJSON: String, reply: String?, senderAuthenticated: Bool? = nil, uins: [String] = [],
+        submittedUINs: [String] = []
     ) {
         self.channel = channel
         self.externalID = externalID
@@ -69,6 +74,7 @@ public struct NewMessage: Sendable {
         self.reply = reply
         self.senderAuthenticated = senderAuthenticated
         self.uins = uins
+        self.submittedUINs = submittedUINs
     }
 }
 

@@ -53,6 +53,10 @@ public protocol LedgerTransaction {
     /// ledger on a database server may load the answers in a few statements instead of a round
     /// trip per question. A hint only: a question outside it is answered as usual.
     func prepare(for batch: LedgerBatchHint) throws
+    /// Whether `prepare(for:)` uses its hint. An embedded store answers every question at once
+    /// and says no: the batch's hint is then not built (it costs the single writer a few sets
+    /// and sorts per batch). True unless a ledger says otherwise.
+    var wantsBatchHint: Bool { get }
 }
 
 /// What a batch of messages will ask its transaction about (see `LedgerTransaction.prepare`).
@@ -75,6 +79,8 @@ public struct LedgerBatchHint: Sendable {
 extension LedgerTransaction {
     /// Nothing to load ahead: every question is cheap (an embedded store).
     public func prepare(for batch: LedgerBatchHint) throws {}
+
+    public var wantsBatchHint: Bool { true }
 
     public func priorState(uin: String, period: String, values: [String]) throws -> (latestAccepted: [String: String], alreadyRecorded: Bool) {
         (try latestAccepted(uin: uin), try hasRecorded(uin: uin, period: period, values: values))

@@ -15,8 +15,15 @@ extension SQLiteLedger {
             var arguments: [(any DatabaseValueConvertible)?] = []
             var from = "message m"
             if let uin = query.uin {
-                from = "message_uin u JOIN message m ON m.id = u.message_id"
-                conditions.append("u.uin = ?")
+                // A message's UINs with a submission are found through the submission (they take
+                // no `message_uin` row since `NewMessage.submittedUINs`); the others, and every
+                // UIN of a message recorded before, through `message_uin`.
+                from = """
+                    (SELECT message_id FROM message_uin WHERE uin = ?
+                     UNION SELECT message_id FROM submission WHERE uin = ?) AS u
+                    JOIN message m ON m.id = u.message_id
+                    """
+                arguments.append(uin)
                 arguments.append(uin)
             }
             if let sender = query.sender {

@@ -16,13 +16,17 @@ struct LedgerSupportDeskTests {
     @discardableResult
     func record(
         _ ledger: any LedgerDriver, _ id: String, sender: String, at date: Date, status: String = "accepted",
-        uins: [(String, String)] = [("1234567", "accepted")], reply: NewReply.State? = .pending
+        uins: [(String, String)] = [("1234567", "accepted")], reply: NewReply.State? = .pending, promised: Bool = true
     ) async throws -> Int64 {
         let json = outcome(uins)
         return try await ledger.transaction { tx in
             var new = message(id, sender: sender, at: date, status: status, reason: status == "rejected" ? "count_mismatch" : nil)
             new.outcomeJSON = json
             new.uins = uins.map(\.0)
+            // As the message processor says it: the UINs that get a submission below (a ledger
+            // may then find the message by them through the submission). Without the promise,
+            // as a message recorded before `submittedUINs`.
+            if promised { new.submittedUINs = uins.filter { $0.1 != "rejected" }.map(\.0) }
             let messageID = try tx.insertMessage(new)
             for (uin, result) in uins where result != "rejected" {
                 _ = try tx.insertSubmission(
@@ -43,7 +47,7 @@ struct LedgerSupportDeskTests {
         try await record(ledger, "a2", sender: "+79031234567", at: base.addingTimeInterval(20), status: "rejected",
                          uins: [("1234567", "rejected")], reply: nil)
         let a3 = try await record(ledger, "a3", sender: "+79031234567", at: base.addingTimeInterval(30), status: "held",
-                                  uins: [("1234567", "held"), ("7654321", "accepted")], reply: .recorded)
+                                  uins: [("1234567", "held"), ("7654321", "accepted")], reply: .recorded, promised: false)
 
         let bySender = try await ledger.messages(matching: MessageQuery(sender: "+79031234567"))
         #expect(bySender.map(\.externalID) == ["a3", "a2", "a1"])

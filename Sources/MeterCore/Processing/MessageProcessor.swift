@@ -242,7 +242,7 @@ public struct MessageProcessor: Sendable {
     /// Records a batch of prepared messages in `ledger`, in order, after telling it what the
     /// batch will ask (a ledger on a server loads that in a few statements).
     public func record(_ batch: [PreparedMessage], in ledger: any LedgerTransaction) throws -> [ProcessedMessage] {
-        if batch.count > 1 { try ledger.prepare(for: hint(batch)) }
+        if batch.count > 1, ledger.wantsBatchHint { try ledger.prepare(for: hint(batch)) }
         return try batch.map { try record($0, in: ledger) }
     }
 
@@ -317,7 +317,7 @@ public struct MessageProcessor: Sendable {
             sender: prepared.sender, receivedAt: message.receivedAt, subject: prepared.subject, text: prepared.text,
             raw: message.raw, status: outcome.status.rawValue, reason: outcome.reason?.rawValue,
             outcomeJSON: json, reply: outcome.reply, senderAuthenticated: prepared.senderAuthenticated,
-            uins: outcome.results.map(\.uin)))
+            uins: outcome.results.map(\.uin), submittedUINs: outcome.results.filter(\.status.records).map(\.uin)))
         for result in outcome.results where result.status.records {
             let submissionID = try ledger.insertSubmission(
                 NewSubmission(
