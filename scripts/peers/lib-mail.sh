@@ -3,11 +3,20 @@
 # Prints N ports on 127.0.0.1 that are free right now (all bound at once, then released).
 free_ports() {
     /usr/bin/python3 - "$1" <<'PY'
-import socket, sys
-socks = []
-for _ in range(int(sys.argv[1])):
-    s = socket.socket(); s.bind(("127.0.0.1", 0)); socks.append(s)
-print(" ".join(str(s.getsockname()[1]) for s in socks))
+import random, socket, sys
+# Ports drawn below the kernel's ephemeral range, where no outgoing connection takes them
+# between this check and the peer's own bind (a port from bind(0) may be taken so).
+low = int(open("/proc/sys/net/ipv4/ip_local_port_range").read().split()[0])
+socks, ports = [], []
+while len(ports) < int(sys.argv[1]):
+    port = random.randrange(20000, max(20001, low))
+    s = socket.socket()
+    try:
+        s.bind(("127.0.0.1", port))
+    except OSError:
+        s.close(); continue
+    socks.append(s); ports.append(port)
+print(" ".join(map(str, ports)))
 for s in socks: s.close()
 PY
 }

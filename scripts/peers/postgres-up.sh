@@ -80,10 +80,18 @@ port=$(/usr/bin/python3 - "$(cat "$state/port" 2>/dev/null || echo 0)" <<'PY'
 import socket, sys
 s = socket.socket()
 s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the server binds: TIME_WAIT is no obstacle
+import random
+low = int(open("/proc/sys/net/ipv4/ip_local_port_range").read().split()[0])
 try:
-    s.bind(("127.0.0.1", int(sys.argv[1])))
-except OSError:
-    s.bind(("127.0.0.1", 0))
+    s.bind(("127.0.0.1", int(sys.argv[1]) or -1))
+except (OSError, OverflowError):
+    # Below the ephemeral range: no outgoing connection takes it before the server binds it.
+    while True:
+        try:
+            s.bind(("127.0.0.1", random.randrange(20000, max(20001, low))))
+            break
+        except OSError:
+            continue
 print(s.getsockname()[1])
 PY
 )
