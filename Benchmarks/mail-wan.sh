@@ -26,9 +26,10 @@ scripts/ensure-packages.sh dovecot-imapd dovecot-pop3d dovecot-lmtpd openssl pyt
 
 state=$(mktemp -d /tmp/metergate-mail-wan-XXXXXX)
 chmod 755 "$state"
-proxies=()
 cleanup() {
-    for pid in "${proxies[@]}"; do kill "$pid" 2>/dev/null || true; done
+    # The relays' pids are in files: `relay` runs in a command substitution (a subshell), so an
+    # array filled there stayed empty here and the relays outlived the script.
+    for file in "$state"/relay-*.pid; do [[ -f "$file" ]] && kill "$(cat "$file")" 2>/dev/null || true; done
     scripts/peers/smtp-sink-down.sh "$state/sink" || true
     scripts/peers/dovecot-down.sh "$state/dovecot" || true
     rm -rf "$state"
@@ -42,7 +43,7 @@ cp Tests/MetergateTests/Fixtures/accounts.csv "$state/accounts.csv"
 # not a bandwidth cap).
 relay() { # NAME TARGET_PORT → prints the relay's port
     python3 scripts/peers/pace-proxy.py "$state/relay-$1" "$2" --delay-ms "$delay" --segment 16384 --gap-ms 0 >/dev/null 2>&1 &
-    proxies+=($!)
+    echo $! >"$state/relay-$1.pid"
     for _ in $(seq 400); do [[ -s "$state/relay-$1/port" ]] && break; sleep 0.05; done
     cat "$state/relay-$1/port"
 }
