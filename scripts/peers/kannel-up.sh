@@ -19,6 +19,9 @@ set -euo pipefail
 state=${1:?usage: kannel-up.sh STATE TARGET_URL}
 target=${2:?usage: kannel-up.sh STATE TARGET_URL}
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+# free_ports N from the mail peers' helpers (below the ephemeral range, checked with a bind);
+# the functions defined below (alive, wait_port) are this script's own.
+source "$here/lib-mail.sh"
 mkdir -p "$state"
 state="$(cd "$state" && pwd)"
 case "$target" in
@@ -45,25 +48,6 @@ if alive "$state/bearerbox.pid" bearerbox && alive "$state/smsbox.pid" smsbox &&
 fi
 "$here/kannel-down.sh" "$state" >/dev/null 2>&1 || true
 
-free_ports() {
-    python3 - "$1" <<'PY'
-import random, socket, sys
-# Ports drawn below the kernel's ephemeral range, where no outgoing connection takes them
-# between this check and the peer's own bind (a port from bind(0) may be taken so).
-low = int(open("/proc/sys/net/ipv4/ip_local_port_range").read().split()[0])
-socks, ports = [], []
-while len(ports) < int(sys.argv[1]):
-    port = random.randrange(20000, max(20001, low))
-    s = socket.socket()
-    try:
-        s.bind(("127.0.0.1", port))
-    except OSError:
-        s.close(); continue
-    socks.append(s); ports.append(port)
-print(" ".join(map(str, ports)))
-for s in socks: s.close()
-PY
-}
 read -r p1 p2 p3 p4 p5 < <(free_ports 5)
 admin=${KANNEL_ADMIN_PORT:-$p1}
 smsbox_port=${KANNEL_SMSBOX_PORT:-$p2}

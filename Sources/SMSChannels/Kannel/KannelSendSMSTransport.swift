@@ -59,21 +59,14 @@ public struct KannelSendSMSTransport: ConcurrentReplyTransport {
     /// Without a point of no return (a caller that cannot mark one): a request that went out
     /// unanswered fails for good rather than risk a second SMS.
     public func deliver(_ reply: OutgoingReply) async -> DeliveryResult {
-        switch await deliver(reply, connection: 0, beforeCommit: {}) {
-        case .settled(let result): result
-        case .inDoubt(let failure): .failed(failure)
-        }
+        await deliver(reply, connection: 0, beforeCommit: {}).failingInDoubt
     }
 
     public func deliver(
         _ reply: OutgoingReply, connection: Int, beforeCommit: @escaping @Sendable () throws -> Void
     ) async -> DeliveryAttempt {
         let request = SMSHTTPRequest(url: FormEncoding.url(url, adding: fields(for: reply)), timeout: .seconds(30))
-        // The mark is a blocking, durable commit: on a thread of its own, off the cooperative pool.
-        let marked: Result<Void, any Error> = await withCheckedContinuation { continuation in
-            Thread { continuation.resume(returning: Result { try beforeCommit() }) }.start()
-        }
-        if case .failure(let error) = marked {
+        if case .failure(let error) = await PointOfNoReturn.mark(beforeCommit) {
             return .settled(.retry(DeliveryFailure(.localFailure, "Kannel sendsms: the reply's mark could not be recorded; not sent", cause: error)))
         }
         let response: SMSHTTPResponse
