@@ -39,11 +39,26 @@ export SWT_EXPERIMENTAL_MAXIMUM_PARALLELIZATION_WIDTH="${METERGATE_TEST_WIDTH:-6
 # seconds for a core and the measure is the machine's, not metergate's: they run after the
 # parallel part, beside each other only (four tests, mostly waiting between kills).
 alone='SharedStoreTests|SharedStoreMailAndSMSTests|survivesKillsWhileWorking'
+# A crash (a trap, a signal) in the test process prints the crashed thread only: the end of
+# CI's output then shows where it was, and `unfinished` names the tests that were running.
+export SWIFT_BACKTRACE="${SWIFT_BACKTRACE:-threads=crashed,registers=none,images=none}"
+unfinished() {
+    awk '/^◇ Test case passing / { next }
+         /^◇ Test .* started\.$/ { name = $0; sub(/^◇ Test /, "", name); sub(/ started\.$/, "", name); running[name] = 1 }
+         /^(✔|✘|➜) Test .* (passed|failed|skipped)/ {
+             name = $0; sub(/^(✔|✘|➜) Test /, "", name); sub(/ (with [0-9]+ test cases? )?(passed|failed|skipped).*$/, "", name)
+             delete running[name] }
+         END { for (name in running) print "   still running: " name }' "$1"
+}
 started=$(date +%s)
-swift test --skip-build "${parallel[@]}" --skip "$alone" 2>&1 | tee "$log"
+swift test --skip-build "${parallel[@]}" --skip "$alone" 2>&1 | tee "$log" || { echo "== swift test failed; tests that had not finished:"; unfinished "$log"; exit 1; }
 echo "== swift test: $(( $(date +%s) - started )) s wall, ${parallel[*]}, width $SWT_EXPERIMENTAL_MAXIMUM_PARALLELIZATION_WIDTH, load $(cut -d' ' -f1-3 /proc/loadavg) =="
 started=$(date +%s)
-SWT_EXPERIMENTAL_MAXIMUM_PARALLELIZATION_WIDTH=4 swift test --skip-build "${parallel[@]}" --filter "$alone" 2>&1 | tee -a "$log"
+kills_log="$(mktemp)"
+SWT_EXPERIMENTAL_MAXIMUM_PARALLELIZATION_WIDTH=4 swift test --skip-build "${parallel[@]}" --filter "$alone" 2>&1 | tee "$kills_log" \
+    || { echo "== swift test (the kill tests) failed; tests that had not finished:"; unfinished "$kills_log"; exit 1; }
+cat "$kills_log" >>"$log"
+rm -f "$kills_log"
 echo "== swift test, the kill tests after the rest: $(( $(date +%s) - started )) s wall, load $(cut -d' ' -f1-3 /proc/loadavg) =="
 if [[ "$fuzz_seconds" != 0 ]]; then
     # libFuzzer: the parser and the MIME reader, from the committed seeds (Tests/Fuzz/corpus,

@@ -141,11 +141,22 @@ package final class ReplayWriter {
     }
 }
 
-/// Pre-sized slots that concurrent workers fill at distinct indices.
+/// Pre-sized slots that concurrent workers fill at distinct indices. The slots live in memory
+/// allocated once, never in a Swift array: workers writing distinct elements of one array
+/// through a class property race on its copy-on-write check (a worker that sees the buffer
+/// shared copies it, and the others' writes to the old buffer are lost).
 final class ResultSlots<T>: @unchecked Sendable {
-    private var storage: [T?]
+    private let storage: UnsafeMutableBufferPointer<T?>
 
-    init(count: Int) { storage = Array(repeating: nil, count: count) }
+    init(count: Int) {
+        storage = .allocate(capacity: count)
+        storage.initialize(repeating: nil)
+    }
+
+    deinit {
+        storage.deinitialize()
+        storage.deallocate()
+    }
 
     func set(_ index: Int, _ value: T) { storage[index] = value }
 
@@ -153,6 +164,7 @@ final class ResultSlots<T>: @unchecked Sendable {
 
     func update(_ index: Int, _ change: (inout T) -> Void) { change(&storage[index]!) }
 
+    /// Every slot, once the workers are done (each must have set its slot).
     var values: [T] { storage.map { $0! } }
 }
 
