@@ -109,13 +109,31 @@ final class RawStatement {
 
 /// The ledger's raw statements, prepared once for its connection.
 final class RawStatements: @unchecked Sendable {
-    private var statements: [String: RawStatement] = [:]
+    private var statements: [SQLKey: RawStatement] = [:]
+
+    /// A statement's text as a dictionary key hashed on its length and ends: the message path
+    /// looks statements up several times per message, and hashing all of a few hundred bytes
+    /// of SQL each time cost more than running some of them. Equality still compares the whole
+    /// text (identical literals compare by address first).
+    private struct SQLKey: Hashable {
+        let sql: String
+
+        static func == (a: SQLKey, b: SQLKey) -> Bool { a.sql == b.sql }
+
+        func hash(into hasher: inout Hasher) {
+            let utf8 = sql.utf8
+            hasher.combine(utf8.count)
+            for byte in utf8.prefix(24) { hasher.combine(byte) }
+            for byte in utf8.suffix(24) { hasher.combine(byte) }
+        }
+    }
 
     func statement(_ sql: String, in db: Database) throws -> RawStatement {
-        if let statement = statements[sql] { return statement }
+        let key = SQLKey(sql: sql)
+        if let statement = statements[key] { return statement }
         guard let connection = db.sqliteConnection else { throw LedgerError(.write, "the store's connection is closed") }
         let statement = try RawStatement(connection: connection, sql: sql)
-        statements[sql] = statement
+        statements[key] = statement
         return statement
     }
 

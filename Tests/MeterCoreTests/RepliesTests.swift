@@ -89,6 +89,8 @@ import Testing
 
     @Test(arguments: [
         ("Показания приняты", SMSText.Coding.ucs2, 17), ("Readings accepted", .gsm7, 17), ("a{b}", .gsm7, 6), ("€", .gsm7, 2),
+        // A combining mark has no GSM-7 form; CR LF are two GSM characters; the backtick is not GSM.
+        ("e\u{301}", .ucs2, 2), ("é", .gsm7, 1), ("a\r\nb", .gsm7, 4), ("`", .ucs2, 1), ("ÄÖÑÜ§¿", .gsm7, 6),
     ])
     func countsSMSLength(text: String, coding: SMSText.Coding, length: Int) {
         #expect(SMSText.coding(of: text) == coding)

@@ -157,56 +157,88 @@ public struct Outcome: Sendable, Hashable {
 }
 
 /// A tiny JSON writer for outcome lines: fast, stable key order, correct escaping
-/// (control characters, U+2028/U+2029 and invisible characters escaped).
+/// (control characters, DEL and C1, U+2028/U+2029 and the BOM escaped). It writes UTF-8 bytes:
+/// one outcome line per message is built on the store's single writer.
 package struct JSONLine {
-    package private(set) var text = ""
-    private var needsComma = [false]
+    private var bytes: [UInt8] = []
+    /// Whether the object being written has a member already (innermost last).
+    private var needsComma: [Bool] = [false]
 
-    package init() {}
+    private static let hexDigits: [UInt8] = Array("0123456789abcdef".utf8)
+
+    package init() { bytes.reserveCapacity(512) }
+
+    package var text: String { String(decoding: bytes, as: UTF8.self) }
 
     package mutating func open() {
-        text += "{"
+        bytes.append(UInt8(ascii: "{"))
         needsComma.append(false)
     }
 
     package mutating func close() {
-        text += "}"
+        bytes.append(UInt8(ascii: "}"))
         needsComma.removeLast()
     }
 
     package mutating func key(_ name: String) {
-        if needsComma[needsComma.count - 1] { text += "," }
+        if needsComma[needsComma.count - 1] { bytes.append(UInt8(ascii: ",")) }
         needsComma[needsComma.count - 1] = true
         string(name)
-        text += ":"
+        bytes.append(UInt8(ascii: ":"))
     }
 
-    package mutating func raw(_ fragment: String) { text += fragment }
+    package mutating func raw(_ fragment: String) { bytes.append(contentsOf: fragment.utf8) }
 
     package mutating func string(_ value: String) {
-        text += "\""
-        // Fast path: nothing to escape (no quote, backslash, control byte, C1/U+2028/U+2029/BOM lead bytes).
-        if !value.utf8.contains(where: { $0 < 0x20 || $0 == 0x22 || $0 == 0x5C || $0 == 0xC2 || $0 == 0xE2 || $0 == 0xEF }) {
-            text += value
-            text += "\""
-            return
+        bytes.append(UInt8(ascii: "\""))
+        var value = value
+        value.withUTF8 { append(escaping: $0) }
+        bytes.append(UInt8(ascii: "\""))
+    }
+
+    /// Copies valid UTF-8, escaping what JSON requires and the invisible characters that would
+    /// break a line-oriented reader or hide text: U+0000–U+001F, `"`, `\\`, U+007F–U+009F
+    /// (C2 80–C2 9F), U+2028/U+2029 (E2 80 A8/A9) and U+FEFF (EF BB BF).
+    private mutating func append(escaping utf8: UnsafeBufferPointer<UInt8>) {
+        var index = 0
+        var copied = 0
+        func flush(_ upTo: Int) {
+            if upTo > copied { bytes.append(contentsOf: UnsafeBufferPointer(rebasing: utf8[copied..<upTo])) }
         }
-        for scalar in value.unicodeScalars {
-            switch scalar {
-            case "\"": text += "\\\""
-            case "\\": text += "\\\\"
-            case "\n": text += "\\n"
-            case "\r": text += "\\r"
-            case "\t": text += "\\t"
+        while index < utf8.count {
+            let byte = utf8[index]
+            var escape: (code: UInt32, length: Int)?
+            switch byte {
+            case 0..<0x20, 0x22, 0x5C, 0x7F:
+                escape = (UInt32(byte), 1)
+            case 0xC2 where index + 1 < utf8.count && (0x80...0x9F).contains(utf8[index + 1]):
+                escape = (UInt32(utf8[index + 1]), 2)
+            case 0xE2 where index + 2 < utf8.count && utf8[index + 1] == 0x80 && (utf8[index + 2] == 0xA8 || utf8[index + 2] == 0xA9):
+                escape = (0x2000 + UInt32(utf8[index + 2]) - 0x80, 3)
+            case 0xEF where index + 2 < utf8.count && utf8[index + 1] == 0xBB && utf8[index + 2] == 0xBF:
+                escape = (0xFEFF, 3)
             default:
-                let v = scalar.value
-                if v < 0x20 || (0x7F...0x9F).contains(v) || v == 0x2028 || v == 0x2029 || v == 0xFEFF {
-                    text += String(format: "\\u%04x", v)
-                } else {
-                    text.unicodeScalars.append(scalar)
-                }
+                break
             }
+            guard let (code, length) = escape else {
+                index += 1
+                continue
+            }
+            flush(index)
+            switch code {
+            case 0x22: bytes.append(contentsOf: [0x5C, 0x22])
+            case 0x5C: bytes.append(contentsOf: [0x5C, 0x5C])
+            case 0x0A: bytes.append(contentsOf: [0x5C, UInt8(ascii: "n")])
+            case 0x0D: bytes.append(contentsOf: [0x5C, UInt8(ascii: "r")])
+            case 0x09: bytes.append(contentsOf: [0x5C, UInt8(ascii: "t")])
+            default:
+                let hex = Self.hexDigits
+                bytes.append(contentsOf: [0x5C, UInt8(ascii: "u"),
+                    hex[Int(code >> 12 & 0xF)], hex[Int(code >> 8 & 0xF)], hex[Int(code >> 4 & 0xF)], hex[Int(code & 0xF)]])
+            }
+            index += length
+            copied = index
         }
-        text += "\""
+        flush(utf8.count)
     }
 }
