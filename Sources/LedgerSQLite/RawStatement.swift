@@ -111,7 +111,7 @@ final class RawStatement {
 final class RawStatements: @unchecked Sendable {
     private var statements: [SQLKey: RawStatement] = [:]
 
-    /// A statement's text as a dictionary key hashed on its length and ends: the message path
+    /// A statement's text as a dictionary key hashed on its length and end: the message path
     /// looks statements up several times per message, and hashing all of a few hundred bytes
     /// of SQL each time cost more than running some of them. Equality still compares the whole
     /// text (identical literals compare by address first).
@@ -121,10 +121,11 @@ final class RawStatements: @unchecked Sendable {
         static func == (a: SQLKey, b: SQLKey) -> Bool { a.sql == b.sql }
 
         func hash(into hasher: inout Hasher) {
-            let utf8 = sql.utf8
-            hasher.combine(utf8.count)
-            for byte in utf8.prefix(24) { hasher.combine(byte) }
-            for byte in utf8.suffix(24) { hasher.combine(byte) }
+            var sql = sql
+            sql.withUTF8 { bytes in
+                hasher.combine(bytes.count)
+                hasher.combine(bytes: UnsafeRawBufferPointer(UnsafeBufferPointer(rebasing: bytes.suffix(32))))
+            }
         }
     }
 

@@ -43,7 +43,34 @@ public struct ReplyTemplates: Sendable {
         }
     }
 
-    private var entries: [String: Entry]
+    private var entries: [String: Entry] {
+        didSet { resolved = Self.resolve(entries) }
+    }
+
+    /// For each variant (SMS or e-mail, sender bound or not) and bare key, the entry `text`
+    /// falls back to, found once: rendering runs on the store's single writer, per message.
+    private var resolved: [[String: Entry]]
+
+    init(entries: [String: Entry]) {
+        self.entries = entries
+        resolved = Self.resolve(entries)
+    }
+
+    private static func variant(email: Bool, bound: Bool) -> Int { (email ? 2 : 0) + (bound ? 1 : 0) }
+
+    private static func resolve(_ entries: [String: Entry]) -> [[String: Entry]] {
+        var bare = Set(requiredKeys)
+        bare.formUnion(optionalKeys)
+        return [(false, false), (false, true), (true, false), (true, true)].map { email, bound in
+            let prefix = email ? "email." : ""
+            var table: [String: Entry] = [:]
+            for key in bare {
+                let candidates = (bound ? [prefix + key + ".bound", key + ".bound"] : []) + [prefix + key, key]
+                if let entry = candidates.lazy.compactMap({ entries[$0] }).first { table[key] = entry }
+            }
+            return table
+        }
+    }
 
     static let placeholders: Set<String> = ["uin", "readings", "expected", "accepted", "total", "replaced", "date"]
     static let boundOnly: Set<String> = ["expected", "date"]
@@ -191,18 +218,40 @@ public struct ReplyTemplates: Sendable {
         "email.history.which.bound": "Здравствуйте! К вашему адресу привязано несколько лицевых счетов. Укажите УИН в теме письма: история 1234567",
     ]
 
+    /// A reply's placeholder values (the names of `placeholders`).
+    private struct Values {
+        var uin: String?
+        var readings: String?
+        var expected: String?
+        var accepted: String?
+        var total: String?
+        var replaced: String?
+        var date: String?
+
+        subscript(name: String) -> String? {
+            switch name {
+            case "uin": uin
+            case "readings": readings
+            case "expected": expected
+            case "accepted": accepted
+            case "total": total
+            case "replaced": replaced
+            case "date": date
+            default: nil
+            }
+        }
+    }
+
     func renderUnchecked(_ outcome: Outcome, channel: ChannelKind, bound: Bool) -> String? {
         if outcome.status == .ignored { return nil }
-        let prefix = channel == .email ? "email." : ""
-        func text(_ key: String, _ values: [String: String]) -> String {
-            let candidates = (bound ? [prefix + key + ".bound", key + ".bound"] : []) + [prefix + key, key]
-            for candidate in candidates {
-                if let entry = entries[candidate] { return entry.filled { values[$0] } }
-            }
-            return ""
+        let email = channel == .email
+        let prefix = email ? "email." : ""
+        let table = resolved[Self.variant(email: email, bound: bound)]
+        func text(_ key: String, _ values: Values) -> String {
+            table[key]?.filled { values[$0] } ?? ""
         }
         /// An optional key exactly as named (the e-mail variant first), else its built-in text.
-        func exact(_ key: String, _ values: [String: String]) -> String {
+        func exact(_ key: String, _ values: Values) -> String {
             for candidate in [prefix + key, key] {
                 if let entry = entries[candidate] { return entry.filled { values[$0] } }
             }
@@ -213,10 +262,10 @@ public struct ReplyTemplates: Sendable {
         func history(_ answer: HistoryAnswer?, uin: String) -> String {
             switch answer?.kind {
             case .readings(let values, let date)?:
-                return exact("history.bound", ["uin": uin, "readings": values.joined(separator: ", "), "date": date])
-            case .none?: return exact("history.none.bound", ["uin": uin])
-            case .whichAccount?: return exact("history.which.bound", [:])
-            case .notBound?, nil: return exact("history", ["uin": uin])
+                return exact("history.bound", Values(uin: uin, readings: values.joined(separator: ", "), date: date))
+            case .none?: return exact("history.none.bound", Values(uin: uin))
+            case .whichAccount?: return exact("history.which.bound", Values())
+            case .notBound?, nil: return exact("history", Values(uin: uin))
             }
         }
         func single(_ result: SubmissionOutcome) -> String {
@@ -224,17 +273,17 @@ public struct ReplyTemplates: Sendable {
             // out of range and duplicate get one neutral text, so that no reply tells which
             // accounts exist, brackets the stored reading or confirms a guessed value.
             if !result.senderBound, Self.neutralForUnbound(result) {
-                let neutral = text("unbound.neutral", [:])
-                return neutral.isEmpty ? (channel == .email ? Self.neutralEmail : Self.neutralSMS) : neutral
+                let neutral = text("unbound.neutral", Values())
+                return neutral.isEmpty ? (email ? Self.neutralEmail : Self.neutralSMS) : neutral
             }
-            var values = ["uin": result.uin, "readings": result.readings.joined(separator: ", ")]
-            if let expected = result.expectedCount { values["expected"] = String(expected) }
+            var values = Values(uin: result.uin, readings: result.readings.joined(separator: ", "))
+            if let expected = result.expectedCount { values.expected = String(expected) }
             switch result.status {
-            case .rejected: return text("rejected.\((result.reason ?? .unparsed).rawValue)", values)
+            case .rejected: return text("rejected." + (result.reason ?? .unparsed).rawValue, values)
             case .ignored: return ""
             case .answered: return history(result.history, uin: result.uin)
             case .accepted where result.replaces != nil:
-                values["replaced"] = (result.replaces ?? []).joined(separator: ", ")
+                values.replaced = (result.replaces ?? []).joined(separator: ", ")
                 return exact("accepted.correction", values)
             default: return text(result.status.rawValue, values)
             }
@@ -242,13 +291,13 @@ public struct ReplyTemplates: Sendable {
         guard outcome.results.count > 1 else {
             if let result = outcome.results.first { return single(result) }
             if outcome.status == .answered { return history(outcome.history, uin: "") }
-            return text("rejected.\((outcome.reason ?? .unparsed).rawValue)", [:])
+            return text("rejected." + (outcome.reason ?? .unparsed).rawValue, Values())
         }
         let lines = outcome.results.map { "\($0.uin): " + single($0) }
-        if channel == .email { return lines.joined(separator: "\n") }
+        if email { return lines.joined(separator: "\n") }
         let joined = lines.joined(separator: " ")
         if SMSText.fitsOneSegment(joined) { return joined }
         let accepted = outcome.results.filter { $0.status == .accepted || $0.status == .duplicate }.count
-        return text("multi", ["accepted": String(accepted), "total": String(outcome.results.count)])
+        return text("multi", Values(accepted: String(accepted), total: String(outcome.results.count)))
     }
 }

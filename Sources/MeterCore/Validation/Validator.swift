@@ -112,6 +112,10 @@ public struct Validator: Sendable {
         _ interpretation: Interpretation, period: String, sender: String? = nil, accounts: inout AccountCache,
         ledger: any LedgerTransaction
     ) throws -> [SubmissionOutcome] {
+        // The common case: one UIN, named once.
+        if interpretation.submissions.count == 1 {
+            return [try evaluate(interpretation.submissions[0], period: period, sender: sender, accounts: &accounts, ledger: ledger)]
+        }
         var order: [String] = []
         var byUIN: [String: [Submission]] = [:]
         for submission in interpretation.submissions {
@@ -121,7 +125,7 @@ public struct Validator: Sendable {
         return try order.map { uin in
             let submissions = byUIN[uin]!
             let written = submissions.map { $0.readings.map(\.value.description) }
-            if Set(written).count > 1 {
+            if submissions.count > 1, Set(written).count > 1 {
                 // The same UIN twice with different readings: which one is meant?
                 return SubmissionOutcome(uin: uin, status: .rejected, reason: .ambiguous)
             }
@@ -161,7 +165,8 @@ public struct Validator: Sendable {
             slots[index] = reading.value
         }
         let values = slots.compactMap { $0 }
-        let normalized = values.map(\.description)
+        // Written in account order when no reading carried a zone label (the common case).
+        let normalized = submission.readings.allSatisfy({ $0.zone == nil }) ? written : values.map(\.description)
 
         // Corrections (contract §6): checked against the period before (the last accepted
         // readings of an earlier period, else the account's `previous`), never against the
