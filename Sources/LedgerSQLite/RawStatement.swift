@@ -109,31 +109,16 @@ final class RawStatement {
 
 /// The ledger's raw statements, prepared once for its connection.
 final class RawStatements: @unchecked Sendable {
-    private var statements: [SQLKey: RawStatement] = [:]
+    /// By the address of the statement's literal text: the message path looks statements up
+    /// several times per message, and hashing a few hundred bytes of SQL each time cost more
+    /// than running some of them. A literal's text lives in the binary for the process's life.
+    private var statements: [UInt: RawStatement] = [:]
 
-    /// A statement's text as a dictionary key hashed on its length and end: the message path
-    /// looks statements up several times per message, and hashing all of a few hundred bytes
-    /// of SQL each time cost more than running some of them. Equality still compares the whole
-    /// text (identical literals compare by address first).
-    private struct SQLKey: Hashable {
-        let sql: String
-
-        static func == (a: SQLKey, b: SQLKey) -> Bool { a.sql == b.sql }
-
-        func hash(into hasher: inout Hasher) {
-            var sql = sql
-            sql.withUTF8 { bytes in
-                hasher.combine(bytes.count)
-                hasher.combine(bytes: UnsafeRawBufferPointer(UnsafeBufferPointer(rebasing: bytes.suffix(32))))
-            }
-        }
-    }
-
-    func statement(_ sql: String, in db: Database) throws -> RawStatement {
-        let key = SQLKey(sql: sql)
+    func statement(_ sql: StaticString, in db: Database) throws -> RawStatement {
+        let key = UInt(bitPattern: sql.utf8Start)
         if let statement = statements[key] { return statement }
         guard let connection = db.sqliteConnection else { throw LedgerError(.write, "the store's connection is closed") }
-        let statement = try RawStatement(connection: connection, sql: sql)
+        let statement = try RawStatement(connection: connection, sql: sql.description)
         statements[key] = statement
         return statement
     }

@@ -20,7 +20,7 @@ extension SQLiteLedger {
             }
             // The statements of the import run through the C API, prepared once (a million rows:
             // GRDB's argument boxing and row decoding cost more than SQLite's work).
-            func statement(_ sql: String) throws -> RawStatement { try statements.statement(sql, in: db) }
+            func statement(_ sql: StaticString) throws -> RawStatement { try statements.statement(sql, in: db) }
             let upsert = try statement("""
                 INSERT INTO account (uin, meters, previous, digits, phones, emails, imported_at)
                 VALUES (?, ?, ?, ?, ?, ?, ?)

@@ -11,7 +11,7 @@ struct SQLiteLedgerTransaction: LedgerTransaction {
     /// Every question is a few microseconds on the local file: nothing to load ahead.
     var wantsBatchHint: Bool { false }
 
-    private func statement(_ sql: String) throws -> RawStatement {
+    private func statement(_ sql: StaticString) throws -> RawStatement {
         try statements.statement(sql, in: db)
     }
 
@@ -236,6 +236,8 @@ struct SQLiteLedgerTransaction: LedgerTransaction {
         // The support desk finds a message by account through `message_uin` and through the
         // message's submissions (`submission_by_uin`): a UIN that gets a submission here takes
         // no `message_uin` row (one random-key index entry fewer per reading).
+        // (One UIN with its submission is the common case: no sets for it.)
+        if message.uins.isEmpty || message.uins == message.submittedUINs { return id }
         for uin in Set(message.uins).subtracting(message.submittedUINs) {
             try statement("INSERT OR IGNORE INTO message_uin (uin, message_id) VALUES (?, ?)").run {
                 $0.bind(1, uin)

@@ -183,7 +183,14 @@ package struct JSONLine {
     package mutating func key(_ name: String) {
         if needsComma[needsComma.count - 1] { bytes.append(UInt8(ascii: ",")) }
         needsComma[needsComma.count - 1] = true
-        string(name)
+        if name.utf8.allSatisfy({ $0 >= 0x20 && $0 < 0x7F && $0 != 0x22 && $0 != 0x5C }) {
+            // A plain name (every key of the outcome line): copied as it is.
+            bytes.append(UInt8(ascii: "\""))
+            bytes.append(contentsOf: name.utf8)
+            bytes.append(UInt8(ascii: "\""))
+        } else {
+            string(name)
+        }
         bytes.append(UInt8(ascii: ":"))
     }
 
