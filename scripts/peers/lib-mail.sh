@@ -1,24 +1,9 @@
 # Shared helpers of the mail peers' scripts (sourced).
 
-# Prints N ports on 127.0.0.1 that are free right now (all bound at once, then released).
+# Prints N ports on 127.0.0.1 that are free right now (all bound at once, then released),
+# outside the kernel's ephemeral range: see free-ports.py.
 free_ports() {
-    /usr/bin/python3 - "$1" <<'PY'
-import random, socket, sys
-# Ports drawn below the kernel's ephemeral range, where no outgoing connection takes them
-# between this check and the peer's own bind (a port from bind(0) may be taken so).
-low = int(open("/proc/sys/net/ipv4/ip_local_port_range").read().split()[0])
-socks, ports = [], []
-while len(ports) < int(sys.argv[1]):
-    port = random.randrange(20000, max(20001, low))
-    s = socket.socket()
-    try:
-        s.bind(("127.0.0.1", port))
-    except OSError:
-        s.close(); continue
-    socks.append(s); ports.append(port)
-print(" ".join(map(str, ports)))
-for s in socks: s.close()
-PY
+    /usr/bin/python3 "$(dirname "${BASH_SOURCE[0]}")/free-ports.py" "$1"
 }
 
 # port_taken PORT: true when something listens on 127.0.0.1:PORT.

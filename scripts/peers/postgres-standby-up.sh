@@ -37,17 +37,8 @@ if [[ $(id -u) -eq 0 ]]; then
     chmod 755 "$home"
     chown postgres "$home"
 fi
-# Below the kernel's ephemeral range: no outgoing connection takes the port before the server binds it.
-port=$(/usr/bin/python3 -c '
-import random, socket
-low = int(open("/proc/sys/net/ipv4/ip_local_port_range").read().split()[0])
-while True:
-    s = socket.socket()
-    try:
-        s.bind(("127.0.0.1", random.randrange(20000, max(20001, low)))); break
-    except OSError:
-        s.close()
-print(s.getsockname()[1])')
+# Outside the kernel's ephemeral range: no outgoing connection takes the port before the server binds it (free-ports.py).
+port=$(/usr/bin/python3 "$(dirname "${BASH_SOURCE[0]}")/free-ports.py" 1)
 echo "$port" > "$state/port"
 cp "$primary/password" "$state/password"
 rm -rf "$home/data"

@@ -75,26 +75,8 @@ if running; then
 fi
 
 # A free loopback port: the one of the last start when it is still free (clients keep their
-# URL across a restart), otherwise bound once by the kernel's choice, then handed to the server.
-port=$(/usr/bin/python3 - "$(cat "$state/port" 2>/dev/null || echo 0)" <<'PY'
-import socket, sys
-s = socket.socket()
-s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the server binds: TIME_WAIT is no obstacle
-import random
-low = int(open("/proc/sys/net/ipv4/ip_local_port_range").read().split()[0])
-try:
-    s.bind(("127.0.0.1", int(sys.argv[1]) or -1))
-except (OSError, OverflowError):
-    # Below the ephemeral range: no outgoing connection takes it before the server binds it.
-    while True:
-        try:
-            s.bind(("127.0.0.1", random.randrange(20000, max(20001, low))))
-            break
-        except OSError:
-            continue
-print(s.getsockname()[1])
-PY
-)
+# URL across a restart), otherwise one outside the ephemeral range (free-ports.py).
+port=$(/usr/bin/python3 "$(dirname "${BASH_SOURCE[0]}")/free-ports.py" 1 --reuse-address --prefer "$(cat "$state/port" 2>/dev/null || echo 0)")
 echo "$port" > "$state/port"
 
 if [[ ! -s $home/data/PG_VERSION ]]; then
