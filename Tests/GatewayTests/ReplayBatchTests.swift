@@ -19,7 +19,7 @@ import Testing
     }
 
     @Test func everyLineKeepsItsOwnSlotOnEveryCore() throws {
-        let count = 3_000
+        let count = 2_000
         var lines: [(line: Int, bytes: ArraySlice<UInt8>)] = []
         for number in 1...count {
             // Every seventh line is not JSON: it takes a slot of `entries` and none of `prepared`.
@@ -30,7 +30,7 @@ import Testing
         }
         let processor = PipelineTests.processor
         let readers: [any AccountLookup] = Array(repeating: EvenAccounts(), count: 4)
-        for _ in 0..<40 {
+        for _ in 0..<12 {
             let (entries, prepared) = ReplayBatch.prepare(lines, processor, readers)
             #expect(entries.map(\.line) == Array(1...count))
             var expected: [String] = []
