@@ -43,13 +43,11 @@ public struct ReplyTemplates: Sendable {
         }
     }
 
-    private var entries: [String: Entry] {
-        didSet { resolved = Self.resolve(entries) }
-    }
+    private let entries: [String: Entry]
 
     /// For each variant (SMS or e-mail, sender bound or not) and bare key, the entry `text`
     /// falls back to, found once: rendering runs on the store's single writer, per message.
-    private var resolved: [[String: Entry]]
+    private let resolved: [[String: Entry]]
 
     init(entries: [String: Entry]) {
         self.entries = entries
@@ -165,12 +163,11 @@ public struct ReplyTemplates: Sendable {
             if let text = Self.builtIn[key] { checked[key] = Entry(text: text, file: "built-in", line: 0) }
         }
         for (key, entry) in checked.sorted(by: { $0.key < $1.key }) where !key.hasPrefix("email.") {
-            let text = entry.filled { worst[$0] }
-            if !SMSText.fitsOneSegment(text) {
-                let coding = SMSText.coding(of: text)
+            let (coding, length) = SMSText.measure(entry.filled { worst[$0] })
+            if length > SMSText.limit(for: coding) {
                 problems.append(Problem(
                     file: entry.file, line: entry.line,
-                    reason: "SMS template '\(key)' can reach \(SMSText.length(of: text)) characters "
+                    reason: "SMS template '\(key)' can reach \(length) characters "
                         + "(\(coding == .ucs2 ? "UCS-2, Cyrillic" : "GSM-7")), over one segment of \(SMSText.limit(for: coding))"))
             }
         }
